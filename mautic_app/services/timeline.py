@@ -1,0 +1,95 @@
+"""A contact's activity timeline: every area appends events here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mautic_app.models import ContactEvent
+from mautic_app.models.base import utcnow
+
+EVENT_LABELS = {
+    "created": "Contact created",
+    "updated": "Contact updated",
+    "identified": "Contact identified",
+    "imported": "Imported",
+    "api_added": "Added through the API",
+    "note": "Note",
+    "points": "Points changed",
+    "stage": "Stage changed",
+    "dnc": "Do not contact changed",
+    "utm": "UTM tags",
+    "ip_added": "IP address added",
+    "merged": "Merged",
+    "tags": "Tags changed",
+    "owner": "Owner changed",
+    "company": "Company changed",
+}
+
+
+def log(
+    *, session: Session, contact_id: int, event_type: str, details: dict[str, Any] | None = None,
+    user_id: int | None = None, at: datetime | None = None,
+) -> None:
+    session.add(ContactEvent(contact_id=contact_id, event_type=event_type, details=details or {}, user_id=user_id, occurred_at=at or utcnow()))
+
+
+def log_many(*, session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk form for imports: each row has contact_id, event_type and details."""
+    if rows:
+        now = utcnow()
+        session.execute(
+            sa.insert(ContactEvent),
+            [{"occurred_at": now, "user_id": None, **r} for r in rows],
+        )
+
+
+def events(
+    *, session: Session, contact_id: int, limit: int = 50, before_id: int | None = None, types: list[str] | None = None
+) -> list[ContactEvent]:
+    q = select(ContactEvent).where(ContactEvent.contact_id == contact_id)
+    if before_id:
+        q = q.where(col(ContactEvent.id) < before_id)
+    if types:
+        q = q.where(col(ContactEvent.event_type).in_(types))
+    q = q.order_by(col(ContactEvent.occurred_at).desc(), col(ContactEvent.id).desc()).limit(limit)
+    return list(session.exec(q).all())
+
+
+def describe(event: ContactEvent) -> str:
+    """One line of text for an event, in the marketer's words."""
+    d = event.details or {}
+    t = event.event_type
+    if t == "updated":
+        return "Changed " + ", ".join(sorted(d.get("fields", {}))) if d.get("fields") else "Updated"
+    if t == "points":
+        return f"Points {d.get('old', 0)} → {d.get('new', 0)} ({d.get('reason', 'manual')})"
+    if t == "stage":
+        return f"Stage: {d.get('from') or 'none'} → {d.get('to') or 'none'}"
+    if t == "dnc":
+        return f"{'Added' if d.get('added') else 'Removed'} do not contact ({d.get('channel')}): {d.get('reason_label', '')}".rstrip(": ")
+    if t == "note":
+        return f"{d.get('type', 'general').title()} note: {d.get('text', '')[:200]}"
+    if t == "tags":
+        parts = []
+        if d.get("added"):
+            parts.append("added " + ", ".join(d["added"]))
+        if d.get("removed"):
+            parts.append("removed " + ", ".join(d["removed"]))
+        return "Tags " + "; ".join(parts)
+    if t == "owner":
+        return f"Owner: {d.get('from') or 'none'} → {d.get('to') or 'none'}"
+    if t == "merged":
+        return f"Merged with contact #{d.get('merged_id')} ({d.get('name', '')})"
+    if t == "imported":
+        return f"Imported from {d.get('file', 'CSV')}"
+    if t == "ip_added":
+        return f"IP address {d.get('ip')}"
+    if t == "utm":
+        return "UTM " + ", ".join(f"{k}={v}" for k, v in d.items() if v)
+    if t == "company":
+        return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
+    return EVENT_LABELS.get(t, t)

@@ -1,0 +1,159 @@
+"""Users, password checks and browser sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from mautic_app.models import User, UserSession
+from mautic_app.models.base import utcnow
+from mautic_app.settings import settings
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash keeps the timing the same for unknown usernames.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD = 8
+
+
+class UserError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None or not user.is_active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, session: Session, user: User) -> str:
+    """Create a session and return the token the browser keeps."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=now + timedelta(hours=settings.session_hours)))
+    user.last_login = now
+    session.add(user)
+    session.flush()
+    return token
+
+
+def user_for_token(*, session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user and user.is_active else None
+
+
+def end_session(*, session: Session, token: str) -> None:
+    row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
+    if row is not None:
+        session.delete(row)
+
+
+def purge_expired_sessions(*, session: Session) -> int:
+    rows = session.exec(select(UserSession).where(col(UserSession.expires_at) <= utcnow())).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def list_users(*, session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(User.username)).all())
+
+
+def save_user(
+    *,
+    session: Session,
+    user_id: int | None,
+    username: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    password: str = "",
+    is_admin: bool = False,
+    is_active: bool = True,
+) -> User:
+    """Create or edit a user; a blank password on edit keeps the current one."""
+    errors: dict[str, str] = {}
+    username = username.strip()
+    if not username:
+        errors["username"] = "A username is required."
+    elif len(username) > 191:
+        errors["username"] = "Keep the username under 191 characters."
+    existing = session.exec(select(User).where(User.username == username)).first() if username else None
+    if existing is not None and existing.id != user_id:
+        errors["username"] = "This username is taken."
+    if email.strip():
+        from mautic_app.domain.fields import CORE_CONTACT_FIELDS, FieldValueError, normalize_value
+
+        try:
+            email = normalize_value(next(f for f in CORE_CONTACT_FIELDS if f.alias == "email"), email)
+        except FieldValueError as exc:
+            errors["email"] = str(exc)
+    if user_id is None and len(password) < MIN_PASSWORD:
+        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    elif password and len(password) < MIN_PASSWORD:
+        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    user = session.get(User, user_id) if user_id else User(username=username, password_hash="")
+    if user is None:
+        errors["id"] = "This user no longer exists."
+    if errors:
+        raise UserError(errors)
+    user.username = username
+    user.first_name = first_name.strip()[:191]
+    user.last_name = last_name.strip()[:191]
+    user.email = (email or "").strip()
+    user.is_admin = is_admin
+    user.is_active = is_active
+    if password:
+        user.password_hash = hash_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def delete_user(*, session: Session, user_id: int, acting_user_id: int) -> None:
+    if user_id == acting_user_id:
+        raise UserError({"id": "You cannot delete yourself."})
+    user = session.get(User, user_id)
+    if user is not None:
+        session.delete(user)
+
+
+def ensure_admin(*, session: Session, username: str, password: str | None) -> str | None:
+    """Create the first admin if there is no user; return the generated password, if one was made."""
+    if session.exec(select(User.id)).first() is not None:
+        return None
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    save_user(session=session, user_id=None, username=username, first_name="Admin", password=password, is_admin=True)
+    return generated

@@ -1,0 +1,86 @@
+"""Every setting, read from the environment once, with defaults for the embedded deployment.
+
+The embedded default needs no server: SQLite under ``var/`` and a filesystem Celery broker.
+``MAUTIC_DATABASE_URL`` and ``MAUTIC_REDIS_URL`` switch to PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A signing key from the environment, else one generated once and kept in the data folder."""
+    env = os.environ.get("MAUTIC_SECRET_KEY")
+    if env:
+        return env
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    port: int
+    secret_key: str
+    session_hours: int = 12
+    api_enabled: bool = True
+    api_basic_auth: bool = True
+    import_batch_size: int = 2000
+    base_url: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def celery_folder(self) -> Path:
+        return self.data_dir / "celery"
+
+    @property
+    def import_folder(self) -> Path:
+        return self.data_dir / "imports"
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("MAUTIC_DATA_DIR", PROJECT_ROOT / "var")).resolve()
+    db_url = os.environ.get("MAUTIC_DATABASE_URL") or f"sqlite:///{data_dir / 'mautic.db'}"
+    if db_url.startswith("postgresql://") or db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+    port = int(os.environ.get("MAUTIC_PORT", "3000"))
+    return Settings(
+        data_dir=data_dir,
+        database_url=db_url,
+        redis_url=os.environ.get("MAUTIC_REDIS_URL") or None,
+        port=port,
+        secret_key=_secret_key(data_dir),
+        session_hours=int(os.environ.get("MAUTIC_SESSION_HOURS", "12")),
+        api_enabled=_flag("MAUTIC_API_ENABLED", True),
+        api_basic_auth=_flag("MAUTIC_API_BASIC_AUTH", True),
+        import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "2000")),
+        base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
+    )
+
+
+settings = load_settings()
