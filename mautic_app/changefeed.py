@@ -182,14 +182,38 @@ class _Hub:
 _hub = _Hub()
 
 
+class Subscription:
+    """A local subscriber: ``await get(timeout)`` returns (topic, payload) or None on timeout."""
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self._queue = _hub.add(topics)
+
+    async def get(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+    def close(self) -> None:
+        _hub.remove(self._queue)
+
+
 async def subscribe(topics: Iterable[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Yield (topic, payload) for every publication on ``topics`` until the caller stops."""
-    q = _hub.add(topics)
+    sub = Subscription(topics)
     try:
         while True:
-            yield await q.get()
+            item = await sub.get()
+            if item is not None:
+                yield item
     finally:
-        _hub.remove(q)
+        sub.close()
 
 
 def prune(*, older_than: timedelta = KEEP_FOR) -> int:

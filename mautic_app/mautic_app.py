@@ -1,0 +1,15 @@
+"""The Reflex app: its pages, and the public HTTP routes (tracking, API) mounted on it."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mautic_app.ui.pages import dashboard, login  # noqa: F401  (pages register themselves)
+from fastapi import FastAPI
+build_public_app = FastAPI
+
+app = rx.App(
+    api_transformer=build_public_app(),
+    theme=None,
+    head_components=[],
+)

@@ -1,0 +1,43 @@
+"""Numbers and series for the dashboard."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from mautic_app.models import Contact
+from mautic_app.models.base import utcnow
+
+
+def tiles(*, session: Session) -> dict[str, int]:
+    """Total, identified, anonymous and created-today counts in one scan."""
+    today = datetime.combine(utcnow().date(), time.min, tzinfo=utcnow().tzinfo)
+    row = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Contact.is_identified == sa.true()),
+            sa.func.count().filter(Contact.date_added >= today),
+        ).select_from(Contact)
+    ).one()
+    total, identified, new_today = row
+    return {"total": total, "identified": identified, "anonymous": total - identified, "new_today": new_today}
+
+
+def contacts_per_day(*, session: Session, start: date, end: date) -> list[tuple[date, int]]:
+    """Contacts created on each day from ``start`` to ``end`` inclusive, zero-filled."""
+    tz = utcnow().tzinfo
+    lo = datetime.combine(start, time.min, tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    if session.get_bind().dialect.name == "sqlite":
+        day = sa.func.date(Contact.date_added)
+    else:
+        day = sa.func.date(sa.func.timezone("UTC", Contact.date_added))
+    counts: dict[date, int] = {}
+    for d, n in session.execute(
+        sa.select(day, sa.func.count()).where(Contact.date_added >= lo, Contact.date_added < hi).group_by(day)
+    ).all():
+        counts[d if isinstance(d, date) else date.fromisoformat(str(d)[:10])] = n
+    days = (end - start).days + 1
+    return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]

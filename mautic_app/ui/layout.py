@@ -1,0 +1,214 @@
+"""The app shell: sidebar, top bar (search, theme, signed-in user) and the ``template`` decorator.
+
+Only areas that exist are listed in the navigation; add an entry when an area lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from mautic_app.ui.session import SessionState
+
+NAV: list[tuple[str, str, str]] = [
+    ("Dashboard", "/", "layout-dashboard"),
+    ("Contacts", "/contacts", "users"),
+    ("Companies", "/companies", "building-2"),
+    ("Stages", "/stages", "milestone"),
+    ("Imports", "/contacts/import", "upload"),
+]
+ADMIN_NAV: list[tuple[str, str, str]] = [
+    ("Custom fields", "/settings/fields", "list-plus"),
+    ("Users", "/settings/users", "user-cog"),
+]
+
+
+class ShellState(rx.State):
+    """The top bar's search box; it searches contacts."""
+
+    query: str = ""
+
+    @rx.event
+    def set_query(self, value: str):
+        self.query = value
+
+    @rx.event
+    def search(self, form: dict):
+        from urllib.parse import quote
+
+        text = str(form.get("q", "")).strip()
+        return rx.redirect(f"/contacts?search={quote(text)}" if text else "/contacts")
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    current = rx.State.router.page.path
+    active = (current == href) if href == "/" else current.startswith(href)
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
+        href=href,
+        underline="none",
+        padding_x="0.75rem",
+        padding_y="0.5rem",
+        border_radius="var(--radius-3)",
+        width="100%",
+        color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 12)),
+        background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        _hover={"background": rx.color("gray", 4)},
+    )
+
+
+def _nav_items() -> rx.Component:
+    return rx.vstack(
+        *[_nav_link(*item) for item in NAV],
+        rx.cond(
+            SessionState.is_admin,
+            rx.vstack(
+                rx.text("Settings", size="1", weight="bold", color=rx.color("gray", 10), padding_x="0.75rem", padding_top="1rem"),
+                *[_nav_link(*item) for item in ADMIN_NAV],
+                spacing="1",
+                width="100%",
+            ),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            rx.heading("Mautic", size="5", padding_x="0.75rem", padding_y="0.5rem"),
+            rx.el.nav(_nav_items(), aria_label="Main", style={"width": "100%"}),
+            spacing="4",
+            width="100%",
+        ),
+        display=["none", "none", "block"],
+        width="15rem",
+        min_width="15rem",
+        height="100vh",
+        position="sticky",
+        top="0",
+        padding="1rem 0.5rem",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 2),
+    )
+
+
+def mobile_menu() -> rx.Component:
+    return rx.box(
+        rx.drawer.root(
+            rx.drawer.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu")),
+            rx.drawer.overlay(z_index="5"),
+            rx.drawer.portal(
+                rx.drawer.content(
+                    rx.vstack(
+                        rx.drawer.close(rx.icon_button(rx.icon("x"), variant="ghost", aria_label="Close menu")),
+                        rx.el.nav(_nav_items(), aria_label="Main", style={"width": "100%"}),
+                        padding="1rem",
+                        width="100%",
+                    ),
+                    width="16rem",
+                    height="100%",
+                    background=rx.color("gray", 2),
+                ),
+            ),
+            direction="left",
+        ),
+        display=["block", "block", "none"],
+    )
+
+
+def top_bar() -> rx.Component:
+    return rx.hstack(
+        mobile_menu(),
+        rx.form(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=16)),
+                name="q",
+                placeholder="Search contacts…",
+                aria_label="Search contacts",
+                value=ShellState.query,
+                on_change=ShellState.set_query,
+                width="100%",
+                max_width="28rem",
+            ),
+            on_submit=ShellState.search,
+            width="100%",
+        ),
+        rx.spacer(),
+        rx.color_mode.button(aria_label="Toggle dark mode", variant="ghost"),
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.button(rx.icon("circle-user", size=18), rx.text(SessionState.user_name), variant="ghost", aria_label="Account menu"),
+            ),
+            rx.menu.content(
+                rx.box(rx.text(SessionState.username, size="1", color=rx.color("gray", 10)), padding_x="0.75rem", padding_y="0.25rem"),
+                rx.menu.separator(),
+                rx.menu.item("Log out", on_select=SessionState.log_out),
+            ),
+        ),
+        align="center",
+        spacing="3",
+        padding="0.75rem 1rem",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        position="sticky",
+        top="0",
+        z_index="2",
+        background=rx.color("gray", 1),
+    )
+
+
+def template(
+    route: str,
+    title: str,
+    on_load: rx.EventHandler | list | None = None,
+    admin_only: bool = False,
+) -> Callable[[Callable[[], rx.Component]], rx.Component]:
+    """Register a signed-in page wrapped in the shell; ``on_load`` runs after the login check."""
+    extra = on_load if isinstance(on_load, list) else ([on_load] if on_load else [])
+    guard = SessionState.require_admin if admin_only else SessionState.require_login
+
+    def decorator(page: Callable[[], rx.Component]) -> rx.Component:
+        def wrapped() -> rx.Component:
+            return rx.hstack(
+                sidebar(),
+                rx.vstack(
+                    top_bar(),
+                    rx.cond(
+                        SessionState.signed_in,
+                        rx.box(page(), padding=["1rem", "1rem", "1.5rem"], width="100%", max_width="90rem", role="main"),
+                        rx.center(rx.spinner(size="3"), width="100%", padding="4rem"),
+                    ),
+                    spacing="0",
+                    width="100%",
+                    min_width="0",
+                ),
+                spacing="0",
+                width="100%",
+                align="start",
+                min_height="100vh",
+            )
+
+        wrapped.__name__ = page.__name__
+        return rx.page(route=route, title=f"{title} | Mautic", on_load=[guard, *extra])(wrapped)
+
+    return decorator
+
+
+def page_header(title: str | rx.Var, *actions: rx.Component) -> rx.Component:
+    return rx.hstack(
+        rx.heading(title, size="6"),
+        rx.spacer(),
+        *actions,
+        align="center",
+        width="100%",
+        margin_bottom="1rem",
+        wrap="wrap",
+        spacing="3",
+    )
+
+
+def field_error(message: rx.Var) -> rx.Component:
+    return rx.cond(message != "", rx.text(message, color=rx.color("red", 11), size="1", role="alert"))

@@ -1,0 +1,65 @@
+"""Live updates for pages: follow change-feed topics from a background event.
+
+A page starts ``follow`` from an ``@rx.event(background=True)`` handler in its on_load. The
+loop ends when the browser disconnects or navigates to another page, so nothing lingers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import reflex as rx
+
+from mautic_app import changefeed
+
+IDLE_CHECK_SECONDS = 5.0
+DEBOUNCE_SECONDS = 0.15
+
+
+def _connected(state: rx.State) -> bool:
+    from mautic_app.mautic_app import app
+
+    namespace = app.event_namespace
+    if namespace is None:
+        return False
+    return state.router.session.client_token in namespace.token_to_sid
+
+
+async def follow(
+    state: rx.State,
+    topics: Iterable[str],
+    on_change: Callable[[list[dict[str, Any]]], Awaitable[None]],
+    *,
+    path: str,
+    guard: str = "_following",
+) -> None:
+    """Call ``on_change(payloads)`` (inside ``async with state``) whenever ``topics`` change.
+
+    ``guard`` names a backend-only bool on the state that keeps one follower per browser tab.
+    """
+    async with state:
+        if getattr(state, guard):
+            return
+        setattr(state, guard, True)
+    sub = changefeed.Subscription(topics)
+    try:
+        while True:
+            first = await sub.get(timeout=IDLE_CHECK_SECONDS)
+            if not _connected(state):
+                return
+            batch = []
+            if first is not None:
+                # Gather a burst (an import batch, a bulk action) into one refresh.
+                await asyncio.sleep(DEBOUNCE_SECONDS)
+                batch = [first[1]] + [payload for _, payload in sub.drain()]
+            async with state:
+                if state.router.url.path != path:
+                    return
+                if batch:
+                    await on_change(batch)
+    finally:
+        sub.close()
+        async with state:
+            setattr(state, guard, False)

@@ -1,0 +1,105 @@
+"""End-to-end fixtures: the real app started as ``make run`` starts it, driven in Chromium.
+
+The server runs once per session on a free port with its own data folder (SQLite, filesystem
+Celery broker, demo data) and a known admin password.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "e2e-admin-password"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+expect.set_options(timeout=15_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> dict:
+    data = tmp_path_factory.mktemp("e2e-data")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAUTIC_")}
+    env |= {"MAUTIC_DATA_DIR": str(data), "MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port)}
+    log_dir = data / "logs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mautic_app.launcher", "--demo", "--port", str(port), "--log-dir", str(log_dir)],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    ready = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(base + "/ping", timeout=2) as r:
+                ready = r.status == 200
+        except OSError:
+            pass
+        if ready:
+            break
+        time.sleep(1)
+    if not ready:
+        os.killpg(proc.pid, signal.SIGTERM)
+        logs = "".join(p.read_text(errors="replace")[-4000:] for p in log_dir.glob("*.log")) if log_dir.exists() else ""
+        pytest.fail(f"app did not start: {proc.stdout.read().decode(errors='replace') if proc.poll() is not None else ''}\n{logs}")
+    yield {"base_url": base, "data_dir": data, "env": env, "admin_password": ADMIN_PASSWORD}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def log_in(page: Page, base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Account menu")).to_be_visible()
+
+
+@pytest.fixture
+def base_url(app_server) -> str:
+    return app_server["base_url"]
+
+
+@pytest.fixture
+def page(browser, base_url) -> Page:
+    """A fresh browser context, not signed in."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def signed_in(page, base_url) -> Page:
+    """A page signed in as the admin, on the dashboard."""
+    log_in(page, base_url)
+    return page
