@@ -280,7 +280,8 @@ def list_contacts(
     q = sa.select(t)
     if where is not None:
         q = q.where(where)
-    rows = [dict(r) for r in session.execute(q.order_by(*order).offset(max(0, int(start))).limit(limit)).mappings().all()]
+    conn = session.connection()  # Core execution: the ORM layer adds nothing for a plain row read
+    rows = [dict(r) for r in conn.execute(q.order_by(*order).offset(max(0, int(start))).limit(limit)).mappings().all()]
     total, capped = count_contacts(session=session, where=where, cap=count_cap, t=t)
     return ContactPage(rows=rows, total=total, total_capped=capped)
 
@@ -290,9 +291,10 @@ def count_contacts(*, session: Session, where=None, cap: int | None = None, t: s
     inner = sa.select(t.c.id)
     if where is not None:
         inner = inner.where(where)
+    conn = session.connection()
     if cap is None:
-        return session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar() or 0, False
-    n = session.execute(sa.select(sa.func.count()).select_from(inner.limit(cap + 1).subquery())).scalar() or 0
+        return conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar() or 0, False
+    n = conn.execute(sa.select(sa.func.count()).select_from(inner.limit(cap + 1).subquery())).scalar() or 0
     return min(n, cap), n > cap
 
 

@@ -1,0 +1,22 @@
+"""``make bench``: every benchmark, each printing its ratio to the baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import contacts_list
+
+
+def main() -> int:
+    names = sys.argv[1:] or ["contacts_list", "csv_import"]
+    if "contacts_list" in names:
+        contacts_list.run()
+    if "csv_import" in names:
+        from bench import csv_import
+
+        csv_import.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
