@@ -147,6 +147,7 @@ _COUNTRY_LOOKUP = {c.lower(): c for c in COUNTRIES} | {
 } | {c.alpha_3.lower(): c.name for c in pycountry.countries}
 TIMEZONES: frozenset[str] = frozenset(available_timezones())
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+_OTHER_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*:(?!\d)", re.I)  # javascript:, data:, but not host:port
 _TEL_RE = re.compile(r"^[0-9+()./\-\s x]{3,40}$")
 MAX_TEXT = 191
 MAX_LONG_TEXT = 65535
@@ -254,6 +255,8 @@ def normalize_value(spec: FieldSpec, value: Any) -> Any:
         except EmailNotValidError as exc:
             raise FieldValueError("Enter a valid e-mail address.") from exc
     if t == "url":
+        if "://" not in text and _OTHER_SCHEME_RE.match(text):
+            raise FieldValueError("Enter a valid web address.")
         parts = urlsplit(text if "://" in text else f"http://{text}")
         if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
             raise FieldValueError("Enter a valid web address.")

@@ -32,7 +32,7 @@ def parse(query: str) -> list[Term]:
     try:
         parts = shlex.split(query, posix=True)
     except ValueError:
-        parts = query.replace('"', " ").split()
+        parts = query.replace('"', "").split()
     terms: list[Term] = []
     for part in parts:
         negate = False
