@@ -1,0 +1,53 @@
+"""The change feed: Redis pub/sub with PostgreSQL, the polled table with SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from mautic_app import changefeed
+from mautic_app.services import contacts
+
+
+def test_committed_changes_reach_subscribers_and_rollbacks_do_not(database, session):
+    async def scenario():
+        sub = changefeed.Subscription(["contacts"])
+        try:
+            await asyncio.sleep(0.5)  # let the hub's listener attach
+
+            def rolled_back():
+                try:
+                    with session() as s:
+                        contacts.create(session=s, values={"email": "gone@example.com"})
+                        raise RuntimeError("abort")
+                except RuntimeError:
+                    pass
+
+            await asyncio.to_thread(rolled_back)
+
+            def committed():
+                with session() as s:
+                    return contacts.create(session=s, values={"email": "kept@example.com"})[0]
+
+            started = time.monotonic()
+            cid = await asyncio.to_thread(committed)
+            item = await sub.get(timeout=5)
+            assert item is not None, f"no change on {database.backend}"
+            topic, payload = item
+            assert topic == "contacts" and payload["ids"] == [cid] and "created" in payload["actions"]
+            assert time.monotonic() - started < 2
+            assert await sub.get(timeout=0.5) is None  # nothing from the rolled-back write
+        finally:
+            sub.close()
+            if changefeed._hub.task:
+                changefeed._hub.task.cancel()
+                changefeed._hub.task = None
+
+    asyncio.run(scenario())
+
+
+def test_prune_drops_old_table_entries(database):
+    changefeed.publish("contacts", {"ids": [1]})
+    from datetime import timedelta
+
+    assert changefeed.prune(older_than=timedelta(seconds=-1)) >= (1 if database.backend == "sqlite" else 0)
