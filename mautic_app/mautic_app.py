@@ -5,8 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app.ui.pages import dashboard, login  # noqa: F401  (pages register themselves)
-from fastapi import FastAPI
-build_public_app = FastAPI
+from mautic_app.ui.pages import contact_detail, contact_form, contacts  # noqa: F401
+from mautic_app.web.app import build_public_app
 
 app = rx.App(
     api_transformer=build_public_app(),

@@ -1,0 +1,55 @@
+"""The REST API: Mautic's paths, parameters and JSON shapes under ``/api``, plus its OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mautic_app import settings as settings_module
+from mautic_app.web.api import companies, contacts, errors, fields, notes
+
+DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
+
+Bodies may be JSON or form-encoded (`tags[]=a&tags[]=b`). Lists answer `{"total": "N", "<plural>": {id: {...}}}`;
+errors answer `{"errors": [{"code", "message", "details", "type"}]}` with the HTTP status."""
+
+
+class ApiGate:
+    """Refuses the whole API (docs included) when it is switched off, and marks every answer as not sniffable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not settings_module.settings.api_enabled:
+            response = errors.error_response(403, "The API is disabled.")
+            await response(scope, receive, send)
+            return
+
+        async def send_nosniff(message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-content-type-options", b"nosniff"))
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
+def build_api() -> FastAPI:
+    api = FastAPI(
+        title="Mautic API", version="1.0", description=DESCRIPTION,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        openapi_tags=[
+            {"name": "Contacts", "description": "Contacts, their notes, do-not-contact, UTM tags, points and activity."},
+            {"name": "Companies", "description": "Companies and their contacts."},
+            {"name": "Fields", "description": "Contact and company field definitions."},
+            {"name": "Notes", "description": "Notes on contacts."},
+        ],
+    )
+    errors.install(api)
+    for module in (contacts, companies, fields, notes):
+        api.include_router(module.router)
+    api.add_middleware(ApiGate)
+    return api

@@ -1,0 +1,118 @@
+"""Request-body schemas for the OpenAPI document.
+
+Bodies are read by hand (JSON or form-encoded, see ``requests.read_body``), so FastAPI cannot
+infer them; these describe the main writes for people and generated clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mautic_app.web.api.requests import MAX_BATCH
+
+_ID = {"type": "integer", "minimum": 1}
+_NULLABLE_ID = {"type": ["integer", "null"], "minimum": 0}
+
+CONTACT = {
+    "type": "object",
+    "description": "Field values by alias (any contact field, core or custom) plus the special keys below.",
+    "additionalProperties": {"description": "A field value, by field alias."},
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "firstname": {"type": "string"},
+        "lastname": {"type": "string"},
+        "country": {"type": "string", "description": "A country name or ISO code."},
+        "points": {"type": "integer"},
+        "tags": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+                 "description": "Tags to add; `-name` removes. A string may be comma separated."},
+        "owner": _NULLABLE_ID | {"description": "A user id; null or 0 clears the owner."},
+        "stage": _NULLABLE_ID | {"description": "A stage id; null or 0 clears the stage."},
+        "ipAddress": {"type": "string", "description": "An IP address to add to the contact."},
+        "lastActive": {"type": "string", "description": "Date and time last active, e.g. 2024-05-31 14:30:00."},
+        "overwriteWithBlank": {"type": "boolean", "description": "Let empty values clear fields."},
+        "doNotContact": {"type": "array", "items": {"type": "object", "properties": {
+            "channel": {"type": "string", "default": "email"},
+            "reason": {"type": "integer", "description": "1 unsubscribed, 2 bounced, 3 manual, 0 removes."},
+            "comments": {"type": "string"}}}},
+    },
+}
+COMPANY = {
+    "type": "object",
+    "description": "Field values by alias (any company field) plus owner and score.",
+    "additionalProperties": {"description": "A field value, by field alias."},
+    "required": ["companyname"],
+    "properties": {
+        "companyname": {"type": "string"},
+        "companyemail": {"type": "string", "format": "email"},
+        "companycountry": {"type": "string"},
+        "owner": _NULLABLE_ID,
+        "score": {"type": "integer"},
+        "overwriteWithBlank": {"type": "boolean"},
+    },
+}
+NOTE = {
+    "type": "object",
+    "required": ["lead", "text"],
+    "properties": {
+        "lead": _ID | {"description": "The contact's id."},
+        "text": {"type": "string"},
+        "type": {"type": "string", "enum": ["general", "email", "call", "meeting"], "default": "general"},
+        "dateTime": {"type": "string", "description": "When it happened, e.g. 2024-05-31 14:30:00."},
+    },
+}
+DNC = {
+    "type": "object",
+    "properties": {
+        "reason": {"type": "integer", "enum": [1, 2, 3], "default": 3},
+        "channelId": {"type": "integer"},
+        "comments": {"type": "string"},
+    },
+}
+UTM = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in (
+        "utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term", "referer", "remotehost", "url", "useragent",
+    )} | {"query": {"type": "object"}},
+}
+POINTS = {
+    "type": "object",
+    "properties": {"eventName": {"type": "string"}, "actionName": {"type": "string"}},
+}
+FIELD = {
+    "type": "object",
+    "properties": {
+        "label": {"type": "string"},
+        "alias": {"type": "string"},
+        "type": {"type": "string", "default": "text"},
+        "group": {"type": "string", "enum": ["core", "social", "personal", "professional"]},
+        "defaultValue": {"type": "string"},
+        "isRequired": {"type": "boolean"},
+        "isPubliclyUpdatable": {"type": "boolean"},
+        "isUniqueIdentifier": {"type": "boolean"},
+        "isVisible": {"type": "boolean"},
+        "isListable": {"type": "boolean"},
+        "isIndexed": {"type": "boolean"},
+        "properties": {"type": "object", "description": "`list` of options, `yes`/`no` labels, `scale`."},
+    },
+}
+IDS = {"type": "object", "properties": {"ids": {"type": "array", "items": _ID, "maxItems": MAX_BATCH}}}
+
+
+def body(schema: dict[str, Any], *, batch: bool = False, with_id: bool = False) -> dict[str, Any]:
+    """``openapi_extra`` declaring a JSON or form-encoded body (a list of up to 200 for batches)."""
+    if with_id:
+        schema = schema | {"properties": {"id": _ID} | schema.get("properties", {}), "required": ["id"]}
+    if batch:
+        schema = {"type": "array", "maxItems": MAX_BATCH, "items": schema}
+    content = {"application/json": {"schema": schema}}
+    if not batch:
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {"requestBody": {"required": False, "content": content}}
+
+
+def batch_delete() -> dict[str, Any]:
+    """Batch deletes take ids in the query (``ids=1,2`` or ``ids[]=1``) or in the body."""
+    return body(IDS) | {"parameters": [{
+        "name": "ids", "in": "query", "required": False, "schema": {"type": "string"},
+        "description": f"Comma separated ids, or repeated `ids[]=`; at most {MAX_BATCH}.",
+    }]}

@@ -1,0 +1,167 @@
+"""Database fixtures for integration tests, on SQLite and on PostgreSQL.
+
+Every test gets a fresh, migrated and bootstrapped database, copied from a template built
+once per session (a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL),
+so tests never see each other's rows and set-up stays cheap.
+
+Settings are read once at import time (``mautic_app.settings.settings``) and several modules
+hold their own reference, so :func:`override_settings` swaps the object everywhere it is held.
+
+Fixtures for other tests to use:
+- ``database``: parametrized over ``sqlite`` and ``postgresql``; the app is pointed at it.
+- ``override_settings(**changes)``: change settings (e.g. ``api_enabled=False``) for one test.
+- ``client``: a TestClient on ``build_public_app()`` without credentials.
+- ``api``: the same, authenticated with the admin's Basic credentials.
+- ``admin_credentials``: the bootstrapped admin's (username, password).
+- ``session``: ``mautic_app.db.session_scope`` (one unit of work per ``with``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import mautic_app.settings as settings_module
+from mautic_app import db as db_module
+from mautic_app.services import fields as field_service
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette nags that it prefers httpx2; its client works the same on httpx
+    from starlette.testclient import TestClient
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin-password-123"
+PG_SERVER = os.environ.get("MAUTIC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("MAUTIC_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+@dataclass(frozen=True)
+class Database:
+    backend: str
+    url: str
+
+
+def _apply_settings(monkeypatch: pytest.MonkeyPatch, new) -> None:
+    """Point every module that holds the settings object at ``new``, and drop what was built from the old."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("mautic_app") and isinstance(getattr(module, "settings", None), settings_module.Settings):
+            monkeypatch.setattr(module, "settings", new)
+    db_module.get_engine.cache_clear()
+    field_service._cache.clear()
+
+
+def _bootstrap(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mautic_app.services import setup
+
+    _apply_settings(monkeypatch, settings)
+    setup.migrate()
+    with db_module.session_scope() as session:
+        setup.bootstrap(session=session, admin_user=ADMIN_USER, admin_password=ADMIN_PASSWORD)
+    db_module.get_engine().dispose()
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    base = settings_module.settings
+    with pytest.MonkeyPatch.context() as mp:
+        _bootstrap(dataclasses.replace(base, data_dir=folder, database_url=f"sqlite:///{path}", redis_url=None), mp)
+    db_module.get_engine.cache_clear()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated, bootstrapped PostgreSQL database other test databases are copied from."""
+    name = f"mautic_test_{RUN_ID}_tpl"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = settings_module.settings
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            _bootstrap(dataclasses.replace(base, database_url=f"{PG_SERVER}/{name}", redis_url=REDIS_URL), mp)
+        db_module.get_engine.cache_clear()
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path, monkeypatch) -> Iterator[Database]:
+    """A fresh database for this test, with the app's settings pointed at it."""
+    base = settings_module.settings
+    if request.param == "sqlite":
+        path = tmp_path / "mautic.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        _apply_settings(monkeypatch, dataclasses.replace(base, data_dir=tmp_path, database_url=url, redis_url=None))
+        yield Database("sqlite", url)
+        db_module.get_engine().dispose()
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"mautic_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = f"{PG_SERVER}/{name}"
+    _apply_settings(monkeypatch, dataclasses.replace(base, data_dir=tmp_path, database_url=url, redis_url=REDIS_URL))
+    try:
+        yield Database("postgresql", url)
+    finally:
+        db_module.get_engine().dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def override_settings(database, monkeypatch) -> Callable[..., None]:
+    """Change settings fields for the rest of this test, e.g. ``override_settings(api_enabled=False)``."""
+
+    def apply(**changes) -> None:
+        _apply_settings(monkeypatch, dataclasses.replace(settings_module.settings, **changes))
+
+    return apply
+
+
+@pytest.fixture
+def session(database):
+    return db_module.session_scope
+
+
+@pytest.fixture
+def client(database) -> Iterator[TestClient]:
+    from mautic_app.web.app import build_public_app
+
+    with TestClient(build_public_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client) -> TestClient:
+    client.auth = (ADMIN_USER, ADMIN_PASSWORD)
+    return client
+
+
+@pytest.fixture
+def admin_credentials() -> tuple[str, str]:
+    return ADMIN_USER, ADMIN_PASSWORD
