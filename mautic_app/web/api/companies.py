@@ -7,25 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
 from mautic_app.models import User
 from mautic_app.services import companies, contacts
 from mautic_app.services import fields as field_service
-from mautic_app.web.api import batch, docs, serializers
+from mautic_app.web.api import docs, resource, serializers
 from mautic_app.web.api.auth import api_user
 from mautic_app.web.api.errors import ApiError
 from mautic_app.web.api.requests import (
     MAX_INT,
-    batch_ids,
-    batch_items,
     column_name,
     flag,
     optional_id,
-    query_data,
-    read_body,
     require_object,
     to_int,
 )
@@ -47,7 +43,7 @@ def _owner(session: Session, params: dict[str, Any]) -> Any:
     return owner_id
 
 
-def save(session: Session, *, company_id: int | None, data: Any, method: str, user_id: int) -> tuple[int, int]:
+def save(session: Session, company_id: int | None, data: Any, method: str, user_id: int) -> tuple[int, int]:
     """Create (``company_id`` None: an existing name updates that company) or edit; returns (id, status)."""
     params = require_object(data)
     values = {k: v for k, v in params.items() if k not in SPECIAL_KEYS}
@@ -109,74 +105,15 @@ def get_company(company_id: int):
         return respond({"company": _company_body(session, company_id)})
 
 
-@router.post("/new", summary="Create a company (an existing name updates that company)", openapi_extra=docs.body(docs.COMPANY))
-def new_company(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    with session_scope() as session:
-        company_id, status = save(session, company_id=None, data=body, method="POST", user_id=user_id)
-        payload = {"company": _company_body(session, company_id)}
-    return respond(payload, status, {"Location": f"/api/companies/{company_id}"} if status == 201 else None)
-
-
-@router.put("/{company_id:id}/edit", summary="Replace a company (created when missing)", openapi_extra=docs.body(docs.COMPANY))
-@router.patch("/{company_id:id}/edit", summary="Change the values sent", openapi_extra=docs.body(docs.COMPANY))
-def edit_company(request: Request, company_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    with session_scope() as session:
-        exists = companies.read(session=session, company_id=company_id) is not None
-        if not exists and request.method == "PATCH":
-            raise ApiError(404)
-        new_id, status = save(session, company_id=company_id if exists else None, data=body, method=request.method,
-                              user_id=user_id)
-        payload = {"company": _company_body(session, new_id)}
-    return respond(payload, status)
-
-
-@router.delete("/{company_id:id}/delete", summary="Delete a company")
-def delete_company(company_id: int):
-    with session_scope() as session:
-        payload = {"company": _company_body(session, company_id)}
-        companies.delete(session=session, company_ids=[company_id])
-    return respond(payload)
-
-
-def _batch_item(item: Any, *, method: str, user_id: int, editing: bool) -> batch.Result:
-    def work(session: Session) -> batch.Result:
-        company_id = None
-        if editing:
-            company_id = to_int(require_object(item).get("id"), "id")
-            if companies.read(session=session, company_id=company_id) is None:
-                if method == "PATCH":
-                    raise ApiError(404)
-                company_id = None
-        new_id, status = save(session, company_id=company_id, data=item, method=method, user_id=user_id)
-        return status, _company_body(session, new_id)
-
-    return batch.run_item(work)
-
-
-@router.post("/batch/new", summary="Create up to 200 companies", openapi_extra=docs.body(docs.COMPANY, batch=True))
-def batch_new(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    results = [_batch_item(item, method="POST", user_id=user_id, editing=False) for item in batch_items(body)]
-    return respond(batch.payload("companies", results), 201)
-
-
-@router.put("/batch/edit", summary="Replace up to 200 companies (missing ids are created)",
-            openapi_extra=docs.body(docs.COMPANY, batch=True, with_id=True))
-@router.patch("/batch/edit", summary="Change up to 200 companies (each item has an id)",
-              openapi_extra=docs.body(docs.COMPANY, batch=True, with_id=True))
-def batch_edit(request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    results = [_batch_item(item, method=request.method, user_id=user_id, editing=True) for item in batch_items(body)]
-    return respond(batch.payload("companies", results))
-
-
-@router.delete("/batch/delete", summary="Delete up to 200 companies", openapi_extra=docs.batch_delete())
-def batch_delete(request: Request, body: Any = Depends(read_body)):
-    results = batch.delete_many(
-        batch_ids(query_data(request), body),
-        read_many=lambda s, ids: serializers.companies(
-            session=s, rows=[r for i in ids if (r := companies.read(session=s, company_id=i)) is not None]),
-        delete=lambda s, ids: companies.delete(session=s, company_ids=ids),
-    )
-    return respond(batch.payload("companies", results))
+resource.add_standard_routes(
+    router, singular="company", plural="companies", schema=docs.COMPANY,
+    new_summary="Create a company (an existing name updates that company)",
+    exists=lambda s, company_id: companies.read(session=s, company_id=company_id) is not None,
+    read_body_for=_company_body, save=save,
+    read_many=lambda s, ids: serializers.companies(
+        session=s, rows=[r for i in ids if (r := companies.read(session=s, company_id=i)) is not None]),
+    delete=lambda s, ids: companies.delete(session=s, company_ids=ids),
+)
 
 
 @router.post("/{company_id:id}/contact/{contact_id:id}/add", summary="Link a contact to a company")

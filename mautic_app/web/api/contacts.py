@@ -17,13 +17,11 @@ from mautic_app.db import session_scope
 from mautic_app.services import companies as company_service
 from mautic_app.services import contacts, timeline
 from mautic_app.services import fields as field_service
-from mautic_app.web.api import batch, docs, reads, serializers
+from mautic_app.web.api import docs, reads, resource, serializers
 from mautic_app.web.api.auth import api_user
 from mautic_app.web.api.errors import ApiError
 from mautic_app.web.api.requests import (
     MAX_INT,
-    batch_ids,
-    batch_items,
     column_name,
     flag,
     optional_id,
@@ -91,7 +89,7 @@ def _full_record(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     return blank | values
 
 
-def save(session: Session, *, contact_id: int | None, data: Any, method: str, user_id: int) -> tuple[int, int]:
+def save(session: Session, contact_id: int | None, data: Any, method: str, user_id: int) -> tuple[int, int]:
     """Create (``contact_id`` None: an existing e-mail updates that contact) or edit; returns (id, status)."""
     inp = parse_input(data)
     values = inp.values
@@ -258,73 +256,14 @@ def get_activity(
 # ---------------------------------------------------------------- writes
 
 
-@router.post("/new", summary="Create a contact (an existing e-mail updates that contact)",
-             openapi_extra=docs.body(docs.CONTACT))
-def new_contact(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    with session_scope() as session:
-        contact_id, status = save(session, contact_id=None, data=body, method="POST", user_id=user_id)
-        payload = {"contact": _contact_body(session, contact_id)}
-    return respond(payload, status, {"Location": f"/api/contacts/{contact_id}"} if status == 201 else None)
-
-
-@router.put("/{contact_id:id}/edit", summary="Replace a contact (created when missing)", openapi_extra=docs.body(docs.CONTACT))
-@router.patch("/{contact_id:id}/edit", summary="Change the values sent", openapi_extra=docs.body(docs.CONTACT))
-def edit_contact(request: Request, contact_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    with session_scope() as session:
-        exists = contacts.read(session=session, contact_id=contact_id) is not None
-        if not exists and request.method == "PATCH":
-            raise ApiError(404)
-        new_id, status = save(session, contact_id=contact_id if exists else None, data=body, method=request.method, user_id=user_id)
-        payload = {"contact": _contact_body(session, new_id)}
-    return respond(payload, status)
-
-
-@router.delete("/{contact_id:id}/delete", summary="Delete a contact")
-def delete_contact(contact_id: int):
-    with session_scope() as session:
-        payload = {"contact": _contact_body(session, contact_id)}
-        contacts.delete(session=session, contact_ids=[contact_id])
-    return respond(payload)
-
-
-def _batch_item(item: Any, *, method: str, user_id: int, editing: bool) -> batch.Result:
-    def work(session: Session) -> batch.Result:
-        contact_id = None
-        if editing:
-            contact_id = to_int(require_object(item).get("id"), "id")
-            if contacts.read(session=session, contact_id=contact_id) is None:
-                if method == "PATCH":
-                    raise ApiError(404)
-                contact_id = None
-        new_id, status = save(session, contact_id=contact_id, data=item, method=method, user_id=user_id)
-        return status, _contact_body(session, new_id)
-
-    return batch.run_item(work)
-
-
-@router.post("/batch/new", summary="Create up to 200 contacts", openapi_extra=docs.body(docs.CONTACT, batch=True))
-def batch_new(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    results = [_batch_item(item, method="POST", user_id=user_id, editing=False) for item in batch_items(body)]
-    return respond(batch.payload("contacts", results), 201)
-
-
-@router.put("/batch/edit", summary="Replace up to 200 contacts (missing ids are created)",
-            openapi_extra=docs.body(docs.CONTACT, batch=True, with_id=True))
-@router.patch("/batch/edit", summary="Change up to 200 contacts (each item has an id)",
-              openapi_extra=docs.body(docs.CONTACT, batch=True, with_id=True))
-def batch_edit(request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
-    results = [_batch_item(item, method=request.method, user_id=user_id, editing=True) for item in batch_items(body)]
-    return respond(batch.payload("contacts", results))
-
-
-@router.delete("/batch/delete", summary="Delete up to 200 contacts", openapi_extra=docs.batch_delete())
-def batch_delete(request: Request, body: Any = Depends(read_body)):
-    results = batch.delete_many(
-        batch_ids(query_data(request), body),
-        read_many=lambda s, ids: serializers.contacts(session=s, rows=list(contacts.read_many(session=s, ids=ids).values())),
-        delete=lambda s, ids: contacts.delete(session=s, contact_ids=ids),
-    )
-    return respond(batch.payload("contacts", results))
+resource.add_standard_routes(
+    router, singular="contact", plural="contacts", schema=docs.CONTACT,
+    new_summary="Create a contact (an existing e-mail updates that contact)",
+    exists=lambda s, contact_id: contacts.read(session=s, contact_id=contact_id) is not None,
+    read_body_for=_contact_body, save=save,
+    read_many=lambda s, ids: serializers.contacts(session=s, rows=list(contacts.read_many(session=s, ids=ids).values())),
+    delete=lambda s, ids: contacts.delete(session=s, contact_ids=ids),
+)
 
 
 @router.post("/{contact_id:id}/dnc/{channel}/add", summary="Mark a channel do-not-contact", openapi_extra=docs.body(docs.DNC))
