@@ -140,7 +140,8 @@ def upgrade() -> None:
     sa.Column('companyindustry', sqlmodel.sql.sqltypes.AutoString(length=191), nullable=True),
     sa.Column('companydescription', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('companies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_companies_companyname'), ['companyname'], unique=False)
@@ -187,7 +188,8 @@ def upgrade() -> None:
     sa.Column('twitter', sqlmodel.sql.sqltypes.AutoString(length=191), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['stage_id'], ['stages.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index('ix_contacts_date_added_id', ['date_added', 'id'], unique=False)

@@ -11,6 +11,7 @@ from mautic_app.models.base import utcnow
 
 class Company(SQLModel, table=True):
     __tablename__ = "companies"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

@@ -19,7 +19,8 @@ class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
     # Expression indexes for the list's default sort and e-mail prefix search are created by
     # migration 0001 per dialect (see EXPRESSION_INDEXES in alembic/env.py).
-    __table_args__ = (sa.Index("ix_contacts_date_added_id", "date_added", "id"),)
+    # AUTOINCREMENT on SQLite: a deleted or merged-away id is never handed to someone else.
+    __table_args__ = (sa.Index("ix_contacts_date_added_id", "date_added", "id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL", index=True)

@@ -170,3 +170,13 @@ def test_custom_fields_are_real_columns(session):
         assert "favourite_colour" not in contacts.read(session=s, contact_id=cid)
         core = next(x for x in fields.specs(session=s) if x.alias == "email")
         assert core.is_fixed
+
+
+def test_ids_of_deleted_contacts_are_never_reused(session):
+    with session() as s:
+        first, _ = contacts.create(session=s, values={"email": "gone1@example.com"})
+    with session() as s:
+        contacts.delete(session=s, contact_ids=[first])
+    with session() as s:
+        again, _ = contacts.create(session=s, values={"email": "new1@example.com"})
+    assert again > first
