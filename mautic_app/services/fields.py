@@ -94,12 +94,16 @@ def specs(*, session: Session, obj: str = "contact", fresh: bool = False) -> lis
     hit = _cache.get(key)
     if hit and not fresh and _time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    rows = session.exec(
-        select(FieldDefinition).where(FieldDefinition.object == obj).order_by(FieldDefinition.field_order, FieldDefinition.id)
-    ).all()
-    result = [to_spec(r) for r in rows]
+    result = [to_spec(r) for r in definitions(session=session, obj=obj)]
     _cache[key] = (_time.monotonic(), result)
     return result
+
+
+def definitions(*, session: Session, obj: str = "contact") -> list[FieldDefinition]:
+    """The stored definitions (with ids and flags) in display order, for the fields settings page."""
+    return list(session.exec(
+        select(FieldDefinition).where(FieldDefinition.object == obj).order_by(FieldDefinition.field_order, FieldDefinition.id)
+    ).all())
 
 
 def spec_map(*, session: Session, obj: str = "contact") -> dict[str, FieldSpec]:
