@@ -1,7 +1,8 @@
 """Live updates for pages: follow change-feed topics from a background event.
 
 A page starts ``follow`` from an ``@rx.event(background=True)`` handler in its on_load. The
-loop ends when the browser disconnects or navigates to another page, so nothing lingers.
+loop ends when the browser disconnects or leaves the page's route, so nothing lingers; moving
+between two records of one route (``/contacts/1`` to ``/contacts/2``) keeps the same loop.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ async def follow(
     topics: Iterable[str],
     on_change: Callable[[list[dict[str, Any]]], Awaitable[None]],
     *,
-    path: str,
     guard: str = "_following",
 ) -> None:
     """Call ``on_change(payloads)`` (inside ``async with state``) whenever ``topics`` change.
@@ -43,6 +43,7 @@ async def follow(
         if getattr(state, guard):
             return
         setattr(state, guard, True)
+        route = state.router.route_id
     sub = changefeed.Subscription(topics)
     try:
         while True:
@@ -55,7 +56,7 @@ async def follow(
                 await asyncio.sleep(DEBOUNCE_SECONDS)
                 batch = [first[1]] + [payload for _, payload in sub.drain()]
             async with state:
-                if state.router.url.path != path:
+                if state.router.route_id != route:
                     return
                 if batch:
                     await on_change(batch)

@@ -167,9 +167,7 @@ class CompaniesState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        async with self:
-            path = self.router.url.path
-        await live.follow(self, ["companies", "fields"], refresh, path=path)
+        await live.follow(self, ["companies", "fields"], refresh)
 
     def _sync_url(self):
         query = f"?{urlencode({'search': self.search})}" if self.search else ""

@@ -185,9 +185,7 @@ class CompanyState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        async with self:
-            path = self.router.url.path
-        await live.follow(self, ["companies", "contacts", "fields"], refresh, path=path)
+        await live.follow(self, ["companies", "contacts", "fields"], refresh)
 
     # ------------------------------------------------------------ contacts
 

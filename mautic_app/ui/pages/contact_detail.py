@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -181,7 +180,6 @@ class ContactDetailState(rx.State):
     delete_open: bool = False
     action_error: str = ""
     _following: bool = False
-    _follow_path: str = ""
 
     @rx.var
     def shown_groups(self) -> list[DetailGroup]:
@@ -252,29 +250,12 @@ class ContactDetailState(rx.State):
 
     @rx.event(background=True)
     async def follow_changes(self):
-        async with self:
-            path = self.router.url.path
-            if self._following and self._follow_path == path:
-                return
-        # A follower of the contact shown before may still be winding down (it notices the
-        # new address within live.IDLE_CHECK_SECONDS); wait for it, then follow this one.
-        for _ in range(int(live.IDLE_CHECK_SECONDS * 4) + 8):
-            async with self:
-                if self.router.url.path != path:
-                    return
-                if not self._following:
-                    self._follow_path = path
-                    break
-            await asyncio.sleep(0.25)
-        else:
-            return
-
         async def refresh(batch):
             ids = {int(i) for p in batch for i in p.get("ids", []) if str(i).isdigit()}
             if self.cid in ids and await self._refresh():
                 await self._reload_events()
 
-        await live.follow(self, ["contacts"], refresh, path=path)
+        await live.follow(self, ["contacts"], refresh)
 
     async def _after_write(self) -> None:
         if await self._refresh():

@@ -259,9 +259,7 @@ class ContactsState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        async with self:
-            path = self.router.url.path
-        await live.follow(self, ["contacts"], refresh, path=path)
+        await live.follow(self, ["contacts"], refresh)
 
     # ------------------------------------------------------------ search, sort, pages, columns
 

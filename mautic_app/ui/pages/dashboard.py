@@ -60,7 +60,7 @@ class DashboardState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        await live.follow(self, ["contacts"], refresh, path="/")
+        await live.follow(self, ["contacts"], refresh)
 
 
 def tile(label: str, value: rx.Var, icon: str) -> rx.Component:

@@ -147,9 +147,7 @@ class FieldsState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        async with self:
-            path = self.router.url.path
-        await live.follow(self, ["fields"], refresh, path=path)
+        await live.follow(self, ["fields"], refresh)
 
     @rx.event
     async def set_obj(self, value: str):

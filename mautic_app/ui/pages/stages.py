@@ -96,9 +96,7 @@ class StagesState(rx.State):
         async def refresh(_batch):
             await self._reload()
 
-        async with self:
-            path = self.router.url.path
-        await live.follow(self, ["stages", "contacts"], refresh, path=path)
+        await live.follow(self, ["stages", "contacts"], refresh)
 
     # ------------------------------------------------------------ create / edit
 
