@@ -46,7 +46,7 @@ class Settings:
     session_hours: int = 12
     api_enabled: bool = True
     api_basic_auth: bool = True
-    import_batch_size: int = 2000
+    import_batch_size: int = 5000
     base_url: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -78,7 +78,7 @@ def load_settings() -> Settings:
         session_hours=int(os.environ.get("MAUTIC_SESSION_HOURS", "12")),
         api_enabled=_flag("MAUTIC_API_ENABLED", True),
         api_basic_auth=_flag("MAUTIC_API_BASIC_AUTH", True),
-        import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "2000")),
+        import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "5000")),
         base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
     )
 

@@ -1,0 +1,91 @@
+"""The one Celery app: imports, maintenance and, later, every other background job.
+
+Start a worker with its embedded beat scheduler (from the project root)::
+
+    celery -A mautic_app.tasks.celery_app worker -B --loglevel=INFO --concurrency=1
+
+Broker: Redis when ``MAUTIC_REDIS_URL`` is set (also the result store). Otherwise kombu's
+filesystem transport under ``settings.celery_folder``, which needs no server and, with both
+data folders the same, lets the web process and the worker share one queue; results are
+ignored there (tasks report progress through the database, not results).
+
+The worker brings the database to the current schema when it starts, like the web app.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from datetime import timedelta
+
+from celery import Celery, signals
+from celery.schedules import crontab
+
+from mautic_app.settings import Settings, settings
+
+
+def task_modules() -> list[str]:
+    """Every module of this package except this one, so a new task module needs no registration."""
+    import mautic_app.tasks as package
+
+    return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__) if m.name != "celery_app"]
+
+
+def config(cfg: Settings) -> dict:
+    """Celery settings for ``cfg``: Redis when configured, else the server-less filesystem broker."""
+    folder = cfg.celery_folder
+    common = {
+        "timezone": "UTC",
+        "task_ignore_result": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule_filename": str(folder / "beat-schedule"),
+        "beat_schedule": {
+            "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
+            "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
+            "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
+        },
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    if cfg.redis_url:
+        return common | {"broker_url": cfg.redis_url, "result_backend": cfg.redis_url}
+    queue, processed, control = folder / "queue", folder / "processed", folder / "control"
+    for path in (queue, processed, control):
+        path.mkdir(parents=True, exist_ok=True)
+    return common | {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "processed_folder": str(processed),
+            "control_folder": str(control),
+            "store_processed": False,
+            "polling_interval": 0.5,
+        },
+    }
+
+
+def make_app(cfg: Settings) -> Celery:
+    celery = Celery("mautic_app", include=task_modules())
+    celery.conf.update(config(cfg))
+    return celery
+
+
+app = make_app(settings)
+
+
+@signals.worker_init.connect
+def _migrate(**_kwargs) -> None:
+    """Bring the schema to head before any task runs; drop the connections so forked children open their own."""
+    from mautic_app.db import get_engine
+    from mautic_app.services import setup
+
+    setup.migrate()
+    get_engine().dispose()
+
+
+@signals.worker_process_init.connect
+def _fresh_connections(**_kwargs) -> None:
+    """A forked pool process must never reuse its parent's database connections."""
+    from mautic_app.db import get_engine
+
+    get_engine().dispose(close=False)

@@ -1,0 +1,41 @@
+"""Import tasks: thin wrappers that run one batch per task and queue the next (a chain per import)."""
+
+from __future__ import annotations
+
+import logging
+
+from mautic_app.db import session_scope
+from mautic_app.services import imports
+from mautic_app.tasks.celery_app import app
+
+log = logging.getLogger(__name__)
+MAX_RETRIES = 5
+
+
+@app.task(name="mautic.imports.run_batch", bind=True, max_retries=MAX_RETRIES, ignore_result=True)
+def run_import_batch(self, import_id: int, offset: int | None = None) -> None:
+    """One batch in one transaction; on an error the batch rolls back and is retried with back-off."""
+    try:
+        with session_scope() as session:
+            result = imports.run_batch(session=session, import_id=import_id, expected_offset=offset)
+    except Exception as exc:
+        if self.request.retries >= MAX_RETRIES:
+            log.exception("import %s failed after %s retries", import_id, MAX_RETRIES)
+            with session_scope() as session:
+                imports.mark_failed(session=session, import_id=import_id, message=f"The import stopped on an error: {exc}")
+            return
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+    if result.more:
+        run_import_batch.delay(import_id, result.offset)
+
+
+@app.task(name="mautic.imports.requeue_stalled", ignore_result=True)
+def requeue_stalled() -> int:
+    """Beat, every minute: restart imports whose chain of batches died with a worker or a lost message."""
+    with session_scope() as session:
+        found = imports.stalled(session=session)
+        for import_id, offset in found:
+            imports.enqueue_after_commit(session, import_id, offset)
+    if found:
+        log.warning("re-queued stalled imports: %s", [i for i, _ in found])
+    return len(found)
