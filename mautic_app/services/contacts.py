@@ -277,25 +277,30 @@ def list_contacts(
     sort_col = t.c[order_by]
     order = [sort_col.desc().nulls_last(), t.c.id.desc()] if descending else [sort_col.asc().nulls_last(), t.c.id.asc()]
     limit = max(1, min(int(limit), MAX_PAGE))
-    q = sa.select(t)
+    total_expr = _count_query(t, where, count_cap).scalar_subquery().label("_total")
+    q = sa.select(t, total_expr)
     if where is not None:
         q = q.where(where)
-    conn = session.connection()  # Core execution: the ORM layer adds nothing for a plain row read
-    rows = [dict(r) for r in conn.execute(q.order_by(*order).offset(max(0, int(start))).limit(limit)).mappings().all()]
-    total, capped = count_contacts(session=session, where=where, cap=count_cap, t=t)
-    return ContactPage(rows=rows, total=total, total_capped=capped)
+    # One round trip: the total rides along as an uncorrelated subquery PostgreSQL and SQLite
+    # evaluate once. Core execution, since the ORM layer adds nothing for a plain row read.
+    rows = [dict(r) for r in session.connection().execute(q.order_by(*order).offset(max(0, int(start))).limit(limit)).mappings()]
+    if rows:
+        n = rows[0]["_total"]
+        for r in rows:
+            del r["_total"]
+    else:
+        n = session.connection().execute(sa.select(total_expr)).scalar() or 0
+    capped = count_cap is not None and n > count_cap
+    return ContactPage(rows=rows, total=min(n, count_cap) if capped else n, total_capped=capped)
 
 
-def count_contacts(*, session: Session, where=None, cap: int | None = None, t: sa.TableClause | None = None) -> tuple[int, bool]:
-    t = t if t is not None else field_service.table(session=session)
+def _count_query(t: sa.TableClause, where, cap: int | None) -> sa.Select:
     inner = sa.select(t.c.id)
     if where is not None:
         inner = inner.where(where)
-    conn = session.connection()
-    if cap is None:
-        return conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar() or 0, False
-    n = conn.execute(sa.select(sa.func.count()).select_from(inner.limit(cap + 1).subquery())).scalar() or 0
-    return min(n, cap), n > cap
+    if cap is not None:
+        inner = inner.limit(cap + 1)
+    return sa.select(sa.func.count()).select_from(inner.subquery())
 
 
 # ---------------------------------------------------------------- writes
