@@ -68,7 +68,7 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
         added = now - timedelta(days=rnd.randint(0, 59), minutes=rnd.randint(0, 1440))
         session.execute(
             Contact.__table__.update().where(Contact.__table__.c.id == cid).values(
-                date_added=added, last_active=added + timedelta(hours=rnd.randint(0, 72))
+                date_added=added, last_active=min(now, added + timedelta(hours=rnd.randint(0, 72)))
             )
         )
         if not anonymous and rnd.random() < 0.6:
