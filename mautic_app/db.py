@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -23,7 +23,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_engine(url: str | None = None) -> sa.Engine:
     url = url or settings.database_url
     if url.startswith("sqlite"):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.pages import dashboard, login  # noqa: F401  (pages register themselves)
-from mautic_app.ui.pages import contact_detail, contact_form, contacts  # noqa: F401
-from mautic_app.ui.pages import companies, company_detail, fields, stages, users  # noqa: F401
+from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
+    companies,
+    company_detail,
+    contact_detail,
+    contact_form,
+    contacts,
+    dashboard,
+    fields,
+    login,
+    stages,
+    users,
+)
 from mautic_app.web.app import build_public_app
 
 app = rx.App(

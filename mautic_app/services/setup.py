@@ -45,7 +45,8 @@ STAGES = [("Lead", 10), ("Marketing qualified", 20), ("Sales qualified", 30), ("
 
 def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
     """Demo data, once: contacts spread over the last 60 days, companies, tags and stages."""
-    from mautic_app.services import companies, contacts as contact_service, stages
+    from mautic_app.services import companies, stages
+    from mautic_app.services import contacts as contact_service
 
     if session.exec(select(Contact.id)).first() is not None:
         return False

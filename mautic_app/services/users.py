@@ -118,9 +118,7 @@ def save_user(
             email = normalize_value(next(f for f in CORE_CONTACT_FIELDS if f.alias == "email"), email)
         except FieldValueError as exc:
             errors["email"] = str(exc)
-    if user_id is None and len(password) < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
-    elif password and len(password) < MIN_PASSWORD:
+    if (user_id is None or password) and len(password) < MIN_PASSWORD:
         errors["password"] = f"Use at least {MIN_PASSWORD} characters."
     user = session.get(User, user_id) if user_id else User(username=username, password_hash="")
     if user is None:
