@@ -62,14 +62,15 @@ def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
 
 def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any]) -> None:
     """Queue a publication that goes out once ``session`` commits (merged per topic)."""
-    pending: dict[str, list[dict[str, Any]]] = session.info.setdefault("changefeed", {})
-    if not pending:
-        event.listen(session, "after_commit", _flush, once=True)
-        event.listen(session, "after_rollback", _drop, once=True)
-    pending.setdefault(topic, []).append(payload)
+    if not event.contains(session, "after_commit", _flush):
+        event.listen(session, "after_commit", _flush)
+        event.listen(session, "after_rollback", _drop)
+    session.info.setdefault("changefeed", {}).setdefault(topic, []).append(payload)
 
 
 def _flush(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy also calls after_commit when a savepoint is released
     pending = session.info.pop("changefeed", {})
     for topic, payloads in pending.items():
         ids = sorted({i for p in payloads for i in p.get("ids", [])})
@@ -83,7 +84,8 @@ def _flush(session: OrmSession) -> None:
 
 
 def _drop(session: OrmSession) -> None:
-    session.info.pop("changefeed", None)
+    if not session.in_nested_transaction():
+        session.info.pop("changefeed", None)
 
 
 def _now():

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import charset_normalizer
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-from mautic_app.domain.fields import FieldSpec, FieldValueError, normalize_value
+from mautic_app.domain.fields import MAX_TEXT, FieldSpec, FieldValueError, normalize_value
 
 SNIFF_BYTES = 64 * 1024
 READ_CHUNK = 1024 * 1024
@@ -58,6 +58,7 @@ _SYNONYMS = {
 }
 _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off"}
+_SPECIAL_USE_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)  # all single labels (arpa, test, ...)
 _DATETIME = FieldSpec(alias="datetime", label="Date", type="datetime")
 _EMAIL_FAST = re.compile(
     r"[A-Za-z0-9_%+\-]{1,64}(?:\.[A-Za-z0-9_%+\-]{1,64})*@"
@@ -414,7 +415,7 @@ def fast_email(text: str) -> str | None:
         return None
     local, domain = text.rsplit("@", 1)
     domain = domain.lower()
-    if "--" in domain or any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+    if "--" in domain or domain.rsplit(".", 1)[-1] in _SPECIAL_USE_TLDS:
         return None
     return f"{local}@{domain}"
 
@@ -472,6 +473,8 @@ class RowParser:
         return row
 
     def _value(self, spec: FieldSpec, text: str) -> Any:
+        if spec.type == "text" and len(text) <= MAX_TEXT:
+            return text  # what normalize_value returns for valid text, without its type dispatch
         if spec.type == "email":
             fast = fast_email(text)
             if fast is not None:

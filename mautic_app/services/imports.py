@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -34,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
 from mautic_app.domain import csv_import as csvi
-from mautic_app.domain.fields import FieldValueError, is_anonymous, normalize_value
+from mautic_app.domain.fields import IDENTIFYING_FIELDS, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
     Company,
     CompanyContact,
@@ -237,14 +236,15 @@ def _enqueue(import_id: int, offset: int) -> None:
 
 def enqueue_after_commit(session: Session, import_id: int, offset: int) -> None:
     """Queue a batch once ``session`` commits, so a worker never looks before the row is visible."""
-    pending: list[tuple[int, int]] = session.info.setdefault("import_batches", [])
-    if not pending:
-        event.listen(session, "after_commit", _send_pending, once=True)
-        event.listen(session, "after_rollback", _drop_pending, once=True)
-    pending.append((import_id, offset))
+    if not event.contains(session, "after_commit", _send_pending):
+        event.listen(session, "after_commit", _send_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+    session.info.setdefault("import_batches", []).append((import_id, offset))
 
 
 def _send_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy also calls after_commit when a savepoint is released
     for import_id, offset in session.info.pop("import_batches", []):
         _enqueue(import_id, offset)
 
@@ -413,6 +413,9 @@ def run_batch(*, session: Session, import_id: int, expected_offset: int | None =
     """
     if session.get_bind().dialect.name == "postgresql":
         _refresh_statistics(session.get_bind())
+        # A batch lost in a crash is simply run again (its offset commits with its rows), so the
+        # commit need not wait for the WAL flush.
+        session.execute(sa.text("SET LOCAL synchronous_commit = off"))
     claim = sa.update(ContactImport).where(ContactImport.id == import_id, col(ContactImport.status).in_(ACTIVE))
     if expected_offset is not None:
         claim = claim.where(ContactImport.byte_offset == expected_offset)
@@ -476,13 +479,13 @@ def _refresh_statistics(engine: sa.Engine) -> None:
 
     An import can take a table from nothing to millions of rows faster than autovacuum looks;
     with stale statistics PostgreSQL scans the whole table for every batch's lookups (seconds
-    each). Doubling thresholds keep this to a few ANALYZEs per import. It runs outside the batch
+    each). Tripling thresholds keep this to a few ANALYZEs per import. It runs outside the batch
     transaction so no lock is held while the batch works.
     """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         stale = conn.execute(sa.text(
             "SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
-            "WHERE c.relname = ANY(:tables) AND (c.reltuples < 0 OR s.n_mod_since_analyze > greatest(c.reltuples, 1000))"
+            "WHERE c.relname = ANY(:tables) AND (c.reltuples < 0 OR s.n_mod_since_analyze > greatest(2 * c.reltuples, 1000))"
         ), {"tables": list(STATS_TABLES)}).scalars().all()
         for table in stale:
             conn.execute(sa.text(f'ANALYZE "{table}"'))
@@ -560,14 +563,14 @@ class _Batch:
         self.session = session
         self.imp = imp
         self.pg = session.get_bind().dialect.name == "postgresql"
-        if self.pg:
-            # Plan every lookup afresh: a statement psycopg prepared while the table was small
-            # keeps a generic plan that scans the whole, now large, contacts table per batch.
-            session.connection().connection.driver_connection.prepare_threshold = None
         self.t = field_service.table(session=session)
         self.specs = field_service.spec_map(session=session)
         self.parser = csvi.RowParser(headers, imp.mapping, self.specs, field_service.spec_map(session=session, obj="company"))
         self.identifiers = [s.alias for s in self.specs.values() if s.is_unique_identifier]
+        # What matching and change detection read of an existing contact; the other columns stay in the database.
+        wanted = {"id", "owner_id", "stage_id", "is_identified", "company", "last_active", *self.identifiers, *IDENTIFYING_FIELDS,
+                  *(spec.alias for _, _, kind, spec in self.parser.columns if kind == "field")}
+        self.lookup_columns = [c for c in self.t.c if c.name in wanted]
         self.defaults = {}
         for spec in self.specs.values():
             if spec.default_value not in (None, "") and not spec.is_fixed:
@@ -644,6 +647,8 @@ class _Batch:
                     self.session.flush()
                     self.stages[key] = stage.id
                     outcome.new_stages.append(stage.id)
+        if not names:
+            return good
         kept = []
         for number, parsed, record in good:
             if parsed.owner and parsed.owner.lower() not in self.owners:
@@ -667,7 +672,7 @@ class _Batch:
         # Children before the contact updates: PostgreSQL's foreign-key check on a row this
         # transaction already updated costs a multixact per row, ten times the check itself.
         self._events(new_ids, changes, now)
-        pairs = list(zip(new_ids, new)) + [(e.id, e) for e in old]
+        pairs = list(zip(new_ids, new, strict=True)) + [(e.id, e) for e in old]
         existing_ids = [e.id for e in old]
         self._tags(pairs, existing_ids)
         self._ips(pairs, existing_ids)
@@ -687,7 +692,7 @@ class _Batch:
         return expr.in_(sa.select(sa.func.unnest(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))))
 
     def _fetch(self, where) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.session.execute(sa.select(self.t).where(where).order_by(self.t.c.id)).mappings()]
+        return [dict(r) for r in self.session.execute(sa.select(*self.lookup_columns).where(where).order_by(self.t.c.id)).mappings()]
 
     def _plan(self, rows: list[csvi.ImportRow], out: _Outcome) -> list[_Entry]:
         """Match each row to an existing contact (id column, else any unique identifier) or a new one.
@@ -748,22 +753,23 @@ class _Batch:
         if not entries:
             return []
         ids = _allocate_ids(self.session, "contacts", len(entries))
-        data = []
-        for contact_id, entry in zip(ids, entries):
+        fields = list(dict.fromkeys([*self.defaults, "company", *(a for e in entries for a in e.row.values)]))
+        system = ("id", "owner_id", "stage_id", "created_by", "modified_by", "date_added", "date_modified",
+                  "is_identified", "date_identified", "points", "preferred_profile_image")
+        rows = []
+        for contact_id, entry in zip(ids, entries, strict=True):
             r = entry.row
             d = {**self.defaults, **r.values}
             if not d.get("company") and (name := self._company_name(r)):
                 d["company"] = name
             identified = not is_anonymous(d)
-            d.update(
-                id=contact_id, owner_id=self._owner(r), stage_id=self.stages[r.stage.lower()] if r.stage else None,
-                created_by=self.user_id, modified_by=self.user_id, date_added=r.dates.get("date_added", now),
-                date_modified=r.dates.get("date_modified"), is_identified=identified,
-                date_identified=r.dates.get("date_identified") or (now if identified else None),
-                points=r.points or 0, preferred_profile_image="gravatar",
-            )
-            data.append(d)
-        _bulk_insert(self.session, self.t, data, self.pg)
+            rows.append((
+                contact_id, self._owner(r), self.stages[r.stage.lower()] if r.stage else None, self.user_id, self.user_id,
+                r.dates.get("date_added", now), r.dates.get("date_modified"), identified,
+                r.dates.get("date_identified") or (now if identified else None), r.points or 0, "gravatar",
+                *(d.get(a) for a in fields),
+            ))
+        _bulk_insert(self.session, self.t, (*system, *fields), rows, self.pg)
         return ids
 
     def _changes(self, entry: _Entry) -> dict[str, Any]:
@@ -797,21 +803,39 @@ class _Batch:
             sets["modified_by"] = self.user_id
             groups.setdefault(tuple(sorted(sets)), []).append({"b_id": entry.id, **{f"b_{k}": v for k, v in sets.items()}})
         for columns, params in groups.items():
+            if self.pg:
+                self._update_from_arrays(columns, params)
+                continue
             stmt = sa.update(self.t).where(self.t.c.id == sa.bindparam("b_id")).values(
                 {c: sa.bindparam(f"b_{c}", type_=self.t.c[c].type) for c in columns}
             )
             self.session.execute(stmt, params)
 
+    def _update_from_arrays(self, columns: tuple[str, ...], params: list[dict[str, Any]]) -> None:
+        """PostgreSQL: one ``UPDATE ... FROM unnest(arrays)`` per column set instead of a statement per contact."""
+        def array(key: str, type_: sa.types.TypeEngine) -> sa.ColumnElement:
+            return sa.func.unnest(sa.cast(sa.bindparam(None, [p[key] for p in params], type_=postgresql.ARRAY(type_)),
+                                          postgresql.ARRAY(type_)))
+
+        source = sa.select(
+            array("b_id", sa.BigInteger()).label("id"),
+            *(array(f"b_{c}", self.t.c[c].type).label(c) for c in columns),
+        ).subquery("v")
+        self.session.execute(sa.update(self.t).where(self.t.c.id == source.c.id).values({c: source.c[c] for c in columns}))
+
     def _events(self, new_ids: list[int], changes: dict[int, dict[str, Any]], now: datetime) -> None:
         """One "imported" timeline event per contact."""
         base = {"import_id": self.imp.id, "file": self.imp.original_name}
-        rows = [{"contact_id": i, "details": {**base, "action": "created"}} for i in new_ids]
-        rows += [{"contact_id": i, "details": {**base, "action": "updated", "fields": sorted(c)}} for i, c in changes.items()]
-        rows = [{"event_type": "imported", "occurred_at": now, "user_id": self.user_id, **r} for r in rows]
-        if self.pg:
-            _bulk_insert(self.session, ContactEvent.__table__, rows, self.pg)
-        else:
-            timeline.log_many(session=self.session, rows=rows)
+        details = [(i, {**base, "action": "created"}) for i in new_ids]
+        details += [(i, {**base, "action": "updated", "fields": sorted(c)}) for i, c in changes.items()]
+        if not self.pg:
+            timeline.log_many(session=self.session, rows=[
+                {"contact_id": i, "event_type": "imported", "user_id": self.user_id, "details": d} for i, d in details
+            ])
+            return
+        created = json.dumps({**base, "action": "created"})  # the same for every new contact: encode once
+        rows = [(i, "imported", now, self.user_id, created if d["action"] == "created" else json.dumps(d)) for i, d in details]
+        _bulk_insert(self.session, ContactEvent.__table__, ("contact_id", "event_type", "occurred_at", "user_id", "details"), rows, True)
 
     def _tags(self, pairs: list[tuple[int, _Entry]], existing_ids: list[int]) -> None:
         wanted = [(cid, name) for cid, e in pairs for name in dict.fromkeys(self.default_tags + e.row.tags)]
@@ -820,7 +844,7 @@ class _Batch:
         tag_ids = contact_service.tag_ids(session=self.session, names=[n for _, n in wanted])
         have = self._existing_links(ContactTag.contact_id, ContactTag.tag_id, existing_ids)
         links = {(cid, tag_ids[name.strip()[:191]]) for cid, name in wanted} - have
-        _bulk_insert(self.session, ContactTag.__table__, [{"contact_id": c, "tag_id": t} for c, t in sorted(links)], self.pg)
+        _bulk_insert(self.session, ContactTag.__table__, ("contact_id", "tag_id"), sorted(links), self.pg)
 
     def _existing_links(self, contact_col, other_col, contact_ids: list[int]) -> set[tuple[int, int]]:
         have: set[tuple[int, int]] = set()
@@ -841,11 +865,11 @@ class _Batch:
         missing = [ip for ip in addresses if ip not in known]
         if missing:
             new_ids = _allocate_ids(self.session, "ip_addresses", len(missing))
-            _bulk_insert(self.session, IpAddress.__table__, [{"id": i, "ip_address": ip} for i, ip in zip(new_ids, missing)], self.pg)
-            known.update(zip(missing, new_ids))
+            _bulk_insert(self.session, IpAddress.__table__, ("id", "ip_address"), list(zip(new_ids, missing, strict=True)), self.pg)
+            known.update(zip(missing, new_ids, strict=True))
         have = self._existing_links(ContactIpAddress.contact_id, ContactIpAddress.ip_id, existing_ids)
         links = {(cid, known[ip]) for cid, ip in wanted} - have
-        _bulk_insert(self.session, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": i} for c, i in sorted(links)], self.pg)
+        _bulk_insert(self.session, ContactIpAddress.__table__, ("contact_id", "ip_id"), sorted(links), self.pg)
 
     def _dnc(self, pairs: list[tuple[int, _Entry]]) -> None:
         """doNotEmail 1 adds a manual e-mail DNC (an existing one is kept); 0 removes it, as in Mautic."""
@@ -856,10 +880,8 @@ class _Batch:
         have = {c for c, channel in self._existing_links(DoNotContact.contact_id, DoNotContact.channel, add) if channel == "email"}
         now = utcnow()
         comment = f"Imported from {self.imp.original_name}"[:1000]
-        _bulk_insert(self.session, DoNotContact.__table__, [
-            {"contact_id": c, "channel": "email", "channel_id": None, "reason": 3, "comments": comment, "date_added": now}
-            for c in add if c not in have
-        ], self.pg)
+        _bulk_insert(self.session, DoNotContact.__table__, ("contact_id", "channel", "reason", "comments", "date_added"),
+                     [(c, "email", 3, comment, now) for c in add if c not in have], self.pg)
 
     def _companies(self, pairs: list[tuple[int, _Entry]], existing_ids: list[int]) -> None:
         """Link each row's company, creating it (with the row's company columns) when no company has that name."""
@@ -880,11 +902,10 @@ class _Batch:
             company_table = field_service.table(session=self.session, obj="company")
             new_ids = _allocate_ids(self.session, "companies", len(missing))
             now = utcnow()
-            data = [{**names[k][1], "id": i, "companyname": names[k][0], "owner_id": None, "created_by": self.user_id,
-                     "date_added": now, "score": 0} for i, k in zip(new_ids, missing)]
-            keys = set().union(*data)
-            _bulk_insert(self.session, company_table, [{k: d.get(k) for k in keys} for d in data], self.pg)
-            known.update(zip(missing, new_ids))
+            fields = list(dict.fromkeys(a for k in missing for a in names[k][1] if a != "companyname"))
+            rows = [(i, names[k][0], self.user_id, now, 0, *(names[k][1].get(a) for a in fields)) for i, k in zip(new_ids, missing, strict=True)]
+            _bulk_insert(self.session, company_table, ("id", "companyname", "created_by", "date_added", "score", *fields), rows, self.pg)
+            known.update(zip(missing, new_ids, strict=True))
         links = self._existing_links(CompanyContact.contact_id, CompanyContact.company_id, existing_ids)
         has_primary: set[int] = set()
         for chunk in _chunks(existing_ids):
@@ -900,10 +921,10 @@ class _Batch:
             links.add((cid, company_id))
             primary = cid not in has_primary
             has_primary.add(cid)
-            new_links.append({"company_id": company_id, "contact_id": cid, "is_primary": primary, "date_added": now})
+            new_links.append((company_id, cid, primary, now))
             if primary and e.current is not None and e.current.get("company") != name:
                 primary_names.append({"b_id": cid, "b_company": name})
-        _bulk_insert(self.session, CompanyContact.__table__, new_links, self.pg)
+        _bulk_insert(self.session, CompanyContact.__table__, ("company_id", "contact_id", "is_primary", "date_added"), new_links, self.pg)
         if primary_names:
             self.session.execute(sa.update(self.t).where(self.t.c.id == sa.bindparam("b_id")).values(company=sa.bindparam("b_company")), primary_names)
 
@@ -919,26 +940,22 @@ def _allocate_ids(session: Session, table: str, n: int) -> list[int]:
     if n <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return list(session.execute(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"), {"t": table, "n": n}
-        ).scalars())
+        return session.execute(
+            sa.text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"), {"t": table, "n": n}
+        ).scalar_one()
     first = (session.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar() or 0) + 1  # noqa: S608 (constant names)
     return list(range(first, first + n))
 
 
-def _bulk_insert(session: Session, table: sa.TableClause, rows: list[dict[str, Any]], pg: bool) -> None:
-    """Insert rows that share their keys: COPY on PostgreSQL (the physical limit), executemany elsewhere."""
+def _bulk_insert(session: Session, table: sa.TableClause, columns: tuple[str, ...], rows: list[tuple], pg: bool) -> None:
+    """Insert value tuples: COPY on PostgreSQL (the physical limit), executemany elsewhere."""
     if not rows:
         return
     if not pg:
-        session.execute(sa.insert(table), rows)
+        session.execute(sa.insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    columns = list(rows[0])
-    json_cols = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-    dumps: Callable[[Any], str] = json.dumps
     names = ", ".join(f'"{c}"' for c in columns)
     with session.connection().connection.driver_connection.cursor() as cursor, \
             cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row([dumps(r[c]) if c in json_cols else r[c] for c in columns])
-
+            copy.write_row(r)

@@ -52,7 +52,7 @@ def config(cfg: Settings) -> dict:
     for path in (queue, processed, control):
         path.mkdir(parents=True, exist_ok=True)
     return common | {
-        "broker_url": "filesystem://",
+        "broker_url": "filesystem://localhost//",  # the host is ignored; naming it silences kombu's warning
         "broker_transport_options": {
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),

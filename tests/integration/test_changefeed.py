@@ -51,3 +51,13 @@ def test_prune_drops_old_table_entries(database):
     from datetime import timedelta
 
     assert changefeed.prune(older_than=timedelta(seconds=-1)) >= (1 if database.backend == "sqlite" else 0)
+
+
+def test_savepoints_do_not_publish_early(database, session, monkeypatch):
+    sent = []
+    monkeypatch.setattr(changefeed, "publish", lambda topic, payload=None: sent.append((topic, payload)))
+    with session() as s:
+        with s.begin_nested():
+            contacts.create(session=s, values={"email": "nested@example.com"})
+        assert sent == []
+    assert [t for t, _ in sent] == ["contacts"]

@@ -70,6 +70,17 @@ def test_basic_import_creates_contacts_with_timeline(session, queued):
         assert events[0].details["file"] == "contacts.csv" and events[0].details["action"] == "created"
 
 
+def test_rows_with_different_empty_cells(session, queued):
+    p = do_import(session, b"email,firstname,city,points\na@example.com,Ann,,\nb@example.com,,Oslo,3\n,Cyd,,\n")
+    assert (p["inserted"], p["failed"]) == (3, 0)
+    with session() as s:
+        a, b = by_email(s, "a@example.com"), by_email(s, "b@example.com")
+        assert (a["firstname"], a["city"], a["points"]) == ("Ann", None, 0)
+        assert (b["firstname"], b["city"], b["points"]) == (None, "Oslo", 3)
+        cyd = s.execute(sa.text("SELECT is_identified FROM contacts WHERE firstname = 'Cyd'")).scalar_one()
+        assert cyd
+
+
 def test_update_by_email_empty_keeps_and_null_clears(session, queued):
     with session() as s:
         cid, _ = contacts.create(session=s, values={"email": "Ada@Example.com", "firstname": "Ada", "city": "London", "phone": "123456"})
@@ -85,11 +96,13 @@ def test_update_by_email_empty_keeps_and_null_clears(session, queued):
 def test_id_column_updates_that_contact(session, queued):
     with session() as s:
         cid, _ = contacts.create(session=s, values={"email": "old@example.com"})
-    p = do_import(session, f"id,email,lastname\n{cid},new@example.com,Hopper\n".encode())
+    p = do_import(session, f"id,email,lastname,lastActive,dateModified\n{cid},new@example.com,Hopper,2022-02-03 04:05:06,2023-01-01\n".encode())
     assert (p["inserted"], p["updated"]) == (0, 1)
     with session() as s:
         row = contacts.read(session=s, contact_id=cid)
         assert (row["email"], row["lastname"]) == ("new@example.com", "Hopper")
+        assert row["last_active"] == datetime(2022, 2, 3, 4, 5, 6, tzinfo=UTC)
+        assert row["date_modified"] == datetime(2023, 1, 1, tzinfo=UTC)
 
 
 def test_skip_if_exists_counts_ignored(session, queued):
@@ -116,10 +129,10 @@ def test_special_columns(session, queued):
         old, _ = contacts.create(session=s, values={"email": "old@example.com", "points": 7})
         admin_id = s.exec(sa.text("SELECT id FROM users WHERE username = 'admin'")).scalar()
     data = (
-        "email,tags,stage,ownerusername,doNotEmail,points,ip,dateAdded,lastActive\n"
-        "new@example.com,vip|webinar,Prospect,sales,1,15,\"192.0.2.1, 2001:db8::1\",2020-01-02 03:04:05,2021-05-06\n"
-        "old@example.com,vip,prospect,,yes,99,192.0.2.1,,\n"
-    ).encode()
+        b"email,tags,stage,ownerusername,doNotEmail,points,ip,dateAdded,lastActive\n"
+        b"new@example.com,vip|webinar,Prospect,sales,1,15,\"192.0.2.1, 2001:db8::1\",2020-01-02 03:04:05,2021-05-06\n"
+        b"old@example.com,vip,prospect,,yes,99,192.0.2.1,,\n"
+    )
     p = do_import(session, data, options={"tags": "imported", "default_owner_id": admin_id})
     assert (p["inserted"], p["updated"], p["failed"]) == (1, 1, 0)
     with session() as s:
@@ -152,12 +165,12 @@ def test_company_columns_create_or_link(session, queued):
         globex = companies.create(session=s, values={"companyname": "Globex"})
         cid, _ = contacts.create(session=s, values={"email": "hank@example.com"})
     data = (
-        "email,Company Name,companycity,company\n"
-        "hank@example.com,globex,,\n"
-        "ann@example.com,Initech,Austin,\n"
-        "bob@example.com,INITECH,,\n"
-        "cat@example.com,,,Hooli\n"
-    ).encode()
+        b"email,Company Name,companycity,company\n"
+        b"hank@example.com,globex,,\n"
+        b"ann@example.com,Initech,Austin,\n"
+        b"bob@example.com,INITECH,,\n"
+        b"cat@example.com,,,Hooli\n"
+    )
     p = do_import(session, data)
     assert (p["inserted"], p["updated"], p["failed"]) == (3, 1, 0)
     with session() as s:
