@@ -12,6 +12,7 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     contacts,
     dashboard,
     fields,
+    imports,
     login,
     stages,
     users,

@@ -41,12 +41,23 @@ class ShellState(rx.State):
         return rx.redirect(f"/contacts?search={quote(text)}" if text else "/contacts")
 
 
+def _deeper_links(href: str) -> list[str]:
+    return [h for _, h, _ in NAV + ADMIN_NAV if h.startswith(href + "/")]
+
+
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     current = rx.State.router.page.path
-    active = (current == href) if href == "/" else current.startswith(href)
+    if href == "/":
+        active = current == href
+    else:
+        # The most specific entry wins: /contacts/import lights "Imports", not "Contacts".
+        active = current.startswith(href)
+        for other in _deeper_links(href):
+            active = active & ~current.startswith(other)
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
+        aria_current=rx.cond(active, "page", "false"),
         underline="none",
         padding_x="0.75rem",
         padding_y="0.5rem",
@@ -87,6 +98,7 @@ def sidebar() -> rx.Component:
         width="15rem",
         min_width="15rem",
         height="100vh",
+        overflow_y="auto",
         position="sticky",
         top="0",
         padding="1rem 0.5rem",
