@@ -16,7 +16,17 @@ from mautic_app.models.contacts import (
 )
 from mautic_app.models.fields import FieldDefinition
 from mautic_app.models.imports import ContactImport, ImportFailure
+from mautic_app.models.points import (
+    GroupContactScore,
+    PointAction,
+    PointActionLog,
+    PointGroup,
+    PointTrigger,
+    PointTriggerEvent,
+    PointTriggerLog,
+)
 from mautic_app.models.stages import Stage
+from mautic_app.models.tracking import ContactDevice, PageHit, TrackingSetting
 from mautic_app.models.users import User, UserSession
 
 __all__ = [
@@ -24,18 +34,28 @@ __all__ = [
     "Company",
     "CompanyContact",
     "Contact",
+    "ContactDevice",
     "ContactEvent",
     "ContactImport",
     "ContactIpAddress",
     "ContactTag",
     "DoNotContact",
     "FieldDefinition",
+    "GroupContactScore",
     "ImportFailure",
     "IpAddress",
     "MergeRecord",
     "Note",
+    "PageHit",
+    "PointAction",
+    "PointActionLog",
+    "PointGroup",
+    "PointTrigger",
+    "PointTriggerEvent",
+    "PointTriggerLog",
     "Stage",
     "Tag",
+    "TrackingSetting",
     "User",
     "UserSession",
     "UtmTag",

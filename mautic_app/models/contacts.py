@@ -33,6 +33,8 @@ class Contact(SQLModel, table=True):
     is_identified: bool = Field(default=False, index=True)
     color: str | None = Field(default=None, max_length=7)
     preferred_profile_image: str | None = Field(default="gravatar", max_length=255)
+    # The random id the tracking script sees (reply ``id``, ``mtc_id`` cookie): reveals nothing.
+    public_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
     # Core fields (aliases as in Mautic).
     title: str | None = Field(default=None, max_length=191)

@@ -27,6 +27,8 @@ EVENT_LABELS = {
     "tags": "Tags changed",
     "owner": "Owner changed",
     "company": "Company changed",
+    "page_hit": "Page visit",
+    "device_added": "New device",
 }
 
 
@@ -90,6 +92,10 @@ def describe(event: ContactEvent) -> str:
         return f"IP address {d.get('ip')}"
     if t == "utm":
         return "UTM " + ", ".join(f"{k}={v}" for k, v in d.items() if v)
+    if t == "page_hit":
+        return f"Visited {d.get('title') or d.get('url', '')}"
+    if t == "device_added":
+        return "New device: " + " ".join(str(d[k]) for k in ("device", "brand", "model", "os", "browser") if d.get(k))
     if t == "company":
         return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
     return EVENT_LABELS.get(t, t)
