@@ -82,9 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = args.log_dir
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
+    celery = [python, "-m", "celery", "-A", "mautic_app.tasks.celery_app", "worker", "--loglevel=WARNING",
+              "--concurrency=1", "--without-gossip", "--without-mingle"]
     procs = [
-        start([python, "-m", "celery", "-A", "mautic_app.tasks.celery_app", "worker", "-B", "--loglevel=WARNING",
-               "--concurrency=1", "--without-gossip", "--without-mingle"], env, log_dir / "celery.log" if log_dir else None),
+        start([*celery, "-B", "-Q", "celery", "-n", "main@%h"], env, log_dir / "celery.log" if log_dir else None),
+    ]
+    if env.get("MAUTIC_REDIS_URL"):  # hits queue in Redis only; the embedded default writes them at once
+        procs.append(start([*celery, "-Q", "tracking", "-n", "tracking@%h"], env, log_dir / "celery-tracking.log" if log_dir else None))
+    procs += [
         start([python, "-m", "reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(args.port),
                "--backend-port", str(args.port), "--loglevel", "warning"], env, log_dir / "reflex.log" if log_dir else None),
     ]

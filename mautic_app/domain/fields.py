@@ -38,7 +38,7 @@ ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names the tables already use for themselves, or that SQL keeps for itself.
 RESERVED_ALIASES = {
     "id", "owner_id", "stage_id", "created_by", "modified_by", "date_added", "date_modified",
-    "date_identified", "is_identified", "color", "preferred_profile_image", "score", "tags",
+    "date_identified", "is_identified", "color", "preferred_profile_image", "public_id", "score", "tags",
     "stage", "owner", "select", "from", "where", "order", "group", "table", "user", "all",
     "and", "or", "not", "null", "limit", "offset", "index", "primary", "key", "default",
 }

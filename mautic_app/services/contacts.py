@@ -21,13 +21,18 @@ from mautic_app.models import (
     Company,
     CompanyContact,
     Contact,
+    ContactDevice,
     ContactEvent,
     ContactIpAddress,
     ContactTag,
     DoNotContact,
+    GroupContactScore,
     IpAddress,
     MergeRecord,
     Note,
+    PageHit,
+    PointActionLog,
+    PointTriggerLog,
     Stage,
     Tag,
     User,
@@ -690,16 +695,36 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
         session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
     have_channels = set(session.execute(sa.select(DoNotContact.channel).where(DoNotContact.contact_id == winner_id)).scalars())
     session.execute(sa.delete(DoNotContact).where(DoNotContact.contact_id == loser_id, col(DoNotContact.channel).in_(have_channels)))
-    for model in (DoNotContact, Note, UtmTag, ContactEvent):
+    for model in (DoNotContact, Note, UtmTag, ContactEvent, ContactDevice, PageHit):
         session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
+    _merge_points(session, winner_id, loser_id)
     session.execute(sa.update(MergeRecord).where(MergeRecord.contact_id == loser_id).values(contact_id=winner_id))
     name = " ".join(filter(None, [loser.get("firstname"), loser.get("lastname")])) or loser.get("email") or f"#{loser_id}"
     session.add(MergeRecord(contact_id=winner_id, merged_id=loser_id, name=name[:191]))
     session.execute(sa.delete(Contact).where(Contact.id == loser_id))
+    if not winner.get("public_id") and loser.get("public_id"):
+        # The visitor's browser keeps the id it was given: it now names the winner.
+        session.execute(sa.update(t).where(t.c.id == winner_id).values(public_id=loser["public_id"]))
     timeline.log(session=session, contact_id=winner_id, event_type="merged", user_id=user_id,
                  details={"merged_id": loser_id, "name": name, "points_added": loser.get("points") or 0})
     _touch(session, [winner_id, loser_id], "merged")
     return winner_id
+
+
+def _merge_points(session: Session, winner_id: int, loser_id: int) -> None:
+    """Group scores add up; once-only actions and trigger events that fired for either stay fired."""
+    for score in session.execute(sa.select(GroupContactScore).where(GroupContactScore.contact_id == loser_id)).scalars().all():
+        updated = session.execute(
+            sa.update(GroupContactScore).where(GroupContactScore.contact_id == winner_id, GroupContactScore.group_id == score.group_id)
+            .values(score=GroupContactScore.score + score.score)
+        ).rowcount
+        if not updated:
+            session.execute(sa.insert(GroupContactScore).values(group_id=score.group_id, contact_id=winner_id, score=score.score))
+    session.execute(sa.delete(GroupContactScore).where(GroupContactScore.contact_id == loser_id))
+    for model, key in ((PointActionLog, "action_id"), (PointTriggerLog, "event_id")):
+        have = set(session.execute(sa.select(getattr(model, key)).where(model.contact_id == winner_id)).scalars())
+        session.execute(sa.delete(model).where(model.contact_id == loser_id, col(getattr(model, key)).in_(have)))
+        session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
 
 
 def owners(*, session: Session) -> list[dict[str, Any]]:

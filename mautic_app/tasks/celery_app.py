@@ -43,7 +43,10 @@ def config(cfg: Settings) -> dict:
             "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
             "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
             "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
+            "record-queued-hits": {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)},
         },
+        # Hits have their own worker so a long import never holds live visitors back.
+        "task_routes": {"mautic.tracking.*": {"queue": "tracking"}},
     }
     folder.mkdir(parents=True, exist_ok=True)
     if cfg.redis_url:

@@ -1,20 +1,21 @@
 """The public HTTP app Reflex runs in front of its own backend (``rx.App(api_transformer=...)``).
 
 Reflex mounts its backend inside this app after our routes, so everything mounted here wins
-over the frontend. Public surfaces (the REST API and the signed-in CSV export now; tracking, embeds and form submits as
-they arrive) are mounted in :func:`build_public_app`.
+over the frontend. Public surfaces (the REST API, web tracking and the signed-in CSV export now; embeds and form
+submits as they arrive) are mounted in :func:`build_public_app`.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mautic_app.web import exports
+from mautic_app.web import exports, tracking
 from mautic_app.web.api import build_api
 
 
 def build_public_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(exports.router)
+    app.include_router(tracking.router)
     app.mount("/api", build_api())
     return app

@@ -1,0 +1,256 @@
+"""Tracking input: turn a hostile request's parameters into a bounded, inert hit record.
+
+Pure: the HTTP routes feed it request data, the writer (``services.tracking``) reads what it
+returns. Nothing here trusts the browser: every string is length-capped, ids must have our
+own shape, and anything else is dropped rather than stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+# The parameters mtc.js and Mautic's pixel send; everything else is a contact field.
+PAGE_PARAMS = (
+    "page_title", "page_language", "preferred_locale", "page_referrer", "page_url", "counter",
+    "timezone_offset", "timezone", "resolution", "platform", "do_not_track",
+)
+# Sent by Mautic's scripts, ours or both, and never a contact field.
+IGNORED_PARAMS = {"mautic_device_id", "mtc_id", "mtc_sid", "sid", "id", "device_id", "ct", "d", "mauticform"}
+MAX_URL = 4096
+MAX_TEXT = 255
+MAX_FIELD_VALUE = 1024
+MAX_FIELDS = 50
+MAX_BODY_BYTES = 32 * 1024
+UTM_KEYS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")
+ID_RE = re.compile(r"^[A-Za-z0-9]{20,64}$")
+FIELD_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# A cheap first screen in the request path; the writer also asks the user-agent parser.
+BOT_RE = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|curl/|wget/|python-requests|"
+    r"python-urllib|httpclient|go-http-client|okhttp|java/|libwww|scrapy|phantomjs|lighthouse",
+    re.IGNORECASE,
+)
+TOKEN_SALT = "mautic.contact-token"
+
+
+class TrackingInputError(ValueError):
+    """The request cannot be a tracking hit (the route answers 400 with this message)."""
+
+
+@dataclass
+class Hit:
+    """One accepted hit, ready to queue: only bounded strings and numbers."""
+
+    at: str  # ISO-8601 UTC
+    ip: str | None
+    user_agent: str
+    page: dict[str, Any]
+    fields: dict[str, str] = field(default_factory=dict)
+    tags: str | None = None
+    token: str | None = None  # a signed contact token (``ct``) found in the request or page URL
+    browser_languages: list[str] = field(default_factory=list)
+    source: str = "mtc"
+    device_id: str = ""
+    contact_id: str = ""  # the contact's public id
+    new_device: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at, "ip": self.ip, "ua": self.user_agent, "page": self.page, "fields": self.fields,
+            "tags": self.tags, "ct": self.token, "langs": self.browser_languages, "source": self.source,
+            "device": self.device_id, "pid": self.contact_id, "new": self.new_device,
+        }
+
+
+def new_id() -> str:
+    """A random id for devices and contacts' public ids: 24 characters, nothing to guess from."""
+    return secrets.token_hex(12)
+
+
+def valid_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and ID_RE.match(value) else None
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    s = str(value).replace("\x00", "").strip()
+    return s[:limit] if s else None
+
+
+def _int(value: Any, low: int, high: int) -> int | None:
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if low <= n <= high else None
+
+
+def _web_url(value: Any) -> str | None:
+    """Only http(s) URLs are kept; ``javascript:`` and friends become nothing."""
+    s = _text(value, MAX_URL)
+    if not s:
+        return None
+    try:
+        parts = urlsplit(s)
+    except ValueError:
+        return None
+    return s if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def browser_languages(accept_language: str | None) -> list[str]:
+    """``Accept-Language`` as a short list of language tags, best first."""
+    out = []
+    for part in (accept_language or "")[:256].split(","):
+        tag = part.split(";", 1)[0].strip()
+        if tag and re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*|\*", tag):
+            out.append(tag)
+    return out[:10]
+
+
+def build_hit(
+    params: dict[str, Any], *, ip: str | None, user_agent: str | None, accept_language: str | None,
+    at: datetime, source: str = "mtc",
+) -> Hit:
+    """Validate a tracking request's parameters into a :class:`Hit`.
+
+    Raises :class:`TrackingInputError` only when nothing usable is left (no page URL); bad
+    optional values are dropped, so a sloppy site still gets tracked.
+    """
+    page_url = _web_url(params.get("page_url") or params.get("url"))
+    if not page_url:
+        raise TrackingInputError("page_url must be an http(s) URL of at most 4096 characters.")
+    page: dict[str, Any] = {
+        "url": page_url,
+        "title": _text(params.get("page_title") or params.get("title"), MAX_TEXT),
+        "referrer": _web_url(params.get("page_referrer") or params.get("referrer")),
+        "language": _text(params.get("page_language"), 32),
+        "locale": _text(params.get("preferred_locale"), 32),
+        "counter": _int(params.get("counter"), 0, 1_000_000),
+        "timezone_offset": _int(params.get("timezone_offset"), -1000, 1000),
+        "timezone": _text(params.get("timezone"), 64),
+        "resolution": _text(params.get("resolution"), 32),
+        "platform": _text(params.get("platform"), 64),
+        "do_not_track": _int(params.get("do_not_track"), 0, 1),
+    }
+    fields: dict[str, str] = {}
+    tags = None
+    for key, value in params.items():
+        if key in PAGE_PARAMS or key in IGNORED_PARAMS or key in ("url", "title", "referrer") or not isinstance(key, str):
+            continue
+        if key == "tags":
+            tags = _tags(value)
+            continue
+        if not FIELD_KEY_RE.match(key) or len(fields) >= MAX_FIELDS:
+            continue
+        text = _text(value, MAX_FIELD_VALUE)
+        if text is not None:
+            fields[key.lower()] = text
+    token = _text(params.get("ct"), 2048) or token_in_url(page_url)
+    return Hit(
+        at=at.isoformat(), ip=clean_ip(ip), user_agent=(user_agent or "")[:1024], page=page, fields=fields,
+        tags=tags, token=token, browser_languages=browser_languages(accept_language), source=source,
+    )
+
+
+def _tags(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value if isinstance(v, str | int))
+    text = _text(value, MAX_FIELD_VALUE)
+    return text
+
+
+def token_in_url(url: str) -> str | None:
+    """The ``ct`` parameter of a page URL: how a click from an e-mail identifies its reader."""
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+        if key == "ct":
+            return value[:2048]
+    return None
+
+
+def utm_values(url: str) -> dict[str, str]:
+    """The UTM parameters of a page URL, capped like every other tracked string."""
+    found = {}
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key in UTM_KEYS and value.strip() and key not in found:
+            found[key] = value.strip()[:191]
+    return found
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k[:64]: v[:MAX_FIELD_VALUE] for k, v in parse_qsl(urlsplit(url).query)[:50]}
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()
+
+
+def clean_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def looks_like_bot(user_agent: str | None) -> bool:
+    return not user_agent or bool(BOT_RE.search(user_agent))
+
+
+def ip_matches(ip: str | None, patterns: list[str]) -> bool:
+    """Whether ``ip`` is on a do-not-track list of addresses, CIDR ranges or ``*`` wildcards."""
+    if not ip:
+        return False
+    addr = ipaddress.ip_address(ip)
+    for raw in patterns:
+        pattern = raw.strip()
+        if not pattern:
+            continue
+        if "*" in pattern:
+            regex = "^" + re.escape(pattern).replace(r"\*", r"[0-9a-fA-F]+") + "$"
+            if re.match(regex, ip):
+                return True
+            continue
+        try:
+            if addr in ipaddress.ip_network(pattern, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def valid_ip_pattern(pattern: str) -> bool:
+    """For the settings page: an address, a CIDR range or a wildcard like ``10.0.*.*``."""
+    p = pattern.strip()
+    if "*" in p:
+        return bool(re.fullmatch(r"[0-9a-fA-F:.*]+", p)) and p.count("*") <= 4
+    try:
+        ipaddress.ip_network(p, strict=False)
+        return True
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------ signed contact tokens
+
+
+def sign_contact_token(secret: str, public_id: str, channel: str = "email", channel_id: int | None = None) -> str:
+    """A token for tracked links: names the contact by its public id, signed so it cannot be forged."""
+    return URLSafeTimedSerializer(secret, salt=TOKEN_SALT).dumps({"p": public_id, "ch": channel, "cid": channel_id})
+
+
+def read_contact_token(secret: str, token: str, max_age_seconds: int) -> str | None:
+    """The public id a token names, or None when it is forged, altered or too old."""
+    try:
+        data = URLSafeTimedSerializer(secret, salt=TOKEN_SALT).loads(token, max_age=max_age_seconds)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return valid_id(data.get("p")) if isinstance(data, dict) else None

@@ -1,0 +1,413 @@
+"""Writing tracked hits: visitors become contacts, devices, page hits, UTM tags and points.
+
+The tracking routes accept a hit, answer at once and hand the hit here: queued in Redis and
+written in batches by a Celery task when Redis is configured, written straight away on the
+embedded default. Every hit names its device by the random id the route minted or found, and
+its contact by a random public id, so nothing a browser sends can point at another contact.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from mautic_app import changefeed
+from mautic_app.domain import tracking as rules
+from mautic_app.domain.fields import is_anonymous
+from mautic_app.models import Contact, ContactDevice, PageHit, TrackingSetting
+from mautic_app.models.base import utcnow
+from mautic_app.services import contacts, timeline
+from mautic_app.services import fields as field_service
+from mautic_app.settings import settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "do_not_track_ips": [],  # addresses, CIDR ranges or wildcards whose hits are ignored
+    "token_max_age_days": 30,  # how long a tracked link's contact token identifies its reader
+}
+# Operating systems whose devices the parser leaves untyped: they are desktops.
+DESKTOP_OS = {"Windows", "Mac", "GNU/Linux", "Chrome OS", "Ubuntu", "Debian", "Fedora", "FreeBSD", "Linux"}
+
+
+# ------------------------------------------------------------------ settings
+
+
+def get_settings(*, session: Session) -> dict[str, Any]:
+    rows = {r.key: r.value for r in session.execute(sa.select(TrackingSetting)).scalars()}
+    return {k: rows.get(k, v) for k, v in DEFAULT_SETTINGS.items()}
+
+
+def save_settings(*, session: Session, values: dict[str, Any]) -> dict[str, str]:
+    """Store settings; returns field → message for invalid input (nothing saved then)."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if "do_not_track_ips" in values:
+        ips = [p.strip() for p in values["do_not_track_ips"] if p and p.strip()]
+        bad = [p for p in ips if not rules.valid_ip_pattern(p)]
+        if bad:
+            errors["do_not_track_ips"] = "Not an IP address, range or wildcard: " + ", ".join(bad[:5])
+        clean["do_not_track_ips"] = ips[:500]
+    if "token_max_age_days" in values:
+        try:
+            days = int(values["token_max_age_days"])
+            if not 1 <= days <= 365:
+                raise ValueError
+            clean["token_max_age_days"] = days
+        except (TypeError, ValueError):
+            errors["token_max_age_days"] = "Enter a whole number of days from 1 to 365."
+    if errors:
+        return errors
+    for key, value in clean.items():
+        session.merge(TrackingSetting(key=key, value=value))
+    changefeed.publish_after_commit(session, "tracking_settings", {"keys": sorted(clean)})
+    _cached_settings.clear()
+    return {}
+
+
+class _SettingsCache:
+    """The request path reads settings often; ten seconds of staleness is fine."""
+
+    def __init__(self) -> None:
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def fresh(self) -> dict[str, Any] | None:
+        """The settings without blocking, or None when they must be read again."""
+        value = self._value
+        return value if value is not None and time.monotonic() - self._at <= 10 else None
+
+    def get(self) -> dict[str, Any]:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._at > 10:
+                from mautic_app.db import session_scope
+
+                with session_scope() as session:
+                    self._value = get_settings(session=session)
+                self._at = time.monotonic()
+            return self._value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+_cached_settings = _SettingsCache()
+
+
+def cached_settings() -> dict[str, Any]:
+    return _cached_settings.get()
+
+
+def settings_if_fresh() -> dict[str, Any] | None:
+    return _cached_settings.fresh()
+
+
+# ------------------------------------------------------------------ devices and user agents
+
+
+@lru_cache(maxsize=4096)
+def parse_user_agent(user_agent: str) -> dict[str, Any]:
+    """Device, OS and browser from a user agent (Matomo's device detector, as Mautic uses)."""
+    from device_detector import DeviceDetector
+
+    d = DeviceDetector(user_agent).parse()
+    details = d.all_details
+    os_info, client, device = details.get("os") or {}, details.get("client") or {}, details.get("device") or {}
+    kind = device.get("type") or ""
+    if not kind and (os_info.get("family") or os_info.get("name")) in DESKTOP_OS:
+        kind = "desktop"
+    engine = client.get("engine")
+    return {
+        "is_bot": bool(d.is_bot()),
+        "device": kind or None,
+        "brand": device.get("brand") or None,
+        "model": device.get("model") or None,
+        "os_name": os_info.get("name") or None,
+        "os_shortname": os_info.get("short_name") or None,
+        "os_version": os_info.get("version") or None,
+        "os_platform": os_info.get("platform") or None,
+        "client": {
+            "name": client.get("name") or "",
+            "version": client.get("version") or "",
+            "engine": engine.get("default", "") if isinstance(engine, dict) else (engine or ""),
+            "type": str(getattr(client.get("type"), "value", client.get("type") or "")),
+        },
+    }
+
+
+def public_id_of_device(*, session: Session, device_id: str) -> str | None:
+    """The public id of the contact a device belongs to (for a cache miss in the request path)."""
+    return session.execute(
+        sa.select(Contact.public_id).join(ContactDevice, col(ContactDevice.contact_id) == Contact.id)
+        .where(ContactDevice.tracking_id == device_id)
+    ).scalar()
+
+
+def ensure_public_id(*, session: Session, contact_id: int) -> str:
+    current = session.execute(sa.select(Contact.public_id).where(Contact.id == contact_id)).scalar()
+    if current:
+        return current
+    new = rules.new_id()
+    session.execute(sa.update(Contact).where(Contact.id == contact_id).values(public_id=new))
+    return new
+
+
+def contact_token(*, session: Session, contact_id: int, channel: str = "email", channel_id: int | None = None) -> str:
+    """A signed token to put on tracked links (``?ct=...``) so a click identifies its contact."""
+    public_id = ensure_public_id(session=session, contact_id=contact_id)
+    return rules.sign_contact_token(settings.secret_key, public_id, channel, channel_id)
+
+
+# ------------------------------------------------------------------ the writer
+
+
+class _Batch:
+    """What one batch learns as it goes, so repeated visitors cost no extra queries."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.devices: dict[str, tuple[int, int]] = {}  # tracking id → (device row id, contact id)
+        self.public_ids: dict[str, int] = {}  # public id → contact id
+        self.last_hit: dict[int, int] = {}  # device row id → hit row id of its previous hit
+        self.seen_urls: set[tuple[str, str]] = set()
+        self.contact_ids: set[int] = set()
+        self.new_contacts: set[int] = set()
+        self.cache_updates: dict[str, str] = {}  # device tracking id → public id, for the route's cache
+        self.ips: set[tuple[int, str]] = set()
+        self.last_active: dict[int, datetime] = {}
+
+
+def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Write a batch of queued hits in order; returns device id → public id where that changed.
+
+    Bots (by the user-agent parser) are dropped here. Identification (publicly updatable
+    fields, tags, a signed ``ct`` token) may merge the anonymous visitor into a known contact,
+    keeping every hit. Publishes ``hits`` and ``contacts`` once the caller commits.
+    """
+    hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
+    batch = _Batch(session)
+    _preload(batch, hits)
+    for hit in hits:
+        if hit["device"] not in batch.devices and not hit.get("pid"):
+            continue  # a device id we never issued, and no new visitor to create: nothing to attach it to
+        ua = parse_user_agent(hit.get("ua") or "")
+        if ua["is_bot"]:
+            continue
+        try:
+            with session.begin_nested():
+                _record_one(batch, hit, ua)
+        except Exception:  # noqa: BLE001  (one bad hit must not lose the batch)
+            log.exception("tracking hit dropped: %s", {k: hit.get(k) for k in ("device", "at", "source")})
+    _finish(batch)
+    return batch.cache_updates
+
+
+def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
+    s = batch.session
+    device_ids = list({h["device"] for h in hits})
+    for i in range(0, len(device_ids), 500):
+        for tracking_id, row_id, contact_id in s.execute(
+            sa.select(ContactDevice.tracking_id, ContactDevice.id, ContactDevice.contact_id)
+            .where(col(ContactDevice.tracking_id).in_(device_ids[i:i + 500]))
+        ):
+            batch.devices[tracking_id] = (row_id, contact_id)
+    missing = list({h["pid"] for h in hits if h["device"] not in batch.devices and h.get("pid")})
+    for i in range(0, len(missing), 500):
+        for public_id, contact_id in s.execute(
+            sa.select(Contact.public_id, Contact.id).where(col(Contact.public_id).in_(missing[i:i + 500]))
+        ):
+            batch.public_ids[public_id] = contact_id
+    known = {row_id for row_id, _ in batch.devices.values()}
+    if known:
+        latest = (
+            sa.select(PageHit.device_id, sa.func.max(PageHit.id))
+            .where(col(PageHit.device_id).in_(list(known)), col(PageHit.date_left).is_(None))
+            .group_by(PageHit.device_id)
+        )
+        batch.last_hit.update({d: h for d, h in s.execute(latest)})
+    pairs = {(rules.url_hash(h["page"]["url"]), h["device"]) for h in hits}
+    hashes = list({p[0] for p in pairs})
+    for i in range(0, len(hashes), 500):
+        for url_hash, tracking_id in s.execute(
+            sa.select(PageHit.url_hash, PageHit.tracking_id).distinct()
+            .where(col(PageHit.url_hash).in_(hashes[i:i + 500]), col(PageHit.tracking_id).in_(device_ids))
+        ):
+            batch.seen_urls.add((url_hash, tracking_id))
+
+
+def _record_one(batch: _Batch, hit: dict[str, Any], ua: dict[str, Any]) -> None:
+    s = batch.session
+    at = _parse_time(hit.get("at"))
+    device_row, contact_id = _resolve_device(batch, hit, ua, at)
+    contact_id = _identify(batch, hit, contact_id, device_row)
+    page = hit["page"]
+    url_hash = rules.url_hash(page["url"])
+    unique = (url_hash, hit["device"]) not in batch.seen_urls
+    batch.seen_urls.add((url_hash, hit["device"]))
+    previous = batch.last_hit.get(device_row)
+    if previous:
+        s.execute(sa.update(PageHit).where(PageHit.id == previous).values(date_left=at))
+    hit_id = s.execute(
+        sa.insert(PageHit).values(
+            contact_id=contact_id, device_id=device_row, date_hit=at, url=page["url"], url_hash=url_hash,
+            url_title=page.get("title"), referer=page.get("referrer"), user_agent=hit.get("ua") or None,
+            remote_host=None, ip_address=hit.get("ip"), code=200, page_language=page.get("language"),
+            browser_languages=hit.get("langs") or [], tracking_id=hit["device"], source=hit.get("source") or "mtc",
+            query=rules.query_of(page["url"]), is_unique=unique,
+        ).returning(PageHit.id)
+    ).scalar_one()
+    batch.last_hit[device_row] = hit_id
+    timeline.log(session=s, contact_id=contact_id, event_type="page_hit", at=at,
+                 details={"hit_id": hit_id, "url": page["url"], "title": page.get("title") or ""})
+    if hit.get("ip") and (contact_id, hit["ip"]) not in batch.ips:
+        batch.ips.add((contact_id, hit["ip"]))
+        contacts.add_ip(session=s, contact_id=contact_id, ip=hit["ip"])
+    utm = rules.utm_values(page["url"])
+    if utm:
+        contacts.add_utm(session=s, contact_id=contact_id, data=utm | {
+            "url": page["url"], "referer": page.get("referrer"), "user_agent": hit.get("ua"),
+            "query": rules.query_of(page["url"]),
+        })
+    _score(s, contact_id, page["url"], url_hash, at)
+    batch.last_active[contact_id] = max(at, batch.last_active.get(contact_id, at))
+    batch.contact_ids.add(contact_id)
+
+
+def _resolve_device(batch: _Batch, hit: dict[str, Any], ua: dict[str, Any], at: datetime) -> tuple[int, int]:
+    s = batch.session
+    if hit["device"] in batch.devices:
+        return batch.devices[hit["device"]]
+    contact_id = batch.public_ids.get(hit["pid"])
+    if contact_id is None:
+        contact_id = s.execute(
+            sa.insert(Contact).values(public_id=hit["pid"], date_added=at, last_active=at, points=0,
+                                      preferred_profile_image="gravatar", is_identified=False)
+            .returning(Contact.id)
+        ).scalar_one()
+        batch.public_ids[hit["pid"]] = contact_id
+        batch.new_contacts.add(contact_id)
+        timeline.log(session=s, contact_id=contact_id, event_type="created", at=at, details={"source": "tracking"})
+    device_row = s.execute(
+        sa.insert(ContactDevice).values(
+            contact_id=contact_id, tracking_id=hit["device"], device=ua["device"], device_brand=ua["brand"],
+            device_model=ua["model"], device_os_name=ua["os_name"], device_os_shortname=ua["os_shortname"],
+            device_os_version=ua["os_version"], device_os_platform=ua["os_platform"], client_info=ua["client"],
+            date_added=at, last_seen=at,
+        ).returning(ContactDevice.id)
+    ).scalar_one()
+    timeline.log(session=s, contact_id=contact_id, event_type="device_added", at=at, details={
+        "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"],
+        "browser": ua["client"]["name"],
+    })
+    batch.devices[hit["device"]] = (device_row, contact_id)
+    return device_row, contact_id
+
+
+def _identify(batch: _Batch, hit: dict[str, Any], contact_id: int, device_row: int) -> int:
+    """Apply publicly updatable fields, tags and a signed token; merge into a known contact."""
+    s = batch.session
+    target: int | None = None
+    if hit.get("ct"):
+        days = cached_settings()["token_max_age_days"]
+        public_id = rules.read_contact_token(settings.secret_key, hit["ct"], days * 86400)
+        if public_id:
+            target = s.execute(sa.select(Contact.id).where(Contact.public_id == public_id)).scalar()
+    values = _public_values(s, hit.get("fields") or {})
+    if target is None and values:
+        found = contacts.find_existing(session=s, values=values)
+        target = found if found and found != contact_id else None
+    if target is not None and target != contact_id:
+        contact_id = _move_visitor(batch, hit, contact_id, target, device_row)
+    if values:
+        try:
+            contacts.update(session=s, contact_id=contact_id, values=values, source="tracking", public_only=True)
+        except contacts.ContactError as exc:  # keep the valid values, drop the rest
+            kept = {k: v for k, v in values.items() if k not in exc.errors}
+            if kept:
+                contacts.update(session=s, contact_id=contact_id, values=kept, source="tracking", public_only=True)
+    if hit.get("tags"):
+        contacts.modify_tags(session=s, contact_ids=[contact_id], tags=hit["tags"])
+    return contact_id
+
+
+def _public_values(s: Session, fields: dict[str, str]) -> dict[str, Any]:
+    if not fields:
+        return {}
+    public = {spec.alias for spec in field_service.specs(session=s, obj="contact") if spec.is_publicly_updatable}
+    return {k: v for k, v in fields.items() if k in public and v not in (None, "")}
+
+
+def _move_visitor(batch: _Batch, hit: dict[str, Any], current: int, target: int, device_row: int) -> int:
+    """The visitor turned out to be ``target``: an anonymous visitor is merged into it (every hit
+    moves along); a known one only hands this device over, so nobody's record is overwritten."""
+    s = batch.session
+    row = contacts.read(session=s, contact_id=current)
+    if row is not None and is_anonymous(row):
+        winner = contacts.merge(session=s, winner_id=target, loser_id=current)
+        moved = [d for d, (_, c) in batch.devices.items() if c == current]
+    else:
+        s.execute(sa.update(ContactDevice).where(ContactDevice.id == device_row).values(contact_id=target))
+        winner = target
+        moved = [hit["device"]]
+    public_id = ensure_public_id(session=s, contact_id=winner)
+    for tracking_id in moved:
+        batch.devices[tracking_id] = (batch.devices[tracking_id][0], winner)
+        batch.cache_updates[tracking_id] = public_id
+    for tracking_id in s.execute(sa.select(ContactDevice.tracking_id).where(ContactDevice.contact_id == winner)).scalars():
+        batch.cache_updates[tracking_id] = public_id
+    batch.contact_ids.discard(current)
+    batch.last_active.pop(current, None)
+    return winner
+
+
+def _score(s: Session, contact_id: int, url: str, url_hash: str, at: datetime) -> None:
+    from mautic_app.services import points
+
+    hits, previous = s.execute(
+        sa.select(sa.func.count(), sa.func.max(PageHit.date_hit))
+        .where(PageHit.contact_id == contact_id, PageHit.url_hash == url_hash, col(PageHit.date_hit) < at)
+    ).one()
+    since = (at - _aware(previous)).total_seconds() if previous else None
+    points.score(session=s, contact_id=contact_id, action_type="url.hit",
+                 context={"url": url, "hits": hits + 1, "seconds_since_last": since}, at=at)
+
+
+def _finish(batch: _Batch) -> None:
+    s = batch.session
+    if batch.last_active:
+        t = Contact.__table__
+        s.execute(
+            sa.update(t).where(t.c.id == sa.bindparam("cid")).values(last_active=sa.bindparam("seen")),
+            [{"cid": c, "seen": at} for c, at in batch.last_active.items()],
+        )
+    device_rows = [row_id for row_id, _ in batch.devices.values()]
+    if device_rows:
+        s.execute(sa.update(ContactDevice).where(col(ContactDevice.id).in_(device_rows)).values(last_seen=utcnow()))
+    if batch.contact_ids:
+        ids = sorted(batch.contact_ids)
+        changefeed.publish_after_commit(s, "hits", {"contact_ids": ids[:1000]})
+        changefeed.publish_after_commit(s, "contacts", {"ids": ids[:1000], "action": "hit"})
+
+
+def _parse_time(value: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return utcnow()
+    at = _aware(at)
+    now = utcnow()
+    return min(at, now) if now - at < timedelta(days=1) else now
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,245 @@
+"""Mautic's public tracking surface: ``/mtc.js``, ``POST /mtc/event``, ``GET /mtc``, ``/mtracking.gif``.
+
+Sites that paste Mautic's snippet with our host in it are tracked unchanged. A hit is checked
+and answered here without touching the database when Redis is configured (it queues for the
+writer, see ``hitqueue``); the embedded default writes it at once. The reply never carries
+contact data: only the random device id and the contact's random public id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from mautic_app import hitqueue
+from mautic_app.db import session_scope
+from mautic_app.domain import tracking as rules
+from mautic_app.models.base import utcnow
+from mautic_app.services import tracking, users
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+SCRIPT = Path(__file__).parent / "static" / "mtc.js"
+DEVICE_COOKIE = "mautic_device_id"
+CONTACT_COOKIE = "mtc_id"
+SESSION_COOKIE = "mautic_session"
+ONE_YEAR = 365 * 86400
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NOT_TRACKED = {"success": 0, "id": None, "sid": None, "device_id": None, "events": {}}
+
+
+@router.get("/mtc.js")
+async def script() -> Response:
+    return Response(
+        SCRIPT.read_bytes(), media_type="application/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.options("/mtc/event")
+@router.options("/mtc")
+async def preflight(request: Request) -> Response:
+    headers = _cors(request) | {
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, X-Requested-With",
+        "Access-Control-Max-Age": "86400",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+@router.post("/mtc/event")
+async def event(request: Request) -> Response:
+    try:
+        params = await _body(request)
+    except _BadRequest as exc:
+        return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=_cors(request))
+    reply, cookies = await _track(request, params, source="mtc")
+    if reply is None:
+        return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=_cors(request))
+    return _with_cookies(JSONResponse(reply, headers=_cors(request)), request, cookies)
+
+
+@router.get("/mtracking.gif")
+async def pixel(request: Request) -> Response:
+    """The image fallback: always a 1x1 GIF, so a page never shows a broken image."""
+    params = _flat(request.query_params.multi_items())
+    if not _too_big(params):
+        reply, cookies = await _track(request, params, source="pixel")
+    else:
+        reply, cookies = None, ""
+    response = Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
+    return _with_cookies(response, request, cookies) if reply else response
+
+
+@router.get("/mtc")
+async def current(request: Request) -> Response:
+    """What the browser's cookies say it is: ``{id, sid, device_id}`` (ids only, never data)."""
+    device = rules.valid_id(request.cookies.get(DEVICE_COOKIE) or request.query_params.get(DEVICE_COOKIE))
+    public_id = await _known_public_id(device) if device else None
+    body = {"id": public_id, "sid": device if public_id else None, "device_id": device if public_id else None}
+    return JSONResponse(body, headers=_cors(request) | {"Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------ the work
+
+
+class _BadRequest(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > rules.MAX_BODY_BYTES:
+        raise _BadRequest("The request is too large.", 413)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > rules.MAX_BODY_BYTES:
+            raise _BadRequest("The request is too large.", 413)
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise _BadRequest("The body is not valid JSON.") from exc
+        if not isinstance(data, dict):
+            raise _BadRequest("The body must be a JSON object.")
+        return data
+    try:
+        from urllib.parse import parse_qsl
+
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _BadRequest("The body must be form-encoded UTF-8.") from exc
+    return _flat(pairs)
+
+
+def _flat(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Form pairs as a dict; ``tags[]=a&tags[]=b`` and repeated keys become lists."""
+    out: dict[str, Any] = {}
+    for key, value in pairs[:200]:
+        key = key[:-2] if key.endswith("[]") else key
+        if key in out:
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = value
+    return out
+
+
+def _too_big(params: dict[str, Any]) -> bool:
+    return sum(len(str(k)) + len(str(v)) for k, v in params.items()) > rules.MAX_BODY_BYTES
+
+
+async def _track(request: Request, params: dict[str, Any], *, source: str) -> tuple[dict[str, Any] | None, Any]:
+    """Accept one hit. Returns (reply, cookies to set) or (None, error message)."""
+    ua = request.headers.get("user-agent", "")
+    ip = rules.clean_ip(request.client.host if request.client else None)
+    if rules.looks_like_bot(ua) or await _is_marketer(request):
+        return NOT_TRACKED, None
+    current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    if rules.ip_matches(ip, current_settings["do_not_track_ips"]):
+        return NOT_TRACKED, None
+    try:
+        hit = rules.build_hit(params, ip=ip, user_agent=ua, accept_language=request.headers.get("accept-language"),
+                              at=utcnow(), source=source)
+    except rules.TrackingInputError as exc:
+        return None, str(exc)
+    device = rules.valid_id(request.cookies.get(DEVICE_COOKIE)) or rules.valid_id(params.get(DEVICE_COOKIE))
+    if hitqueue.enabled():
+        public_id = await _queue(hit, device)
+    else:
+        public_id = await run_in_threadpool(_write_now, hit, device)
+    reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {}}
+    return reply, (hit.device_id, public_id)
+
+
+async def _queue(hit: rules.Hit, device: str | None) -> str:
+    if device:
+        hit.device_id = device
+        length, public_id = await hitqueue.push(hit.as_dict(), lookup=device)
+        if public_id is None and (public_id := await run_in_threadpool(_public_id_in_db, device)):
+            await hitqueue.remember(device, public_id)
+        if public_id is None:  # a device we never issued: the queued hit is dropped by the writer
+            device = None
+    if not device:
+        hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
+        length, _ = await hitqueue.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
+        public_id = hit.contact_id
+    if length == 1:
+        await run_in_threadpool(_wake_writer)
+    return public_id
+
+
+def _public_id_in_db(device: str) -> str | None:
+    with session_scope() as session:
+        return tracking.public_id_of_device(session=session, device_id=device)
+
+
+def _wake_writer() -> None:
+    from mautic_app.tasks.tracking import record_queued_hits
+
+    try:
+        record_queued_hits.delay()
+    except Exception:  # noqa: BLE001  (beat wakes the writer within seconds anyway)
+        log.exception("could not wake the hit writer")
+
+
+def _write_now(hit: rules.Hit, device: str | None) -> str:
+    """The embedded default: no queue, the hit is written before the reply."""
+    with session_scope() as session:
+        public_id = tracking.public_id_of_device(session=session, device_id=device) if device else None
+        if public_id:
+            hit.device_id = device or ""
+        else:
+            hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
+            public_id = hit.contact_id
+        updates = tracking.record_hits(session=session, hits=[hit.as_dict()])
+    return updates.get(hit.device_id, public_id)
+
+
+async def _known_public_id(device: str) -> str | None:
+    if hitqueue.enabled() and (found := await hitqueue.cached_public_id(device)):
+        return found
+    return await run_in_threadpool(_public_id_in_db, device)
+
+
+async def _is_marketer(request: Request) -> bool:
+    """Signed-in marketers are never tracked (their session cookie reaches us on same-site pages)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return False
+
+    def check() -> bool:
+        with session_scope() as session:
+            return users.user_for_token(session=session, token=token) is not None
+
+    return await run_in_threadpool(check)
+
+
+def _cors(request: Request) -> dict[str, str]:
+    """Any site may post hits with its cookies: the reply holds only the visitor's own ids."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return {"Access-Control-Allow-Origin": "*"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
+def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | None) -> Response:
+    if not ids:
+        return response
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    same_site = "none" if secure else "lax"
+    device, public_id = ids
+    for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):
+        response.set_cookie(name, value, max_age=ONE_YEAR, path="/", secure=secure, httponly=False, samesite=same_site)
+    return response

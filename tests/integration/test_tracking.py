@@ -1,0 +1,221 @@
+"""The tracking routes and the hit writer, on SQLite (written at once) and PostgreSQL + Redis (queued).
+
+Each test talks HTTP to the public app as a site's visitor would, then reads what was stored.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from mautic_app import hitqueue
+from mautic_app.models import Contact, ContactDevice, ContactEvent, PageHit, UtmTag
+from mautic_app.services import contacts, tracking, users
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+VISITOR_IP = "203.0.113.50"
+SITE = "https://shop.example"
+
+
+@pytest.fixture
+def site(database, monkeypatch) -> Iterator[TestClient]:
+    """A visitor's browser on another site: posts hits with its own cookies and an Origin header."""
+    from mautic_app.web.app import build_public_app
+
+    woken = []
+    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: woken.append(1))
+    if hitqueue.enabled():
+        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+    tracking._cached_settings.clear()
+    with TestClient(build_public_app(), client=(VISITOR_IP, 50000),
+                    headers={"User-Agent": IPHONE, "Origin": SITE, "Accept-Language": "fr-FR,fr;q=0.9"}) as c:
+        yield c
+    if hitqueue.enabled():
+        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+
+
+def flush() -> None:
+    """What the Celery writer does between a hit and the marketer's screen (nothing to do on SQLite)."""
+    if hitqueue.enabled():
+        taken, more = hitqueue.drain()
+        assert not more
+
+
+def visit(client: TestClient, url: str, **fields) -> dict:
+    r = client.post("/mtc/event", data={"page_url": url, "page_title": fields.pop("title", "A page"), **fields})
+    assert r.status_code == 200, r.text
+    flush()
+    return r.json()
+
+
+def rows(session, model, *where):
+    with session() as s:
+        return s.execute(sa.select(model).where(*where)).scalars().all()
+
+
+def test_a_new_visitor_becomes_an_anonymous_contact_with_a_device_and_a_hit(site, session):
+    reply = visit(site, f"{SITE}/shoes?utm_source=news&utm_medium=email", title="<script>alert(1)</script>")
+    assert reply["success"] == 1 and reply["device_id"] and reply["id"]
+    assert not reply["id"].isdigit()  # the public id reveals no row number
+    assert site.cookies.get("mautic_device_id") == reply["device_id"]
+    assert site.cookies.get("mtc_id") == reply["id"]
+
+    [contact] = rows(session, Contact, Contact.public_id == reply["id"])
+    assert contact.is_identified is False and contact.email is None
+    [device] = rows(session, ContactDevice, ContactDevice.contact_id == contact.id)
+    assert device.tracking_id == reply["device_id"]
+    assert (device.device, device.device_brand, device.device_os_name) == ("smartphone", "Apple", "iOS")
+    assert device.client_info["name"] == "Mobile Safari"
+    [hit] = rows(session, PageHit, PageHit.contact_id == contact.id)
+    assert hit.url_title == "<script>alert(1)</script>"  # stored as inert text
+    assert hit.ip_address == VISITOR_IP and hit.browser_languages == ["fr-FR", "fr"] and hit.is_unique
+    assert hit.query == {"utm_source": "news", "utm_medium": "email"}
+    [utm] = rows(session, UtmTag, UtmTag.contact_id == contact.id)
+    assert (utm.utm_source, utm.utm_medium) == ("news", "email")
+    kinds = {e.event_type for e in rows(session, ContactEvent, ContactEvent.contact_id == contact.id)}
+    assert {"created", "device_added", "page_hit", "utm", "ip_added"} <= kinds
+
+
+def test_a_returning_visitor_is_recognised_by_its_device_cookie(site, session):
+    first = visit(site, f"{SITE}/a")
+    second = visit(site, f"{SITE}/a")
+    third = visit(site, f"{SITE}/b")
+    assert first["id"] == second["id"] == third["id"]
+    assert first["device_id"] == second["device_id"]
+    [contact] = rows(session, Contact, Contact.public_id == first["id"])
+    hits = sorted(rows(session, PageHit, PageHit.contact_id == contact.id), key=lambda h: h.id)
+    assert [h.is_unique for h in hits] == [True, False, True]
+    assert hits[0].date_left is not None and hits[1].date_left is not None and hits[2].date_left is None
+    assert site.get("/mtc").json() == {"id": first["id"], "sid": first["device_id"], "device_id": first["device_id"]}
+    assert len(rows(session, Contact)) == 1
+
+
+def test_the_device_id_may_travel_as_a_parameter(site, session):
+    first = visit(site, f"{SITE}/a")
+    site.cookies.clear()
+    again = visit(site, f"{SITE}/b", mautic_device_id=first["device_id"])
+    assert again["id"] == first["id"]
+
+
+def test_a_forged_device_id_or_contact_id_takes_over_nobody(site, session):
+    victim = visit(site, f"{SITE}/a")
+    site.cookies.clear()
+    r = site.post("/mtc/event", data={"page_url": f"{SITE}/x", "mautic_device_id": "f" * 24, "mtc_id": victim["id"]},
+                  cookies={"mtc_id": victim["id"]})
+    flush()
+    reply = r.json()
+    assert reply["id"] != victim["id"] and reply["device_id"] != "f" * 24
+    assert len(rows(session, Contact)) == 2
+    with session() as s:
+        victim_row = s.execute(sa.select(Contact.id).where(Contact.public_id == victim["id"])).scalar_one()
+    assert len(rows(session, PageHit, PageHit.contact_id == victim_row)) == 1
+
+
+def test_identifying_by_email_merges_the_visitor_into_the_known_contact_with_every_hit(site, session):
+    with session() as s:
+        known, _ = contacts.create(session=s, values={"email": "ann@example.com", "firstname": "Ann", "lastname": "Lee"})
+    anon = visit(site, f"{SITE}/a")
+    visit(site, f"{SITE}/b")
+    reply = visit(site, f"{SITE}/c", email="ANN@example.com", firstname="Mallory", tags="vip,-cold")
+    with session() as s:
+        assert s.get(Contact, known).public_id == anon["id"]  # the browser's id now names Ann
+        assert s.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 1
+        ann = s.get(Contact, known)
+        assert ann.firstname == "Ann"  # firstname is not publicly updatable
+        assert contacts.tags_of(session=s, ids=[known])[known] == ["vip"]
+    assert len(rows(session, PageHit, PageHit.contact_id == known)) == 3
+    assert site.get("/mtc").json()["id"] == anon["id"]
+    assert reply["success"] == 1
+    kinds = [e.event_type for e in rows(session, ContactEvent, ContactEvent.contact_id == known)]
+    assert "merged" in kinds and kinds.count("page_hit") == 3
+
+
+def test_publicly_updatable_fields_fill_an_anonymous_visitor(site, session):
+    reply = visit(site, f"{SITE}/a", email="new@example.com", city="Paris")
+    [contact] = rows(session, Contact, Contact.public_id == reply["id"])
+    assert contact.email == "new@example.com" and contact.is_identified
+    assert contact.city is None  # not publicly updatable
+
+
+def test_an_invalid_public_value_is_dropped_not_fatal(site, session):
+    reply = visit(site, f"{SITE}/a", email="not an email")
+    [contact] = rows(session, Contact, Contact.public_id == reply["id"])
+    assert contact.email is None
+    assert len(rows(session, PageHit, PageHit.contact_id == contact.id)) == 1
+
+
+def test_a_signed_click_token_identifies_and_a_forged_one_does_not(site, session):
+    with session() as s:
+        known, _ = contacts.create(session=s, values={"email": "bob@example.com"})
+        token = tracking.contact_token(session=s, contact_id=known)
+    visit(site, f"{SITE}/landing?ct=forged{token[6:]}")
+    assert len(rows(session, Contact)) == 2
+    visit(site, f"{SITE}/landing?ct={token}")
+    assert len(rows(session, Contact)) == 1
+    assert len(rows(session, PageHit, PageHit.contact_id == known)) == 2
+
+
+def test_bots_marketers_and_do_not_track_addresses_are_not_tracked(site, session, admin_credentials):
+    r = site.post("/mtc/event", data={"page_url": f"{SITE}/"}, headers={"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"})
+    assert r.json()["success"] == 0
+    with session() as s:
+        admin = users.authenticate(session=s, username=admin_credentials[0], password=admin_credentials[1])
+        token = users.start_session(session=s, user=admin)
+    r = site.post("/mtc/event", data={"page_url": f"{SITE}/"}, cookies={"mautic_session": token})
+    assert r.json()["success"] == 0
+    with session() as s:
+        assert tracking.save_settings(session=s, values={"do_not_track_ips": ["203.0.113.0/24"]}) == {}
+    tracking._cached_settings.clear()
+    r = site.post("/mtc/event", data={"page_url": f"{SITE}/"})
+    assert r.json()["success"] == 0
+    flush()
+    assert rows(session, Contact) == [] and rows(session, PageHit) == []
+
+
+def test_bad_requests_get_clear_errors_never_a_500(site, session):
+    assert site.post("/mtc/event", data={"page_title": "no url"}).status_code == 400
+    assert site.post("/mtc/event", data={"page_url": "javascript:alert(1)"}).status_code == 400
+    r = site.post("/mtc/event", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["errors"][0]["message"]
+    assert site.post("/mtc/event", content=b"[1,2]", headers={"Content-Type": "application/json"}).status_code == 400
+    assert site.post("/mtc/event", content=b"page_url=" + b"x" * 40000,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert site.post("/mtc/event", content=b"page_url=%ff%fe", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
+    r = site.get("/mtracking.gif", params={"page_title": "no url"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    flush()
+    assert rows(session, PageHit) == []
+
+
+def test_json_bodies_the_pixel_and_cors(site, session):
+    r = site.post("/mtc/event", json={"page_url": f"{SITE}/json", "tags": ["a", "b"]})
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == SITE
+    assert r.headers["access-control-allow-credentials"] == "true"
+    pre = site.options("/mtc/event", headers={"Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 204 and "POST" in pre.headers["access-control-allow-methods"]
+    gif = site.get("/mtracking.gif", params={"page_url": f"{SITE}/pixel", "page_title": "Pixel"})
+    assert gif.status_code == 200 and gif.content.startswith(b"GIF89a")
+    flush()
+    assert {h.url for h in rows(session, PageHit)} == {f"{SITE}/json", f"{SITE}/pixel"}
+    assert {h.source for h in rows(session, PageHit)} == {"mtc", "pixel"}
+    script = site.get("/mtc.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+def test_hits_publish_live_updates(site, session, monkeypatch):
+    published = []
+    monkeypatch.setattr("mautic_app.changefeed.publish", lambda topic, payload=None: published.append((topic, payload)))
+    reply = visit(site, f"{SITE}/live")
+    with session() as s:
+        cid = s.execute(sa.select(Contact.id).where(Contact.public_id == reply["id"])).scalar_one()
+    assert ("hits", {"contact_ids": [cid]}) in [(t, {"contact_ids": p.get("contact_ids")}) for t, p in published if t == "hits"]
+    assert any(t == "contacts" and cid in p["ids"] for t, p in published)

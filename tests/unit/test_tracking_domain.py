@@ -1,0 +1,107 @@
+"""Tracking input rules: hostile parameters become bounded, inert hits or a clear refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mautic_app.domain import tracking as rules
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+def hit(params, **kw):
+    return rules.build_hit(params, ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua", CHROME),
+                           accept_language=kw.get("lang", "en-GB,en;q=0.8"), at=NOW)
+
+
+def test_page_parameters_are_kept_and_the_rest_are_fields():
+    h = hit({"page_url": "https://shop.example/p?utm_source=news", "page_title": "Shoes", "page_referrer": "https://google.com/",
+             "counter": "2", "timezone_offset": "-60", "resolution": "1920x1080", "email": "ann@example.com",
+             "firstname": "Ann", "mautic_device_id": "x" * 24, "tags": ["vip", "-cold"]})
+    assert h.page["url"] == "https://shop.example/p?utm_source=news"
+    assert h.page["title"] == "Shoes" and h.page["counter"] == 2 and h.page["timezone_offset"] == -60
+    assert h.fields == {"email": "ann@example.com", "firstname": "Ann"}
+    assert h.tags == "vip,-cold"
+    assert h.browser_languages == ["en-GB", "en"]
+    assert h.ip == "203.0.113.9"
+
+
+@pytest.mark.parametrize("url", [None, "", "javascript:alert(1)", "data:text/html,<b>", "/relative", "https://", "x" * 5000])
+def test_a_hit_needs_an_http_page_url(url):
+    with pytest.raises(rules.TrackingInputError):
+        hit({"page_url": url})
+
+
+def test_hostile_strings_are_capped_and_never_executable_urls():
+    h = hit({"page_url": "https://a.example/", "page_title": "<script>alert(1)</script>" * 40,
+             "page_referrer": "javascript:alert(1)", "counter": "many", "do_not_track": "7",
+             "bad key!": "x", "nested": {"a": 1}, "note": "y" * 5000, "lang": "\x00"})
+    assert len(h.page["title"]) == rules.MAX_TEXT
+    assert h.page["title"].startswith("<script>")  # kept as text: the UI escapes it
+    assert h.page["referrer"] is None
+    assert h.page["counter"] is None and h.page["do_not_track"] is None
+    assert "bad key!" not in h.fields and "nested" not in h.fields
+    assert len(h.fields["note"]) == rules.MAX_FIELD_VALUE
+    assert "lang" not in h.fields  # only NUL: nothing left
+
+
+def test_field_count_is_limited():
+    params = {"page_url": "https://a.example/"} | {f"f{i}": "v" for i in range(500)}
+    assert len(hit(params).fields) == rules.MAX_FIELDS
+
+
+def test_bad_ip_and_accept_language_are_dropped():
+    h = hit({"page_url": "https://a.example/"}, ip="not-an-ip", lang="en;q=1, <script>, de-DE")
+    assert h.ip is None
+    assert h.browser_languages == ["en", "de-DE"]
+
+
+def test_utm_values_and_token_come_from_the_page_url():
+    url = "https://a.example/x?utm_source=mail&utm_medium=email&utm_campaign=" + "c" * 300 + "&ct=TOKEN&q=1"
+    assert rules.utm_values(url) == {"utm_source": "mail", "utm_medium": "email", "utm_campaign": "c" * 191}
+    assert rules.token_in_url(url) == "TOKEN"
+    assert hit({"page_url": url}).token == "TOKEN"
+
+
+@pytest.mark.parametrize("ua,bot", [
+    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True),
+    ("curl/8.5.0", True),
+    ("python-requests/2.32", True),
+    ("", True),
+    (CHROME, False),
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36", False),
+])
+def test_bot_screen(ua, bot):
+    assert rules.looks_like_bot(ua) is bot
+
+
+def test_do_not_track_list_matches_addresses_ranges_and_wildcards():
+    patterns = ["198.51.100.7", "10.0.0.0/8", "192.168.*.*", "2001:db8::/32", "nonsense"]
+    assert rules.ip_matches("198.51.100.7", patterns)
+    assert rules.ip_matches("10.200.1.1", patterns)
+    assert rules.ip_matches("192.168.4.20", patterns)
+    assert rules.ip_matches("2001:db8::1", patterns)
+    assert not rules.ip_matches("203.0.113.1", patterns)
+    assert not rules.ip_matches(None, patterns)
+    assert rules.valid_ip_pattern("10.0.*.*") and rules.valid_ip_pattern("10.0.0.0/8")
+    assert not rules.valid_ip_pattern("10.0.0.0/99") and not rules.valid_ip_pattern("drop table")
+
+
+def test_ids_are_random_and_checked():
+    a, b = rules.new_id(), rules.new_id()
+    assert a != b and rules.valid_id(a) == a
+    for bad in ["1", "42", "x" * 19, "abc-def" * 5, None, 12345678901234567890123]:
+        assert rules.valid_id(bad) is None
+
+
+def test_contact_tokens_are_signed_and_expire():
+    pid = rules.new_id()
+    token = rules.sign_contact_token("secret", pid, "email", 3)
+    assert rules.read_contact_token("secret", token, 3600) == pid
+    assert rules.read_contact_token("other-secret", token, 3600) is None
+    assert rules.read_contact_token("secret", token[:-2] + "xx", 3600) is None
+    assert rules.read_contact_token("secret", "garbage", 3600) is None
+    assert rules.read_contact_token("secret", token, -1) is None  # too old
