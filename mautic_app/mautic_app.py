@@ -15,6 +15,7 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     imports,
     login,
     stages,
+    tracking_settings,
     users,
 )
 from mautic_app.web.app import build_public_app

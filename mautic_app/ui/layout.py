@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, str]] = [
 ADMIN_NAV: list[tuple[str, str, str]] = [
     ("Custom fields", "/settings/fields", "list-plus"),
     ("Users", "/settings/users", "user-cog"),
+    ("Tracking", "/settings/tracking", "radar"),
 ]
 
 
