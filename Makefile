@@ -43,7 +43,9 @@ test-integration: install services
 test-e2e: install browser
 	$(PY) -m pytest tests/e2e -q
 
+# Debian's wrk drives the tracking benchmark from another process.
 bench: install services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) -m bench
 
 lint: install

@@ -8,13 +8,17 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
         from bench import csv_import
 
         csv_import.run()
+    if "tracking" in names:
+        from bench import tracking
+
+        tracking.run()
     return 0
 
 

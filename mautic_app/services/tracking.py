@@ -411,3 +411,20 @@ def _parse_time(value: Any) -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ reads for the API
+
+
+def list_devices(*, session: Session, start: int = 0, limit: int = 30, contact_id: int | None = None) -> tuple[int, list[ContactDevice]]:
+    """Devices newest first, optionally one contact's, with the total."""
+    where = [ContactDevice.contact_id == contact_id] if contact_id is not None else []
+    total = session.execute(sa.select(sa.func.count()).select_from(ContactDevice).where(*where)).scalar_one()
+    rows = session.execute(
+        sa.select(ContactDevice).where(*where).order_by(col(ContactDevice.id).desc()).offset(start).limit(limit)
+    ).scalars().all()
+    return total, list(rows)
+
+
+def get_device(*, session: Session, device_id: int) -> ContactDevice | None:
+    return session.get(ContactDevice, device_id)

@@ -7,6 +7,8 @@ submits as they arrive) are mounted in :func:`build_public_app`.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from mautic_app.web import exports, tracking
@@ -17,5 +19,7 @@ def build_public_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(exports.router)
     app.include_router(tracking.router)
+    if os.environ.get("MAUTIC_BENCH_ROUTES") == "1":
+        app.include_router(tracking.bench_router)
     app.mount("/api", build_api())
     return app

@@ -243,3 +243,16 @@ def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | N
     for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):
         response.set_cookie(name, value, max_age=ONE_YEAR, path="/", secure=secure, httponly=False, samesite=same_site)
     return response
+
+
+# ------------------------------------------------------------------ benchmark baseline
+
+bench_router = APIRouter(include_in_schema=False)
+_BARE_REPLY = {"success": 1, "id": "0" * 24, "sid": "1" * 24, "device_id": "1" * 24, "events": {}}
+
+
+@bench_router.post("/bench/bare")
+async def bare(request: Request) -> Response:
+    """``make bench`` only (``MAUTIC_BENCH_ROUTES=1``): the same bytes as a hit's reply, no tracking work."""
+    await request.body()
+    return _with_cookies(JSONResponse(_BARE_REPLY, headers=_cors(request)), request, ("1" * 24, "0" * 24))

@@ -219,3 +219,24 @@ def test_hits_publish_live_updates(site, session, monkeypatch):
         cid = s.execute(sa.select(Contact.id).where(Contact.public_id == reply["id"])).scalar_one()
     assert ("hits", {"contact_ids": [cid]}) in [(t, {"contact_ids": p.get("contact_ids")}) for t, p in published if t == "hits"]
     assert any(t == "contacts" and cid in p["ids"] for t, p in published)
+
+
+def test_devices_and_page_hits_through_the_api(site, session, admin_credentials):
+    reply = visit(site, f"{SITE}/api-check", title="Checking")
+    with session() as s:
+        cid = s.execute(sa.select(Contact.id).where(Contact.public_id == reply["id"])).scalar_one()
+    site.auth = admin_credentials
+    devices = site.get(f"/api/contacts/{cid}/devices").json()
+    assert devices["total"] == 1
+    [d] = devices["devices"]
+    assert d["device"] == "smartphone" and d["deviceBrand"] == "Apple" and d["lead"] == {"id": cid}
+    assert reply["device_id"] not in str(devices)  # the tracking id is a credential: never served
+    listed = site.get("/api/devices").json()
+    assert listed["total"] == "1" and str(d["id"]) in listed["devices"]
+    assert site.get(f"/api/devices/{d['id']}").json()["device"]["id"] == d["id"]
+    assert site.get("/api/devices/999999").status_code == 404
+    assert site.get("/api/contacts/999999/devices").status_code == 404
+    activity = site.get(f"/api/contacts/{cid}/activity", params={"filters[includeEvents][]": "page_hit"}).json()
+    assert [e["details"]["url"] for e in activity["events"]] == [f"{SITE}/api-check"]
+    site.auth = None
+    assert site.get(f"/api/contacts/{cid}/devices").status_code == 401

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mautic_app import settings as settings_module
-from mautic_app.web.api import companies, contacts, errors, fields, notes
+from mautic_app.web.api import companies, contacts, devices, errors, fields, notes
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -46,10 +46,11 @@ def build_api() -> FastAPI:
             {"name": "Companies", "description": "Companies and their contacts."},
             {"name": "Fields", "description": "Contact and company field definitions."},
             {"name": "Notes", "description": "Notes on contacts."},
+            {"name": "Devices", "description": "Browsers and devices contacts were tracked on."},
         ],
     )
     errors.install(api)
-    for module in (contacts, companies, fields, notes):
+    for module in (contacts, companies, fields, notes, devices):
         api.include_router(module.router)
     api.add_middleware(ApiGate)
     return api
