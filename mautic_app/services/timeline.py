@@ -19,6 +19,7 @@ EVENT_LABELS = {
     "api_added": "Added through the API",
     "note": "Note",
     "points": "Points changed",
+    "group_points": "Group points changed",
     "stage": "Stage changed",
     "dnc": "Do not contact changed",
     "utm": "UTM tags",
@@ -69,6 +70,8 @@ def describe(event: ContactEvent) -> str:
         return "Changed " + ", ".join(sorted(d.get("fields", {}))) if d.get("fields") else "Updated"
     if t == "points":
         return f"Points {d.get('old', 0)} → {d.get('new', 0)} ({d.get('reason', 'manual')})"
+    if t == "group_points":
+        return f"{d.get('group') or 'Group'} points {d.get('old', 0)} → {d.get('new', 0)} ({d.get('reason', 'manual')})"
     if t == "stage":
         return f"Stage: {d.get('from') or 'none'} → {d.get('to') or 'none'}"
     if t == "dnc":
