@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mautic_app import settings as settings_module
-from mautic_app.web.api import companies, contacts, devices, errors, fields, notes
+from mautic_app.web.api import companies, contacts, devices, errors, fields, notes, points
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -47,10 +47,13 @@ def build_api() -> FastAPI:
             {"name": "Fields", "description": "Contact and company field definitions."},
             {"name": "Notes", "description": "Notes on contacts."},
             {"name": "Devices", "description": "Browsers and devices contacts were tracked on."},
+            {"name": "Points", "description": "Point actions that score behaviour, triggers that act at a score, point groups."},
         ],
     )
     errors.install(api)
-    for module in (contacts, companies, fields, notes, devices):
-        api.include_router(module.router)
+    # A contact's plus/minus points first: they are more specific than the contacts router's /points/{operator}/{delta}.
+    api.include_router(points.contact_router)
+    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS):
+        api.include_router(router)
     api.add_middleware(ApiGate)
     return api

@@ -78,6 +78,50 @@ POINTS = {
     "type": "object",
     "properties": {"eventName": {"type": "string"}, "actionName": {"type": "string"}},
 }
+_PUBLISH = {
+    "isPublished": {"type": "boolean", "default": True},
+    "publishUp": {"type": ["string", "null"], "description": "When it starts to apply, e.g. 2024-05-31 14:30 (UTC)."},
+    "publishDown": {"type": ["string", "null"], "description": "When it stops applying."},
+}
+_GROUP_REF = {"type": ["integer", "null"], "description": "A point group's id; the group's score changes instead of the total."}
+POINT_ACTION = {
+    "type": "object",
+    "required": ["name", "type"],
+    "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "type": {"type": "string", "description": "What the contact does; see `GET /points/actions/types`.",
+                 "examples": ["url.hit", "page.hit"]},
+        "delta": {"type": "integer", "description": "Points added (negative: taken away)."},
+        "repeatable": {"type": "boolean", "description": "Score every time, not only the first."},
+        "group": _GROUP_REF,
+        "properties": {"type": "object", "description": "url.hit: `page_url` (with * wildcards), `page_hits`, "
+                       "`returns_within`, `returns_after` (seconds). page.hit: `pages` (ids, empty for any)."},
+    } | _PUBLISH,
+}
+POINT_TRIGGER = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "points": {"type": "integer", "description": "The score at which the events run."},
+        "group": _GROUP_REF | {"description": "Watch this point group's score instead of the total."},
+        "color": {"type": "string", "description": "Hex colour, e.g. ff0000."},
+        "triggerExistingLeads": {"type": "boolean", "description": "Also run for contacts already at the threshold."},
+        "events": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
+            "id": {"type": "integer", "description": "Keeps an existing event (and whom it has run for)."},
+            "type": {"type": "string", "description": "See `GET /points/triggers/events/types`.", "examples": ["tags.modify"]},
+            "name": {"type": "string"},
+            "properties": {"type": "object", "description": "tags.modify: `add_tags`, `remove_tags` (lists of names)."},
+        }}},
+    } | _PUBLISH,
+}
+POINT_GROUP = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "isPublished": {"type": "boolean"}},
+}
 FIELD = {
     "type": "object",
     "properties": {
