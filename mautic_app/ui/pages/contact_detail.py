@@ -11,6 +11,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain.search import SearchError
 from mautic_app.services import companies, contacts, timeline
 from mautic_app.services import fields as field_service
+from mautic_app.services import points as point_service
 from mautic_app.ui import live
 from mautic_app.ui.components.contact_data import display_name, id_from_path, owner_options, parse_id, stage_options
 from mautic_app.ui.components.field_input import GROUP_LABELS, display_value
@@ -76,6 +77,8 @@ def _load(cid: int) -> dict[str, Any]:
             "initials": _initials(name),
             "anonymous": not row.get("is_identified"),
             "points": int(row.get("points") or 0),
+            "group_scores": [{"name": g["name"], "score": str(g["score"])}
+                             for g in point_service.group_scores(session=session, contact_id=cid)],
             "date_added": _fmt(row.get("date_added")),
             "last_active": _fmt(row.get("last_active")),
             "groups": groups,
@@ -149,6 +152,7 @@ class ContactDetailState(rx.State):
     anonymous: bool = False
     points: int = 0
     points_amount: str = "1"
+    group_scores: list[dict[str, str]] = []
     date_added: str = ""
     last_active: str = ""
     groups: list[DetailGroup] = []
@@ -217,7 +221,7 @@ class ContactDetailState(rx.State):
             self.merged_into = int(data.get("redirect") or 0) if data else 0
             return False
         self.missing, self.merged_into = False, 0
-        for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "date_added", "last_active", "groups",
+        for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "group_scores", "date_added", "last_active", "groups",
                     "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages"):
             setattr(self, key, data[key])
         return True
@@ -305,9 +309,10 @@ class ContactDetailState(rx.State):
         if not user_id:
             return
         try:
-            self.points = await rx.run_in_thread(lambda: _write(contacts.change_points, contact_id=cid, operation=operation,
-                                                                amount=amount, reason="manual", user_id=user_id))
-        except contacts.ContactError as exc:
+            # Through the points service, so point triggers run for a score reached by hand too.
+            self.points = await rx.run_in_thread(lambda: _write(point_service.adjust, contact_id=cid, reason="manual",
+                                                                delta=amount if operation == "plus" else -amount, user_id=user_id))
+        except (contacts.ContactError, point_service.PointError) as exc:
             self.action_error = " ".join(exc.errors.values())
             return
         self.action_error = ""
@@ -746,6 +751,16 @@ def _points_stage_card() -> rx.Component:
                      aria_label="Points to add or subtract"),
             align="center",
             spacing="3",
+        ),
+        rx.cond(
+            S.group_scores.length() > 0,
+            rx.el.ul(
+                rx.foreach(S.group_scores, lambda g: rx.el.li(
+                    rx.hstack(rx.text(g["name"], size="2"), rx.spacer(), rx.text(g["score"], size="2", weight="bold"), width="100%"),
+                )),
+                aria_label="Point group scores",
+                style={"list_style": "none", "padding": "0", "margin": "0", "width": "100%"},
+            ),
         ),
         labelled("Stage", native_select(*option_list(S.stages, blank="No stage"), id="detail-stage", value=S.stage_id,
                                         on_change=S.set_stage), "detail-stage"),
