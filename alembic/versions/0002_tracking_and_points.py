@@ -159,6 +159,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('page_hits', schema=None) as batch_op:
         batch_op.create_index('ix_page_hits_contact_time', ['contact_id', 'date_hit'], unique=False)
+        batch_op.create_index('ix_page_hits_device', ['device_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_page_hits_date_hit'), ['date_hit'], unique=False)
         batch_op.create_index('ix_page_hits_url_hash_tracking', ['url_hash', 'tracking_id'], unique=False)
 
@@ -192,6 +193,7 @@ def downgrade() -> None:
     op.drop_table('point_trigger_log')
     with op.batch_alter_table('page_hits', schema=None) as batch_op:
         batch_op.drop_index('ix_page_hits_url_hash_tracking')
+        batch_op.drop_index('ix_page_hits_device')
         batch_op.drop_index(batch_op.f('ix_page_hits_date_hit'))
         batch_op.drop_index('ix_page_hits_contact_time')
 

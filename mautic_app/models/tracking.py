@@ -42,6 +42,7 @@ class PageHit(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_page_hits_contact_time", "contact_id", "date_hit"),
         sa.Index("ix_page_hits_url_hash_tracking", "url_hash", "tracking_id"),
+        sa.Index("ix_page_hits_device", "device_id", "id"),  # a device's latest hit, to mark when it was left
     )
 
     id: int | None = Field(default=None, primary_key=True)

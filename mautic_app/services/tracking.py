@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from mautic_app import changefeed
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
-from mautic_app.models import Contact, ContactDevice, PageHit, TrackingSetting
+from mautic_app.models import Contact, ContactDevice, ContactIpAddress, IpAddress, PageHit, PointAction, TrackingSetting
 from mautic_app.models.base import utcnow
 from mautic_app.services import contacts, timeline
 from mautic_app.services import fields as field_service
@@ -172,19 +172,27 @@ def contact_token(*, session: Session, contact_id: int, channel: str = "email", 
 
 
 class _Batch:
-    """What one batch learns as it goes, so repeated visitors cost no extra queries."""
+    """What one batch learns as it goes, and the rows it has yet to write.
+
+    Hits, timeline events and IP links are written set-based at the end (or before anything
+    that reads them back: identification, URL scoring), so a batch costs a handful of
+    statements, not several per hit.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.devices: dict[str, tuple[int, int]] = {}  # tracking id → (device row id, contact id)
         self.public_ids: dict[str, int] = {}  # public id → contact id
-        self.last_hit: dict[int, int] = {}  # device row id → hit row id of its previous hit
+        self.previous: dict[int, int | dict[str, Any]] = {}  # device row → its last hit: a row id, or a pending row
         self.seen_urls: set[tuple[str, str]] = set()
         self.contact_ids: set[int] = set()
-        self.new_contacts: set[int] = set()
         self.cache_updates: dict[str, str] = {}  # device tracking id → public id, for the route's cache
-        self.ips: set[tuple[int, str]] = set()
         self.last_active: dict[int, datetime] = {}
+        self.score_urls = False  # any published "visits a URL" point action at all?
+        self.hits: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.left: dict[int, datetime] = {}  # stored hit id → when its visitor moved on
+        self.ips: dict[tuple[int, str], datetime] = {}
 
 
 def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -192,28 +200,48 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str
 
     Bots (by the user-agent parser) are dropped here. Identification (publicly updatable
     fields, tags, a signed ``ct`` token) may merge the anonymous visitor into a known contact,
-    keeping every hit. Publishes ``hits`` and ``contacts`` once the caller commits.
+    keeping every hit. Publishes ``hits`` and ``contacts`` once the caller commits. Should the
+    batch fail, its hits are written one by one so a single bad hit loses only itself.
     """
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
-    batch = _Batch(session)
-    _preload(batch, hits)
+    try:
+        with session.begin_nested():
+            return _write(session, hits)
+    except Exception:  # noqa: BLE001
+        log.exception("tracking batch of %s failed; writing its hits one by one", len(hits))
+    updates: dict[str, str] = {}
     for hit in hits:
-        if hit["device"] not in batch.devices and not hit.get("pid"):
-            continue  # a device id we never issued, and no new visitor to create: nothing to attach it to
-        ua = parse_user_agent(hit.get("ua") or "")
-        if ua["is_bot"]:
-            continue
         try:
             with session.begin_nested():
-                _record_one(batch, hit, ua)
-        except Exception:  # noqa: BLE001  (one bad hit must not lose the batch)
+                updates |= _write(session, [hit])
+        except Exception:  # noqa: BLE001
             log.exception("tracking hit dropped: %s", {k: hit.get(k) for k in ("device", "at", "source")})
+    return updates
+
+
+def _write(session: Session, hits: list[dict[str, Any]]) -> dict[str, str]:
+    batch = _Batch(session)
+    _preload(batch, hits)
+    accepted = []
+    issued = set(batch.devices) | {h["device"] for h in hits if h.get("pid")}
+    for hit in hits:
+        if hit["device"] not in issued:
+            continue  # a device id we never issued, and no new visitor to create: nothing to attach it to
+        ua = parse_user_agent(hit.get("ua") or "")
+        if not ua["is_bot"]:
+            accepted.append((hit, ua, _parse_time(hit.get("at"))))
+    _create_visitors(batch, accepted)
+    for hit, _ua, at in accepted:
+        _record_one(batch, hit, at)
+    _flush(batch)
     _finish(batch)
     return batch.cache_updates
 
 
 def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
     s = batch.session
+    batch.score_urls = bool(s.execute(sa.select(sa.exists().where(
+        PointAction.type == "url.hit", col(PointAction.is_published).is_(True)))).scalar())
     device_ids = list({h["device"] for h in hits})
     for i in range(0, len(device_ids), 500):
         for tracking_id, row_id, contact_id in s.execute(
@@ -227,16 +255,15 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
             sa.select(Contact.public_id, Contact.id).where(col(Contact.public_id).in_(missing[i:i + 500]))
         ):
             batch.public_ids[public_id] = contact_id
-    known = {row_id for row_id, _ in batch.devices.values()}
-    if known:
+    known = [row_id for row_id, _ in batch.devices.values()]
+    for i in range(0, len(known), 500):
         latest = (
             sa.select(PageHit.device_id, sa.func.max(PageHit.id))
-            .where(col(PageHit.device_id).in_(list(known)), col(PageHit.date_left).is_(None))
+            .where(col(PageHit.device_id).in_(known[i:i + 500]), col(PageHit.date_left).is_(None))
             .group_by(PageHit.device_id)
         )
-        batch.last_hit.update({d: h for d, h in s.execute(latest)})
-    pairs = {(rules.url_hash(h["page"]["url"]), h["device"]) for h in hits}
-    hashes = list({p[0] for p in pairs})
+        batch.previous.update({d: h for d, h in s.execute(latest)})
+    hashes = list({rules.url_hash(h["page"]["url"]) for h in hits})
     for i in range(0, len(hashes), 500):
         for url_hash, tracking_id in s.execute(
             sa.select(PageHit.url_hash, PageHit.tracking_id).distinct()
@@ -245,72 +272,128 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
             batch.seen_urls.add((url_hash, tracking_id))
 
 
-def _record_one(batch: _Batch, hit: dict[str, Any], ua: dict[str, Any]) -> None:
+def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[str, Any], datetime]]) -> None:
+    """New visitors' anonymous contacts and new devices, each kind in one statement."""
     s = batch.session
-    at = _parse_time(hit.get("at"))
-    device_row, contact_id = _resolve_device(batch, hit, ua, at)
-    contact_id = _identify(batch, hit, contact_id, device_row)
+    new_devices: dict[str, tuple[dict[str, Any], dict[str, Any], datetime]] = {}
+    for hit, ua, at in accepted:
+        if hit["device"] not in batch.devices:
+            new_devices.setdefault(hit["device"], (hit, ua, at))
+    new_people = {}
+    for hit, _ua, at in new_devices.values():
+        if hit["pid"] not in batch.public_ids:
+            new_people.setdefault(hit["pid"], at)
+    if new_people:
+        t = Contact.__table__
+        created = s.execute(
+            sa.insert(t).returning(t.c.id, t.c.public_id, sort_by_parameter_order=True),
+            [{"public_id": pid, "date_added": at, "last_active": at, "points": 0, "preferred_profile_image": "gravatar",
+              "is_identified": False} for pid, at in new_people.items()],
+        ).all()
+        for contact_id, public_id in created:
+            batch.public_ids[public_id] = contact_id
+            batch.events.append({"contact_id": contact_id, "event_type": "created", "occurred_at": new_people[public_id],
+                                 "details": {"source": "tracking"}})
+    if not new_devices:
+        return
+    t = ContactDevice.__table__
+    rows = []
+    for tracking_id, (hit, ua, at) in new_devices.items():
+        rows.append({
+            "contact_id": batch.public_ids[hit["pid"]], "tracking_id": tracking_id, "device": ua["device"],
+            "device_brand": ua["brand"], "device_model": ua["model"], "device_os_name": ua["os_name"],
+            "device_os_shortname": ua["os_shortname"], "device_os_version": ua["os_version"],
+            "device_os_platform": ua["os_platform"], "client_info": ua["client"], "date_added": at, "last_seen": at,
+        })
+        batch.events.append({"contact_id": rows[-1]["contact_id"], "event_type": "device_added", "occurred_at": at, "details": {
+            "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"], "browser": ua["client"]["name"],
+        }})
+    for (row_id, tracking_id), row in zip(
+        s.execute(sa.insert(t).returning(t.c.id, t.c.tracking_id, sort_by_parameter_order=True), rows).all(), rows, strict=True
+    ):
+        batch.devices[tracking_id] = (row_id, row["contact_id"])
+
+
+def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
+    s = batch.session
+    device_row, contact_id = batch.devices[hit["device"]]
+    if hit.get("ct") or hit.get("fields") or hit.get("tags"):
+        _flush(batch)  # identification reads and moves stored rows: store this batch's so far
+        contact_id = _identify(batch, hit, contact_id, device_row)
     page = hit["page"]
     url_hash = rules.url_hash(page["url"])
-    unique = (url_hash, hit["device"]) not in batch.seen_urls
+    row = {
+        "contact_id": contact_id, "device_id": device_row, "date_hit": at, "date_left": None, "url": page["url"],
+        "url_hash": url_hash, "url_title": page.get("title"), "referer": page.get("referrer"),
+        "user_agent": hit.get("ua") or None, "remote_host": None, "ip_address": hit.get("ip"), "code": 200,
+        "page_language": page.get("language"), "browser_languages": hit.get("langs") or [],
+        "tracking_id": hit["device"], "source": hit.get("source") or "mtc", "query": rules.query_of(page["url"]),
+        "is_unique": (url_hash, hit["device"]) not in batch.seen_urls,
+    }
     batch.seen_urls.add((url_hash, hit["device"]))
-    previous = batch.last_hit.get(device_row)
-    if previous:
-        s.execute(sa.update(PageHit).where(PageHit.id == previous).values(date_left=at))
-    hit_id = s.execute(
-        sa.insert(PageHit).values(
-            contact_id=contact_id, device_id=device_row, date_hit=at, url=page["url"], url_hash=url_hash,
-            url_title=page.get("title"), referer=page.get("referrer"), user_agent=hit.get("ua") or None,
-            remote_host=None, ip_address=hit.get("ip"), code=200, page_language=page.get("language"),
-            browser_languages=hit.get("langs") or [], tracking_id=hit["device"], source=hit.get("source") or "mtc",
-            query=rules.query_of(page["url"]), is_unique=unique,
-        ).returning(PageHit.id)
-    ).scalar_one()
-    batch.last_hit[device_row] = hit_id
-    timeline.log(session=s, contact_id=contact_id, event_type="page_hit", at=at,
-                 details={"hit_id": hit_id, "url": page["url"], "title": page.get("title") or ""})
-    if hit.get("ip") and (contact_id, hit["ip"]) not in batch.ips:
-        batch.ips.add((contact_id, hit["ip"]))
-        contacts.add_ip(session=s, contact_id=contact_id, ip=hit["ip"])
+    previous = batch.previous.get(device_row)
+    if isinstance(previous, dict):
+        previous["date_left"] = at
+    elif previous:
+        batch.left[previous] = at
+    batch.previous[device_row] = row
+    batch.hits.append(row)
+    if hit.get("ip"):
+        batch.ips.setdefault((contact_id, hit["ip"]), at)
     utm = rules.utm_values(page["url"])
     if utm:
         contacts.add_utm(session=s, contact_id=contact_id, data=utm | {
-            "url": page["url"], "referer": page.get("referrer"), "user_agent": hit.get("ua"),
-            "query": rules.query_of(page["url"]),
+            "url": page["url"], "referer": page.get("referrer"), "user_agent": hit.get("ua"), "query": row["query"],
         })
-    _score(s, contact_id, page["url"], url_hash, at)
+    if batch.score_urls:
+        _flush(batch)  # the action's conditions count this contact's stored hits
+        _score(s, contact_id, page["url"], url_hash, at)
     batch.last_active[contact_id] = max(at, batch.last_active.get(contact_id, at))
     batch.contact_ids.add(contact_id)
 
 
-def _resolve_device(batch: _Batch, hit: dict[str, Any], ua: dict[str, Any], at: datetime) -> tuple[int, int]:
+def _flush(batch: _Batch) -> None:
+    """Write the pending hits (one statement), when-left updates, timeline events and IP links."""
     s = batch.session
-    if hit["device"] in batch.devices:
-        return batch.devices[hit["device"]]
-    contact_id = batch.public_ids.get(hit["pid"])
-    if contact_id is None:
-        contact_id = s.execute(
-            sa.insert(Contact).values(public_id=hit["pid"], date_added=at, last_active=at, points=0,
-                                      preferred_profile_image="gravatar", is_identified=False)
-            .returning(Contact.id)
-        ).scalar_one()
-        batch.public_ids[hit["pid"]] = contact_id
-        batch.new_contacts.add(contact_id)
-        timeline.log(session=s, contact_id=contact_id, event_type="created", at=at, details={"source": "tracking"})
-    device_row = s.execute(
-        sa.insert(ContactDevice).values(
-            contact_id=contact_id, tracking_id=hit["device"], device=ua["device"], device_brand=ua["brand"],
-            device_model=ua["model"], device_os_name=ua["os_name"], device_os_shortname=ua["os_shortname"],
-            device_os_version=ua["os_version"], device_os_platform=ua["os_platform"], client_info=ua["client"],
-            date_added=at, last_seen=at,
-        ).returning(ContactDevice.id)
-    ).scalar_one()
-    timeline.log(session=s, contact_id=contact_id, event_type="device_added", at=at, details={
-        "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"],
-        "browser": ua["client"]["name"],
-    })
-    batch.devices[hit["device"]] = (device_row, contact_id)
-    return device_row, contact_id
+    if batch.hits:
+        t = PageHit.__table__
+        ids = s.execute(sa.insert(t).returning(t.c.id, sort_by_parameter_order=True), batch.hits).scalars().all()
+        for row, hit_id in zip(batch.hits, ids, strict=True):
+            batch.events.append({"contact_id": row["contact_id"], "event_type": "page_hit", "occurred_at": row["date_hit"],
+                                 "details": {"hit_id": hit_id, "url": row["url"], "title": row["url_title"] or ""}})
+            if batch.previous.get(row["device_id"]) is row:
+                batch.previous[row["device_id"]] = hit_id
+        batch.hits = []
+    if batch.left:
+        t = PageHit.__table__
+        s.execute(sa.update(t).where(t.c.id == sa.bindparam("hid")).values(date_left=sa.bindparam("left_at")),
+                  [{"hid": h, "left_at": at} for h, at in batch.left.items()])
+        batch.left = {}
+    if batch.ips:
+        _link_ips(batch)
+    if batch.events:
+        timeline.log_many(session=s, rows=[e | {"user_id": None} for e in batch.events])
+        batch.events = []
+
+
+def _link_ips(batch: _Batch) -> None:
+    """New (contact, IP) pairs: the addresses, the links and an "IP address added" event each."""
+    s = batch.session
+    pending, batch.ips = batch.ips, {}
+    addresses = sorted({ip for _, ip in pending})
+    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(col(IpAddress.ip_address).in_(addresses))).all())
+    missing = [ip for ip in addresses if ip not in known]
+    if missing:
+        t = IpAddress.__table__
+        known |= dict(s.execute(sa.insert(t).returning(t.c.ip_address, t.c.id), [{"ip_address": ip} for ip in missing]).all())
+    contact_ids = sorted({c for c, _ in pending})
+    linked = set(s.execute(
+        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(col(ContactIpAddress.contact_id).in_(contact_ids))
+    ).tuples())
+    new = [(c, ip, at) for (c, ip), at in pending.items() if (c, known[ip]) not in linked]
+    if new:
+        s.execute(sa.insert(ContactIpAddress.__table__), [{"contact_id": c, "ip_id": known[ip]} for c, ip, _ in new])
+        batch.events.extend({"contact_id": c, "event_type": "ip_added", "occurred_at": at, "details": {"ip": ip}} for c, ip, at in new)
 
 
 def _identify(batch: _Batch, hit: dict[str, Any], contact_id: int, device_row: int) -> int:

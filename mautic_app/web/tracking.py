@@ -154,7 +154,8 @@ async def _track(request: Request, params: dict[str, Any], *, source: str) -> tu
                               at=utcnow(), source=source)
     except rules.TrackingInputError as exc:
         return None, str(exc)
-    device = rules.valid_id(request.cookies.get(DEVICE_COOKIE)) or rules.valid_id(params.get(DEVICE_COOKIE))
+    # The script sends the id the page itself stored; our cookie is a third-party one there, often blocked.
+    device = rules.valid_id(params.get(DEVICE_COOKIE)) or rules.valid_id(request.cookies.get(DEVICE_COOKIE))
     if hitqueue.enabled():
         public_id = await _queue(hit, device)
     else:

@@ -240,3 +240,42 @@ def test_devices_and_page_hits_through_the_api(site, session, admin_credentials)
     assert [e["details"]["url"] for e in activity["events"]] == [f"{SITE}/api-check"]
     site.auth = None
     assert site.get(f"/api/contacts/{cid}/devices").status_code == 401
+
+
+def test_a_busy_batch_is_written_set_based_and_correctly(site, session):
+    """Many visitors in one batch (PostgreSQL queues them; SQLite writes each at once)."""
+    replies = []
+    for i in range(30):
+        site.cookies.clear()  # a new browser each time
+        replies.append(site.post("/mtc/event", data={"page_url": f"{SITE}/p{i % 3}"}).json())
+    site.cookies.clear()
+    for r in replies[:10]:
+        for page in ("p0", "p1"):
+            site.post("/mtc/event", data={"page_url": f"{SITE}/{page}", "mautic_device_id": r["device_id"]})
+    flush()
+    with session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 30
+        assert s.execute(sa.select(sa.func.count()).select_from(PageHit)).scalar() == 50
+        first = s.execute(sa.select(Contact.id).where(Contact.public_id == replies[0]["id"])).scalar_one()
+        hits = s.execute(sa.select(PageHit).where(PageHit.contact_id == first).order_by(PageHit.id)).scalars().all()
+        assert [h.url.rsplit("/", 1)[1] for h in hits] == ["p0", "p0", "p1"]
+        assert [h.is_unique for h in hits] == [True, False, True]
+        assert [h.date_left is not None for h in hits] == [True, True, False]
+        events = s.execute(sa.select(ContactEvent.event_type).where(ContactEvent.contact_id == first)).scalars().all()
+        assert sorted(events) == ["created", "device_added", "ip_added", "page_hit", "page_hit", "page_hit"]
+
+
+def test_one_bad_hit_loses_only_itself(site, session, monkeypatch):
+    real = contacts.add_utm
+
+    def fragile(**kw):
+        if "boom" in kw["data"].get("utm_source", ""):
+            raise RuntimeError("simulated failure")
+        return real(**kw)
+
+    monkeypatch.setattr(contacts, "add_utm", fragile)
+    site.post("/mtc/event", data={"page_url": f"{SITE}/ok?utm_source=fine"})
+    site.post("/mtc/event", data={"page_url": f"{SITE}/bad?utm_source=boom"})
+    site.post("/mtc/event", data={"page_url": f"{SITE}/ok2"})
+    flush()
+    assert {h.url for h in rows(session, PageHit)} == {f"{SITE}/ok?utm_source=fine", f"{SITE}/ok2"}
