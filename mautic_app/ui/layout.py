@@ -16,6 +16,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Contacts", "/contacts", "users"),
     ("Companies", "/companies", "building-2"),
     ("Stages", "/stages", "milestone"),
+    ("Points", "/points", "trophy"),
     ("Imports", "/contacts/import", "upload"),
 ]
 ADMIN_NAV: list[tuple[str, str, str]] = [

@@ -1,0 +1,624 @@
+"""Point triggers: at a score (total or a group's), run events such as modifying tags; paged, edited in a dialog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from mautic_app.db import session_scope
+from mautic_app.domain import points as rules
+from mautic_app.domain.search import SearchError
+from mautic_app.services import points
+from mautic_app.ui import live
+from mautic_app.ui.components.points import (
+    as_text,
+    form_properties,
+    group_options,
+    property_inputs,
+    section_nav,
+    type_options,
+    when_input,
+)
+from mautic_app.ui.components.widgets import (
+    VISUALLY_HIDDEN,
+    confirm_dialog,
+    labelled,
+    native_select,
+    option_list,
+    pager,
+    plain_header,
+)
+from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.session import SessionState
+
+ROUTE = "/points/triggers"
+PAGE_SIZES = (10, 30, 50, 100)
+FORM_KEYS = ("name", "description", "points", "group", "color", "publish_up", "publish_down", "events", "id")
+EVENT_KEYS = rules.property_keys(rules.TRIGGER_EVENT_TYPES.values())
+EVENT_ERRORS = ("type", "name", "properties", "any", *EVENT_KEYS)
+DEFAULT_EVENT = next(k for k, t in rules.TRIGGER_EVENT_TYPES.items() if t.available)
+
+
+def _row(trigger, events, group_names: dict[int, str], reached: dict[int, int]) -> dict[str, str]:
+    return {
+        "id": str(trigger.id),
+        "name": trigger.name,
+        "color": trigger.color,
+        "points": str(trigger.points),
+        "group": group_names.get(trigger.group_id, "") if trigger.group_id else "",
+        "events": "; ".join(rules.summary(rules.TRIGGER_EVENT_TYPES, e.type, e.properties) for e in events) or "No events",
+        "reached": str(reached.get(trigger.id, 0)),
+        "published": "1" if trigger.is_published else "",
+    }
+
+
+def _load(search: str, start: int, limit: int) -> dict[str, Any]:
+    with session_scope() as session:
+        rows, total = points.list_triggers(session=session, search=search, start=start, limit=limit)
+        ids = [r.id for r in rows]
+        events = points.events_of(session=session, trigger_ids=ids)
+        names = points.group_names(session=session, ids=[r.group_id for r in rows])
+        reached = points.trigger_counts(session=session, trigger_ids=ids)
+        return {"rows": [_row(r, events[r.id], names, reached) for r in rows], "total": total, "groups": group_options(session)}
+
+
+def _event(uid: int, event_type: str, event_id: str = "", name: str = "", properties: dict[str, Any] | None = None) -> dict[str, str]:
+    """An event as the dialog holds it: its values as text and an error slot per field."""
+    kind = rules.TRIGGER_EVENT_TYPES.get(event_type)
+    return {"uid": str(uid), "id": event_id, "type": event_type, "type_label": kind.label if kind else event_type, "name": name} \
+        | {k: as_text((properties or {}).get(k)) for k in EVENT_KEYS} | {f"err_{k}": "" for k in EVENT_ERRORS}
+
+
+def _draft(trigger_id: int | None) -> dict[str, Any] | None:
+    draft = {"name": "", "description": "", "points": "0", "group_id": "", "color": rules.DEFAULT_COLOR, "existing": "",
+             "published": "1", "publish_up": "", "publish_down": ""}
+    if not trigger_id:
+        return {"draft": draft, "events": [_event(1, DEFAULT_EVENT)]}
+    with session_scope() as session:
+        trigger = points.get_trigger(session=session, trigger_id=trigger_id)
+        if trigger is None:
+            return None
+        events = points.events_of(session=session, trigger_ids=[trigger_id])[trigger_id]
+        return {
+            "draft": draft | {
+                "name": trigger.name, "description": trigger.description, "points": str(trigger.points),
+                "group_id": str(trigger.group_id or ""), "color": trigger.color, "existing": "1" if trigger.trigger_existing else "",
+                "published": "1" if trigger.is_published else "", "publish_up": when_input(trigger.publish_up),
+                "publish_down": when_input(trigger.publish_down),
+            },
+            "events": [_event(i, e.type, str(e.id), e.name, e.properties) for i, e in enumerate(events, start=1)],
+        }
+
+
+def _save(trigger_id: int | None, values: dict[str, Any]) -> str:
+    with session_scope() as session:
+        return points.save_trigger(session=session, trigger_id=trigger_id, **values).name
+
+
+def _delete(trigger_id: int) -> None:
+    with session_scope() as session:
+        points.delete_triggers(session=session, trigger_ids=[trigger_id])
+
+
+def _checked(form: dict, name: str) -> bool:
+    return str(form.get(name, "")).lower() in {"1", "on", "true"}
+
+
+def _event_prefix(uid: str | rx.Var) -> str | rx.Var:
+    return "ev" + uid + "_"
+
+
+class PointTriggersState(rx.State):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    page_size: str = "30"
+    search: str = ""
+    search_input: str = ""
+    error: str = ""
+    loaded: bool = False
+    groups: list[dict[str, str]] = []
+    # The create / edit dialog; events are a list the dialog adds to and removes from.
+    editing: bool = False
+    edit_id: int = 0
+    draft: dict[str, str] = {}
+    errors: dict[str, str] = {k: "" for k in FORM_KEYS}
+    events: list[dict[str, str]] = []
+    new_event_type: str = DEFAULT_EVENT
+    next_uid: int = 1
+    saving: bool = False
+    form_key: int = 0
+    delete_id: int = 0
+    delete_name: str = ""
+    deleting: bool = False
+    _following: bool = False
+
+    @rx.var
+    def pages(self) -> int:
+        size = int(self.page_size)
+        return max(1, (self.total + size - 1) // size)
+
+    @rx.var
+    def count_label(self) -> str:
+        return "1 trigger" if self.total == 1 else f"{self.total:,} triggers"
+
+    @rx.var
+    def dialog_title(self) -> str:
+        return "Edit trigger" if self.edit_id else "New trigger"
+
+    @rx.var
+    def delete_open(self) -> bool:
+        return self.delete_id > 0
+
+    async def _reload(self) -> None:
+        size = int(self.page_size)
+        args = (self.search, (self.page - 1) * size, size)
+        try:
+            data = await rx.run_in_thread(lambda: _load(*args))
+        except SearchError as exc:
+            self.error = f"This search cannot be understood: {exc}"
+            self.rows, self.total, self.loaded = [], 0, True
+            return
+        self.error = ""
+        self.rows, self.total, self.groups = data["rows"], data["total"], data["groups"]
+        if not self.rows and self.page > 1 and self.total:
+            self.page = self.pages
+            await self._reload()
+            return
+        self.loaded = True
+
+    @rx.event
+    async def load(self):
+        self.editing, self.delete_id = False, 0
+        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
+            return
+        await self._reload()
+        return PointTriggersState.follow_changes
+
+    @rx.event(background=True)
+    async def follow_changes(self):
+        async def refresh(_batch):
+            await self._reload()
+
+        await live.follow(self, ["point_triggers", "point_groups"], refresh)
+
+    # ------------------------------------------------------------ search and paging
+
+    @rx.event
+    def set_search_input(self, value: str):
+        self.search_input = value
+
+    @rx.event
+    async def apply_search(self, form: dict):
+        self.search = str(form.get("q", self.search_input) or "").strip()
+        self.search_input, self.page = self.search, 1
+        await self._reload()
+
+    @rx.event
+    async def clear_search(self):
+        self.search = self.search_input = ""
+        self.page = 1
+        await self._reload()
+
+    @rx.event
+    async def set_page_size(self, value: str):
+        if value.isdigit() and int(value) in PAGE_SIZES:
+            first = (self.page - 1) * int(self.page_size)
+            self.page_size, self.page = value, first // int(value) + 1
+            await self._reload()
+
+    @rx.event
+    async def next_page(self):
+        if self.page < self.pages:
+            self.page += 1
+            await self._reload()
+
+    @rx.event
+    async def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            await self._reload()
+
+    # ------------------------------------------------------------ create / edit
+
+    async def _open(self, trigger_id: int):
+        data = await rx.run_in_thread(lambda: _draft(trigger_id or None))
+        if data is None:
+            await self._reload()
+            return rx.toast.error("This trigger no longer exists.")
+        self.edit_id, self.draft, self.events = trigger_id, data["draft"], data["events"]
+        self.next_uid = len(self.events) + 1
+        self.errors = {k: "" for k in FORM_KEYS}
+        self.form_key += 1
+        self.editing = True
+
+    @rx.event
+    async def open_new(self):
+        return await self._open(0)
+
+    @rx.event
+    async def open_edit(self, trigger_id: str):
+        if trigger_id.isdigit():
+            return await self._open(int(trigger_id))
+
+    @rx.event
+    def set_new_event_type(self, value: str):
+        kind = rules.TRIGGER_EVENT_TYPES.get(value)
+        if kind is not None and kind.available:
+            self.new_event_type = value
+
+    @rx.event
+    def add_event(self):
+        if len(self.events) < points.MAX_EVENTS:
+            self.events = [*self.events, _event(self.next_uid, self.new_event_type)]
+            self.next_uid += 1
+
+    @rx.event
+    def remove_event(self, uid: str):
+        self.events = [e for e in self.events if e["uid"] != uid]
+
+    @rx.event
+    def close_dialog(self, _open: bool = False):
+        if not self.saving:
+            self.editing = False
+
+    def _events_from(self, form: dict) -> list[dict[str, Any]]:
+        """Each event's submitted values, keeping the dialog's copy in step for when it re-renders."""
+        submitted, kept = [], []
+        for event in self.events:
+            kind = rules.TRIGGER_EVENT_TYPES.get(event["type"])
+            prefix = _event_prefix(event["uid"])
+            props = form_properties(kind, form, prefix) if kind else {}
+            name = str(form.get(prefix + "name", event["name"]))
+            submitted.append({"id": event["id"] or None, "type": event["type"], "name": name, "properties": props})
+            kept.append(event | {"name": name} | props | {f"err_{k}": "" for k in EVENT_ERRORS})
+        self.events = kept
+        return submitted
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        top = {k: "" for k in FORM_KEYS}
+        events = [dict(e) for e in self.events]
+        for key, message in errors.items():
+            parts = key.split(".")
+            if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(events):
+                event = events[int(parts[1])]
+                field = parts[2] if len(parts) > 2 and f"err_{parts[2]}" in event else "any"
+                event[f"err_{field}"] = str(message)
+            elif key in top:
+                top[key] = str(message)
+            else:
+                top["id"] = (top["id"] + " " + str(message)).strip()
+        self.errors, self.events = top, events
+
+    @rx.event
+    async def save(self, form: dict):
+        if self.saving:
+            return
+        values = {
+            "name": str(form.get("name", "")), "description": str(form.get("description", "")),
+            "points": str(form.get("points", "")), "group_id": str(form.get("group_id", "")),
+            "color": str(form.get("color", "")), "trigger_existing": _checked(form, "trigger_existing"),
+            "is_published": _checked(form, "is_published"), "publish_up": str(form.get("publish_up", "")),
+            "publish_down": str(form.get("publish_down", "")), "events": self._events_from(form),
+        }
+        self.draft = self.draft | {k: values[k] for k in ("name", "description", "points", "group_id", "color", "publish_up",
+                                                          "publish_down")} | {
+            "existing": "1" if values["trigger_existing"] else "", "published": "1" if values["is_published"] else ""}
+        trigger_id = self.edit_id or None
+        self.saving = True
+        yield
+        try:
+            name = await rx.run_in_thread(lambda: _save(trigger_id, values))
+        except points.PointError as exc:
+            self.saving = False
+            self._show_errors(exc.errors)
+            return
+        self.saving, self.editing = False, False
+        await self._reload()
+        yield rx.toast.success(f"Trigger “{name}” saved.")
+
+    # ------------------------------------------------------------ delete
+
+    @rx.event
+    def ask_delete(self, trigger_id: str):
+        row = next((r for r in self.rows if r["id"] == trigger_id), None)
+        if row is not None:
+            self.delete_id, self.delete_name = int(trigger_id), row["name"]
+
+    @rx.event
+    def cancel_delete(self, _open: bool = False):
+        if not self.deleting:
+            self.delete_id = 0
+
+    @rx.event
+    async def confirm_delete(self):
+        trigger_id, name = self.delete_id, self.delete_name
+        if not trigger_id:
+            return
+        self.deleting = True
+        yield
+        await rx.run_in_thread(lambda: _delete(trigger_id))
+        self.deleting, self.delete_id = False, 0
+        await self._reload()
+        yield rx.toast.success(f"Trigger “{name}” deleted.")
+
+
+# ---------------------------------------------------------------- view
+
+
+def _list_row(row: rx.Var) -> rx.Component:
+    S = PointTriggersState
+    name = row["name"].to(str)
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.hstack(
+                rx.box(width="0.75rem", height="0.75rem", border_radius="50%", background=row["color"], aria_hidden="true",
+                       flex_shrink="0"),
+                rx.text(row["name"], weight="medium"),
+                rx.cond(row["published"] == "", rx.badge("Unpublished", color_scheme="gray", variant="soft")),
+                align="center",
+                spacing="2",
+            ),
+        ),
+        rx.table.cell(row["points"]),
+        rx.table.cell(rx.cond(row["group"] != "", row["group"], rx.text("Total points", color=rx.color("gray", 10)))),
+        rx.table.cell(row["events"], max_width="24rem"),
+        rx.table.cell(row["reached"]),
+        rx.table.cell(
+            rx.hstack(
+                rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft", aria_label="Edit " + name,
+                               on_click=S.open_edit(row["id"])),
+                rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
+                               aria_label="Delete " + name, on_click=S.ask_delete(row["id"])),
+                spacing="2",
+                justify="end",
+            ),
+        ),
+        _hover={"background": rx.color("gray", 2)},
+    )
+
+
+def _table() -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.el.caption("Point triggers", style=VISUALLY_HIDDEN),
+            rx.table.header(
+                rx.table.row(
+                    plain_header("Name"),
+                    plain_header("Minimum points"),
+                    plain_header("Watches"),
+                    plain_header("Events"),
+                    plain_header("Contacts reached"),
+                    rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
+                ),
+            ),
+            rx.table.body(rx.foreach(PointTriggersState.rows, _list_row)),
+            variant="surface",
+            size="2",
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def _described(key: str, control_id: str) -> dict[str, Any]:
+    error = PointTriggersState.errors[key]
+    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
+
+
+def _switch(name: str, label: str, checked: rx.Var) -> rx.Component:
+    control_id = f"trigger-{name}"
+    return rx.hstack(
+        rx.switch(id=control_id, name=name, value="1", default_checked=checked),
+        rx.el.label(label, html_for=control_id, style={"font_size": "var(--font-size-2)", "cursor": "pointer"}),
+        align="center",
+        spacing="2",
+    )
+
+
+def _event_card(event: rx.Var, index: rx.Var) -> rx.Component:
+    S = PointTriggersState
+    prefix = _event_prefix(event["uid"].to(str))
+    number = (index + 1).to_string()
+    general = event["err_any"].to(str) + " " + event["err_type"].to(str) + " " + event["err_properties"].to(str)
+    has_general = (event["err_any"] != "") | (event["err_type"] != "") | (event["err_properties"] != "")
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Event " + number + ": " + event["type_label"].to(str), size="2", as_="h3"),
+                rx.spacer(),
+                rx.icon_button(rx.icon("x", size=14), type="button", size="1", variant="soft", color_scheme="gray",
+                               aria_label="Remove event " + number, on_click=S.remove_event(event["uid"])),
+                align="center",
+                width="100%",
+            ),
+            labelled("Event name", rx.input(id=prefix + "name", name=prefix + "name", default_value=event["name"].to(str),
+                                            width="100%", placeholder=event["type_label"].to(str)),
+                     prefix + "name", error=event["err_name"].to(str)),
+            rx.match(
+                event["type"],
+                *[(key, property_inputs(kind, name_prefix=prefix, values=event, errors=event, error_prefix="err_"))
+                  for key, kind in rules.TRIGGER_EVENT_TYPES.items()],
+                rx.fragment(),
+            ),
+            rx.cond(has_general, rx.text(general, color=rx.color("red", 11), size="1", role="alert")),
+            spacing="3",
+            width="100%",
+        ),
+        key=event["uid"],
+        width="100%",
+    )
+
+
+def _events_editor() -> rx.Component:
+    S = PointTriggersState
+    return rx.el.fieldset(
+        rx.el.legend(rx.text("Events", size="2", weight="medium"), style={"margin_bottom": "0.5rem"}),
+        rx.vstack(
+            rx.text("What happens, once per contact, when a contact reaches the minimum points.", size="1",
+                    color=rx.color("gray", 10)),
+            rx.foreach(S.events, _event_card),
+            rx.cond(S.events.length() == 0, rx.text("No events yet.", size="2", color=rx.color("gray", 10))),
+            rx.cond(S.errors["events"] != "", rx.text(S.errors["events"], color=rx.color("red", 11), size="1", role="alert")),
+            rx.hstack(
+                rx.el.label("Event type", html_for="new-event-type", style=VISUALLY_HIDDEN),
+                native_select(*type_options(rules.TRIGGER_EVENT_TYPES), id="new-event-type", name="new_event_type", value=S.new_event_type,
+                              on_change=S.set_new_event_type, width="16rem"),
+                rx.button(rx.icon("plus", size=14), "Add event", type="button", variant="soft", on_click=S.add_event),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style={"border": "none", "padding": "0", "margin": "0", "width": "100%", "min_width": "0"},
+    )
+
+
+def _dialog() -> rx.Component:
+    S = PointTriggersState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(S.dialog_title),
+            rx.dialog.description("When a contact's score reaches the minimum, the events run once for that contact.",
+                                  size="2", color=rx.color("gray", 11), margin_bottom="1rem"),
+            rx.form(
+                rx.vstack(
+                    labelled("Name", rx.input(id="trigger-name", name="name", default_value=S.draft["name"], auto_focus=True,
+                                              width="100%", aria_required=True, **_described("name", "trigger-name")),
+                             "trigger-name", required=True, error=S.errors["name"]),
+                    labelled("Description", rx.text_area(id="trigger-description", name="description",
+                                                         default_value=S.draft["description"], rows="2", width="100%"),
+                             "trigger-description", error=S.errors["description"]),
+                    rx.grid(
+                        labelled("Minimum points", rx.input(id="trigger-points", name="points", type="number", step="1",
+                                                            default_value=S.draft["points"], width="100%",
+                                                            **_described("points", "trigger-points")),
+                                 "trigger-points", error=S.errors["points"]),
+                        labelled("Point group",
+                                 native_select(*option_list(S.groups, blank="None: the total points"), id="trigger-group",
+                                               name="group_id", default_value=S.draft["group_id"],
+                                               **_described("group", "trigger-group")),
+                                 "trigger-group", error=S.errors["group"], hint="Watch this group's score instead of the total."),
+                        labelled("Colour", rx.el.input(id="trigger-color", name="color", type="color",
+                                                       default_value=S.draft["color"],
+                                                       style={"width": "4rem", "height": "var(--space-6)", "padding": "0",
+                                                              "border": "1px solid var(--gray-a7)",
+                                                              "border_radius": "var(--radius-2)"},
+                                                       **_described("color", "trigger-color")),
+                                 "trigger-color", error=S.errors["color"]),
+                        labelled("Publish from (UTC)", rx.input(id="trigger-publish-up", name="publish_up", type="datetime-local",
+                                                                default_value=S.draft["publish_up"], width="100%",
+                                                                **_described("publish_up", "trigger-publish-up")),
+                                 "trigger-publish-up", error=S.errors["publish_up"]),
+                        labelled("Publish until (UTC)", rx.input(id="trigger-publish-down", name="publish_down",
+                                                                 type="datetime-local", default_value=S.draft["publish_down"],
+                                                                 width="100%", **_described("publish_down", "trigger-publish-down")),
+                                 "trigger-publish-down", error=S.errors["publish_down"]),
+                        columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        _switch("trigger_existing", "Apply to contacts already at this score", S.draft["existing"] == "1"),
+                        _switch("is_published", "Published", S.draft["published"] == "1"),
+                        spacing="5",
+                        wrap="wrap",
+                    ),
+                    _events_editor(),
+                    rx.cond(S.errors["id"] != "", rx.callout(S.errors["id"], color_scheme="red", role="alert", width="100%")),
+                    rx.hstack(
+                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_dialog(False)),
+                        rx.button("Save", type="submit", loading=S.saving),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=S.save,
+                no_validate=True,
+                key=S.form_key,
+                aria_label=S.dialog_title,
+            ),
+            max_width="48rem",
+        ),
+        open=S.editing,
+        on_open_change=S.close_dialog,
+    )
+
+
+def _toolbar() -> rx.Component:
+    S = PointTriggersState
+    return rx.form(
+        rx.hstack(
+            rx.input(rx.input.slot(rx.icon("search", size=16)), name="q", value=S.search_input, on_change=S.set_search_input,
+                     placeholder="Search by name…", aria_label="Trigger search", width="100%"),
+            rx.button("Search", type="submit", variant="soft"),
+            rx.cond(S.search != "", rx.button("Clear", type="button", variant="ghost", color_scheme="gray", on_click=S.clear_search)),
+            align="center",
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=S.apply_search,
+        role="search",
+        aria_label="Point triggers",
+        width="100%",
+        max_width="36rem",
+    )
+
+
+@template(route=ROUTE, title="Point triggers", on_load=PointTriggersState.load)
+def point_triggers_page() -> rx.Component:
+    S = PointTriggersState
+    return rx.vstack(
+        page_header("Point triggers", rx.button(rx.icon("plus", size=16), "New trigger", on_click=S.open_new)),
+        section_nav(ROUTE),
+        _toolbar(),
+        rx.cond(
+            S.error != "",
+            rx.callout(S.error, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"),
+            rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status", aria_live="polite"),
+        ),
+        rx.cond(
+            S.loaded,
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(
+                    _table(),
+                    pager(S.page, S.pages, S.total >= 0, S.prev_page, S.next_page, S.page_size, S.set_page_size, PAGE_SIZES),
+                    width="100%",
+                    spacing="0",
+                ),
+                rx.cond(S.error == "", rx.center(
+                    rx.vstack(
+                        rx.icon("zap", size=32, color=rx.color("gray", 8)),
+                        rx.text(rx.cond(S.search != "", "No triggers match.",
+                                        "No triggers yet. Create one to act when contacts reach a score."),
+                                color=rx.color("gray", 10)),
+                        align="center",
+                    ),
+                    width="100%",
+                    padding="3rem",
+                )),
+            ),
+            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
+        ),
+        _dialog(),
+        confirm_dialog(
+            open=S.delete_open,
+            title="Delete trigger",
+            description="Delete the trigger “" + S.delete_name + "” and its events? What they already did stays. "
+                        "This cannot be undone.",
+            confirm_label="Delete",
+            on_confirm=S.confirm_delete,
+            on_cancel=S.cancel_delete,
+            busy=S.deleting,
+        ),
+        spacing="3",
+        width="100%",
+    )
