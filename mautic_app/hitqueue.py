@@ -29,7 +29,7 @@ DEVICE_KEY = "mautic:tracking:device:"
 DEVICE_TTL = 30 * 86400
 BATCH = 500
 LOCK_SECONDS = 60
-_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → _LoopState
 _sync_client = None
 
 
@@ -38,13 +38,83 @@ def enabled() -> bool:
 
 
 def _aredis():
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
+    return _loop_state().client
+
+
+class _Pusher:
+    """Hits from requests in flight together share one Redis round trip (a group commit).
+
+    On this kind of machine a round trip costs far more than the rest of a hit's work, so
+    under load each push carries every hit that arrived while the previous one was out.
+    Each request still waits for its own hit to be in Redis before it answers.
+    """
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.waiting: list[tuple[str, tuple[str, str] | None, str | None, asyncio.Future]] = []
+        self.flushing = False
+
+    async def push(self, hit: str, remember: tuple[str, str] | None, lookup: str | None) -> tuple[bool, str | None]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((hit, remember, lookup, future))
+        if not self.flushing:
+            self.flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.waiting:
+                await asyncio.sleep(0)  # requests already running in this turn of the loop join in
+                batch, self.waiting = self.waiting, []
+                try:
+                    results = await self._send(batch)
+                except Exception as exc:  # noqa: BLE001  (each waiting request answers the error)
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (*_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self.flushing = False
+
+    async def _send(self, batch) -> list[tuple[bool, str | None]]:
+        pipe = self.client.pipeline(transaction=False)
+        for _, remember, _, _ in batch:
+            if remember:
+                pipe.set(DEVICE_KEY + remember[0], remember[1], ex=DEVICE_TTL)
+        lookups = [lookup for _, _, lookup, _ in batch if lookup]
+        if lookups:
+            pipe.mget([DEVICE_KEY + d for d in lookups])
+        pipe.rpush(QUEUE, *[hit for hit, _, _, _ in batch])
+        results = await pipe.execute()
+        was_empty = results[-1] == len(batch)
+        found = iter(results[-2] if lookups else [])
+        out = []
+        for i, (_, _, lookup, _) in enumerate(batch):
+            value = next(found) if lookup else None
+            out.append((was_empty and i == 0, value.decode() if isinstance(value, bytes) else value))
+        return out
+
+
+class _LoopState:
+    """A Redis client and a pusher for one event loop (a client must not cross loops)."""
+
+    def __init__(self) -> None:
         import redis.asyncio as aredis
 
-        client = _async_clients[loop] = aredis.Redis.from_url(settings.redis_url)
-    return client
+        self.client = aredis.Redis.from_url(settings.redis_url)
+        self.pusher = _Pusher(self.client)
+
+
+def _loop_state() -> _LoopState:
+    loop = asyncio.get_running_loop()
+    state = _async_clients.get(loop)
+    if state is None:
+        state = _async_clients[loop] = _LoopState()
+    return state
 
 
 def _redis():
@@ -56,20 +126,12 @@ def _redis():
     return _sync_client
 
 
-async def push(hit: dict[str, Any], *, remember: tuple[str, str] | None = None, lookup: str | None = None) -> tuple[int, str | None]:
-    """Queue ``hit`` in one round trip; optionally cache a new device's public id or read a known one.
+async def push(hit: dict[str, Any], *, remember: tuple[str, str] | None = None, lookup: str | None = None) -> tuple[bool, str | None]:
+    """Queue ``hit``; optionally cache a new device's public id, or read a known device's.
 
-    Returns (queue length after the push, the cached public id for ``lookup``).
+    Returns (whether the queue was empty, so the writer needs waking; the cached public id).
     """
-    pipe = _aredis().pipeline(transaction=False)
-    if remember:
-        pipe.set(DEVICE_KEY + remember[0], remember[1], ex=DEVICE_TTL)
-    if lookup:
-        pipe.get(DEVICE_KEY + lookup)
-    pipe.rpush(QUEUE, json.dumps(hit, separators=(",", ":")))
-    results = await pipe.execute()
-    found = results[-2] if lookup else None
-    return results[-1], found.decode() if isinstance(found, bytes) else found
+    return await _loop_state().pusher.push(json.dumps(hit, separators=(",", ":")), remember, lookup)
 
 
 async def cached_public_id(device_id: str) -> str | None:

@@ -33,11 +33,12 @@ MAX_BODY_BYTES = 32 * 1024
 UTM_KEYS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")
 ID_RE = re.compile(r"^[A-Za-z0-9]{20,64}$")
 FIELD_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-# A cheap first screen in the request path; the writer also asks the user-agent parser.
-BOT_RE = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|curl/|wget/|python-requests|"
-    r"python-urllib|httpclient|go-http-client|okhttp|java/|libwww|scrapy|phantomjs|lighthouse",
-    re.IGNORECASE,
+# A cheap first screen in the request path (substring tests: no regex on the hot path); the
+# writer also asks the user-agent parser.
+BOT_MARKERS = (
+    "bot", "crawl", "spider", "slurp", "facebookexternalhit", "embedly", "preview", "curl/", "wget/",
+    "python-requests", "python-urllib", "httpclient", "go-http-client", "okhttp", "java/", "libwww", "scrapy",
+    "phantomjs", "lighthouse",
 )
 TOKEN_SALT = "mautic.contact-token"
 
@@ -121,7 +122,7 @@ def build_hit(
     params: dict[str, Any], *, ip: str | None, user_agent: str | None, accept_language: str | None,
     at: datetime, source: str = "mtc",
 ) -> Hit:
-    """Validate a tracking request's parameters into a :class:`Hit`.
+    """Validate a tracking request's parameters into a :class:`Hit` (``ip`` already :func:`clean_ip`'d).
 
     Raises :class:`TrackingInputError` only when nothing usable is left (no page URL); bad
     optional values are dropped, so a sloppy site still gets tracked.
@@ -155,9 +156,9 @@ def build_hit(
         text = _text(value, MAX_FIELD_VALUE)
         if text is not None:
             fields[key.lower()] = text
-    token = _text(params.get("ct"), 2048) or token_in_url(page_url)
+    token = _text(params.get("ct"), 2048) or (token_in_url(page_url) if "ct=" in page_url else None)
     return Hit(
-        at=at.isoformat(), ip=clean_ip(ip), user_agent=(user_agent or "")[:1024], page=page, fields=fields,
+        at=at.isoformat(), ip=ip, user_agent=(user_agent or "")[:1024], page=page, fields=fields,
         tags=tags, token=token, browser_languages=browser_languages(accept_language), source=source,
     )
 
@@ -202,7 +203,10 @@ def clean_ip(value: str | None) -> str | None:
 
 
 def looks_like_bot(user_agent: str | None) -> bool:
-    return not user_agent or bool(BOT_RE.search(user_agent))
+    if not user_agent:
+        return True
+    lowered = user_agent.lower()
+    return any(marker in lowered for marker in BOT_MARKERS)
 
 
 def ip_matches(ip: str | None, patterns: list[str]) -> bool:

@@ -102,7 +102,7 @@ async def _body(request: Request) -> dict[str, Any]:
     if declared and declared.isdigit() and int(declared) > rules.MAX_BODY_BYTES:
         raise _BadRequest("The request is too large.", 413)
     raw = b""
-    async for chunk in request.stream():
+    async for chunk in request.stream():  # chunked bodies without a length are capped as they arrive
         raw += chunk
         if len(raw) > rules.MAX_BODY_BYTES:
             raise _BadRequest("The request is too large.", 413)
@@ -165,18 +165,20 @@ async def _track(request: Request, params: dict[str, Any], *, source: str) -> tu
 
 
 async def _queue(hit: rules.Hit, device: str | None) -> str:
+    wake = False
     if device:
         hit.device_id = device
-        length, public_id = await hitqueue.push(hit.as_dict(), lookup=device)
+        wake, public_id = await hitqueue.push(hit.as_dict(), lookup=device)
         if public_id is None and (public_id := await run_in_threadpool(_public_id_in_db, device)):
             await hitqueue.remember(device, public_id)
         if public_id is None:  # a device we never issued: the queued hit is dropped by the writer
             device = None
     if not device:
         hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
-        length, _ = await hitqueue.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
+        woke, _ = await hitqueue.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
+        wake = wake or woke
         public_id = hit.contact_id
-    if length == 1:
+    if wake:
         await run_in_threadpool(_wake_writer)
     return public_id
 

@@ -13,7 +13,7 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 
 
 def hit(params, **kw):
-    return rules.build_hit(params, ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua", CHROME),
+    return rules.build_hit(params, ip=rules.clean_ip(kw.get("ip", "203.0.113.9")), user_agent=kw.get("ua", CHROME),
                            accept_language=kw.get("lang", "en-GB,en;q=0.8"), at=NOW)
 
 
