@@ -8,6 +8,7 @@ its contact by a random public id, so nothing a browser sends can point at anoth
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,14 +18,24 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
-from mautic_app.models import Contact, ContactDevice, ContactIpAddress, IpAddress, PageHit, PointAction, TrackingSetting
+from mautic_app.models import (
+    Contact,
+    ContactDevice,
+    ContactEvent,
+    ContactIpAddress,
+    IpAddress,
+    PageHit,
+    PointAction,
+    TrackingSetting,
+)
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, timeline
+from mautic_app.services import contacts
 from mautic_app.services import fields as field_service
 from mautic_app.settings import settings
 
@@ -183,7 +194,7 @@ class _Batch:
         self.session = session
         self.devices: dict[str, tuple[int, int]] = {}  # tracking id → (device row id, contact id)
         self.public_ids: dict[str, int] = {}  # public id → contact id
-        self.previous: dict[int, int | dict[str, Any]] = {}  # device row → its last hit: a row id, or a pending row
+        self.previous: dict[int, dict[str, Any]] = {}  # device row → its latest hit not yet stored
         self.seen_urls: set[tuple[str, str]] = set()
         self.contact_ids: set[int] = set()
         self.cache_updates: dict[str, str] = {}  # device tracking id → public id, for the route's cache
@@ -191,7 +202,7 @@ class _Batch:
         self.score_urls = False  # any published "visits a URL" point action at all?
         self.hits: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.left: dict[int, datetime] = {}  # stored hit id → when its visitor moved on
+        self.left: dict[int, datetime] = {}  # device row → when its stored open hit was left
         self.ips: dict[tuple[int, str], datetime] = {}
 
 
@@ -255,14 +266,6 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
             sa.select(Contact.public_id, Contact.id).where(col(Contact.public_id).in_(missing[i:i + 500]))
         ):
             batch.public_ids[public_id] = contact_id
-    known = [row_id for row_id, _ in batch.devices.values()]
-    for i in range(0, len(known), 500):
-        latest = (
-            sa.select(PageHit.device_id, sa.func.max(PageHit.id))
-            .where(col(PageHit.device_id).in_(known[i:i + 500]), col(PageHit.date_left).is_(None))
-            .group_by(PageHit.device_id)
-        )
-        batch.previous.update({d: h for d, h in s.execute(latest)})
     hashes = list({rules.url_hash(h["page"]["url"]) for h in hits})
     for i in range(0, len(hashes), 500):
         for url_hash, tracking_id in s.execute(
@@ -332,10 +335,10 @@ def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
     }
     batch.seen_urls.add((url_hash, hit["device"]))
     previous = batch.previous.get(device_row)
-    if isinstance(previous, dict):
+    if previous is not None:
         previous["date_left"] = at
-    elif previous:
-        batch.left[previous] = at
+    else:
+        batch.left[device_row] = at  # its open hit already stored, if any
     batch.previous[device_row] = row
     batch.hits.append(row)
     if hit.get("ip"):
@@ -353,27 +356,57 @@ def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
 
 
 def _flush(batch: _Batch) -> None:
-    """Write the pending hits (one statement), when-left updates, timeline events and IP links."""
+    """Write what is pending: when stored hits were left, the new hits, IP links, timeline events."""
     s = batch.session
-    if batch.hits:
-        t = PageHit.__table__
-        ids = s.execute(sa.insert(t).returning(t.c.id, sort_by_parameter_order=True), batch.hits).scalars().all()
-        for row, hit_id in zip(batch.hits, ids, strict=True):
-            batch.events.append({"contact_id": row["contact_id"], "event_type": "page_hit", "occurred_at": row["date_hit"],
-                                 "details": {"hit_id": hit_id, "url": row["url"], "title": row["url_title"] or ""}})
-            if batch.previous.get(row["device_id"]) is row:
-                batch.previous[row["device_id"]] = hit_id
-        batch.hits = []
-    if batch.left:
-        t = PageHit.__table__
-        s.execute(sa.update(t).where(t.c.id == sa.bindparam("hid")).values(date_left=sa.bindparam("left_at")),
-                  [{"hid": h, "left_at": at} for h, at in batch.left.items()])
+    if batch.left:  # before the new hits go in: only hits already stored are "open" here
+        _set_from_pairs(s, PageHit.__table__, "device_id", "date_left", batch.left, only_null=True)
         batch.left = {}
+    if batch.hits:
+        _bulk_insert(s, PageHit.__table__, batch.hits)
+        batch.events.extend(
+            {"contact_id": row["contact_id"], "event_type": "page_hit", "occurred_at": row["date_hit"],
+             "details": {"url": row["url"], "title": row["url_title"] or ""}}
+            for row in batch.hits
+        )
+        batch.hits, batch.previous = [], {}
     if batch.ips:
         _link_ips(batch)
     if batch.events:
-        timeline.log_many(session=s, rows=[e | {"user_id": None} for e in batch.events])
+        _bulk_insert(s, ContactEvent.__table__, [e | {"user_id": None} for e in batch.events])
         batch.events = []
+
+
+def _bulk_insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows at once: PostgreSQL's COPY (a busy site's hits), a plain executemany elsewhere."""
+    connection = s.connection()
+    if connection.dialect.name != "postgresql":
+        s.execute(sa.insert(table), rows)
+        return
+    from psycopg import sql
+
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
+
+
+def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any], only_null: bool = False) -> None:
+    """``SET column = value WHERE key = k`` for many pairs: one statement on PostgreSQL."""
+    where = [table.c[column].is_(None)] if only_null else []
+    if s.connection().dialect.name == "postgresql":
+        # Two arrays unnested side by side: one cached statement whatever the number of pairs.
+        v = sa.select(
+            sa.func.unnest(sa.bindparam("ks", type_=ARRAY(sa.Integer))).label("k"),
+            sa.func.unnest(sa.bindparam("vs", type_=ARRAY(table.c[column].type))).label("v"),
+        ).subquery("v")
+        s.execute(sa.update(table).where(table.c[key] == v.c.k, *where).values({column: v.c.v}),
+                  {"ks": list(pairs), "vs": list(pairs.values())})
+        return
+    s.execute(sa.update(table).where(table.c[key] == sa.bindparam("k"), *where).values({column: sa.bindparam("v")}),
+              [{"k": k, "v": v} for k, v in pairs.items()])
 
 
 def _link_ips(batch: _Batch) -> None:
@@ -468,11 +501,7 @@ def _score(s: Session, contact_id: int, url: str, url_hash: str, at: datetime) -
 def _finish(batch: _Batch) -> None:
     s = batch.session
     if batch.last_active:
-        t = Contact.__table__
-        s.execute(
-            sa.update(t).where(t.c.id == sa.bindparam("cid")).values(last_active=sa.bindparam("seen")),
-            [{"cid": c, "seen": at} for c, at in batch.last_active.items()],
-        )
+        _set_from_pairs(s, Contact.__table__, "id", "last_active", batch.last_active)
     device_rows = [row_id for row_id, _ in batch.devices.values()]
     if device_rows:
         s.execute(sa.update(ContactDevice).where(col(ContactDevice.id).in_(device_rows)).values(last_seen=utcnow()))
