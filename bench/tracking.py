@@ -113,6 +113,7 @@ def run() -> None:
                 lua.write_text(LUA % {"devices": ",".join(f'"{d}"' for d in devices), "ua": UA, "paced": 0})
                 warm_ups[name] = _wrk(base + path, lua, 3, 16)
                 results[name] = _wrk(base + path, lua, SECONDS, 16)
+            _drain(r, url)  # the paced runs start with the writer idle
             connections = 50
             lua.write_text(LUA % {"devices": ",".join(f'"{d}"' for d in devices), "ua": UA,
                                   "paced": max(1, int(1000 * connections / PACED_RATE))})
