@@ -1,0 +1,118 @@
+"""A site on another origin pastes Mautic's standard snippet: its visitor shows up live in the
+marketer's open browser, is identified by e-mail, merges into the known contact with every
+page visit, and scores points from a "visits a URL" action."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+SNIPPET = """<script>
+    (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
+        w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
+        m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
+    }})(window,document,'script','{base}/mtc.js','mt');
+    mt('send', 'pageview'{fields}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
+</script>"""
+
+
+def _page(base: str, title: str, fields: str = ", {}") -> bytes:
+    return (f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+            f"{SNIPPET.format(base=base, fields=fields)}</body></html>").encode()
+
+
+@pytest.fixture(scope="module")
+def site(app_server) -> Iterator[str]:
+    """A small website on another origin (``localhost`` vs the app's ``127.0.0.1``, another port)."""
+    base = app_server["base_url"]
+    email = f"known-{uuid.uuid4().hex[:8]}@example.com"
+    pages = {
+        "/": _page(base, "Acme home"),
+        "/pricing": _page(base, "Acme pricing"),
+        "/thanks": _page(base, "Thanks for signing up", f", {{email: '{email}', tags: 'trial'}}"),
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = pages.get(self.path.split("?", 1)[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"not found")
+
+        def log_message(self, *_args):
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://localhost:{port}|{email}"
+    server.shutdown()
+
+
+def _auth(app_server: dict) -> dict[str, str]:
+    token = base64.b64encode(f"admin:{app_server['admin_password']}".encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+def _visit(visitor: Page, url: str) -> None:
+    visitor.goto(url)
+    expect(visitor.locator("body[data-tracked='yes']")).to_be_attached(timeout=10_000)
+
+
+def test_a_visitor_is_tracked_live_identified_merged_and_scored(signed_in: Page, base_url: str, app_server: dict,
+                                                                  browser: Browser, site: str):
+    site_url, email = site.split("|")
+    marketer = signed_in
+    api = marketer.context.request
+    # A known contact, and a URL action worth 7 points for the pricing page.
+    known = api.post(base_url + "/api/contacts/new", headers=_auth(app_server),
+                     data={"email": email, "firstname": "Known", "lastname": "Buyer"})
+    assert known.status == 201, known.text()
+    known_id = known.json()["contact"]["id"]
+    action = api.post(base_url + "/api/points/new", headers=_auth(app_server), data={
+        "name": "Looked at pricing", "type": "url.hit", "delta": 7, "properties": {"page_url": f"{site_url}/pricing*"},
+    })
+    assert action.status == 201, action.text()
+
+    marketer.goto(base_url + "/visitors")
+    expect(marketer.get_by_role("heading", name="Visitors", exact=True)).to_be_visible()
+    table = marketer.get_by_role("table", name="Live visitors")
+
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    _visit(visitor, site_url + "/")
+    # The marketer's page changes on its own: a new anonymous visitor on the home page.
+    row = table.get_by_role("row").filter(has_text="Acme home")
+    expect(row).to_contain_text("Anonymous visitor", timeout=10_000)
+    _visit(visitor, site_url + "/pricing")
+    expect(table.get_by_role("row").filter(has_text="Acme pricing")).to_contain_text("Anonymous visitor", timeout=10_000)
+
+    # The visitor signs up: the page identifies them by e-mail, and they become the known contact.
+    _visit(visitor, site_url + "/thanks")
+    expect(table.get_by_role("row").filter(has_text="Thanks for signing up")).to_contain_text("Known Buyer", timeout=10_000)
+    expect(table).not_to_contain_text("Acme pricing")  # the anonymous row merged away
+
+    marketer.goto(f"{base_url}/contacts/{known_id}")
+    visits = marketer.get_by_role("table", name="Page visits")
+    for title in ("Acme home", "Acme pricing", "Thanks for signing up"):
+        expect(visits).to_contain_text(title)
+    expect(marketer.get_by_text("Looked at pricing").first).to_be_visible()
+    expect(marketer.get_by_role("status", name="Points")).to_have_text("7")
+    expect(marketer.get_by_text("trial").first).to_be_visible()
+
+    # The contact's browser keeps the id it was given; /mtc answers for it, with ids only.
+    ids = visitor.evaluate("() => ({id: localStorage.getItem('mtc_id'), device: localStorage.getItem('mautic_device_id')})")
+    assert ids["id"] and ids["device"] and not ids["id"].isdigit()
+    current = api.get(f"{base_url}/mtc?mautic_device_id={ids['device']}").json()
+    assert current == {"id": ids["id"], "sid": ids["device"], "device_id": ids["device"]}
+    visitor_context.close()
