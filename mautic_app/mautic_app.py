@@ -20,6 +20,7 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     stages,
     tracking_settings,
     users,
+    visitors,
 )
 from mautic_app.web.app import build_public_app
 

@@ -14,6 +14,7 @@ from mautic_app.ui.session import SessionState
 NAV: list[tuple[str, str, str]] = [
     ("Dashboard", "/", "layout-dashboard"),
     ("Contacts", "/contacts", "users"),
+    ("Visitors", "/visitors", "eye"),
     ("Companies", "/companies", "building-2"),
     ("Stages", "/stages", "milestone"),
     ("Points", "/points", "trophy"),
