@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from mautic_app.models import Contact
 from mautic_app.models.base import utcnow
+from mautic_app.services import visitors
 
 
 def tiles(*, session: Session) -> dict[str, int]:
@@ -41,3 +43,15 @@ def contacts_per_day(*, session: Session, start: date, end: date) -> list[tuple[
         counts[d if isinstance(d, date) else date.fromisoformat(str(d)[:10])] = n
     days = (end - start).days + 1
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+
+def visits(*, session: Session, start: date, end: date) -> dict[str, Any]:
+    """The dashboard's visit charts for ``start`` to ``end`` inclusive: daily hits (weekly past three
+    months, so a year stays readable), new vs returning visitors, popular pages and device types."""
+    unit = "day" if (end - start).days < 92 else "week"
+    return {
+        "hits": visitors.hits_over_time(session=session, start=start, end=end, unit=unit),
+        "returning": visitors.unique_vs_returning(session=session, start=start, end=end),
+        "pages": visitors.popular_pages(session=session, start=start, end=end, limit=10),
+        "devices": visitors.device_types(session=session, start=start, end=end),
+    }

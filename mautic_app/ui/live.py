@@ -34,10 +34,13 @@ async def follow(
     on_change: Callable[[list[dict[str, Any]]], Awaitable[None]],
     *,
     guard: str = "_following",
+    on_idle: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Call ``on_change(payloads)`` (inside ``async with state``) whenever ``topics`` change.
 
     ``guard`` names a backend-only bool on the state that keeps one follower per browser tab.
+    ``on_idle`` (also inside ``async with state``) runs after each quiet ``IDLE_CHECK_SECONDS``:
+    a page that throttles a costly refresh finishes the one it held back there.
     """
     async with state:
         if getattr(state, guard):
@@ -60,6 +63,8 @@ async def follow(
                     return
                 if batch:
                     await on_change(batch)
+                elif on_idle is not None:
+                    await on_idle()
     finally:
         sub.close()
         async with state:
