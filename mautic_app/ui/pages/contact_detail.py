@@ -1,4 +1,5 @@
-"""One contact: fields, points, stage, owner, tags, notes, companies, do-not-contact, IPs, timeline, merge."""
+"""One contact: fields, points, stage, owner, tags, notes, companies, do-not-contact, IPs, page visits, devices,
+UTM tags, timeline, merge."""
 
 from __future__ import annotations
 
@@ -9,17 +10,29 @@ import reflex as rx
 
 from mautic_app.db import session_scope
 from mautic_app.domain.search import SearchError
-from mautic_app.services import companies, contacts, timeline
+from mautic_app.services import companies, contacts, timeline, visitors
 from mautic_app.services import fields as field_service
 from mautic_app.services import points as point_service
 from mautic_app.ui import live
 from mautic_app.ui.components.contact_data import display_name, id_from_path, owner_options, parse_id, stage_options
 from mautic_app.ui.components.field_input import GROUP_LABELS, display_value
-from mautic_app.ui.components.widgets import confirm_dialog, labelled, native_select, option_list, section
+from mautic_app.ui.components.visits import device_label, when
+from mautic_app.ui.components.widgets import (
+    VISUALLY_HIDDEN,
+    confirm_dialog,
+    labelled,
+    native_select,
+    option_list,
+    plain_header,
+    section,
+)
 from mautic_app.ui.layout import template
 from mautic_app.ui.session import SessionState
 
 TIMELINE_PAGE = 25
+VISITS_PAGE = 20
+UTM_KEYS = (("utm_source", "Source"), ("utm_medium", "Medium"), ("utm_campaign", "Campaign"), ("utm_content", "Content"),
+            ("utm_term", "Term"))
 DNC_CHANNELS = (("email", "Email"), ("sms", "Text message"))
 NOTE_TYPES = (("general", "General"), ("email", "Email"), ("call", "Call"), ("meeting", "Meeting"))
 TIMELINE_FILTERS = [{"value": "", "label": "All activity"}] + [
@@ -94,6 +107,11 @@ def _load(cid: int) -> dict[str, Any]:
                 {"id": str(c["id"]), "name": c["name"], "primary": "1" if c["is_primary"] else ""} for c in info["companies"]
             ],
             "ips": [i["ip"] for i in info["ip_addresses"]],
+            "utm_tags": [
+                {"date": _fmt(u.date_added), "text": " · ".join(f"{label}: {getattr(u, key)}" for key, label in UTM_KEYS
+                                                               if getattr(u, key))}
+                for u in info["utm_tags"]
+            ],
             "dnc": [
                 {"channel": ch, "label": label, "active": "1" if ch in dnc else "",
                  "reason": dnc[ch]["reason_label"] if ch in dnc else "", "comments": dnc[ch]["comments"] if ch in dnc else "",
@@ -118,6 +136,27 @@ def _load_timeline(cid: int, event_type: str, before_id: int | None, limit: int)
             if r["text"] == r["label"]:
                 r["text"] = ""
         return rows, len(events) > limit
+
+
+def _load_visits(cid: int, start: int) -> dict[str, Any]:
+    """A page of the contact's visits and their devices; every string is the visitor's own, shown as text."""
+    with session_scope() as session:
+        total, hits = visitors.contact_hits(session=session, contact_id=cid, start=start, limit=VISITS_PAGE)
+        devices = visitors.contact_devices(session=session, contact_id=cid)
+    return {
+        "visits_total": total,
+        "visits": [
+            {"date": when(h["date_hit"]), "title": h["title"], "url": h["url"], "referrer": h["referrer"],
+             "device": device_label(h["device"], h["browser"])}
+            for h in hits
+        ],
+        "devices": [
+            {"device": device_label(d["device"]),
+             "model": " ".join(p for p in (d["brand"], d["model"]) if p), "os": d["os"],
+             "browser": " ".join(p for p in (d["browser"], d["browser_version"]) if p), "last_seen": _fmt(d["last_seen"])}
+            for d in devices
+        ],
+    }
 
 
 def _write(fn, **kwargs):
@@ -170,6 +209,11 @@ class ContactDetailState(rx.State):
     company_results: list[dict[str, str]] = []
     company_searched: bool = False
     ips: list[str] = []
+    utm_tags: list[dict[str, str]] = []
+    visits: list[dict[str, str]] = []
+    visits_total: int = 0
+    visits_start: int = 0
+    devices: list[dict[str, str]] = []
     dnc: list[dict[str, str]] = []
     dnc_channel: str = ""
     events: list[dict[str, str]] = []
@@ -204,6 +248,12 @@ class ContactDetailState(rx.State):
     def edit_href(self) -> str:
         return f"/contacts/{self.cid}/edit"
 
+    @rx.var
+    def visits_range(self) -> str:
+        if not self.visits:
+            return ""
+        return f"{self.visits_start + 1}–{self.visits_start + len(self.visits)} of {self.visits_total:,}"
+
     # ------------------------------------------------------------ loading
 
     async def _user_id(self) -> int:
@@ -222,7 +272,7 @@ class ContactDetailState(rx.State):
             return False
         self.missing, self.merged_into = False, 0
         for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "group_scores", "date_added", "last_active", "groups",
-                    "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages"):
+                    "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages", "utm_tags"):
             setattr(self, key, data[key])
         return True
 
@@ -231,12 +281,22 @@ class ContactDetailState(rx.State):
         limit = max(TIMELINE_PAGE, len(self.events)) if keep else TIMELINE_PAGE
         self.events, self.more_events = await rx.run_in_thread(lambda: _load_timeline(cid, kind, None, limit))
 
+    async def _reload_visits(self) -> None:
+        """The current page of visits (a new hit shifts it by one, as the newest comes first) and the devices."""
+        cid, start = self.cid, self.visits_start
+        data = await rx.run_in_thread(lambda: _load_visits(cid, start))
+        if not data["visits"] and start:
+            self.visits_start = 0
+            data = await rx.run_in_thread(lambda: _load_visits(cid, 0))
+        self.visits, self.visits_total, self.devices = data["visits"], data["visits_total"], data["devices"]
+
     @rx.event
     async def load(self):
         cid = id_from_path(self.router.url.path) or 0
         if cid != self.cid:
             self.loaded = False
             self.events, self.event_filter, self.show_all = [], "", False
+            self.visits, self.visits_start = [], 0
         self.cid = cid
         self.merge_open, self.delete_open, self.dnc_channel, self.action_error = False, False, "", ""
         self.company_results, self.company_searched, self.tag_error, self.note_error = [], False, "", ""
@@ -249,6 +309,7 @@ class ContactDetailState(rx.State):
                 return rx.redirect(f"/contacts/{self.merged_into}", replace=True)
             return
         await self._reload_events(keep=False)
+        await self._reload_visits()
         self.loaded = True
         return ContactDetailState.follow_changes
 
@@ -258,12 +319,14 @@ class ContactDetailState(rx.State):
             ids = {int(i) for p in batch for i in p.get("ids", []) if str(i).isdigit()}
             if self.cid in ids and await self._refresh():
                 await self._reload_events()
+                await self._reload_visits()
 
         await live.follow(self, ["contacts"], refresh)
 
     async def _after_write(self) -> None:
         if await self._refresh():
             await self._reload_events()
+            await self._reload_visits()  # a merge brings the other contact's visits and devices
 
     # ------------------------------------------------------------ fields view and timeline
 
@@ -288,6 +351,17 @@ class ContactDetailState(rx.State):
         rows, more = await rx.run_in_thread(lambda: _load_timeline(cid, kind, before, TIMELINE_PAGE))
         self.events = self.events + rows
         self.more_events = more
+
+    @rx.event
+    async def page_visits(self, direction: str):
+        """Older or newer page visits."""
+        if not await self._user_id():
+            return
+        step = VISITS_PAGE if direction == "older" else -VISITS_PAGE
+        start = self.visits_start + step
+        if 0 <= start < max(self.visits_total, 1):
+            self.visits_start = start
+            await self._reload_visits()
 
     # ------------------------------------------------------------ points, stage, owner
 
@@ -628,7 +702,7 @@ def _event_icon(kind: rx.Var) -> rx.Component:
         ("identified", ic("user-check")), ("updated", ic("pencil")), ("points", ic("trophy")),
         ("stage", ic("milestone")), ("note", ic("sticky-note")), ("dnc", ic("ban")), ("tags", ic("tag")),
         ("owner", ic("user")), ("merged", ic("merge")), ("company", ic("building-2")), ("ip_added", ic("globe")),
-        ("utm", ic("link")),
+        ("utm", ic("link")), ("page_hit", ic("mouse-pointer-click")), ("device_added", ic("monitor-smartphone")),
         ic("activity"),
     )
 
@@ -923,6 +997,107 @@ def _ips_card() -> rx.Component:
     )
 
 
+def _visits_card() -> rx.Component:
+    """Titles, addresses and referrers are the visitor's text: shown as text, never as links."""
+    cell = {"max_width": "22rem", "word_break": "break-all"}
+    return section(
+        "Page visits",
+        rx.cond(
+            S.visits.length() > 0,
+            rx.box(
+                rx.table.root(
+                    rx.el.caption("Page visits", style=VISUALLY_HIDDEN),
+                    rx.table.header(rx.table.row(plain_header("Time (UTC)"), plain_header("Page"), plain_header("Referrer"),
+                                                 plain_header("Device"))),
+                    rx.table.body(rx.foreach(S.visits, lambda v: rx.table.row(
+                        rx.table.cell(v["date"], white_space="nowrap"),
+                        rx.table.cell(
+                            rx.text(v["title"], size="2", weight="medium", word_break="break-word"),
+                            rx.text(v["url"], size="1", color=rx.color("gray", 11)),
+                            **cell,
+                        ),
+                        rx.table.cell(rx.text(v["referrer"], size="1", color=rx.color("gray", 11)), **cell),
+                        rx.table.cell(v["device"], white_space="nowrap"),
+                    ))),
+                    variant="ghost",
+                    size="1",
+                    width="100%",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            rx.text("No page visits recorded.", color=rx.color("gray", 10), size="2"),
+        ),
+        rx.cond(
+            S.visits_total > VISITS_PAGE,
+            rx.hstack(
+                rx.text(S.visits_range, size="2", color=rx.color("gray", 11), aria_live="polite"),
+                rx.spacer(),
+                rx.icon_button(rx.icon("chevron-left", size=16), variant="soft", on_click=S.page_visits("newer"),
+                               disabled=S.visits_start == 0, aria_label="Newer page visits"),
+                rx.icon_button(rx.icon("chevron-right", size=16), variant="soft", on_click=S.page_visits("older"),
+                               disabled=S.visits_start + VISITS_PAGE >= S.visits_total, aria_label="Older page visits"),
+                align="center",
+                width="100%",
+            ),
+        ),
+        heading_id="visits-heading",
+    )
+
+
+def _devices_card() -> rx.Component:
+    return section(
+        "Devices",
+        rx.cond(
+            S.devices.length() > 0,
+            rx.el.ul(
+                rx.foreach(S.devices, lambda d: rx.el.li(
+                    rx.vstack(
+                        rx.hstack(
+                            rx.text(d["device"], size="2", weight="medium"),
+                            rx.cond(d["model"] != "", rx.text(d["model"], size="2")),
+                            spacing="2",
+                            wrap="wrap",
+                        ),
+                        rx.text(
+                            rx.cond(d["os"] != "", d["os"], "Unknown system"), " · ",
+                            rx.cond(d["browser"] != "", d["browser"], "unknown browser"),
+                            size="1", color=rx.color("gray", 11),
+                        ),
+                        rx.text("Last seen ", d["last_seen"], size="1", color=rx.color("gray", 10)),
+                        spacing="0",
+                    ),
+                    style={"padding": "0.4rem 0", "border_bottom": "1px solid var(--gray-a4)"},
+                )),
+                aria_label="Devices",
+                style={"list_style": "none", "padding": "0", "margin": "0", "width": "100%"},
+            ),
+            rx.text("No devices recorded.", color=rx.color("gray", 10), size="2"),
+        ),
+        heading_id="devices-heading",
+    )
+
+
+def _utm_card() -> rx.Component:
+    return section(
+        "UTM tags",
+        rx.cond(
+            S.utm_tags.length() > 0,
+            rx.el.ul(
+                rx.foreach(S.utm_tags, lambda u: rx.el.li(
+                    rx.text(u["text"], size="2", word_break="break-word"),
+                    rx.text(u["date"], size="1", color=rx.color("gray", 10)),
+                    style={"padding": "0.3rem 0"},
+                )),
+                aria_label="UTM tags",
+                style={"list_style": "none", "padding": "0", "margin": "0", "width": "100%"},
+            ),
+            rx.text("No UTM tags.", color=rx.color("gray", 10), size="2"),
+        ),
+        heading_id="utm-heading",
+    )
+
+
 def _dnc_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -1040,6 +1215,7 @@ def _body() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                _visits_card(),
                 spacing="4",
                 width="100%",
                 min_width="0",
@@ -1050,6 +1226,8 @@ def _body() -> rx.Component:
                 _companies_card(),
                 _dnc_card(),
                 _ips_card(),
+                _devices_card(),
+                _utm_card(),
                 spacing="4",
                 width="100%",
                 min_width="0",
