@@ -22,10 +22,12 @@ PHONE = {"device": "smartphone", "device_brand": "Apple", "device_model": "iPhon
 DESKTOP = {"device": "desktop", "device_os_name": "Windows", "client_info": {"name": "Firefox", "version": "128"}}
 SEED = '''
 import json
+from datetime import timedelta
 from mautic_app import changefeed
 from mautic_app.db import session_scope
 from mautic_app.domain.tracking import new_id, url_hash
 from mautic_app.models import ContactDevice, PageHit
+from mautic_app.models.base import utcnow
 from mautic_app.services import contacts
 
 
@@ -38,10 +40,11 @@ def visitor(values, device):
         return cid, d.id
 
 
-def hit(cid, device_id, url, title, referer=None):
+def hit(cid, device_id, url, title, referer=None, seconds_ago=0):
     with session_scope() as s:
         s.add(PageHit(contact_id=cid, device_id=device_id, url=url, url_hash=url_hash(url), url_title=title,
-                      referer=referer, tracking_id=s.get(ContactDevice, device_id).tracking_id))
+                      referer=referer, tracking_id=s.get(ContactDevice, device_id).tracking_id,
+                      date_hit=utcnow() - timedelta(seconds=seconds_ago)))
     changefeed.publish("hits", {"contact_ids": [cid]})
     changefeed.publish("contacts", {"ids": [cid], "action": "hit"})
 '''
@@ -98,6 +101,20 @@ print("[]")''')
 
     row.get_by_role("link", name=ada).click()
     expect(page).to_have_url(re.compile(rf"/contacts/{cid}/?$"))
+
+
+def test_a_visitor_whose_last_hit_leaves_the_window_drops_off_the_visitors_page(signed_in: Page, base_url: str,
+                                                                              app_server: dict):
+    page, u = signed_in, uuid.uuid4().hex[:6]
+    seed(app_server, f'''
+cid, dev = visitor({{"firstname": "Flo", "lastname": "Gone{u}"}}, {DESKTOP!r})
+hit(cid, dev, "https://shop.example/bye", "Bye", seconds_ago=5 * 60 - 25)
+print("[]")''')
+    page.goto(base_url + "/visitors")
+    page.get_by_label("Active in the last").select_option("5")
+    row = row_of(page.get_by_role("table", name="Live visitors"), f"Flo Gone{u}")
+    expect(row).to_be_visible()
+    expect(row).to_be_hidden(timeout=40_000)  # 25 s to leave the window, then the next quiet moment on the feed
 
 
 def test_dashboard_shows_live_visitors_and_visit_charts(signed_in: Page, base_url: str, app_server: dict):

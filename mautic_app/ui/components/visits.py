@@ -8,7 +8,8 @@ http or https; chart labels go through :func:`chart_text`, since Plotly reads a 
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +39,14 @@ def chart_text(text: str, limit: int = 60) -> str:
     """Untrusted text for a Plotly label: shortened, with ``<``, ``>`` and ``&`` as entities Plotly shows literally."""
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return html.escape(text, quote=False)
+
+
+def expires_at(rows: list[dict[str, Any]], window: timedelta, count: int) -> float:
+    """When the oldest of ``count`` live visitors leaves the window (epoch seconds): known from the rows
+    when they are all of them, else "now", so the page checks again whenever the feed is quiet."""
+    if count > len(rows):
+        return 0.0
+    return min(r["date_hit"] for r in rows).timestamp() + window.total_seconds() if rows else math.inf
 
 
 def visitor_row(row: dict[str, Any]) -> dict[str, str]:

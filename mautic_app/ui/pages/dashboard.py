@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from mautic_app.db import session_scope
 from mautic_app.models.base import utcnow
 from mautic_app.services import dashboard, visitors
 from mautic_app.ui import live
-from mautic_app.ui.components.visits import chart_text, device_label, visitor_row
+from mautic_app.ui.components.visits import chart_text, device_label, expires_at, visitor_row
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
@@ -33,11 +34,11 @@ def _load(days: int) -> tuple[dict[str, int], list]:
         return dashboard.tiles(session=session), dashboard.contacts_per_day(session=session, start=end - timedelta(days=days - 1), end=end)
 
 
-def _load_live() -> tuple[int, list[dict[str, str]]]:
+def _load_live() -> tuple[int, list[dict[str, str]], float]:
     with session_scope() as session:
         count = visitors.count_live_visitors(session=session, within=LIVE_WINDOW)
         rows = visitors.live_visitors(session=session, within=LIVE_WINDOW, limit=LIVE_SHOWN)
-    return count, [visitor_row(r) for r in rows]
+    return count, [visitor_row(r) for r in rows], expires_at(rows, LIVE_WINDOW, count)
 
 
 def _load_visits(days: int) -> dict[str, Any]:
@@ -96,6 +97,7 @@ class DashboardState(rx.State):
     _following: bool = False
     _charts_at: float = 0.0
     _charts_stale: bool = False
+    _live_expires_at: float = math.inf
 
     async def _reload(self) -> None:
         days = int(self.range_days)
@@ -106,7 +108,7 @@ class DashboardState(rx.State):
         self.figure = _style(fig, yaxis=GRID)
 
     async def _reload_live(self) -> None:
-        self.live_count, self.live_rows = await rx.run_in_thread(_load_live)
+        self.live_count, self.live_rows, self._live_expires_at = await rx.run_in_thread(_load_live)
 
     async def _reload_visits(self) -> None:
         days = int(self.range_days)
@@ -146,6 +148,8 @@ class DashboardState(rx.State):
         async def catch_up():
             if self._charts_stale:
                 await self._reload_visits()
+            if time.time() >= self._live_expires_at:  # a visitor's last hit left the window: drop them
+                await self._reload_live()
 
         await live.follow(self, ["contacts", "hits"], refresh, on_idle=catch_up)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import timedelta
 
 import reflex as rx
@@ -9,7 +11,7 @@ import reflex as rx
 from mautic_app.db import session_scope
 from mautic_app.services import visitors
 from mautic_app.ui import live
-from mautic_app.ui.components.visits import visited_page, visitor_row
+from mautic_app.ui.components.visits import expires_at, visited_page, visitor_row
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, native_select, plain_header
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
@@ -18,12 +20,12 @@ WINDOWS = {"5": "5 minutes", "15": "15 minutes", "30": "30 minutes", "60": "60 m
 LIMIT = 100
 
 
-def _load(minutes: int) -> tuple[int, list[dict[str, str]]]:
+def _load(minutes: int) -> tuple[int, list[dict[str, str]], float]:
     within = timedelta(minutes=minutes)
     with session_scope() as session:
         count = visitors.count_live_visitors(session=session, within=within)
         rows = visitors.live_visitors(session=session, within=within, limit=LIMIT)
-    return count, [visitor_row(r) for r in rows]
+    return count, [visitor_row(r) for r in rows], expires_at(rows, within, count)
 
 
 class VisitorsState(rx.State):
@@ -32,6 +34,7 @@ class VisitorsState(rx.State):
     rows: list[dict[str, str]] = []
     loaded: bool = False
     _following: bool = False
+    _expires_at: float = math.inf
 
     @rx.var
     def count_label(self) -> str:
@@ -43,7 +46,7 @@ class VisitorsState(rx.State):
         if not (await self.get_state(SessionState)).user_id:  # on_load runs even when the login guard redirects
             return
         minutes = int(self.minutes)
-        self.count, self.rows = await rx.run_in_thread(lambda: _load(minutes))
+        self.count, self.rows, self._expires_at = await rx.run_in_thread(lambda: _load(minutes))
         self.loaded = True
 
     @rx.event
@@ -59,12 +62,17 @@ class VisitorsState(rx.State):
 
     @rx.event(background=True)
     async def follow_changes(self):
-        """Hits bring new rows; contact changes (identified, merged, deleted) rename or drop them."""
+        """Hits bring new rows; contact changes (identified, merged, deleted) rename or drop them; on a
+        quiet feed, a visitor whose last hit has left the window is dropped."""
 
         async def refresh(_batch):
             await self._reload()
 
-        await live.follow(self, ["hits", "contacts"], refresh)
+        async def expire():
+            if time.time() >= self._expires_at:
+                await self._reload()
+
+        await live.follow(self, ["hits", "contacts"], refresh, on_idle=expire)
 
 
 def _row(row: rx.Var) -> rx.Component:
