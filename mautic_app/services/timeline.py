@@ -88,7 +88,9 @@ def describe(event: ContactEvent) -> str:
     if t == "owner":
         return f"Owner: {d.get('from') or 'none'} → {d.get('to') or 'none'}"
     if t == "merged":
-        return f"Merged with contact #{d.get('merged_id')} ({d.get('name', '')})"
+        name = d.get("name", "")
+        suffix = f" ({name})" if name and name != f"#{d.get('merged_id')}" else ""
+        return f"Merged with contact #{d.get('merged_id')}{suffix}"
     if t == "imported":
         return f"Imported from {d.get('file', 'CSV')}"
     if t == "ip_added":

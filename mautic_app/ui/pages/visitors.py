@@ -117,6 +117,7 @@ def visitors_page() -> rx.Component:
                     variant="surface",
                     size="2",
                     width="100%",
+                    min_width="44rem",  # a phone scrolls the table sideways rather than squeezing it
                 ),
                 overflow_x="auto",
                 width="100%",
