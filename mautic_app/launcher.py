@@ -26,9 +26,11 @@ def child_env(port: int) -> dict[str, str]:
     env.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
     env.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org")
     env["MAUTIC_PORT"] = str(port)
-    # Reflex starts 2 x cores + 1 server processes with Redis; the hit writer and Celery need a
-    # core too, and fewer processes batch more hits per Redis round trip (measured by bench/tracking).
-    env.setdefault("GRANIAN_WORKERS", str((os.cpu_count() or 1) + 1))
+    if env.get("MAUTIC_REDIS_URL"):
+        # Reflex starts 2 x cores + 1 server processes with Redis; the hit writer and Celery need a
+        # core too, and fewer processes batch more hits per Redis round trip (bench/tracking).
+        # Without Redis, Reflex keeps page state in one process: it must stay one.
+        env.setdefault("GRANIAN_WORKERS", str((os.cpu_count() or 1) + 1))
     if (TOOLS_BIN / "bun").exists():
         env.setdefault("REFLEX_BUN_PATH", str(TOOLS_BIN / "bun"))
     return env

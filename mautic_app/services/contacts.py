@@ -509,7 +509,8 @@ def change_points(
 ) -> int:
     if operation not in POINT_OPERATIONS:
         raise ContactError({"operation": f"Use one of {', '.join(POINT_OPERATIONS)}."})
-    current = session.execute(sa.select(Contact.points).where(Contact.id == contact_id)).scalar()
+    # Locked until commit: a page hit and an API call scoring the same contact at once both count.
+    current = session.execute(sa.select(Contact.points).where(Contact.id == contact_id).with_for_update()).scalar()
     if current is None:
         raise _missing(contact_id)
     if operation == "divide" and amount == 0:

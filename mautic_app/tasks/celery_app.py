@@ -43,13 +43,14 @@ def config(cfg: Settings) -> dict:
             "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
             "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
             "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
-            "record-queued-hits": {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)},
         },
         # Hits have their own worker so a long import never holds live visitors back.
         "task_routes": {"mautic.tracking.*": {"queue": "tracking"}},
     }
     folder.mkdir(parents=True, exist_ok=True)
     if cfg.redis_url:
+        # Hits queue in Redis only; beat wakes their writer too, in case a wake-up was lost.
+        common["beat_schedule"]["record-queued-hits"] = {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)}
         return common | {"broker_url": cfg.redis_url, "result_backend": cfg.redis_url}
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):

@@ -236,3 +236,26 @@ def test_lists_page_search_and_sort(session):
         rows, _ = points.list_actions(session=s, search=f"ids:{rows[0].id}")
         assert [r.name for r in rows] == ["Action 0"]
         assert points.list_actions(session=s, order_by="1; DROP TABLE point_actions")[1] == 8
+
+
+def test_concurrent_point_changes_all_count(session, database):
+    """Two writers scoring one contact at once: neither change is lost."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    import threading
+
+    with session() as s:
+        cid, _ = contacts.create(session=s, values={"email": "race@example.com"})
+
+    def add_many():
+        for _ in range(15):
+            with session() as s:
+                contacts.change_points(session=s, contact_id=cid, operation="plus", amount=1)
+
+    workers = [threading.Thread(target=add_many) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    with session() as s:
+        assert s.execute(sa.text("SELECT points FROM contacts WHERE id = :i"), {"i": cid}).scalar() == 45
