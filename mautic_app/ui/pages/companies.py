@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from mautic_app.db import session_scope
-from mautic_app.domain.search import SearchError
 from mautic_app.services import companies
 from mautic_app.services import fields as field_service
 from mautic_app.ui import live
@@ -24,13 +23,12 @@ from mautic_app.ui.components.field_input import (
     input_value,
     shared_datalists,
 )
+from mautic_app.ui.components.paged_list import PagedList, delete_confirmation, list_body, row_actions, search_form
 from mautic_app.ui.components.widgets import (
     VISUALLY_HIDDEN,
-    confirm_dialog,
     labelled,
     native_select,
     option_list,
-    pager,
     plain_header,
     sort_header,
 )
@@ -38,7 +36,6 @@ from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
 ROUTE = "/companies"
-PAGE_SIZES = (10, 30, 50, 100)
 # Columns every list shows (key, label, sort key); listable custom company fields follow them.
 BASE_COLUMNS = (
     ("companyemail", "Email", "companyemail"),
@@ -103,52 +100,23 @@ def _delete(company_id: int) -> None:
         companies.delete(session=session, company_ids=[company_id])
 
 
-class CompaniesState(rx.State):
-    search: str = ""
-    search_input: str = ""
-    page: int = 1
-    page_size: str = "30"
+class CompaniesState(PagedList, rx.State):
+    noun: ClassVar[str] = "company"
+    nouns: ClassVar[str] = "companies"
+
     order_by: str = "companyname"
     order_dir: str = "asc"
-    rows: list[dict[str, str]] = []
     columns: list[dict[str, str]] = []
-    total: int = 0
-    error: str = ""
-    loaded: bool = False
-    delete_id: int = 0
-    delete_name: str = ""
-    deleting: bool = False
     _following: bool = False
 
-    @rx.var
-    def pages(self) -> int:
-        size = int(self.page_size)
-        return max(1, (self.total + size - 1) // size)
-
-    @rx.var
-    def count_label(self) -> str:
-        return "1 company" if self.total == 1 else f"{self.total:,} companies"
-
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id > 0
-
     async def _reload(self) -> None:
-        size = int(self.page_size)
-        args = (self.search, self.order_by, self.order_dir, (self.page - 1) * size, size)
-        try:
-            data = await rx.run_in_thread(lambda: _load_list(*args))
-        except SearchError as exc:
-            self.error = f"This search cannot be understood: {exc}"
-            self.rows, self.total, self.loaded = [], 0, True
-            return
-        self.error = ""
-        self.rows, self.total, self.columns = data["rows"], data["total"], data["columns"]
-        if not self.rows and self.page > 1 and self.total:
-            self.page = self.pages
-            await self._reload()
-            return
-        self.loaded = True
+        order_by, order_dir = self.order_by, self.order_dir
+        data = await self._fetch_page(lambda search, start, limit: _load_list(search, order_by, order_dir, start, limit))
+        if data is not None:
+            self.columns = data["columns"]
+
+    async def _remove(self, row_id: int) -> None:
+        await rx.run_in_thread(lambda: _delete(row_id))
 
     @rx.event
     async def load(self):
@@ -172,10 +140,6 @@ class CompaniesState(rx.State):
     def _sync_url(self):
         query = f"?{urlencode({'search': self.search})}" if self.search else ""
         return rx.call_script(f"window.history.replaceState(window.history.state, '', '{ROUTE}{query}')")
-
-    @rx.event
-    def set_search_input(self, value: str):
-        self.search_input = value
 
     @rx.event
     async def apply_search(self, form: dict):
@@ -202,54 +166,9 @@ class CompaniesState(rx.State):
         self.page = 1
         await self._reload()
 
-    @rx.event
-    async def set_page_size(self, value: str):
-        if value.isdigit() and int(value) in PAGE_SIZES:
-            first = (self.page - 1) * int(self.page_size)
-            self.page_size = value
-            self.page = first // int(value) + 1
-            await self._reload()
-
-    @rx.event
-    async def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
-            await self._reload()
-
-    @rx.event
-    async def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            await self._reload()
-
-    @rx.event
-    def ask_delete(self, company_id: str):
-        row = next((r for r in self.rows if r["id"] == company_id), None)
-        if row is not None:
-            self.delete_id, self.delete_name = int(company_id), row["name"]
-
-    @rx.event
-    def cancel_delete(self, _open: bool = False):
-        if not self.deleting:
-            self.delete_id = 0
-
-    @rx.event
-    async def confirm_delete(self):
-        company_id, name = self.delete_id, self.delete_name
-        if not company_id:
-            return
-        self.deleting = True
-        yield
-        await rx.run_in_thread(lambda: _delete(company_id))
-        self.deleting = False
-        self.delete_id = 0
-        await self._reload()
-        yield rx.toast.success(f"Company “{name}” deleted.")
-
 
 def _list_row(row: rx.Var) -> rx.Component:
     S = CompaniesState
-    name = row["name"].to(str)
     return rx.table.row(
         rx.table.row_header_cell(
             rx.link(row["name"], href="/companies/" + row["id"].to(str), weight="medium"),
@@ -263,19 +182,11 @@ def _list_row(row: rx.Var) -> rx.Component:
             lambda c: rx.table.cell(row[c["key"]], max_width="16rem", overflow="hidden", text_overflow="ellipsis",
                                     white_space="nowrap"),
         ),
-        rx.table.cell(
-            rx.hstack(
-                rx.icon_button(
-                    rx.link(rx.icon("pencil", size=14), href="/companies/" + row["id"].to(str) + "/edit",
-                            aria_label="Edit " + name, color="inherit"),
-                    as_child=True, size="1", variant="soft",
-                ),
-                rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
-                               aria_label="Delete " + name, on_click=S.ask_delete(row["id"])),
-                spacing="2",
-                justify="end",
-            ),
-        ),
+        rx.table.cell(row_actions(S, row, edit=rx.icon_button(
+            rx.link(rx.icon("pencil", size=14), href="/companies/" + row["id"].to(str) + "/edit",
+                    aria_label="Edit " + row["name"].to(str), color="inherit"),
+            as_child=True, size="1", variant="soft",
+        ))),
         _hover={"background": rx.color("gray", 2)},
     )
 
@@ -309,34 +220,6 @@ def _list_table() -> rx.Component:
     )
 
 
-def _toolbar() -> rx.Component:
-    S = CompaniesState
-    return rx.form(
-        rx.hstack(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                name="q",
-                value=S.search_input,
-                on_change=S.set_search_input,
-                placeholder="Search by name, e-mail or city…",
-                aria_label="Company search",
-                width="100%",
-            ),
-            rx.button("Search", type="submit", variant="soft"),
-            rx.cond(S.search != "",
-                    rx.button("Clear", type="button", variant="ghost", color_scheme="gray", on_click=S.clear_search)),
-            align="center",
-            spacing="2",
-            width="100%",
-        ),
-        on_submit=S.apply_search,
-        role="search",
-        aria_label="Companies",
-        width="100%",
-        max_width="36rem",
-    )
-
-
 @template(route=ROUTE, title="Companies", on_load=CompaniesState.load)
 def companies_page() -> rx.Component:
     S = CompaniesState
@@ -345,7 +228,7 @@ def companies_page() -> rx.Component:
             "Companies",
             rx.button(rx.link(rx.icon("plus", size=16), "New company", href="/companies/new", underline="none"), as_child=True),
         ),
-        _toolbar(),
+        search_form(S, "Companies", placeholder="Search by name, e-mail or city…"),
         rx.cond(
             S.error != "",
             rx.callout(S.error, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"),
@@ -356,31 +239,8 @@ def companies_page() -> rx.Component:
                 align="center",
             ),
         ),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    _list_table(),
-                    pager(S.page, S.pages, S.total >= 0, S.prev_page, S.next_page, S.page_size, S.set_page_size, PAGE_SIZES),
-                    width="100%",
-                    spacing="0",
-                ),
-                rx.cond(S.error == "", rx.center(rx.text("No companies match.", color=rx.color("gray", 10)),
-                                                 width="100%", padding="3rem")),
-            ),
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
-        ),
-        confirm_dialog(
-            open=S.delete_open,
-            title="Delete company",
-            description="Delete the company “" + S.delete_name + "”? Its contacts stay, without this company. "
-                        "This cannot be undone.",
-            confirm_label="Delete",
-            on_confirm=S.confirm_delete,
-            on_cancel=S.cancel_delete,
-            busy=S.deleting,
-        ),
+        list_body(S, _list_table(), rx.text("No companies match.", color=rx.color("gray", 10))),
+        delete_confirmation(S, "Its contacts stay, without this company."),
         spacing="3",
         width="100%",
     )

@@ -2,41 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from mautic_app.db import session_scope
 from mautic_app.domain import points as rules
-from mautic_app.domain.search import SearchError
 from mautic_app.services import points
 from mautic_app.ui import live
+from mautic_app.ui.components.paged_list import (
+    PagedList,
+    delete_confirmation,
+    empty_message,
+    list_body,
+    list_status,
+    list_table,
+    row_actions,
+    search_form,
+)
 from mautic_app.ui.components.points import (
     as_text,
+    error_aria,
+    form_flag,
     form_properties,
     group_options,
     property_inputs,
     section_nav,
+    switch_field,
     type_options,
     when_input,
 )
 from mautic_app.ui.components.widgets import (
     VISUALLY_HIDDEN,
-    confirm_dialog,
     labelled,
     native_select,
     option_list,
-    pager,
-    plain_header,
 )
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
 ROUTE = "/points/triggers"
-PAGE_SIZES = (10, 30, 50, 100)
 FORM_KEYS = ("name", "description", "points", "group", "color", "publish_up", "publish_down", "events", "id")
 EVENT_KEYS = rules.property_keys(rules.TRIGGER_EVENT_TYPES.values())
 EVENT_ERRORS = ("type", "name", "properties", "any", *EVENT_KEYS)
+COLUMNS = ("Name", "Minimum points", "Watches", "Events", "Contacts reached")
 DEFAULT_EVENT = next(k for k, t in rules.TRIGGER_EVENT_TYPES.items() if t.available)
 
 
@@ -101,23 +110,14 @@ def _delete(trigger_id: int) -> None:
         points.delete_triggers(session=session, trigger_ids=[trigger_id])
 
 
-def _checked(form: dict, name: str) -> bool:
-    return str(form.get(name, "")).lower() in {"1", "on", "true"}
-
-
 def _event_prefix(uid: str | rx.Var) -> str | rx.Var:
     return "ev" + uid + "_"
 
 
-class PointTriggersState(rx.State):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_size: str = "30"
-    search: str = ""
-    search_input: str = ""
-    error: str = ""
-    loaded: bool = False
+class PointTriggersState(PagedList, rx.State):
+    noun: ClassVar[str] = "trigger"
+    nouns: ClassVar[str] = "triggers"
+
     groups: list[dict[str, str]] = []
     # The create / edit dialog; events are a list the dialog adds to and removes from.
     editing: bool = False
@@ -129,44 +129,19 @@ class PointTriggersState(rx.State):
     next_uid: int = 1
     saving: bool = False
     form_key: int = 0
-    delete_id: int = 0
-    delete_name: str = ""
-    deleting: bool = False
     _following: bool = False
-
-    @rx.var
-    def pages(self) -> int:
-        size = int(self.page_size)
-        return max(1, (self.total + size - 1) // size)
-
-    @rx.var
-    def count_label(self) -> str:
-        return "1 trigger" if self.total == 1 else f"{self.total:,} triggers"
 
     @rx.var
     def dialog_title(self) -> str:
         return "Edit trigger" if self.edit_id else "New trigger"
 
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id > 0
-
     async def _reload(self) -> None:
-        size = int(self.page_size)
-        args = (self.search, (self.page - 1) * size, size)
-        try:
-            data = await rx.run_in_thread(lambda: _load(*args))
-        except SearchError as exc:
-            self.error = f"This search cannot be understood: {exc}"
-            self.rows, self.total, self.loaded = [], 0, True
-            return
-        self.error = ""
-        self.rows, self.total, self.groups = data["rows"], data["total"], data["groups"]
-        if not self.rows and self.page > 1 and self.total:
-            self.page = self.pages
-            await self._reload()
-            return
-        self.loaded = True
+        data = await self._fetch_page(_load)
+        if data is not None:
+            self.groups = data["groups"]
+
+    async def _remove(self, row_id: int) -> None:
+        await rx.run_in_thread(lambda: _delete(row_id))
 
     @rx.event
     async def load(self):
@@ -182,43 +157,6 @@ class PointTriggersState(rx.State):
             await self._reload()
 
         await live.follow(self, ["point_triggers", "point_groups"], refresh)
-
-    # ------------------------------------------------------------ search and paging
-
-    @rx.event
-    def set_search_input(self, value: str):
-        self.search_input = value
-
-    @rx.event
-    async def apply_search(self, form: dict):
-        self.search = str(form.get("q", self.search_input) or "").strip()
-        self.search_input, self.page = self.search, 1
-        await self._reload()
-
-    @rx.event
-    async def clear_search(self):
-        self.search = self.search_input = ""
-        self.page = 1
-        await self._reload()
-
-    @rx.event
-    async def set_page_size(self, value: str):
-        if value.isdigit() and int(value) in PAGE_SIZES:
-            first = (self.page - 1) * int(self.page_size)
-            self.page_size, self.page = value, first // int(value) + 1
-            await self._reload()
-
-    @rx.event
-    async def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
-            await self._reload()
-
-    @rx.event
-    async def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            await self._reload()
 
     # ------------------------------------------------------------ create / edit
 
@@ -298,8 +236,8 @@ class PointTriggersState(rx.State):
         values = {
             "name": str(form.get("name", "")), "description": str(form.get("description", "")),
             "points": str(form.get("points", "")), "group_id": str(form.get("group_id", "")),
-            "color": str(form.get("color", "")), "trigger_existing": _checked(form, "trigger_existing"),
-            "is_published": _checked(form, "is_published"), "publish_up": str(form.get("publish_up", "")),
+            "color": str(form.get("color", "")), "trigger_existing": form_flag(form, "trigger_existing"),
+            "is_published": form_flag(form, "is_published"), "publish_up": str(form.get("publish_up", "")),
             "publish_down": str(form.get("publish_down", "")), "events": self._events_from(form),
         }
         self.draft = self.draft | {k: values[k] for k in ("name", "description", "points", "group_id", "color", "publish_up",
@@ -318,38 +256,11 @@ class PointTriggersState(rx.State):
         await self._reload()
         yield rx.toast.success(f"Trigger “{name}” saved.")
 
-    # ------------------------------------------------------------ delete
-
-    @rx.event
-    def ask_delete(self, trigger_id: str):
-        row = next((r for r in self.rows if r["id"] == trigger_id), None)
-        if row is not None:
-            self.delete_id, self.delete_name = int(trigger_id), row["name"]
-
-    @rx.event
-    def cancel_delete(self, _open: bool = False):
-        if not self.deleting:
-            self.delete_id = 0
-
-    @rx.event
-    async def confirm_delete(self):
-        trigger_id, name = self.delete_id, self.delete_name
-        if not trigger_id:
-            return
-        self.deleting = True
-        yield
-        await rx.run_in_thread(lambda: _delete(trigger_id))
-        self.deleting, self.delete_id = False, 0
-        await self._reload()
-        yield rx.toast.success(f"Trigger “{name}” deleted.")
-
 
 # ---------------------------------------------------------------- view
 
 
 def _list_row(row: rx.Var) -> rx.Component:
-    S = PointTriggersState
-    name = row["name"].to(str)
     return rx.table.row(
         rx.table.row_header_cell(
             rx.hstack(
@@ -365,56 +276,8 @@ def _list_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.cond(row["group"] != "", row["group"], rx.text("Total points", color=rx.color("gray", 10)))),
         rx.table.cell(row["events"], max_width="24rem"),
         rx.table.cell(row["reached"]),
-        rx.table.cell(
-            rx.hstack(
-                rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft", aria_label="Edit " + name,
-                               on_click=S.open_edit(row["id"])),
-                rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
-                               aria_label="Delete " + name, on_click=S.ask_delete(row["id"])),
-                spacing="2",
-                justify="end",
-            ),
-        ),
+        rx.table.cell(row_actions(PointTriggersState, row)),
         _hover={"background": rx.color("gray", 2)},
-    )
-
-
-def _table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.el.caption("Point triggers", style=VISUALLY_HIDDEN),
-            rx.table.header(
-                rx.table.row(
-                    plain_header("Name"),
-                    plain_header("Minimum points"),
-                    plain_header("Watches"),
-                    plain_header("Events"),
-                    plain_header("Contacts reached"),
-                    rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
-                ),
-            ),
-            rx.table.body(rx.foreach(PointTriggersState.rows, _list_row)),
-            variant="surface",
-            size="2",
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
-
-
-def _described(key: str, control_id: str) -> dict[str, Any]:
-    error = PointTriggersState.errors[key]
-    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
-
-
-def _switch(name: str, label: str, checked: rx.Var) -> rx.Component:
-    control_id = f"trigger-{name}"
-    return rx.hstack(
-        rx.switch(id=control_id, name=name, value="1", default_checked=checked),
-        rx.el.label(label, html_for=control_id, style={"font_size": "var(--font-size-2)", "cursor": "pointer"}),
-        align="center",
-        spacing="2",
     )
 
 
@@ -488,7 +351,7 @@ def _dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     labelled("Name", rx.input(id="trigger-name", name="name", default_value=S.draft["name"], auto_focus=True,
-                                              width="100%", aria_required=True, **_described("name", "trigger-name")),
+                                              width="100%", aria_required=True, **error_aria(S.errors["name"], "trigger-name")),
                              "trigger-name", required=True, error=S.errors["name"]),
                     labelled("Description", rx.text_area(id="trigger-description", name="description",
                                                          default_value=S.draft["description"], rows="2", width="100%"),
@@ -496,35 +359,37 @@ def _dialog() -> rx.Component:
                     rx.grid(
                         labelled("Minimum points", rx.input(id="trigger-points", name="points", type="number", step="1",
                                                             default_value=S.draft["points"], width="100%",
-                                                            **_described("points", "trigger-points")),
+                                                            **error_aria(S.errors["points"], "trigger-points")),
                                  "trigger-points", error=S.errors["points"]),
                         labelled("Point group",
                                  native_select(*option_list(S.groups, blank="None: the total points"), id="trigger-group",
                                                name="group_id", default_value=S.draft["group_id"],
-                                               **_described("group", "trigger-group")),
+                                               **error_aria(S.errors["group"], "trigger-group")),
                                  "trigger-group", error=S.errors["group"], hint="Watch this group's score instead of the total."),
                         labelled("Colour", rx.el.input(id="trigger-color", name="color", type="color",
                                                        default_value=S.draft["color"],
                                                        style={"width": "4rem", "height": "var(--space-6)", "padding": "0",
                                                               "border": "1px solid var(--gray-a7)",
                                                               "border_radius": "var(--radius-2)"},
-                                                       **_described("color", "trigger-color")),
+                                                       **error_aria(S.errors["color"], "trigger-color")),
                                  "trigger-color", error=S.errors["color"]),
                         labelled("Publish from (UTC)", rx.input(id="trigger-publish-up", name="publish_up", type="datetime-local",
                                                                 default_value=S.draft["publish_up"], width="100%",
-                                                                **_described("publish_up", "trigger-publish-up")),
+                                                                **error_aria(S.errors["publish_up"], "trigger-publish-up")),
                                  "trigger-publish-up", error=S.errors["publish_up"]),
                         labelled("Publish until (UTC)", rx.input(id="trigger-publish-down", name="publish_down",
                                                                  type="datetime-local", default_value=S.draft["publish_down"],
-                                                                 width="100%", **_described("publish_down", "trigger-publish-down")),
+                                                                 width="100%",
+                                                                 **error_aria(S.errors["publish_down"], "trigger-publish-down")),
                                  "trigger-publish-down", error=S.errors["publish_down"]),
                         columns=rx.breakpoints(initial="1", sm="2"),
                         spacing="3",
                         width="100%",
                     ),
                     rx.hstack(
-                        _switch("trigger_existing", "Apply to contacts already at this score", S.draft["existing"] == "1"),
-                        _switch("is_published", "Published", S.draft["published"] == "1"),
+                        switch_field("trigger", "trigger_existing", "Apply to contacts already at this score",
+                                     S.draft["existing"] == "1"),
+                        switch_field("trigger", "is_published", "Published", S.draft["published"] == "1"),
                         spacing="5",
                         wrap="wrap",
                     ),
@@ -552,73 +417,22 @@ def _dialog() -> rx.Component:
     )
 
 
-def _toolbar() -> rx.Component:
-    S = PointTriggersState
-    return rx.form(
-        rx.hstack(
-            rx.input(rx.input.slot(rx.icon("search", size=16)), name="q", value=S.search_input, on_change=S.set_search_input,
-                     placeholder="Search by name…", aria_label="Trigger search", width="100%"),
-            rx.button("Search", type="submit", variant="soft"),
-            rx.cond(S.search != "", rx.button("Clear", type="button", variant="ghost", color_scheme="gray", on_click=S.clear_search)),
-            align="center",
-            spacing="2",
-            width="100%",
-        ),
-        on_submit=S.apply_search,
-        role="search",
-        aria_label="Point triggers",
-        width="100%",
-        max_width="36rem",
-    )
-
-
 @template(route=ROUTE, title="Point triggers", on_load=PointTriggersState.load)
 def point_triggers_page() -> rx.Component:
     S = PointTriggersState
     return rx.vstack(
         page_header("Point triggers", rx.button(rx.icon("plus", size=16), "New trigger", on_click=S.open_new)),
         section_nav(ROUTE),
-        _toolbar(),
-        rx.cond(
-            S.error != "",
-            rx.callout(S.error, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"),
-            rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status", aria_live="polite"),
-        ),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    _table(),
-                    pager(S.page, S.pages, S.total >= 0, S.prev_page, S.next_page, S.page_size, S.set_page_size, PAGE_SIZES),
-                    width="100%",
-                    spacing="0",
-                ),
-                rx.cond(S.error == "", rx.center(
-                    rx.vstack(
-                        rx.icon("zap", size=32, color=rx.color("gray", 8)),
-                        rx.text(rx.cond(S.search != "", "No triggers match.",
-                                        "No triggers yet. Create one to act when contacts reach a score."),
-                                color=rx.color("gray", 10)),
-                        align="center",
-                    ),
-                    width="100%",
-                    padding="3rem",
-                )),
-            ),
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
+        search_form(S, "Point triggers"),
+        list_status(S),
+        list_body(
+            S,
+            list_table(S, "Point triggers", COLUMNS, _list_row),
+            empty_message(S, "No triggers match.", "No triggers yet. Create one to act when contacts reach a score.",
+                          icon="zap"),
         ),
         _dialog(),
-        confirm_dialog(
-            open=S.delete_open,
-            title="Delete trigger",
-            description="Delete the trigger “" + S.delete_name + "” and its events? What they already did stays. "
-                        "This cannot be undone.",
-            confirm_label="Delete",
-            on_confirm=S.confirm_delete,
-            on_cancel=S.cancel_delete,
-            busy=S.deleting,
-        ),
+        delete_confirmation(S, "What they already did stays.", along=" and its events"),
         spacing="3",
         width="100%",
     )

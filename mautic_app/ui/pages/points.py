@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from mautic_app.db import session_scope
 from mautic_app.domain import points as rules
-from mautic_app.domain.search import SearchError
 from mautic_app.services import points
 from mautic_app.ui import live
+from mautic_app.ui.components.paged_list import (
+    PagedList,
+    delete_confirmation,
+    empty_message,
+    list_body,
+    list_status,
+    list_table,
+    row_actions,
+    search_form,
+)
 from mautic_app.ui.components.points import (
     as_text,
+    error_aria,
+    form_flag,
     form_properties,
     group_options,
     property_inputs,
     section_nav,
+    switch_field,
     type_options,
     when_input,
 )
 from mautic_app.ui.components.widgets import (
-    VISUALLY_HIDDEN,
-    confirm_dialog,
     labelled,
     native_select,
     option_list,
-    pager,
-    plain_header,
 )
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
 ROUTE = "/points"
-PAGE_SIZES = (10, 30, 50, 100)
 PROP_PREFIX = "prop_"
 PROPERTY_KEYS = rules.property_keys(rules.ACTION_TYPES.values())
 FORM_KEYS = ("name", "description", "type", "delta", "group", "publish_up", "publish_down", "properties", "id", *PROPERTY_KEYS)
 DEFAULT_TYPE = "url.hit"
+COLUMNS = ("Name", "When a contact…", "Points", "Scores", "How often")
 
 
 def _row(action, group_names: dict[int, str]) -> dict[str, str]:
@@ -89,19 +97,10 @@ def _delete(action_id: int) -> None:
         points.delete_actions(session=session, action_ids=[action_id])
 
 
-def _checked(form: dict, name: str) -> bool:
-    return str(form.get(name, "")).lower() in {"1", "on", "true"}
+class PointActionsState(PagedList, rx.State):
+    noun: ClassVar[str] = "point action"
+    nouns: ClassVar[str] = "point actions"
 
-
-class PointActionsState(rx.State):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_size: str = "30"
-    search: str = ""
-    search_input: str = ""
-    error: str = ""
-    loaded: bool = False
     groups: list[dict[str, str]] = []
     # The create / edit dialog: the type is controlled (it decides which properties are asked for).
     editing: bool = False
@@ -111,44 +110,19 @@ class PointActionsState(rx.State):
     errors: dict[str, str] = {k: "" for k in FORM_KEYS}
     saving: bool = False
     form_key: int = 0
-    delete_id: int = 0
-    delete_name: str = ""
-    deleting: bool = False
     _following: bool = False
-
-    @rx.var
-    def pages(self) -> int:
-        size = int(self.page_size)
-        return max(1, (self.total + size - 1) // size)
-
-    @rx.var
-    def count_label(self) -> str:
-        return "1 point action" if self.total == 1 else f"{self.total:,} point actions"
 
     @rx.var
     def dialog_title(self) -> str:
         return "Edit point action" if self.edit_id else "New point action"
 
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id > 0
-
     async def _reload(self) -> None:
-        size = int(self.page_size)
-        args = (self.search, (self.page - 1) * size, size)
-        try:
-            data = await rx.run_in_thread(lambda: _load(*args))
-        except SearchError as exc:
-            self.error = f"This search cannot be understood: {exc}"
-            self.rows, self.total, self.loaded = [], 0, True
-            return
-        self.error = ""
-        self.rows, self.total, self.groups = data["rows"], data["total"], data["groups"]
-        if not self.rows and self.page > 1 and self.total:
-            self.page = self.pages
-            await self._reload()
-            return
-        self.loaded = True
+        data = await self._fetch_page(_load)
+        if data is not None:
+            self.groups = data["groups"]
+
+    async def _remove(self, row_id: int) -> None:
+        await rx.run_in_thread(lambda: _delete(row_id))
 
     @rx.event
     async def load(self):
@@ -164,43 +138,6 @@ class PointActionsState(rx.State):
             await self._reload()
 
         await live.follow(self, ["point_actions", "point_groups"], refresh)
-
-    # ------------------------------------------------------------ search and paging
-
-    @rx.event
-    def set_search_input(self, value: str):
-        self.search_input = value
-
-    @rx.event
-    async def apply_search(self, form: dict):
-        self.search = str(form.get("q", self.search_input) or "").strip()
-        self.search_input, self.page = self.search, 1
-        await self._reload()
-
-    @rx.event
-    async def clear_search(self):
-        self.search = self.search_input = ""
-        self.page = 1
-        await self._reload()
-
-    @rx.event
-    async def set_page_size(self, value: str):
-        if value.isdigit() and int(value) in PAGE_SIZES:
-            first = (self.page - 1) * int(self.page_size)
-            self.page_size, self.page = value, first // int(value) + 1
-            await self._reload()
-
-    @rx.event
-    async def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
-            await self._reload()
-
-    @rx.event
-    async def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            await self._reload()
 
     # ------------------------------------------------------------ create / edit
 
@@ -242,7 +179,7 @@ class PointActionsState(rx.State):
         values = {
             "name": str(form.get("name", "")), "description": str(form.get("description", "")), "type": kind.key,
             "delta": str(form.get("delta", "")), "group_id": str(form.get("group_id", "")),
-            "repeatable": _checked(form, "repeatable"), "is_published": _checked(form, "is_published"),
+            "repeatable": form_flag(form, "repeatable"), "is_published": form_flag(form, "is_published"),
             "publish_up": str(form.get("publish_up", "")), "publish_down": str(form.get("publish_down", "")),
             "properties": props,
         }
@@ -261,38 +198,11 @@ class PointActionsState(rx.State):
         await self._reload()
         yield rx.toast.success(f"Point action “{name}” saved.")
 
-    # ------------------------------------------------------------ delete
-
-    @rx.event
-    def ask_delete(self, action_id: str):
-        row = next((r for r in self.rows if r["id"] == action_id), None)
-        if row is not None:
-            self.delete_id, self.delete_name = int(action_id), row["name"]
-
-    @rx.event
-    def cancel_delete(self, _open: bool = False):
-        if not self.deleting:
-            self.delete_id = 0
-
-    @rx.event
-    async def confirm_delete(self):
-        action_id, name = self.delete_id, self.delete_name
-        if not action_id:
-            return
-        self.deleting = True
-        yield
-        await rx.run_in_thread(lambda: _delete(action_id))
-        self.deleting, self.delete_id = False, 0
-        await self._reload()
-        yield rx.toast.success(f"Point action “{name}” deleted.")
-
 
 # ---------------------------------------------------------------- view
 
 
 def _list_row(row: rx.Var) -> rx.Component:
-    S = PointActionsState
-    name = row["name"].to(str)
     return rx.table.row(
         rx.table.row_header_cell(
             rx.hstack(
@@ -307,56 +217,8 @@ def _list_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["delta"]),
         rx.table.cell(rx.cond(row["group"] != "", row["group"], rx.text("Total", color=rx.color("gray", 10)))),
         rx.table.cell(row["repeatable"]),
-        rx.table.cell(
-            rx.hstack(
-                rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft", aria_label="Edit " + name,
-                               on_click=S.open_edit(row["id"])),
-                rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
-                               aria_label="Delete " + name, on_click=S.ask_delete(row["id"])),
-                spacing="2",
-                justify="end",
-            ),
-        ),
+        rx.table.cell(row_actions(PointActionsState, row)),
         _hover={"background": rx.color("gray", 2)},
-    )
-
-
-def _table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.el.caption("Point actions", style=VISUALLY_HIDDEN),
-            rx.table.header(
-                rx.table.row(
-                    plain_header("Name"),
-                    plain_header("When a contact…"),
-                    plain_header("Points"),
-                    plain_header("Scores"),
-                    plain_header("How often"),
-                    rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
-                ),
-            ),
-            rx.table.body(rx.foreach(PointActionsState.rows, _list_row)),
-            variant="surface",
-            size="2",
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
-
-
-def _described(key: str, control_id: str) -> dict[str, Any]:
-    error = PointActionsState.errors[key]
-    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
-
-
-def _switch(name: str, label: str, checked: rx.Var) -> rx.Component:
-    control_id = f"action-{name}"
-    return rx.hstack(
-        rx.switch(id=control_id, name=name, value="1", default_checked=checked),
-        rx.el.label(label, html_for=control_id, style={"font_size": "var(--font-size-2)", "cursor": "pointer"}),
-        align="center",
-        spacing="2",
     )
 
 
@@ -370,14 +232,14 @@ def _dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     labelled("Name", rx.input(id="action-name", name="name", default_value=S.draft["name"], auto_focus=True,
-                                              width="100%", aria_required=True, **_described("name", "action-name")),
+                                              width="100%", aria_required=True, **error_aria(S.errors["name"], "action-name")),
                              "action-name", required=True, error=S.errors["name"]),
                     labelled("Description", rx.text_area(id="action-description", name="description",
                                                          default_value=S.draft["description"], rows="2", width="100%"),
                              "action-description", error=S.errors["description"]),
                     labelled("When a contact…",
                              native_select(*type_options(rules.ACTION_TYPES), id="action-type", name="type", value=S.f_type,
-                                           on_change=S.set_type, **_described("type", "action-type")),
+                                           on_change=S.set_type, **error_aria(S.errors["type"], "action-type")),
                              "action-type", error=S.errors["type"]),
                     rx.match(
                         S.f_type,
@@ -388,28 +250,29 @@ def _dialog() -> rx.Component:
                     rx.grid(
                         labelled("Points change", rx.input(id="action-delta", name="delta", type="number", step="1",
                                                            default_value=S.draft["delta"], width="100%",
-                                                           **_described("delta", "action-delta")),
+                                                           **error_aria(S.errors["delta"], "action-delta")),
                                  "action-delta", error=S.errors["delta"], hint="Negative numbers take points away."),
                         labelled("Point group",
                                  native_select(*option_list(S.groups, blank="None: the total points"), id="action-group",
                                                name="group_id", default_value=S.draft["group_id"],
-                                               **_described("group", "action-group")),
+                                               **error_aria(S.errors["group"], "action-group")),
                                  "action-group", error=S.errors["group"]),
                         labelled("Publish from (UTC)", rx.input(id="action-publish-up", name="publish_up", type="datetime-local",
                                                                 default_value=S.draft["publish_up"], width="100%",
-                                                                **_described("publish_up", "action-publish-up")),
+                                                                **error_aria(S.errors["publish_up"], "action-publish-up")),
                                  "action-publish-up", error=S.errors["publish_up"]),
                         labelled("Publish until (UTC)", rx.input(id="action-publish-down", name="publish_down",
                                                                  type="datetime-local", default_value=S.draft["publish_down"],
-                                                                 width="100%", **_described("publish_down", "action-publish-down")),
+                                                                 width="100%",
+                                                                 **error_aria(S.errors["publish_down"], "action-publish-down")),
                                  "action-publish-down", error=S.errors["publish_down"]),
                         columns=rx.breakpoints(initial="1", sm="2"),
                         spacing="3",
                         width="100%",
                     ),
                     rx.hstack(
-                        _switch("repeatable", "Score every time (repeatable)", S.draft["repeatable"] == "1"),
-                        _switch("is_published", "Published", S.draft["published"] == "1"),
+                        switch_field("action", "repeatable", "Score every time (repeatable)", S.draft["repeatable"] == "1"),
+                        switch_field("action", "is_published", "Published", S.draft["published"] == "1"),
                         spacing="5",
                         wrap="wrap",
                     ),
@@ -438,72 +301,22 @@ def _dialog() -> rx.Component:
     )
 
 
-def _toolbar() -> rx.Component:
-    S = PointActionsState
-    return rx.form(
-        rx.hstack(
-            rx.input(rx.input.slot(rx.icon("search", size=16)), name="q", value=S.search_input, on_change=S.set_search_input,
-                     placeholder="Search by name…", aria_label="Point action search", width="100%"),
-            rx.button("Search", type="submit", variant="soft"),
-            rx.cond(S.search != "", rx.button("Clear", type="button", variant="ghost", color_scheme="gray", on_click=S.clear_search)),
-            align="center",
-            spacing="2",
-            width="100%",
-        ),
-        on_submit=S.apply_search,
-        role="search",
-        aria_label="Point actions",
-        width="100%",
-        max_width="36rem",
-    )
-
-
 @template(route=ROUTE, title="Point actions", on_load=PointActionsState.load)
 def point_actions_page() -> rx.Component:
     S = PointActionsState
     return rx.vstack(
         page_header("Point actions", rx.button(rx.icon("plus", size=16), "New point action", on_click=S.open_new)),
         section_nav(ROUTE),
-        _toolbar(),
-        rx.cond(
-            S.error != "",
-            rx.callout(S.error, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"),
-            rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status", aria_live="polite"),
-        ),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    _table(),
-                    pager(S.page, S.pages, S.total >= 0, S.prev_page, S.next_page, S.page_size, S.set_page_size, PAGE_SIZES),
-                    width="100%",
-                    spacing="0",
-                ),
-                rx.cond(S.error == "", rx.center(
-                    rx.vstack(
-                        rx.icon("trophy", size=32, color=rx.color("gray", 8)),
-                        rx.text(rx.cond(S.search != "", "No point actions match.",
-                                        "No point actions yet. Create one to score what contacts do."),
-                                color=rx.color("gray", 10)),
-                        align="center",
-                    ),
-                    width="100%",
-                    padding="3rem",
-                )),
-            ),
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
+        search_form(S, "Point actions"),
+        list_status(S),
+        list_body(
+            S,
+            list_table(S, "Point actions", COLUMNS, _list_row),
+            empty_message(S, "No point actions match.", "No point actions yet. Create one to score what contacts do.",
+                          icon="trophy"),
         ),
         _dialog(),
-        confirm_dialog(
-            open=S.delete_open,
-            title="Delete point action",
-            description="Delete the point action “" + S.delete_name + "”? Points it already gave stay. This cannot be undone.",
-            confirm_label="Delete",
-            on_confirm=S.confirm_delete,
-            on_cancel=S.cancel_delete,
-            busy=S.deleting,
-        ),
+        delete_confirmation(S, "Points it already gave stay."),
         spacing="3",
         width="100%",
     )

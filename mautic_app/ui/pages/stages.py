@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import reflex as rx
@@ -10,7 +10,8 @@ import reflex as rx
 from mautic_app.db import session_scope
 from mautic_app.services import stages
 from mautic_app.ui import live
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, confirm_dialog, labelled, plain_header
+from mautic_app.ui.components.paged_list import DeleteConfirm, delete_confirmation, list_table, row_actions
+from mautic_app.ui.components.widgets import labelled
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
@@ -51,8 +52,9 @@ def _delete(stage_id: int) -> None:
         stages.delete_stage(session=session, stage_id=stage_id)
 
 
-class StagesState(rx.State):
-    rows: list[dict[str, str]] = []
+class StagesState(DeleteConfirm, rx.State):
+    noun: ClassVar[str] = "stage"
+
     loaded: bool = False
     # The create / edit dialog.
     editing: bool = False
@@ -61,19 +63,11 @@ class StagesState(rx.State):
     errors: dict[str, str] = {k: "" for k in FORM_KEYS}
     saving: bool = False
     form_key: int = 0
-    # The delete confirmation.
-    delete_id: int = 0
-    delete_name: str = ""
-    deleting: bool = False
     _following: bool = False
 
     @rx.var
     def dialog_title(self) -> str:
         return "Edit stage" if self.edit_id else "New stage"
-
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id > 0
 
     @rx.var
     def count_label(self) -> str:
@@ -82,6 +76,9 @@ class StagesState(rx.State):
     async def _reload(self) -> None:
         self.rows = await rx.run_in_thread(_load)
         self.loaded = True
+
+    async def _remove(self, row_id: int) -> None:
+        await rx.run_in_thread(lambda: _delete(row_id))
 
     @rx.event
     async def load(self):
@@ -150,32 +147,6 @@ class StagesState(rx.State):
         await self._reload()
         yield rx.toast.success(f"Stage “{name}” saved.")
 
-    # ------------------------------------------------------------ delete
-
-    @rx.event
-    def ask_delete(self, stage_id: str):
-        row = next((r for r in self.rows if r["id"] == stage_id), None)
-        if row is not None:
-            self.delete_id, self.delete_name = int(stage_id), row["name"]
-
-    @rx.event
-    def cancel_delete(self, _open: bool = False):
-        if not self.deleting:
-            self.delete_id = 0
-
-    @rx.event
-    async def confirm_delete(self):
-        stage_id, name = self.delete_id, self.delete_name
-        if not stage_id:
-            return
-        self.deleting = True
-        yield
-        await rx.run_in_thread(lambda: _delete(stage_id))
-        self.deleting = False
-        self.delete_id = 0
-        await self._reload()
-        yield rx.toast.success(f"Stage “{name}” deleted.")
-
 
 # ---------------------------------------------------------------- view
 
@@ -196,40 +167,8 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.link(row["contacts"], href=row["contacts_href"], aria_label="Contacts in " + name + ": " + row["contacts"].to(str)),
         ),
-        rx.table.cell(
-            rx.hstack(
-                rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft", aria_label="Edit " + name,
-                               on_click=StagesState.open_edit(row["id"])),
-                rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
-                               aria_label="Delete " + name, on_click=StagesState.ask_delete(row["id"])),
-                spacing="2",
-                justify="end",
-            ),
-        ),
+        rx.table.cell(row_actions(StagesState, row)),
         _hover={"background": rx.color("gray", 2)},
-    )
-
-
-def _table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.el.caption("Stages", style=VISUALLY_HIDDEN),
-            rx.table.header(
-                rx.table.row(
-                    plain_header("Name"),
-                    plain_header("Weight"),
-                    plain_header("Description"),
-                    plain_header("Contacts"),
-                    rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
-                ),
-            ),
-            rx.table.body(rx.foreach(StagesState.rows, _row)),
-            variant="surface",
-            size="2",
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
     )
 
 
@@ -307,7 +246,7 @@ def stages_page() -> rx.Component:
                 S.rows.length() > 0,
                 rx.vstack(
                     rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status"),
-                    _table(),
+                    list_table(S, "Stages", ("Name", "Weight", "Description", "Contacts"), _row),
                     width="100%",
                     spacing="2",
                 ),
@@ -325,15 +264,7 @@ def stages_page() -> rx.Component:
             rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
         ),
         _dialog(),
-        confirm_dialog(
-            open=S.delete_open,
-            title="Delete stage",
-            description="Delete the stage “" + S.delete_name + "”? Contacts in it will have no stage. This cannot be undone.",
-            confirm_label="Delete",
-            on_confirm=S.confirm_delete,
-            on_cancel=S.cancel_delete,
-            busy=S.deleting,
-        ),
+        delete_confirmation(S, "Contacts in it will have no stage."),
         spacing="3",
         width="100%",
     )
