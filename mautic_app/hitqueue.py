@@ -29,6 +29,8 @@ DEVICE_KEY = "mautic:tracking:device:"
 DEVICE_TTL = 30 * 86400
 BATCH = 500
 LOCK_SECONDS = 60
+LINGER_SECONDS = 2.0  # a drainer waits this long for more hits before it lets go
+IDLE_POLL_SECONDS = 0.05
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → _LoopState
 _sync_client = None
 
@@ -89,13 +91,14 @@ class _Pusher:
         if lookups:
             pipe.mget([DEVICE_KEY + d for d in lookups])
         pipe.rpush(QUEUE, *[hit for hit, _, _, _ in batch])
+        pipe.exists(LOCK)  # after the push: a drainer holding the lock sees these hits before it lets go
         results = await pipe.execute()
-        was_empty = results[-1] == len(batch)
-        found = iter(results[-2] if lookups else [])
+        wake = not results[-1]
+        found = iter(results[-3] if lookups else [])
         out = []
         for i, (_, _, lookup, _) in enumerate(batch):
             value = next(found) if lookup else None
-            out.append((was_empty and i == 0, value.decode() if isinstance(value, bytes) else value))
+            out.append((wake and i == 0, value.decode() if isinstance(value, bytes) else value))
         return out
 
 
@@ -129,7 +132,7 @@ def _redis():
 async def push(hit: dict[str, Any], *, remember: tuple[str, str] | None = None, lookup: str | None = None) -> tuple[bool, str | None]:
     """Queue ``hit``; optionally cache a new device's public id, or read a known device's.
 
-    Returns (whether the queue was empty, so the writer needs waking; the cached public id).
+    Returns (whether no writer is draining, so one needs waking; the cached public id).
     """
     return await _loop_state().pusher.push(json.dumps(hit, separators=(",", ":")), remember, lookup)
 
@@ -147,12 +150,14 @@ def backlog() -> int:
     return int(_redis().llen(QUEUE))
 
 
-def drain(*, max_seconds: float = 30.0) -> tuple[int, bool]:
-    """Write queued hits until the queue is empty or ``max_seconds`` pass.
+def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple[int, bool]:
+    """Write queued hits until ``max_seconds`` pass or the queue has stayed empty ``linger`` seconds.
 
     Returns (hits taken, whether more are waiting). Only one drainer runs at a time; a second
-    one returns at once. The lock is released before the final look at the queue, so a hit
-    pushed at that moment is either seen here or wakes a new drainer.
+    one returns at once. While a drainer holds the lock, routes do not wake another (see
+    :class:`_Pusher`); it lingers so a steady stream of hits needs no wake-ups at all. The lock
+    is released before the final look at the queue, so a hit pushed at that moment is either
+    seen here or finds the lock free and wakes a new drainer.
     """
     from mautic_app.db import session_scope
     from mautic_app.services import tracking
@@ -162,11 +167,17 @@ def drain(*, max_seconds: float = 30.0) -> tuple[int, bool]:
     if not lock.acquire(blocking=False):
         return 0, False
     taken, started = 0, time.monotonic()
+    idle_since = None
     try:
         while time.monotonic() - started < max_seconds:
             raw = r.lrange(QUEUE, 0, BATCH - 1)
             if not raw:
-                break
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= linger:
+                    break
+                time.sleep(IDLE_POLL_SECONDS)
+                continue
+            idle_since = None
             hits = []
             for item in raw:
                 try:

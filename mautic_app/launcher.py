@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         start([*celery, "-B", "-Q", "celery", "-n", "main@%h"], env, log_dir / "celery.log" if log_dir else None),
     ]
     if env.get("MAUTIC_REDIS_URL"):  # hits queue in Redis only; the embedded default writes them at once
-        procs.append(start([*celery, "-Q", "tracking", "-n", "tracking@%h"], env, log_dir / "celery-tracking.log" if log_dir else None))
+        # Niced: in a burst, answering hits comes first; the queue holds them until the writer catches up.
+        procs.append(start(["nice", "-n", "10", *celery, "-Q", "tracking", "-n", "tracking@%h"], env, log_dir / "celery-tracking.log" if log_dir else None))
     procs += [
         start([python, "-m", "reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(args.port),
                "--backend-port", str(args.port), "--loglevel", "warning"], env, log_dir / "reflex.log" if log_dir else None),

@@ -10,8 +10,9 @@ from mautic_app.tasks.celery_app import app
 def record_queued_hits() -> int:
     """Write queued hits in batches; re-enqueue itself when it stops with hits still waiting.
 
-    The tracking route wakes it when the queue goes from empty to one hit; beat wakes it every
-    few seconds too, so a lost wake-up delays hits, never loses them.
+    A tracking route wakes it when no writer holds the lock; a writer lingers a moment after the
+    queue empties, so steady traffic needs no wake-ups. Beat wakes it every few seconds too, so a
+    lost wake-up delays hits, never loses them.
     """
     if not hitqueue.enabled():
         return 0

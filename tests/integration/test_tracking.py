@@ -45,7 +45,7 @@ def site(database, monkeypatch) -> Iterator[TestClient]:
 def flush() -> None:
     """What the Celery writer does between a hit and the marketer's screen (nothing to do on SQLite)."""
     if hitqueue.enabled():
-        taken, more = hitqueue.drain()
+        taken, more = hitqueue.drain(linger=0)
         assert not more
 
 
@@ -279,3 +279,22 @@ def test_one_bad_hit_loses_only_itself(site, session, monkeypatch):
     site.post("/mtc/event", data={"page_url": f"{SITE}/ok2"})
     flush()
     assert {h.url for h in rows(session, PageHit)} == {f"{SITE}/ok?utm_source=fine", f"{SITE}/ok2"}
+
+
+def test_routes_wake_the_writer_only_when_none_is_draining(database):
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    import asyncio
+
+    r = hitqueue._redis()
+    r.delete(hitqueue.QUEUE, hitqueue.LOCK)
+
+    async def push():
+        return await hitqueue.push({"device": "d" * 24, "page": {"url": "https://a.example/"}})
+
+    assert asyncio.run(push()) == (True, None)
+    lock = r.lock(hitqueue.LOCK, timeout=10)
+    assert lock.acquire(blocking=False)
+    assert asyncio.run(push()) == (False, None)  # the drainer holding the lock will see it
+    lock.release()
+    r.delete(hitqueue.QUEUE)
