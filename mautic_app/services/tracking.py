@@ -257,20 +257,35 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
     for i in range(0, len(device_ids), 500):
         for tracking_id, row_id, contact_id in s.execute(
             sa.select(ContactDevice.tracking_id, ContactDevice.id, ContactDevice.contact_id)
-            .where(col(ContactDevice.tracking_id).in_(device_ids[i:i + 500]))
+            .where(_among(s, col(ContactDevice.tracking_id), device_ids[i:i + 500]))
         ):
             batch.devices[tracking_id] = (row_id, contact_id)
     missing = list({h["pid"] for h in hits if h["device"] not in batch.devices and h.get("pid")})
     for i in range(0, len(missing), 500):
         for public_id, contact_id in s.execute(
-            sa.select(Contact.public_id, Contact.id).where(col(Contact.public_id).in_(missing[i:i + 500]))
+            sa.select(Contact.public_id, Contact.id).where(_among(s, col(Contact.public_id), missing[i:i + 500]))
         ):
             batch.public_ids[public_id] = contact_id
-    hashes = list({rules.url_hash(h["page"]["url"]) for h in hits})
+    # Which (page, device) pairs were seen before, for unique hits: only known devices have any.
+    pairs = sorted({(rules.url_hash(h["page"]["url"]), h["device"]) for h in hits if h["device"] in batch.devices})
+    if not pairs:
+        return
+    if s.connection().dialect.name == "postgresql":
+        # One index probe per pair (url_hash, tracking_id), whatever the pages and devices have in common.
+        v = sa.select(
+            sa.func.unnest(sa.bindparam("hashes", type_=ARRAY(sa.String))).label("h"),
+            sa.func.unnest(sa.bindparam("devices", type_=ARRAY(sa.String))).label("t"),
+        ).subquery("v")
+        seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(PageHit.url_hash == v.c.h, PageHit.tracking_id == v.c.t)),
+                         {"hashes": [h for h, _ in pairs], "devices": [t for _, t in pairs]})
+        batch.seen_urls.update((h, t) for h, t in seen)
+        return
+    hashes = sorted({h for h, _ in pairs})
+    known_devices = sorted({t for _, t in pairs})
     for i in range(0, len(hashes), 500):
         for url_hash, tracking_id in s.execute(
             sa.select(PageHit.url_hash, PageHit.tracking_id).distinct()
-            .where(col(PageHit.url_hash).in_(hashes[i:i + 500]), col(PageHit.tracking_id).in_(device_ids))
+            .where(col(PageHit.url_hash).in_(hashes[i:i + 500]), col(PageHit.tracking_id).in_(known_devices))
         ):
             batch.seen_urls.add((url_hash, tracking_id))
 
@@ -288,11 +303,10 @@ def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[st
             new_people.setdefault(hit["pid"], at)
     if new_people:
         t = Contact.__table__
-        created = s.execute(
-            sa.insert(t).returning(t.c.id, t.c.public_id, sort_by_parameter_order=True),
-            [{"public_id": pid, "date_added": at, "last_active": at, "points": 0, "preferred_profile_image": "gravatar",
-              "is_identified": False} for pid, at in new_people.items()],
-        ).all()
+        created = _insert_returning(s, t, [
+            {"public_id": pid, "date_added": at, "last_active": at, "points": 0, "preferred_profile_image": "gravatar",
+             "is_identified": False} for pid, at in new_people.items()
+        ], "id", "public_id")
         for contact_id, public_id in created:
             batch.public_ids[public_id] = contact_id
             batch.events.append({"contact_id": contact_id, "event_type": "created", "occurred_at": new_people[public_id],
@@ -311,10 +325,9 @@ def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[st
         batch.events.append({"contact_id": rows[-1]["contact_id"], "event_type": "device_added", "occurred_at": at, "details": {
             "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"], "browser": ua["client"]["name"],
         }})
-    for (row_id, tracking_id), row in zip(
-        s.execute(sa.insert(t).returning(t.c.id, t.c.tracking_id, sort_by_parameter_order=True), rows).all(), rows, strict=True
-    ):
-        batch.devices[tracking_id] = (row_id, row["contact_id"])
+    owners = {row["tracking_id"]: row["contact_id"] for row in rows}
+    for row_id, tracking_id in _insert_returning(s, t, rows, "id", "tracking_id"):
+        batch.devices[tracking_id] = (row_id, owners[tracking_id])
 
 
 def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
@@ -393,6 +406,35 @@ def _bulk_insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> Non
             copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
 
 
+def _insert_returning(s: Session, table: sa.Table, rows: list[dict[str, Any]], *returning: str) -> list[Any]:
+    """Insert many rows and return the named columns (in no particular order).
+
+    On PostgreSQL each column travels as one array, unnested side by side: the statement's text is
+    the same whatever the count, so it is neither rebuilt nor re-parsed with thousands of placeholders.
+    """
+    if s.connection().dialect.name != "postgresql":
+        return s.execute(sa.insert(table).returning(*[table.c[c] for c in returning]), rows).all()
+    columns = list(rows[0])
+    arrays = []
+    for c in columns:
+        kind = table.c[c].type
+        if isinstance(kind, sa.JSON):  # JSON travels as text and is cast back
+            values = sa.bindparam(c, [json.dumps(r[c]) for r in rows], type_=ARRAY(sa.Text))
+            arrays.append(sa.cast(sa.func.unnest(values), kind))
+        else:
+            arrays.append(sa.func.unnest(sa.bindparam(c, [r[c] for r in rows], type_=ARRAY(kind))))
+    statement = sa.insert(table).from_select(columns, sa.select(*arrays)).returning(*[table.c[c] for c in returning])
+    return s.execute(statement).all()
+
+
+def _among(s: Session, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter, so the statement's text is the same
+    whatever the count and neither the driver nor the server parses hundreds of placeholders."""
+    if s.connection().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any], only_null: bool = False) -> None:
     """``SET column = value WHERE key = k`` for many pairs: one statement on PostgreSQL."""
     where = [table.c[column].is_(None)] if only_null else []
@@ -414,14 +456,14 @@ def _link_ips(batch: _Batch) -> None:
     s = batch.session
     pending, batch.ips = batch.ips, {}
     addresses = sorted({ip for _, ip in pending})
-    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(col(IpAddress.ip_address).in_(addresses))).all())
+    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(_among(s, col(IpAddress.ip_address), addresses))).all())
     missing = [ip for ip in addresses if ip not in known]
     if missing:
         t = IpAddress.__table__
         known |= dict(s.execute(sa.insert(t).returning(t.c.ip_address, t.c.id), [{"ip_address": ip} for ip in missing]).all())
     contact_ids = sorted({c for c, _ in pending})
     linked = set(s.execute(
-        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(col(ContactIpAddress.contact_id).in_(contact_ids))
+        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(_among(s, col(ContactIpAddress.contact_id), contact_ids))
     ).tuples())
     new = [(c, ip, at) for (c, ip), at in pending.items() if (c, known[ip]) not in linked]
     if new:
@@ -504,7 +546,7 @@ def _finish(batch: _Batch) -> None:
         _set_from_pairs(s, Contact.__table__, "id", "last_active", batch.last_active)
     device_rows = [row_id for row_id, _ in batch.devices.values()]
     if device_rows:
-        s.execute(sa.update(ContactDevice).where(col(ContactDevice.id).in_(device_rows)).values(last_seen=utcnow()))
+        s.execute(sa.update(ContactDevice).where(_among(s, col(ContactDevice.id), device_rows)).values(last_seen=utcnow()))
     if batch.contact_ids:
         ids = sorted(batch.contact_ids)
         changefeed.publish_after_commit(s, "hits", {"contact_ids": ids[:1000]})
