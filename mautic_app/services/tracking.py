@@ -199,6 +199,9 @@ class _Batch:
         self.contact_ids: set[int] = set()
         self.cache_updates: dict[str, str] = {}  # device tracking id → public id, for the route's cache
         self.last_active: dict[int, datetime] = {}
+        self.last_seen: dict[int, datetime] = {}  # device row → its latest hit here
+        self.created: dict[int, datetime] = {}  # contacts created by this batch → the last_active they got
+        self.created_devices: set[int] = set()  # device rows created by this batch, their last_seen already right
         self.score_urls = False  # any published "visits a URL" point action at all?
         self.hits: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -291,25 +294,32 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
 
 
 def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[str, Any], datetime]]) -> None:
-    """New visitors' anonymous contacts and new devices, each kind in one statement."""
+    """New visitors' anonymous contacts and new devices, each kind in one statement.
+
+    They are written with their latest time in this batch, so they need no update at its end.
+    """
     s = batch.session
     new_devices: dict[str, tuple[dict[str, Any], dict[str, Any], datetime]] = {}
+    latest: dict[str, datetime] = {}
     for hit, ua, at in accepted:
         if hit["device"] not in batch.devices:
             new_devices.setdefault(hit["device"], (hit, ua, at))
-    new_people = {}
-    for hit, _ua, at in new_devices.values():
+            latest[hit["device"]] = max(at, latest.get(hit["device"], at))
+    new_people: dict[str, tuple[datetime, datetime]] = {}  # public id → (first seen, last seen)
+    for tracking_id, (hit, _ua, at) in new_devices.items():
         if hit["pid"] not in batch.public_ids:
-            new_people.setdefault(hit["pid"], at)
+            first, last = new_people.get(hit["pid"], (at, latest[tracking_id]))
+            new_people[hit["pid"]] = (min(first, at), max(last, latest[tracking_id]))
     if new_people:
         t = Contact.__table__
         created = _insert_returning(s, t, [
-            {"public_id": pid, "date_added": at, "last_active": at, "points": 0, "preferred_profile_image": "gravatar",
-             "is_identified": False} for pid, at in new_people.items()
+            {"public_id": pid, "date_added": first, "last_active": last, "points": 0, "preferred_profile_image": "gravatar",
+             "is_identified": False} for pid, (first, last) in new_people.items()
         ], "id", "public_id")
         for contact_id, public_id in created:
             batch.public_ids[public_id] = contact_id
-            batch.events.append({"contact_id": contact_id, "event_type": "created", "occurred_at": new_people[public_id],
+            batch.created[contact_id] = new_people[public_id][1]
+            batch.events.append({"contact_id": contact_id, "event_type": "created", "occurred_at": new_people[public_id][0],
                                  "details": {"source": "tracking"}})
     if not new_devices:
         return
@@ -320,7 +330,8 @@ def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[st
             "contact_id": batch.public_ids[hit["pid"]], "tracking_id": tracking_id, "device": ua["device"],
             "device_brand": ua["brand"], "device_model": ua["model"], "device_os_name": ua["os_name"],
             "device_os_shortname": ua["os_shortname"], "device_os_version": ua["os_version"],
-            "device_os_platform": ua["os_platform"], "client_info": ua["client"], "date_added": at, "last_seen": at,
+            "device_os_platform": ua["os_platform"], "client_info": ua["client"], "date_added": at,
+            "last_seen": latest[tracking_id],
         })
         batch.events.append({"contact_id": rows[-1]["contact_id"], "event_type": "device_added", "occurred_at": at, "details": {
             "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"], "browser": ua["client"]["name"],
@@ -328,6 +339,7 @@ def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[st
     owners = {row["tracking_id"]: row["contact_id"] for row in rows}
     for row_id, tracking_id in _insert_returning(s, t, rows, "id", "tracking_id"):
         batch.devices[tracking_id] = (row_id, owners[tracking_id])
+        batch.created_devices.add(row_id)
 
 
 def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
@@ -365,6 +377,7 @@ def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
         _flush(batch)  # the action's conditions count this contact's stored hits
         _score(s, contact_id, page["url"], url_hash, at)
     batch.last_active[contact_id] = max(at, batch.last_active.get(contact_id, at))
+    batch.last_seen[device_row] = max(at, batch.last_seen.get(device_row, at))
     batch.contact_ids.add(contact_id)
 
 
@@ -542,11 +555,13 @@ def _score(s: Session, contact_id: int, url: str, url_hash: str, at: datetime) -
 
 def _finish(batch: _Batch) -> None:
     s = batch.session
-    if batch.last_active:
-        _set_from_pairs(s, Contact.__table__, "id", "last_active", batch.last_active)
-    device_rows = [row_id for row_id, _ in batch.devices.values()]
-    if device_rows:
-        s.execute(sa.update(ContactDevice).where(_among(s, col(ContactDevice.id), device_rows)).values(last_seen=utcnow()))
+    # Rows this batch created already hold their latest times: rewriting them would only cost.
+    last_active = {c: at for c, at in batch.last_active.items() if c not in batch.created or at > batch.created[c]}
+    if last_active:
+        _set_from_pairs(s, Contact.__table__, "id", "last_active", last_active)
+    last_seen = {d: at for d, at in batch.last_seen.items() if d not in batch.created_devices}
+    if last_seen:
+        _set_from_pairs(s, ContactDevice.__table__, "id", "last_seen", last_seen)
     if batch.contact_ids:
         ids = sorted(batch.contact_ids)
         changefeed.publish_after_commit(s, "hits", {"contact_ids": ids[:1000]})
