@@ -261,6 +261,9 @@ def test_a_busy_batch_is_written_set_based_and_correctly(site, session):
         assert [h.url.rsplit("/", 1)[1] for h in hits] == ["p0", "p0", "p1"]
         assert [h.is_unique for h in hits] == [True, False, True]
         assert [h.date_left is not None for h in hits] == [True, True, False]
+        # Created in this batch (PostgreSQL) or updated hit by hit (SQLite): both end at the latest hit.
+        assert s.get(Contact, first).last_active == hits[-1].date_hit
+        assert s.get(ContactDevice, hits[-1].device_id).last_seen == hits[-1].date_hit
         events = s.execute(sa.select(ContactEvent.event_type).where(ContactEvent.contact_id == first)).scalars().all()
         assert sorted(events) == ["created", "device_added", "ip_added", "page_hit", "page_hit", "page_hit"]
 
