@@ -48,6 +48,7 @@ class Settings:
     api_basic_auth: bool = True
     import_batch_size: int = 5000
     base_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()  # addresses / CIDR ranges whose X-Forwarded-For and -Proto we believe
     extra: dict = field(default_factory=dict)
 
     @property
@@ -80,6 +81,7 @@ def load_settings() -> Settings:
         api_basic_auth=_flag("MAUTIC_API_BASIC_AUTH", True),
         import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "5000")),
         base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
+        trusted_proxies=tuple(p.strip() for p in os.environ.get("MAUTIC_TRUSTED_PROXIES", "").split(",") if p.strip()),
     )
 
 

@@ -202,6 +202,31 @@ def clean_ip(value: str | None) -> str | None:
         return None
 
 
+def visitor_ip(peer: str | None, forwarded_for: str | None, trusted: list[str] | tuple[str, ...]) -> str | None:
+    """The visitor's address behind our own reverse proxies.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from a trusted proxy, and only
+    as far back as the hops trusted proxies appended: walking from the right, the first address
+    that is not a trusted proxy is the visitor (anything left of it the visitor could have forged).
+    """
+    ip = clean_ip(peer)
+    if not ip or not forwarded_for or not is_trusted_proxy(ip, trusted):
+        return ip
+    for hop in reversed(forwarded_for.split(",")[-20:]):
+        hop_ip = clean_ip(hop)
+        if hop_ip is None:
+            break  # garbage before a trusted hop: keep the last address a proxy vouched for
+        ip = hop_ip
+        if not is_trusted_proxy(ip, trusted):
+            break
+    return ip
+
+
+def is_trusted_proxy(ip: str | None, trusted: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``ip`` is one of our proxies (addresses or CIDR ranges; wildcards are not trusted)."""
+    return bool(ip) and any("*" not in t and ip_matches(ip, [t]) for t in trusted)
+
+
 def looks_like_bot(user_agent: str | None) -> bool:
     if not user_agent:
         return True

@@ -23,6 +23,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain import tracking as rules
 from mautic_app.models.base import utcnow
 from mautic_app.services import tracking, users
+from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -143,7 +144,8 @@ def _too_big(params: dict[str, Any]) -> bool:
 async def _track(request: Request, params: dict[str, Any], *, source: str) -> tuple[dict[str, Any] | None, Any]:
     """Accept one hit. Returns (reply, cookies to set) or (None, error message)."""
     ua = request.headers.get("user-agent", "")
-    ip = rules.clean_ip(request.client.host if request.client else None)
+    ip = rules.visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                          settings.trusted_proxies)
     if rules.looks_like_bot(ua) or await _is_marketer(request):
         return NOT_TRACKED, None
     current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
@@ -240,7 +242,9 @@ def _cors(request: Request) -> dict[str, str]:
 def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | None) -> Response:
     if not ids:
         return response
-    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    secure = request.url.scheme == "https" or (
+        request.headers.get("x-forwarded-proto") == "https"
+        and rules.is_trusted_proxy(rules.clean_ip(request.client.host if request.client else None), settings.trusted_proxies))
     same_site = "none" if secure else "lax"
     device, public_id = ids
     for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):

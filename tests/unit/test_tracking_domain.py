@@ -105,3 +105,23 @@ def test_contact_tokens_are_signed_and_expire():
     assert rules.read_contact_token("secret", token[:-2] + "xx", 3600) is None
     assert rules.read_contact_token("secret", "garbage", 3600) is None
     assert rules.read_contact_token("secret", token, -1) is None  # too old
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "expected"), [
+    ("198.51.100.7", None, "198.51.100.7"),  # no proxy in front
+    ("198.51.100.7", "203.0.113.9", "198.51.100.7"),  # an untrusted peer's header is ignored
+    ("10.0.0.2", "203.0.113.9", "203.0.113.9"),  # our proxy says who connected to it
+    ("10.0.0.2", "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # the visitor's own forged hop is skipped
+    ("10.0.0.2", "203.0.113.9, 10.0.0.5", "203.0.113.9"),  # two proxies of ours
+    ("10.0.0.2", "10.0.0.3, 10.0.0.5", "10.0.0.3"),  # only proxies: the farthest one
+    ("10.0.0.2", "<script>, 203.0.113.9", "203.0.113.9"),
+    ("10.0.0.2", "not-an-ip", "10.0.0.2"),  # garbage from our proxy: the proxy's own address
+    ("10.0.0.2", "2001:db8::1", "2001:db8::1"),
+])
+def test_the_visitors_address_behind_trusted_proxies(peer, forwarded, expected):
+    assert rules.visitor_ip(peer, forwarded, ("10.0.0.0/8",)) == expected
+
+
+def test_wildcards_never_make_a_proxy_trusted():
+    assert not rules.is_trusted_proxy("10.0.0.2", ("10.*.*.*",))
+    assert rules.visitor_ip("10.0.0.2", "6.6.6.6", ("10.*.*.*",)) == "10.0.0.2"
