@@ -275,12 +275,8 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
         return
     if s.connection().dialect.name == "postgresql":
         # One index probe per pair (url_hash, tracking_id), whatever the pages and devices have in common.
-        v = sa.select(
-            sa.func.unnest(sa.bindparam("hashes", type_=ARRAY(sa.String))).label("h"),
-            sa.func.unnest(sa.bindparam("devices", type_=ARRAY(sa.String))).label("t"),
-        ).subquery("v")
-        seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(PageHit.url_hash == v.c.h, PageHit.tracking_id == v.c.t)),
-                         {"hashes": [h for h, _ in pairs], "devices": [t for _, t in pairs]})
+        v = _unnested(h=([h for h, _ in pairs], sa.String()), t=([t for _, t in pairs], sa.String())).subquery("v")
+        seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(PageHit.url_hash == v.c.h, PageHit.tracking_id == v.c.t)))
         batch.seen_urls.update((h, t) for h, t in seen)
         return
     hashes = sorted({h for h, _ in pairs})
@@ -422,27 +418,36 @@ def _bulk_insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> Non
 def _insert_returning(s: Session, table: sa.Table, rows: list[dict[str, Any]], *returning: str) -> list[Any]:
     """Insert many rows and return the named columns (in no particular order).
 
-    On PostgreSQL each column travels as one array, unnested side by side: the statement's text is
-    the same whatever the count, so it is neither rebuilt nor re-parsed with thousands of placeholders.
+    On PostgreSQL each column travels as one array (see :func:`_unnested`), so the statement is
+    the same whatever the number of rows.
     """
+    returned = [table.c[c] for c in returning]
     if s.connection().dialect.name != "postgresql":
-        return s.execute(sa.insert(table).returning(*[table.c[c] for c in returning]), rows).all()
+        return s.execute(sa.insert(table).returning(*returned), rows).all()
     columns = list(rows[0])
-    arrays = []
-    for c in columns:
-        kind = table.c[c].type
+    arrays = _unnested(**{c: ([r[c] for r in rows], table.c[c].type) for c in columns})
+    return s.execute(sa.insert(table).from_select(columns, arrays).returning(*returned)).all()
+
+
+def _unnested(**columns: tuple[list[Any], Any]) -> sa.Select:
+    """PostgreSQL: ``SELECT unnest(:a) AS a, unnest(:b) AS b, ...``, one array parameter per column.
+
+    The arrays are unnested side by side into rows, so one statement, with the same text and
+    cached, handles any number of rows instead of one bind parameter per value.
+    """
+    selected = []
+    for name, (values, kind) in columns.items():
         if isinstance(kind, sa.JSON):  # JSON travels as text and is cast back
-            values = sa.bindparam(c, [json.dumps(r[c]) for r in rows], type_=ARRAY(sa.Text))
-            arrays.append(sa.cast(sa.func.unnest(values), kind))
+            array = sa.func.unnest(sa.bindparam(name, [json.dumps(v) for v in values], type_=ARRAY(sa.Text)))
+            selected.append(sa.cast(array, kind).label(name))
         else:
-            arrays.append(sa.func.unnest(sa.bindparam(c, [r[c] for r in rows], type_=ARRAY(kind))))
-    statement = sa.insert(table).from_select(columns, sa.select(*arrays)).returning(*[table.c[c] for c in returning])
-    return s.execute(statement).all()
+            selected.append(sa.func.unnest(sa.bindparam(name, list(values), type_=ARRAY(kind))).label(name))
+    return sa.select(*selected)
 
 
 def _among(s: Session, column: Any, values: list[Any]) -> Any:
     """``column IN values``; on PostgreSQL one array parameter, so the statement's text is the same
-    whatever the count and neither the driver nor the server parses hundreds of placeholders."""
+    whatever the number of values (and is parsed once, not once per count)."""
     if s.connection().dialect.name == "postgresql":
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
@@ -452,13 +457,8 @@ def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: d
     """``SET column = value WHERE key = k`` for many pairs: one statement on PostgreSQL."""
     where = [table.c[column].is_(None)] if only_null else []
     if s.connection().dialect.name == "postgresql":
-        # Two arrays unnested side by side: one cached statement whatever the number of pairs.
-        v = sa.select(
-            sa.func.unnest(sa.bindparam("ks", type_=ARRAY(sa.Integer))).label("k"),
-            sa.func.unnest(sa.bindparam("vs", type_=ARRAY(table.c[column].type))).label("v"),
-        ).subquery("v")
-        s.execute(sa.update(table).where(table.c[key] == v.c.k, *where).values({column: v.c.v}),
-                  {"ks": list(pairs), "vs": list(pairs.values())})
+        v = _unnested(k=(list(pairs), sa.Integer()), v=(list(pairs.values()), table.c[column].type)).subquery("v")
+        s.execute(sa.update(table).where(table.c[key] == v.c.k, *where).values({column: v.c.v}))
         return
     s.execute(sa.update(table).where(table.c[key] == sa.bindparam("k"), *where).values({column: sa.bindparam("v")}),
               [{"k": k, "v": v} for k, v in pairs.items()])

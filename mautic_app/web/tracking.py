@@ -144,8 +144,7 @@ def _too_big(params: dict[str, Any]) -> bool:
 async def _track(request: Request, params: dict[str, Any], *, source: str) -> tuple[dict[str, Any] | None, Any]:
     """Accept one hit. Returns (reply, cookies to set) or (None, error message)."""
     ua = request.headers.get("user-agent", "")
-    ip = rules.visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
-                          settings.trusted_proxies)
+    ip = rules.visitor_ip(_peer(request), request.headers.get("x-forwarded-for"), settings.trusted_proxies)
     if rules.looks_like_bot(ua) or await _is_marketer(request):
         return NOT_TRACKED, None
     current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
@@ -231,6 +230,11 @@ async def _is_marketer(request: Request) -> bool:
     return await run_in_threadpool(check)
 
 
+def _peer(request: Request) -> str | None:
+    """The address that connected to us: the visitor, or one of our proxies."""
+    return request.client.host if request.client else None
+
+
 def _cors(request: Request) -> dict[str, str]:
     """Any site may post hits with its cookies: the reply holds only the visitor's own ids."""
     origin = request.headers.get("origin")
@@ -244,7 +248,7 @@ def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | N
         return response
     secure = request.url.scheme == "https" or (
         request.headers.get("x-forwarded-proto") == "https"
-        and rules.is_trusted_proxy(rules.clean_ip(request.client.host if request.client else None), settings.trusted_proxies))
+        and rules.is_trusted_proxy(rules.clean_ip(_peer(request)), settings.trusted_proxies))
     same_site = "none" if secure else "lax"
     device, public_id = ids
     for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):
