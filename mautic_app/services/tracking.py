@@ -234,6 +234,10 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str
 
 
 def _write(session: Session, hits: list[dict[str, Any]]) -> dict[str, str]:
+    if session.connection().dialect.name == "postgresql":
+        # The writer's statements are prepared once and run for ever: a plan cached while the
+        # tables were small (seq scans) would stay as they grow. Plan each run for the tables as they are.
+        session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     batch = _Batch(session)
     _preload(batch, hits)
     accepted = []
@@ -381,7 +385,7 @@ def _flush(batch: _Batch) -> None:
     """Write what is pending: when stored hits were left, the new hits, IP links, timeline events."""
     s = batch.session
     if batch.left:  # before the new hits go in: only hits already stored are "open" here
-        _set_from_pairs(s, PageHit.__table__, "device_id", "date_left", batch.left, only_null=True)
+        _close_open_hits(s, batch.left)
         batch.left = {}
     if batch.hits:
         _bulk_insert(s, PageHit.__table__, batch.hits)
@@ -453,15 +457,37 @@ def _among(s: Session, column: Any, values: list[Any]) -> Any:
     return column.in_(values)
 
 
-def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any], only_null: bool = False) -> None:
+def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any]) -> None:
     """``SET column = value WHERE key = k`` for many pairs: one statement on PostgreSQL."""
-    where = [table.c[column].is_(None)] if only_null else []
     if s.connection().dialect.name == "postgresql":
         v = _unnested(k=(list(pairs), sa.Integer()), v=(list(pairs.values()), table.c[column].type)).subquery("v")
-        s.execute(sa.update(table).where(table.c[key] == v.c.k, *where).values({column: v.c.v}))
+        s.execute(sa.update(table).where(table.c[key] == v.c.k).values({column: v.c.v}))
         return
-    s.execute(sa.update(table).where(table.c[key] == sa.bindparam("k"), *where).values({column: sa.bindparam("v")}),
+    s.execute(sa.update(table).where(table.c[key] == sa.bindparam("k")).values({column: sa.bindparam("v")}),
               [{"k": k, "v": v} for k, v in pairs.items()])
+
+
+def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
+    """Each device's latest stored hit, if still open, was left at the given time.
+
+    Only a device's latest hit can be open, so this probes one row per device through the
+    (device, id) index; matching every open hit of the device instead walked all its hits.
+    """
+    t = PageHit.__table__
+    if s.connection().dialect.name == "postgresql":
+        # The open check sits inside the lateral probe: a planner that thinks few hits are open
+        # (statistics lag behind a busy table) then has no reason to scan them all.
+        v = _unnested(k=(list(left), sa.Integer()), v=(list(left.values()), t.c.date_left.type)).subquery("v")
+        p = t.alias("p")
+        latest = (sa.select(p.c.id, p.c.date_left).where(p.c.device_id == v.c.k)
+                  .order_by(p.c.id.desc()).limit(1).lateral("latest"))
+        open_hits = sa.select(v.c.v, latest.c.id).select_from(v.join(latest, sa.true())).where(latest.c.date_left.is_(None)).subquery("o")
+        s.execute(sa.update(t).where(t.c.id == open_hits.c.id).values(date_left=open_hits.c.v))
+        return
+    mine = t.alias("mine")
+    latest = sa.select(sa.func.max(mine.c.id)).where(mine.c.device_id == sa.bindparam("k")).scalar_subquery()
+    s.execute(sa.update(t).where(t.c.id == latest, t.c.date_left.is_(None)).values(date_left=sa.bindparam("v")),
+              [{"k": k, "v": v} for k, v in left.items()])
 
 
 def _link_ips(batch: _Batch) -> None:
