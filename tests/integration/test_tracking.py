@@ -319,3 +319,35 @@ def test_routes_wake_the_writer_only_when_none_is_draining(database):
     assert asyncio.run(push()) == (False, None)  # the drainer holding the lock will see it
     lock.release()
     r.delete(hitqueue.QUEUE)
+
+
+def test_the_push_connection_recovers_and_reports_redis_errors(database, monkeypatch):
+    """A dropped connection costs only the pushes in flight; the next push reconnects. Error replies raise."""
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    import asyncio
+
+    from redis.exceptions import ResponseError
+
+    r = hitqueue._redis()
+    queue = hitqueue.QUEUE
+    r.delete(queue)
+    hit = {"device": "d" * 24, "page": {"url": "https://a.example/"}}
+
+    async def scenario():
+        await hitqueue.push(hit)
+        pusher = hitqueue._loop_state().pusher
+        host, port = pusher.connection.transport.get_extra_info("sockname")[:2]
+        r.client_kill_filter(_id=None, addr=f"{host}:{port}")  # Redis drops the push connection
+        await asyncio.sleep(0.05)
+        assert not pusher.connection.usable
+        await hitqueue.push(hit)  # reconnected
+        monkeypatch.setattr(hitqueue, "QUEUE", hitqueue.LOCK)  # make RPUSH hit a key of the wrong type
+        r.set(hitqueue.LOCK, "held")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await hitqueue.push(hit)
+        r.delete(hitqueue.LOCK)
+
+    asyncio.run(scenario())
+    assert r.llen(queue) == 2
+    r.delete(queue)
