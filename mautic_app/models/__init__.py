@@ -25,11 +25,14 @@ from mautic_app.models.points import (
     PointTriggerEvent,
     PointTriggerLog,
 )
+from mautic_app.models.segments import Segment, SegmentContact
 from mautic_app.models.stages import Stage
 from mautic_app.models.tracking import ContactDevice, PageHit, TrackingSetting
 from mautic_app.models.users import User, UserSession
 
 __all__ = [
+    "Segment",
+    "SegmentContact",
     "ChangeFeedEntry",
     "Company",
     "CompanyContact",

@@ -1,0 +1,418 @@
+"""Segments: saving them, who is in them, and keeping that up to date.
+
+Membership is filtered members plus manual ones minus manual removals (spec/segments.md). A
+rebuild is two set-based statements (add the new matches, remove those who stopped
+matching), each also writing the timeline lines; contacts changed elsewhere are re-evaluated
+against every segment shortly after their change commits (see :func:`update_contacts`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mautic_app import changefeed
+from mautic_app.domain import segments as rules
+from mautic_app.domain.fields import FIELD_TYPES
+from mautic_app.models import (
+    CompanyContact,
+    ContactDevice,
+    ContactEvent,
+    ContactTag,
+    DoNotContact,
+    GroupContactScore,
+    PageHit,
+    PointGroup,
+    Segment,
+    SegmentContact,
+    Stage,
+    Tag,
+    User,
+    UtmTag,
+)
+from mautic_app.models.base import utcnow
+from mautic_app.services import fields as field_service
+
+SAMPLE_SIZE = 10
+
+
+class SegmentError(ValueError):
+    def __init__(self, errors: dict[str, str], status: int = 400) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+        self.status = status
+
+
+# ------------------------------------------------------------------ the filter registry
+
+_SYSTEM_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("date_added", "Date added", "datetime"),
+    ("date_identified", "Date identified", "datetime"),
+    ("date_modified", "Date modified", "datetime"),
+)
+_DEVICE_FIELDS = (("device_type", "Device type", "device"), ("device_brand", "Device brand", "device_brand"),
+                  ("device_os", "Device OS", "device_os_name"), ("device_model", "Device model", "device_model"))
+_UTM_FIELDS = tuple((f"utm_{k}", f"UTM {k}", f"utm_{k}") for k in ("campaign", "content", "medium", "source", "term"))
+_HIT_FIELDS = (("hit_url", "Visited URL", "url", "url"), ("referer", "Page hit referrer", "referer", "url"),
+               ("url_title", "Page hit title", "url_title", "text"), ("source", "Page hit source", "source", "text"),
+               ("hit_url_date", "Visited URL date", "date_hit", "datetime"))
+_DNC = (("dnc_bounced", "Bounced (e-mail)", "email", 2), ("dnc_unsubscribed", "Unsubscribed (e-mail)", "email", 1),
+        ("dnc_manual_email", "Do not contact by hand (e-mail)", "email", 3), ("dnc_bounced_sms", "Bounced (text)", "sms", 2),
+        ("dnc_unsubscribed_sms", "Unsubscribed (text)", "sms", 1), ("dnc_manual_sms", "Do not contact by hand (text)", "sms", 3))
+_YES_NO = (("1", "Yes"), ("0", "No"))
+
+
+def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
+    """Every field a filter may use, keyed as Mautic keys them; option lists come from the data."""
+    out: dict[str, rules.FilterField] = {}
+
+    def add(f: rules.FilterField) -> None:
+        out[f.key] = f
+
+    for spec in field_service.specs(session=session, obj="contact"):
+        options = tuple((o, o) for o in (spec.properties.get("list") or []) if isinstance(o, str))
+        add(rules.FilterField(spec.alias, spec.label, "Contact", spec.type, "contact", options=options))
+    for key, label, type_ in _SYSTEM_FIELDS:
+        add(rules.FilterField(key, label, "Contact", type_, "contact"))
+    owners = session.execute(sa.select(User.id, User.first_name, User.last_name, User.username).order_by(User.username)).all()
+    add(rules.FilterField("owner_id", "Owner", "Contact", "id", "contact",
+                          options=tuple((str(i), f"{f or ''} {last or ''}".strip() or u) for i, f, last, u in owners)))
+    stages = session.execute(sa.select(Stage.id, Stage.name).order_by(Stage.weight, Stage.name)).all()
+    add(rules.FilterField("stage", "Stage", "Contact", "id", "contact", column="stage_id", options=tuple((str(i), n) for i, n in stages)))
+    tags = session.execute(sa.select(Tag.tag).order_by(Tag.tag).limit(1000)).scalars().all()
+    add(rules.FilterField("tags", "Tags", "Contact", "tags", "tags", options=tuple((t, t) for t in tags)))
+    add(rules.FilterField("lead_email_domain", "E-mail domain", "Contact", "text", "email_domain"))
+    segs = session.execute(sa.select(Segment.id, Segment.name).order_by(Segment.name)).all()
+    add(rules.FilterField("leadlist", "Segment membership", "Segments", "segments", "segments", options=tuple((str(i), n) for i, n in segs)))
+    for spec in field_service.specs(session=session, obj="company"):
+        options = tuple((o, o) for o in (spec.properties.get("list") or []) if isinstance(o, str))
+        add(rules.FilterField(spec.alias, spec.label, "Company", spec.type, "company", options=options, object="company"))
+    for key, label, column in _DEVICE_FIELDS:
+        add(rules.FilterField(key, label, "Devices", "text", "related", column=column, object="behaviors", extra={"table": "devices"}))
+    for key, label, column in _UTM_FIELDS:
+        add(rules.FilterField(key, label, "UTM", "text", "related", column=column, object="behaviors", extra={"table": "utm_tags"}))
+    for key, label, column, type_ in _HIT_FIELDS:
+        add(rules.FilterField(key, label, "Page hits", type_, "related", column=column, object="behaviors", extra={"table": "page_hits"}))
+    add(rules.FilterField("hit_url_count", "Page hits count", "Page hits", "number", "count", object="behaviors"))
+    add(rules.FilterField("sessions", "Number of sessions", "Page hits", "number", "count", object="behaviors", extra={"sessions": True}))
+    for key, label, channel, reason in _DNC:
+        add(rules.FilterField(key, label, "Do not contact", "boolean", "dnc", options=_YES_NO, object="behaviors",
+                              extra={"channel": channel, "reason": reason}))
+    for group_id, name in session.execute(sa.select(PointGroup.id, PointGroup.name).order_by(PointGroup.name)).all():
+        add(rules.FilterField(f"group_points_{group_id}", f"{name} points", "Points", "number", "group_points",
+                              object="behaviors", extra={"group_id": group_id}))
+    return out
+
+
+def type_labels() -> dict[str, str]:
+    return FIELD_TYPES | {"id": "List", "tags": "Tags", "segments": "Segments"}
+
+
+def _tables(session: Session) -> rules.Tables:
+    return rules.Tables(
+        contacts=field_service.table(session=session, obj="contact"),
+        companies=field_service.table(session=session, obj="company"),
+        company_contacts=CompanyContact.__table__, contact_tags=ContactTag.__table__, tags=Tag.__table__,
+        segment_contacts=SegmentContact.__table__, page_hits=PageHit.__table__, devices=ContactDevice.__table__,
+        utm_tags=UtmTag.__table__, do_not_contact=DoNotContact.__table__, group_scores=GroupContactScore.__table__,
+    )
+
+
+def compiler(*, session: Session, now: datetime | None = None) -> rules.Compiler:
+    def filters_of(segment_id: int) -> list[rules.SegmentFilter] | None:
+        raw = session.execute(sa.select(Segment.filters).where(Segment.id == segment_id)).scalar_one_or_none()
+        return None if raw is None else rules.parse_filters(raw)
+
+    return rules.Compiler(fields=filter_fields(session=session), tables=_tables(session),
+                          dialect=session.get_bind().dialect.name, now=now or utcnow(), segment_filters=filters_of)
+
+
+# ------------------------------------------------------------------ saving
+
+
+def alias_of(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:150] or "segment"
+
+
+def save_segment(*, session: Session, segment_id: int | None = None, values: dict[str, Any], user_id: int | None = None) -> Segment:
+    """Create or change a segment; filters are checked (and compiled, so circles are refused) first."""
+    segment = session.get(Segment, segment_id) if segment_id else Segment(name="", alias="", created_by=user_id)
+    if segment is None:
+        raise SegmentError({"id": "No such segment."}, 404)
+    errors: dict[str, str] = {}
+    name = str(values.get("name", segment.name) or "").strip()
+    if not name:
+        errors["name"] = "A name is required."
+    elif len(name) > 191:
+        errors["name"] = "Keep the name under 191 characters."
+    alias = alias_of(str(values.get("alias") or "") or (segment.alias if segment_id else name))
+    if session.execute(sa.select(Segment.id).where(Segment.alias == alias, Segment.id != (segment_id or 0))).first():
+        if values.get("alias"):
+            errors["alias"] = "Another segment has this alias."
+        else:
+            alias = _free_alias(session, alias)
+    filters: list[rules.SegmentFilter] = []
+    if "filters" in values:
+        try:
+            filters = rules.parse_filters(values["filters"])
+            compiler(session=session).condition(filters, segment_id=segment.id or -1)
+        except rules.FilterError as exc:
+            errors["filters"] = f"Filter {exc.index + 1}: {exc}" if exc.index is not None else str(exc)
+    if errors:
+        raise SegmentError(errors)
+    segment.name, segment.alias = name, alias
+    for key in ("public_name", "description", "category"):
+        if key in values:
+            setattr(segment, key, str(values[key] or "").strip()[:191 if key != "description" else 10000])
+    for key in ("is_published", "is_global", "is_preference_center"):
+        if key in values:
+            setattr(segment, key, bool(values[key]) if not isinstance(values[key], str) else rules.as_bool(values[key]))
+    if "filters" in values:
+        segment.filters = [{"glue": f.glue, "field": f.field, "operator": f.operator, "value": f.value} for f in filters]
+    if segment_id:
+        segment.date_modified = utcnow()
+    session.add(segment)
+    session.flush()
+    changefeed.publish_after_commit(session, "segments", {"ids": [segment.id], "action": "saved"})
+    return segment
+
+
+def _free_alias(session: Session, alias: str) -> str:
+    taken = set(session.execute(sa.select(Segment.alias).where(col(Segment.alias).like(f"{alias}%"))).scalars())
+    n = 2
+    while f"{alias}-{n}" in taken:
+        n += 1
+    return f"{alias}-{n}"
+
+
+def delete_segment(*, session: Session, segment_id: int) -> None:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise SegmentError({"id": "No such segment."}, 404)
+    users = [s.name for s in session.exec(select(Segment).where(Segment.id != segment_id)).all()
+             if any(f.get("field") == "leadlist" and segment_id in _ids(f.get("value")) for f in s.filters or [])]
+    if users:
+        raise SegmentError({"id": "Other segments use this one in their filters: " + ", ".join(users[:5])}, 409)
+    session.execute(sa.delete(SegmentContact).where(col(SegmentContact.segment_id) == segment_id))
+    session.delete(segment)
+    changefeed.publish_after_commit(session, "segments", {"ids": [segment_id], "action": "deleted"})
+
+
+def _ids(value: Any) -> set[int]:
+    out = set()
+    for v in rules.value_list(value):
+        try:
+            out.add(int(v))
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def list_segments(*, session: Session, search: str = "", start: int = 0, limit: int = 30) -> tuple[int, list[Segment]]:
+    q = select(Segment)
+    if search.strip():
+        term = f"%{search.strip().lower()}%"
+        q = q.where(sa.or_(sa.func.lower(Segment.name).like(term), sa.func.lower(Segment.alias).like(term)))
+    total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
+    rows = session.exec(q.order_by(Segment.name, Segment.id).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
+    return total, list(rows)
+
+
+def get_by_alias(*, session: Session, alias: str) -> Segment | None:
+    return session.exec(select(Segment).where(Segment.alias == alias)).first()
+
+
+# ------------------------------------------------------------------ who is in
+
+
+def member_condition(contacts: Any, segment_id: int) -> sa.ColumnElement[bool]:
+    """``contacts.id`` is a member now (as stored: filtered or added, not removed)."""
+    m = SegmentContact.__table__
+    return sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == contacts.c.id, m.c.manually_removed.is_(False))
+
+
+def preview(*, session: Session, filters: Any, segment_id: int | None = None, sample: int = SAMPLE_SIZE) -> dict[str, Any]:
+    """How many contacts the filters match now, and a few of them: the builder's live count."""
+    parsed = rules.parse_filters(filters)
+    comp = compiler(session=session)
+    cond = comp.condition(parsed, segment_id=segment_id if segment_id else -1)
+    c = comp.t.contacts
+    total = session.execute(sa.select(sa.func.count()).select_from(c).where(cond)).scalar_one()
+    rows = session.execute(
+        sa.select(c.c.id, c.c.firstname, c.c.lastname, c.c.email).where(cond).order_by(c.c.id.desc()).limit(sample)).all()
+    return {"total": int(total), "sample": [
+        {"id": r.id, "name": f"{r.firstname or ''} {r.lastname or ''}".strip() or r.email or f"Anonymous #{r.id}", "email": r.email or ""}
+        for r in rows]}
+
+
+def rebuild(*, session: Session, segment_id: int) -> dict[str, Any]:
+    """Bring the segment's filtered members up to date: add new matches, remove those who stopped
+    matching (manual additions and removals stay as they are). Two statements, whatever the size."""
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise SegmentError({"id": "No such segment."}, 404)
+    started = time.perf_counter()
+    now = utcnow()
+    comp = compiler(session=session, now=now)
+    cond = comp.condition(rules.parse_filters(segment.filters), segment_id=segment_id)
+    c, m = comp.t.contacts, SegmentContact.__table__
+    is_member = sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == c.c.id)
+    joining = sa.select(c.c.id).where(cond, ~is_member)
+    stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
+    leaving = sa.and_(m.c.segment_id == segment_id, m.c.manually_added.is_(False), m.c.manually_removed.is_(False), ~stays)
+    added = _add_rows(session, segment, joining, now)
+    removed = _remove_rows(session, segment, leaving, now)
+    _refresh_count(session, segment)
+    segment.last_built = now
+    segment.build_seconds = round(time.perf_counter() - started, 3)
+    session.add(segment)
+    session.flush()
+    if added or removed:
+        changefeed.publish_after_commit(session, "segments", {"ids": [segment_id], "action": "rebuilt"})
+    return {"added": added, "removed": removed, "total": segment.member_count, "seconds": segment.build_seconds}
+
+
+def _event_values(segment: Segment, action: str, by: str, now: datetime) -> dict[str, Any]:
+    return {"event_type": "segment", "occurred_at": now, "user_id": None,
+            "details": {"segment_id": segment.id, "name": segment.name, "action": action, "by": by}}
+
+
+def _add_rows(session: Session, segment: Segment, joining: sa.Select, now: datetime) -> int:
+    """Insert memberships for the contacts ``joining`` selects, with an "added" line on each timeline."""
+    m, e = SegmentContact.__table__, ContactEvent.__table__
+    ids = joining.subquery("joining")
+    rows = sa.select(sa.literal(segment.id).label("segment_id"), ids.c.id.label("contact_id"), sa.literal(now, m.c.date_added.type),
+                     sa.false(), sa.false())
+    event = _event_values(segment, "added", "filter", now)
+    if session.get_bind().dialect.name == "postgresql":
+        # One pass: the inserted rows feed the timeline lines (a data-modifying CTE).
+        inserted = sa.insert(m).from_select(["segment_id", "contact_id", "date_added", "manually_added", "manually_removed"], rows) \
+            .returning(m.c.contact_id).cte("inserted")
+        lines = sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(inserted.c.contact_id, *_event_columns(event))) \
+            .returning(e.c.id).cte("lines")
+        return session.execute(sa.select(sa.func.count()).select_from(inserted).add_cte(lines)).scalar_one()
+    session.execute(sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(ids.c.id, *_event_columns(event))))
+    result = session.execute(sa.insert(m).from_select(["segment_id", "contact_id", "date_added", "manually_added", "manually_removed"], rows))
+    return result.rowcount or 0
+
+
+def _remove_rows(session: Session, segment: Segment, leaving: sa.ColumnElement[bool], now: datetime) -> int:
+    m, e = SegmentContact.__table__, ContactEvent.__table__
+    event = _event_values(segment, "removed", "filter", now)
+    if session.get_bind().dialect.name == "postgresql":
+        deleted = sa.delete(m).where(leaving).returning(m.c.contact_id).cte("deleted")
+        lines = sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(deleted.c.contact_id, *_event_columns(event))) \
+            .returning(e.c.id).cte("lines")
+        return session.execute(sa.select(sa.func.count()).select_from(deleted).add_cte(lines)).scalar_one()
+    session.execute(sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(m.c.contact_id, *_event_columns(event)).where(leaving)))
+    return session.execute(sa.delete(m).where(leaving)).rowcount or 0
+
+
+_EVENT_KEYS = ("event_type", "occurred_at", "user_id", "details")
+
+
+def _event_columns(event: dict[str, Any]) -> list[Any]:
+    e = ContactEvent.__table__
+    return [sa.literal(event[k], e.c[k].type).label(k) if k != "user_id" else sa.null().label(k) for k in _EVENT_KEYS]
+
+
+def _refresh_count(session: Session, segment: Segment) -> None:
+    m = SegmentContact.__table__
+    segment.member_count = int(session.execute(
+        sa.select(sa.func.count()).select_from(m).where(m.c.segment_id == segment.id, m.c.manually_removed.is_(False))).scalar_one())
+
+
+def add_contacts(*, session: Session, segment_id: int, contact_ids: list[int], user_id: int | None = None) -> int:
+    """Add by hand: the contacts stay members whatever the filters say, until removed by hand."""
+    return _set_manual(session, segment_id, contact_ids, add=True, user_id=user_id)
+
+
+def remove_contacts(*, session: Session, segment_id: int, contact_ids: list[int], user_id: int | None = None) -> int:
+    """Remove by hand: the filters will not add the contacts back."""
+    return _set_manual(session, segment_id, contact_ids, add=False, user_id=user_id)
+
+
+def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, add: bool, user_id: int | None) -> int:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise SegmentError({"id": "No such segment."}, 404)
+    from mautic_app.models import Contact
+
+    ids = sorted(set(session.execute(sa.select(Contact.id).where(col(Contact.id).in_(set(contact_ids)))).scalars()))
+    if not ids:
+        return 0
+    rows = {r.contact_id: r for r in session.exec(
+        select(SegmentContact).where(SegmentContact.segment_id == segment_id, col(SegmentContact.contact_id).in_(ids))).all()}
+    now, changed = utcnow(), []
+    for cid in ids:
+        row = rows.get(cid)
+        was_member = row is not None and not row.manually_removed
+        if row is None:
+            row = SegmentContact(segment_id=segment_id, contact_id=cid, date_added=now)
+        row.manually_added, row.manually_removed = add, not add
+        if add and not was_member:
+            row.date_added = now
+        session.add(row)
+        if was_member != add:
+            changed.append(cid)
+    session.flush()
+    for cid in changed:
+        session.add(ContactEvent(contact_id=cid, **_event_values(segment, "added" if add else "removed", "manual", now) | {"user_id": user_id}))
+    _refresh_count(session, segment)
+    session.add(segment)
+    session.flush()
+    if changed:
+        changefeed.publish_after_commit(session, "segments", {"ids": [segment_id], "action": "members"})
+        changefeed.publish_after_commit(session, "contacts", {"ids": changed, "action": "segments"})
+    return len(changed)
+
+
+def segments_of_contact(*, session: Session, contact_id: int) -> list[Segment]:
+    return list(session.exec(
+        select(Segment).join(SegmentContact, col(SegmentContact.segment_id) == Segment.id)
+        .where(SegmentContact.contact_id == contact_id, col(SegmentContact.manually_removed).is_(False))
+        .order_by(Segment.name)).all())
+
+
+def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Re-evaluate the given contacts against every published segment with filters (they changed
+    elsewhere: an edit, an import, a page hit). Returns segment id → (added, removed)."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    now = utcnow()
+    comp = compiler(session=session, now=now)
+    c, m = comp.t.contacts, SegmentContact.__table__
+    out = {}
+    segments = session.exec(select(Segment).where(col(Segment.is_published).is_(True))).all()
+    for segment in segments:
+        filters = rules.parse_filters(segment.filters)
+        if not filters:
+            continue
+        try:
+            cond = comp.condition(filters, segment_id=segment.id)
+        except rules.FilterError:
+            continue  # a segment broken by a deleted field or segment: its own page says so
+        among = c.c.id.in_(ids)
+        is_member = sa.exists().where(m.c.segment_id == segment.id, m.c.contact_id == c.c.id)
+        joining = sa.select(c.c.id).where(among, cond, ~is_member)
+        stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
+        leaving = sa.and_(m.c.segment_id == segment.id, m.c.contact_id.in_(ids), m.c.manually_added.is_(False),
+                          m.c.manually_removed.is_(False), ~stays)
+        added = _add_rows(session, segment, joining, now)
+        removed = _remove_rows(session, segment, leaving, now)
+        if added or removed:
+            segment.member_count += added - removed
+            session.add(segment)
+            out[segment.id] = (added, removed)
+    if out:
+        session.flush()
+        changefeed.publish_after_commit(session, "segments", {"ids": sorted(out), "action": "members"})
+    return out
