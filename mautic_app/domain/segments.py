@@ -534,6 +534,8 @@ class Compiler:
 
     def _regexp(self, col: Any, kind: str, pattern: str) -> sa.ColumnElement[bool]:
         text = sa.cast(col, sa.String) if kind == "number" else col
+        if self.dialect == "sqlite":  # SQLAlchemy's SQLite REGEXP (Python's re) takes no flags argument
+            return text.regexp_match("(?i)" + pattern)
         return text.regexp_match(pattern, flags="i")
 
     def _dated(self, col: Any, kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
