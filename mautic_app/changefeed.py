@@ -68,6 +68,11 @@ def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any
     session.info.setdefault("changefeed", {}).setdefault(topic, []).append(payload)
 
 
+# Background work that follows a topic, as "module:function" (imported when first needed, so this
+# module stays below the services): contacts changed anywhere have their segments re-evaluated.
+WATCHERS: dict[str, tuple[str, ...]] = {"contacts": ("mautic_app.tasks.segments:contacts_changed",)}
+
+
 def _flush(session: OrmSession) -> None:
     if session.in_nested_transaction():
         return  # SQLAlchemy also calls after_commit when a savepoint is released
@@ -81,6 +86,19 @@ def _flush(session: OrmSession) -> None:
                 if k not in ("ids", "action"):
                     merged[k] = v
         publish(topic, merged)
+        _notify_watchers(topic, {**merged, "ids": ids})
+
+
+def _notify_watchers(topic: str, payload: dict[str, Any]) -> None:
+    """Never raises: the scheduled full rebuilds catch up with anything a watcher missed."""
+    import importlib
+
+    for target in WATCHERS.get(topic, ()):
+        module, name = target.split(":")
+        try:
+            getattr(importlib.import_module(module), name)(payload)
+        except Exception:  # noqa: BLE001
+            log.exception("watcher %s failed for %s", target, topic)
 
 
 def _drop(session: OrmSession) -> None:

@@ -225,6 +225,16 @@ def list_segments(*, session: Session, search: str = "", start: int = 0, limit: 
     return total, list(rows)
 
 
+def any_filtered(*, session: Session) -> bool:
+    """Whether any published segment has filters (changed contacts need re-evaluating only then)."""
+    rows = session.execute(sa.select(Segment.filters).where(col(Segment.is_published).is_(True))).scalars()
+    return any(rows)
+
+
+def published_ids(*, session: Session) -> list[int]:
+    return list(session.execute(sa.select(Segment.id).where(col(Segment.is_published).is_(True)).order_by(Segment.id)).scalars())
+
+
 def get_by_alias(*, session: Session, alias: str) -> Segment | None:
     return session.exec(select(Segment).where(Segment.alias == alias)).first()
 

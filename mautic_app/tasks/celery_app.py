@@ -43,6 +43,8 @@ def config(cfg: Settings) -> dict:
             "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
             "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
             "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
+            # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
+            "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},
         },
         # Hits have their own worker so a long import never holds live visitors back.
         "task_routes": {"mautic.tracking.*": {"queue": "tracking"}},

@@ -254,3 +254,20 @@ def test_changed_contacts_are_re_evaluated(session):
     assert members(session, sid) == {b}
     with session() as s:
         assert segments.update_contacts(session=s, contact_ids=[a, b]) == {}
+
+
+def test_a_contact_changed_anywhere_is_re_evaluated_after_commit(session, monkeypatch):
+    from mautic_app.tasks import segments as segment_tasks
+
+    queued = []
+    monkeypatch.setattr(segment_tasks.update_contacts, "delay", lambda ids: queued.append(ids) or segment_tasks.update_contacts(ids))
+    monkeypatch.setattr(segment_tasks, "_filtered", (0.0, False))
+    with session() as s:
+        cid = make(s, city="Graz", email="g@example.com")
+        sid = segment(s, [f("city", "=", "Vienna")])
+    rebuild(session, sid)
+    assert members(session, sid) == set()
+    with session() as s:
+        contacts.update(session=s, contact_id=cid, values={"city": "Vienna"})
+    assert queued and cid in queued[-1]
+    assert members(session, sid) == {cid}
