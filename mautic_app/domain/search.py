@@ -1,7 +1,7 @@
 """Mautic's list search syntax, parsed into terms. Turning terms into SQL is the service's job.
 
 Examples: ``john``, ``email:john@``, ``tag:"vip customer"``, ``!is:anonymous``,
-``company:acme owner:admin``, ``ids:1,2,3``.
+``company:acme owner:admin``, ``ids:1,2,3``, ``segment:newsletter``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-COMMANDS = {"email", "tag", "company", "owner", "stage", "is", "ids", "name", "id"}
+COMMANDS = {"email", "tag", "company", "owner", "stage", "is", "ids", "name", "id", "segment", "list"}
 IS_VALUES = {"anonymous", "mine", "unowned", "identified"}
 MAX_QUERY = 500
 
@@ -52,6 +52,8 @@ def parse(query: str) -> list[Term]:
                     raise SearchError("ids: takes numbers separated by commas.")
                 terms.append(Term("ids", ",".join(v.strip() for v in ids), negate))
                 continue
+            if command == "list":  # Mautic's older name for segment:
+                command = "segment"
             terms.append(Term(command, value.lower() if command == "is" else value, negate))
         else:
             terms.append(Term(None, part, negate))

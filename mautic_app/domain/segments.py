@@ -499,6 +499,11 @@ class Compiler:
     # -- scalar values (a column of the contact, or of one related row)
 
     def _scalar(self, col: Any, kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
+        if kind == "multiselect" and op in MULTI_VALUE:
+            # Stored "a|b|c": including needs every listed value, excluding needs none of them.
+            wrapped = sa.literal("|") + col + sa.literal("|")
+            holds = [wrapped.like("%|" + _escape_like(str(v)) + "|%", escape="\\") for v in value]
+            return sa.and_(*holds) if op == "in" else sa.or_(col.is_(None), *([sa.and_(*(sa.not_(h) for h in holds))]))
         if op in NEGATIVE and op != "empty":
             return sa.or_(col.is_(None), sa.not_(self._scalar(col, kind, NEGATIVE[op], value)))
         if op == "empty":
@@ -509,9 +514,6 @@ class Compiler:
             return self._dated(col, kind, op, value)
         if kind == "boolean":
             return col == sa.literal(bool(value))
-        if kind == "multiselect":
-            wrapped = sa.literal("|") + col + sa.literal("|")
-            return sa.and_(*(wrapped.like("%|" + _escape_like(str(v)) + "|%", escape="\\") for v in value))
         if kind in ("id",):
             return col.in_(value) if op == "in" else col == value
         if op == "regexp":

@@ -33,6 +33,8 @@ from mautic_app.models import (
     PageHit,
     PointActionLog,
     PointTriggerLog,
+    Segment,
+    SegmentContact,
     Stage,
     Tag,
     User,
@@ -252,6 +254,9 @@ def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | 
         return t.c.owner_id.in_(owners)
     if term.command == "stage":
         return t.c.stage_id.in_(sa.select(Stage.id).where(sa.func.lower(Stage.name) == v.lower()))
+    if term.command == "segment":  # by alias, as Mautic; members now (filtered or added, not removed)
+        return sa.exists().where(SegmentContact.contact_id == t.c.id, col(SegmentContact.manually_removed).is_(False),
+                                 SegmentContact.segment_id == sa.select(Segment.id).where(Segment.alias == v.lower()).scalar_subquery())
     if term.command == "ids":
         return t.c.id.in_([int(i) for i in v.split(",")][:1000])
     if term.command == "is":
@@ -689,8 +694,9 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
     }
     row["is_identified"] = not is_anonymous({**winner, **row})
     session.execute(sa.update(t).where(t.c.id == winner_id).values(**row))
-    # Tags and IPs are united; history, notes, UTM tags, DNC and company links move over.
-    for model, key in ((ContactTag, "tag_id"), (ContactIpAddress, "ip_id"), (CompanyContact, "company_id")):
+    # Tags, IPs and segments are united (the winner's own segment rows win); history, notes, UTM tags,
+    # DNC and company links move over.
+    for model, key in ((ContactTag, "tag_id"), (ContactIpAddress, "ip_id"), (CompanyContact, "company_id"), (SegmentContact, "segment_id")):
         have = set(session.execute(sa.select(getattr(model, key)).where(model.contact_id == winner_id)).scalars())
         session.execute(sa.delete(model).where(model.contact_id == loser_id, col(getattr(model, key)).in_(have)))
         session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))

@@ -384,11 +384,25 @@ def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, ad
     return len(changed)
 
 
-def segments_of_contact(*, session: Session, contact_id: int) -> list[Segment]:
-    return list(session.exec(
-        select(Segment).join(SegmentContact, col(SegmentContact.segment_id) == Segment.id)
+def contact_exists(*, session: Session, contact_id: int) -> bool:
+    from mautic_app.models import Contact
+
+    return session.execute(sa.select(Contact.id).where(Contact.id == contact_id)).first() is not None
+
+
+def existing_contacts(*, session: Session, contact_ids: list[int]) -> set[int]:
+    from mautic_app.models import Contact
+
+    return set(session.execute(sa.select(Contact.id).where(col(Contact.id).in_(set(contact_ids)))).scalars()) if contact_ids else set()
+
+
+def memberships(*, session: Session, contact_id: int) -> list[tuple[Segment, datetime, bool]]:
+    """The segments a contact is in now, with when it joined and whether by hand."""
+    return [tuple(r) for r in session.execute(
+        sa.select(Segment, SegmentContact.date_added, SegmentContact.manually_added)
+        .join(SegmentContact, col(SegmentContact.segment_id) == Segment.id)
         .where(SegmentContact.contact_id == contact_id, col(SegmentContact.manually_removed).is_(False))
-        .order_by(Segment.name)).all())
+        .order_by(Segment.name)).all()]
 
 
 def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -81,12 +81,14 @@ def test_celery_config_for_each_broker(tmp_path):
     assert embedded["task_ignore_result"] is True
     assert {e["task"] for e in embedded["beat_schedule"].values()} == {
         "mautic.maintenance.prune_change_feed", "mautic.maintenance.purge_expired_sessions", "mautic.imports.requeue_stalled",
+        "mautic.segments.rebuild_all",
     }
     redis = config(dataclasses.replace(base, data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0"))
     assert redis["broker_url"] == redis["result_backend"] == "redis://127.0.0.1:6379/0"
     assert "mautic.tracking.record_queued_hits" in {e["task"] for e in redis["beat_schedule"].values()}
     assert redis["task_routes"] == {"mautic.tracking.*": {"queue": "tracking"}}
-    assert {"mautic_app.tasks.imports", "mautic_app.tasks.maintenance", "mautic_app.tasks.tracking"} <= set(task_modules())
+    assert {"mautic_app.tasks.imports", "mautic_app.tasks.maintenance", "mautic_app.tasks.tracking",
+            "mautic_app.tasks.segments"} <= set(task_modules())
 
 
 def test_beat_tasks_run(database, session, monkeypatch):

@@ -153,8 +153,8 @@ def test_manual_members_stay_and_manual_removals_stay_out(session):
     rebuild(session, sid)
     assert members(session, sid) == {paris[1], paris[2], london}
     with session() as s:
-        assert [x.name for x in segments.segments_of_contact(session=s, contact_id=london)] == ["Test segment"]
-        assert segments.segments_of_contact(session=s, contact_id=paris[0]) == []
+        assert [(seg.name, manual) for seg, _added, manual in segments.memberships(session=s, contact_id=london)] == [("Test segment", True)]
+        assert segments.memberships(session=s, contact_id=paris[0]) == []
         lines = s.exec(select(ContactEvent).where(ContactEvent.contact_id == london, ContactEvent.event_type == "segment")).all()
         assert [(e.details["action"], e.details["by"]) for e in lines] == [("added", "manual")]
 

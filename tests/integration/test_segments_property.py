@@ -35,10 +35,11 @@ def make_contacts(s, rnd: random.Random, now: datetime) -> list[dict]:
             "colours": None if rnd.random() < 0.3 else sorted(rnd.sample(COLOURS, rnd.randint(1, 2))),
             "vip": rnd.choice([True, False, None]),
         }
-        values = {"email": f"c{i}@example.com", "city": person["city"], "country": person["country"],
-                  "colours": person["colours"], "vip": person["vip"]}
+        values = {"email": f"c{i}@example.com", "country": person["country"], "colours": person["colours"], "vip": person["vip"]}
         cid, _ = contacts.create(session=s, values=values, tags=person["tags"], check_required=False)
-        s.execute(sa.update(Contact).where(Contact.id == cid).values(points=person["points"], date_identified=person["date_identified"]))
+        # Written directly so an empty string is stored as one (the forms store none; older data may).
+        s.execute(sa.update(Contact).where(Contact.id == cid).values(
+            city=person["city"], points=person["points"], date_identified=person["date_identified"]))
         person["id"] = cid
         people.append(person)
     return people

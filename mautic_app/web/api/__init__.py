@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mautic_app import settings as settings_module
-from mautic_app.web.api import companies, contacts, devices, errors, fields, notes, points
+from mautic_app.web.api import companies, contacts, devices, errors, fields, notes, points, segments
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -48,12 +48,14 @@ def build_api() -> FastAPI:
             {"name": "Notes", "description": "Notes on contacts."},
             {"name": "Devices", "description": "Browsers and devices contacts were tracked on."},
             {"name": "Points", "description": "Point actions that score behaviour, triggers that act at a score, point groups."},
+            {"name": "Segments", "description": "Segments: filters over contacts, their members, rebuilds."},
         ],
     )
     errors.install(api)
     # A contact's plus/minus points first: they are more specific than the contacts router's /points/{operator}/{delta}.
     api.include_router(points.contact_router)
-    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS):
+    api.include_router(segments.contact_router)  # /contacts/list/segments before the contacts router's /contacts/{id}
+    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router):
         api.include_router(router)
     api.add_middleware(ApiGate)
     return api

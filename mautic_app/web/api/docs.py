@@ -117,6 +117,20 @@ POINT_TRIGGER = {
         }}},
     } | _PUBLISH,
 }
+SEGMENT = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"}, "alias": {"type": "string"}, "publicName": {"type": "string"},
+        "description": {"type": "string"}, "isPublished": {"type": "boolean"}, "isGlobal": {"type": "boolean"},
+        "isPreferenceCenter": {"type": "boolean"},
+        "filters": {"type": "array", "items": {"type": "object", "properties": {
+            "glue": {"type": "string", "enum": ["and", "or"]}, "field": {"type": "string"}, "object": {"type": "string"},
+            "type": {"type": "string"}, "operator": {"type": "string"},
+            "properties": {"type": "object", "properties": {"filter": {}}},
+        }}},
+    },
+}
 POINT_GROUP = {
     "type": "object",
     "required": ["name"],

@@ -21,6 +21,7 @@ from mautic_app.services.companies import CompanyError
 from mautic_app.services.contacts import ContactError
 from mautic_app.services.fields import FieldError
 from mautic_app.services.points import PointError
+from mautic_app.services.segments import SegmentError
 from mautic_app.services.stages import StageError
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def as_api_error(exc: Exception) -> ApiError:
     """Translate a service error into an ApiError (batch routes report these per item)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, (ContactError, CompanyError, StageError, FieldError, PointError)):
+    if isinstance(exc, (ContactError, CompanyError, StageError, FieldError, PointError, SegmentError)):
         status = getattr(exc, "status", 400)
         message = NOT_FOUND if status == 404 else "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
         return ApiError(status, message, field_details(exc.errors) if status != 404 else None)
@@ -100,7 +101,8 @@ def install(app: FastAPI) -> None:
         log.exception("API request failed", exc_info=exc)
         return error_response(500, "An unexpected error occurred.")
 
-    for cls in (ApiError, ContactError, CompanyError, StageError, FieldError, PointError, SearchError, DataError, OverflowError):
+    for cls in (ApiError, ContactError, CompanyError, StageError, FieldError, PointError, SegmentError, SearchError, DataError,
+                OverflowError):
         app.add_exception_handler(cls, known)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
