@@ -17,6 +17,8 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     point_groups,
     point_triggers,
     points,
+    segment_edit,
+    segments,
     stages,
     tracking_settings,
     users,

@@ -196,13 +196,18 @@ def delete_segment(*, session: Session, segment_id: int) -> None:
     segment = session.get(Segment, segment_id)
     if segment is None:
         raise SegmentError({"id": "No such segment."}, 404)
-    users = [s.name for s in session.exec(select(Segment).where(Segment.id != segment_id)).all()
-             if any(f.get("field") == "leadlist" and segment_id in _ids(f.get("value")) for f in s.filters or [])]
+    users = segments_using(session=session, segment_id=segment_id)
     if users:
         raise SegmentError({"id": "Other segments use this one in their filters: " + ", ".join(users[:5])}, 409)
     session.execute(sa.delete(SegmentContact).where(col(SegmentContact.segment_id) == segment_id))
     session.delete(segment)
     changefeed.publish_after_commit(session, "segments", {"ids": [segment_id], "action": "deleted"})
+
+
+def segments_using(*, session: Session, segment_id: int) -> list[str]:
+    """Names of the segments whose filters refer to this one (it cannot be deleted while they do)."""
+    return [s.name for s in session.exec(select(Segment).where(Segment.id != segment_id).order_by(Segment.name)).all()
+            if any(f.get("field") == "leadlist" and segment_id in _ids(f.get("value")) for f in s.filters or [])]
 
 
 def _ids(value: Any) -> set[int]:

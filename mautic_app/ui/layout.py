@@ -15,6 +15,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Dashboard", "/", "layout-dashboard"),
     ("Contacts", "/contacts", "users"),
     ("Visitors", "/visitors", "eye"),
+    ("Segments", "/segments", "filter"),
     ("Companies", "/companies", "building-2"),
     ("Stages", "/stages", "milestone"),
     ("Points", "/points", "trophy"),
