@@ -6,7 +6,8 @@ Publishing from a service happens after its transaction commits, so a page never
 before the data it is told about is visible.
 
 Topics in use: ``contacts`` ({"ids": [...], "action": ...}), ``companies``, ``stages``,
-``fields``, ``imports`` ({"id": n}).
+``fields``, ``imports`` ({"id": n}), ``segments`` (segment ids), ``segment_members`` (contact ids
+whose segments changed).
 """
 
 from __future__ import annotations

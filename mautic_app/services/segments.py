@@ -444,4 +444,6 @@ def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tu
     if out:
         session.flush()
         changefeed.publish_after_commit(session, "segments", {"ids": sorted(out), "action": "members"})
+        # Not "contacts": that topic re-evaluates segments; open contact pages follow this one too.
+        changefeed.publish_after_commit(session, "segment_members", {"ids": ids[:1000]})
     return out

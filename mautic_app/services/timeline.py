@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "company": "Company changed",
     "page_hit": "Page visit",
     "device_added": "New device",
+    "segment": "Segment membership",
 }
 
 
@@ -101,6 +102,9 @@ def describe(event: ContactEvent) -> str:
         return f"Visited {d.get('title') or d.get('url', '')}"
     if t == "device_added":
         return "New device: " + " ".join(str(d[k]) for k in ("device", "brand", "model", "os", "browser") if d.get(k))
+    if t == "segment":
+        how = "by hand" if d.get("by") == "manual" else "by its filters"
+        return f"{'Added to' if d.get('action') == 'added' else 'Removed from'} segment {d.get('name', '')} ({how})"
     if t == "company":
         return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
     return EVENT_LABELS.get(t, t)

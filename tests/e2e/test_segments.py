@@ -93,3 +93,40 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     expect(row.get_by_role("link", name=re.compile(r"^Contacts in High scorers.*: 2$"))).to_be_visible()
     row.get_by_role("button", name=f"Rebuild High scorers in {town}").click()
     expect(row).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2}"), timeout=30_000)
+
+
+def test_add_to_a_segment_in_bulk_and_remove_by_hand_on_the_contact_page(signed_in: Page, base_url, app_server):
+    page, u = signed_in, uuid.uuid4().hex[:6]
+    ids = make_contacts(app_server, [{"firstname": f"Hand{i}", "lastname": f"Picked{u}", "email": f"hand{u}.{i}@example.com"}
+                                     for i in range(2)])
+    name = f"VIP list {u}"
+    run_service(app_server, (
+        "from mautic_app.services import segments\n"
+        "with session_scope() as s:\n"
+        f"    segments.save_segment(session=s, values={{'name': {name!r}, 'alias': 'vip-{u}'}})\n"
+        "print(json.dumps(1))\n"
+    ))
+    page.goto(base_url + f"/contacts?search=email:hand{u}")
+    table_rows = page.get_by_role("table").get_by_role("row")
+    expect(table_rows).to_have_count(3)  # the header and two contacts
+    page.get_by_role("checkbox", name="Select all contacts on this page").click()
+    page.get_by_role("toolbar", name="Bulk actions").get_by_role("button", name="Add to segment").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Apply").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Choose a segment.")
+    dialog.get_by_label("Segment").select_option(label=name)
+    dialog.get_by_role("button", name="Apply").click()
+    expect(dialog).to_have_count(0)
+    page.get_by_label("Contact search").fill(f"segment:vip-{u}")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(table_rows).to_have_count(3)
+
+    page.goto(base_url + f"/contacts/{ids[0]}")
+    card = page.get_by_role("list", name="Segments")
+    expect(card.get_by_role("link", name=name)).to_be_visible()
+    expect(card).to_contain_text("added by hand")
+    page.get_by_role("button", name=f"Remove from segment {name}").click()
+    expect(page.get_by_text("In no segment.")).to_be_visible()
+    page.get_by_label("Add to segment").select_option(label=name)
+    page.get_by_role("button", name="Add", exact=True).last.click()
+    expect(page.get_by_role("list", name="Segments").get_by_role("link", name=name)).to_be_visible()

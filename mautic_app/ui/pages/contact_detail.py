@@ -10,7 +10,7 @@ import reflex as rx
 
 from mautic_app.db import session_scope
 from mautic_app.domain.search import SearchError
-from mautic_app.services import companies, contacts, timeline, visitors
+from mautic_app.services import companies, contacts, segments, timeline, visitors
 from mautic_app.services import fields as field_service
 from mautic_app.services import points as point_service
 from mautic_app.ui import live
@@ -120,6 +120,10 @@ def _load(cid: int) -> dict[str, Any]:
             ],
             "owners": owner_options(session),
             "stages": stage_options(session),
+            "segments": [{"id": str(seg.id), "name": seg.name, "how": "added by hand" if manual else "by its filters"}
+                         for seg, _added, manual in segments.memberships(session=session, contact_id=cid)],
+            "segment_choices": [{"value": str(seg.id), "label": seg.name}
+                                for seg in segments.list_segments(session=session, limit=500)[1]],
         }
 
 
@@ -202,6 +206,8 @@ class ContactDetailState(rx.State):
     stages: list[dict[str, str]] = []
     tags: list[str] = []
     tag_error: str = ""
+    segments: list[dict[str, str]] = []
+    segment_choices: list[dict[str, str]] = []
     notes: list[dict[str, str]] = []
     note_error: str = ""
     note_key: int = 0
@@ -272,7 +278,8 @@ class ContactDetailState(rx.State):
             return False
         self.missing, self.merged_into = False, 0
         for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "group_scores", "date_added", "last_active", "groups",
-                    "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages", "utm_tags"):
+                    "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages", "utm_tags",
+                    "segments", "segment_choices"):
             setattr(self, key, data[key])
         return True
 
@@ -321,7 +328,7 @@ class ContactDetailState(rx.State):
                 await self._reload_events()
                 await self._reload_visits()
 
-        await live.follow(self, ["contacts"], refresh)
+        await live.follow(self, ["contacts", "segment_members"], refresh)
 
     async def _after_write(self) -> None:
         if await self._refresh():
@@ -442,6 +449,24 @@ class ContactDetailState(rx.State):
         if not user_id:
             return
         await rx.run_in_thread(lambda: _write(contacts.modify_tags, contact_ids=[cid], tags=["-" + tag], user_id=user_id))
+        await self._after_write()
+
+    # ------------------------------------------------------------ segments
+
+    @rx.event
+    async def add_to_segment(self, form: dict):
+        segment_id, cid, user_id = parse_id(form.get("segment")), self.cid, await self._user_id()
+        if not segment_id or not user_id:
+            return
+        await rx.run_in_thread(lambda: _write(segments.add_contacts, segment_id=segment_id, contact_ids=[cid], user_id=user_id))
+        await self._after_write()
+
+    @rx.event
+    async def remove_from_segment(self, segment_id: str):
+        sid, cid, user_id = parse_id(segment_id), self.cid, await self._user_id()
+        if not sid or not user_id:
+            return
+        await rx.run_in_thread(lambda: _write(segments.remove_contacts, segment_id=sid, contact_ids=[cid], user_id=user_id))
         await self._after_write()
 
     # ------------------------------------------------------------ notes
@@ -703,6 +728,7 @@ def _event_icon(kind: rx.Var) -> rx.Component:
         ("stage", ic("milestone")), ("note", ic("sticky-note")), ("dnc", ic("ban")), ("tags", ic("tag")),
         ("owner", ic("user")), ("merged", ic("merge")), ("company", ic("building-2")), ("ip_added", ic("globe")),
         ("utm", ic("link")), ("page_hit", ic("mouse-pointer-click")), ("device_added", ic("monitor-smartphone")),
+        ("segment", ic("filter")),
         ic("activity"),
     )
 
@@ -887,6 +913,41 @@ def _tags_card() -> rx.Component:
         ),
         rx.cond(S.tag_error != "", rx.text(S.tag_error, color=rx.color("red", 11), size="1", role="alert")),
         heading_id="tags-heading",
+    )
+
+
+def _segments_card() -> rx.Component:
+    return section(
+        "Segments",
+        rx.cond(
+            S.segments.length() > 0,
+            rx.el.ul(
+                rx.foreach(S.segments, lambda g: rx.el.li(
+                    rx.hstack(
+                        rx.link(g["name"], href="/segments/" + g["id"].to(str)),
+                        rx.text(g["how"], size="1", color=rx.color("gray", 10)),
+                        rx.spacer(),
+                        rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
+                                       aria_label="Remove from segment " + g["name"].to(str), on_click=S.remove_from_segment(g["id"])),
+                        align="center", width="100%",
+                    ))),
+                aria_label="Segments", style={"list_style": "none", "padding": "0", "margin": "0", "width": "100%"},
+            ),
+            rx.text("In no segment.", color=rx.color("gray", 10), size="2"),
+        ),
+        rx.cond(
+            S.segment_choices.length() > 0,
+            rx.form(
+                rx.hstack(
+                    native_select(*option_list(S.segment_choices, blank="Choose a segment"), name="segment",
+                                  aria_label="Add to segment"),
+                    rx.button("Add", type="submit", variant="soft"),
+                    width="100%", spacing="2",
+                ),
+                on_submit=S.add_to_segment, reset_on_submit=True, width="100%",
+            ),
+        ),
+        heading_id="segments-heading",
     )
 
 
@@ -1223,6 +1284,7 @@ def _body() -> rx.Component:
             rx.vstack(
                 _points_stage_card(),
                 _tags_card(),
+                _segments_card(),
                 _companies_card(),
                 _dnc_card(),
                 _ips_card(),

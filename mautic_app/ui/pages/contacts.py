@@ -9,7 +9,7 @@ import reflex as rx
 
 from mautic_app.db import session_scope
 from mautic_app.domain.search import SearchError
-from mautic_app.services import contacts
+from mautic_app.services import contacts, segments
 from mautic_app.services import fields as field_service
 from mautic_app.ui import live
 from mautic_app.ui.components.contact_data import display_name, owner_options, stage_options
@@ -46,6 +46,7 @@ SEARCH_HELP = (
     ("company:acme", "Company name starting with “acme”"),
     ("owner:admin", "Owned by that user (username or name)"),
     ("stage:Customer", "In that stage"),
+    ("segment:newsletter", "In the segment with that alias"),
     ("is:anonymous", "Anonymous visitors (also is:identified)"),
     ("is:mine", "Contacts you own"),
     ("is:unowned", "Contacts without an owner"),
@@ -57,6 +58,8 @@ BULK_TITLES = {
     "tags_remove": "Remove tags",
     "owner": "Set owner",
     "stage": "Set stage",
+    "segment_add": "Add to segment",
+    "segment_remove": "Remove from segment",
 }
 
 
@@ -102,11 +105,16 @@ def _load_page(search: str, order_by: str, direction: str, start: int, limit: in
 
 def _load_choices() -> dict[str, list[dict[str, str]]]:
     with session_scope() as session:
-        return {"owners": owner_options(session), "stages": stage_options(session)}
+        return {"owners": owner_options(session), "stages": stage_options(session),
+                "segments": [{"value": str(g.id), "label": g.name} for g in segments.list_segments(session=session, limit=500)[1]]}
 
 
-def _bulk(action: str, ids: list[int], user_id: int, tags: list[str], owner_id: int | None, stage_id: int | None) -> int:
+def _bulk(action: str, ids: list[int], user_id: int, tags: list[str], owner_id: int | None, stage_id: int | None,
+          segment_id: int | None = None) -> int:
     with session_scope() as session:
+        if action in ("segment_add", "segment_remove"):
+            change = segments.add_contacts if action == "segment_add" else segments.remove_contacts
+            return change(session=session, segment_id=segment_id, contact_ids=ids, user_id=user_id)
         if action == "tags_add":
             contacts.modify_tags(session=session, contact_ids=ids, tags=tags, user_id=user_id)
         elif action == "tags_remove":
@@ -141,6 +149,7 @@ class ContactsState(rx.State):
     selected: list[str] = []
     owners: list[dict[str, str]] = []
     stages: list[dict[str, str]] = []
+    segments: list[dict[str, str]] = []
     bulk_action: str = ""
     bulk_error: str = ""
     bulk_busy: bool = False
@@ -250,7 +259,7 @@ class ContactsState(rx.State):
         if not (await self.get_state(SessionState)).user_id:
             return
         choices = await rx.run_in_thread(_load_choices)
-        self.owners, self.stages = choices["owners"], choices["stages"]
+        self.owners, self.stages, self.segments = choices["owners"], choices["stages"], choices["segments"]
         await self._reload()
         return ContactsState.follow_changes
 
@@ -363,8 +372,12 @@ class ContactsState(rx.State):
         tags = _split_tags(str(form.get("tags", "")))
         owner_id = int(form["owner_id"]) if str(form.get("owner_id", "")).isdigit() else None
         stage_id = int(form["stage_id"]) if str(form.get("stage_id", "")).isdigit() else None
+        segment_id = int(form["segment_id"]) if str(form.get("segment_id", "")).isdigit() else None
         if action in ("tags_add", "tags_remove") and not tags:
             self.bulk_error = "Enter at least one tag."
+            return
+        if action in ("segment_add", "segment_remove") and not segment_id:
+            self.bulk_error = "Choose a segment."
             return
         session = await self.get_state(SessionState)
         user_id = session.user_id
@@ -373,8 +386,8 @@ class ContactsState(rx.State):
         self.bulk_busy = True
         yield
         try:
-            n = await rx.run_in_thread(lambda: _bulk(action, ids, user_id, tags, owner_id, stage_id))
-        except contacts.ContactError as exc:
+            n = await rx.run_in_thread(lambda: _bulk(action, ids, user_id, tags, owner_id, stage_id, segment_id))
+        except (contacts.ContactError, segments.SegmentError) as exc:
             self.bulk_busy = False
             self.bulk_error = " ".join(exc.errors.values())
             return
@@ -386,6 +399,8 @@ class ContactsState(rx.State):
             "tags_remove": f"Tags removed from {n} {noun}.",
             "owner": f"Owner set on {n} {noun}.",
             "stage": f"Stage set on {n} {noun}.",
+            "segment_add": f"{n} {noun} added to the segment.",
+            "segment_remove": f"{n} {noun} removed from the segment.",
             "delete": f"Deleted {n} {noun}.",
         }[action]
         if action == "delete":
@@ -501,6 +516,8 @@ def _bulk_bar() -> rx.Component:
             action("Remove tags", "tags_remove", "tag"),
             action("Set owner", "owner", "user"),
             action("Set stage", "stage", "milestone"),
+            action("Add to segment", "segment_add", "filter"),
+            action("Remove from segment", "segment_remove", "filter-x"),
             action("Delete", "delete", "trash-2", color_scheme="red"),
             align="center",
             spacing="2",
@@ -527,6 +544,10 @@ def _bulk_dialog() -> rx.Component:
                                                                   id="bulk-owner", name="owner_id"), "bulk-owner")),
                         ("stage", labelled("Stage", native_select(*option_list(ContactsState.stages, blank="No stage"),
                                                                   id="bulk-stage", name="stage_id"), "bulk-stage")),
+                        ("segment_add", labelled("Segment", native_select(*option_list(ContactsState.segments, blank="Choose a segment"),
+                                                                          id="bulk-segment", name="segment_id"), "bulk-segment")),
+                        ("segment_remove", labelled("Segment", native_select(*option_list(ContactsState.segments, blank="Choose a segment"),
+                                                                             id="bulk-segment", name="segment_id"), "bulk-segment")),
                         labelled("Tags", rx.input(id="bulk-tags", name="tags", placeholder="vip, webinar", auto_focus=True,
                                                   width="100%"), "bulk-tags", hint="Separate tags with commas."),
                     ),
