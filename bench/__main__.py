@@ -8,7 +8,7 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
@@ -19,6 +19,10 @@ def main() -> int:
         from bench import tracking
 
         tracking.run()
+    if "segments" in names:
+        from bench import segments
+
+        segments.run()
     return 0
 
 
