@@ -102,14 +102,20 @@ def run() -> None:
                 {"field": "city", "operator": "startsWith", "value": f"City{i}"},
             ]}).id for i in range(19)]
 
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            expected = conn.execute(sa.text(HAND_WRITTEN), {"sid": theirs}).rowcount
-        hand = time.perf_counter() - t0
+        def by_hand() -> tuple[int, float]:
+            start = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM segment_contacts WHERE segment_id = :sid"), {"sid": theirs})
+                rows = conn.execute(sa.text(HAND_WRITTEN), {"sid": theirs}).rowcount
+            return rows, time.perf_counter() - start
+
+        by_hand()  # the first run reads the tables into memory: neither side gets that cost
+        expected, hand = by_hand()
         t0 = time.perf_counter()
         with db.session_scope() as session:
             result = segments.rebuild(session=session, segment_id=ours)
         mine = time.perf_counter() - t0
+        hand = min(hand, by_hand()[1])
         with engine.connect() as conn:
             differ = conn.execute(sa.text(
                 "SELECT count(*) FROM (SELECT contact_id FROM segment_contacts WHERE segment_id = :a "
@@ -143,7 +149,7 @@ def run() -> None:
             preview = segments.preview(session=session, filters=FILTERS)
         count_time = time.perf_counter() - t0
         t0 = time.perf_counter()
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # the builder's count alone (the preview also reads a sample)
             conn.execute(sa.text(HAND_COUNT)).scalar_one()
         count_hand = time.perf_counter() - t0
         report(f"live count while editing ({preview['total']:,})", count_time, count_hand, unit="s", goal="goal: < 1 s")

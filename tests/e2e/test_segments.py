@@ -88,6 +88,17 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     expect(page.get_by_role("status").filter(has_text=re.compile(r"^2 members$"))).to_be_visible(timeout=30_000)
     expect(members).not_to_contain_text("Cy")
 
+    # By hand on the segment page: a removal sticks, an addition joins whatever the filters say.
+    page.get_by_role("button", name="Remove Bea from the segment").click()
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^1 member$"))).to_be_visible()
+    page.get_by_label("Add a contact by hand").fill("nobody@example.com")
+    page.get_by_label("Add a contact by hand").press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="No contact with that e-mail")).to_be_visible()
+    page.get_by_label("Add a contact by hand").fill(f"a.{town}@example.com")
+    page.get_by_label("Add a contact by hand").press("Enter")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^2 members$"))).to_be_visible()
+    expect(members).to_contain_text("Ada")
+
     page.get_by_role("link", name="All segments").click()
     row = page.get_by_role("table", name="Segments").get_by_role("row").filter(has_text=f"High scorers in {town}")
     expect(row.get_by_role("link", name=re.compile(r"^Contacts in High scorers.*: 2$"))).to_be_visible()

@@ -91,6 +91,23 @@ def _save(segment_id: int | None, values: dict[str, Any], user_id: int | None) -
     return new_id
 
 
+def _find_contact(text: str) -> int | None:
+    """A contact by id or exact e-mail, for adding by hand."""
+    from mautic_app.services import contacts
+
+    text = text.strip()
+    with session_scope() as session:
+        if text.isdigit():
+            return int(text) if segments.contact_exists(session=session, contact_id=int(text)) else None
+        return contacts.find_existing(session=session, values={"email": text}) if "@" in text else None
+
+
+def _change_member(segment_id: int, contact_id: int, add: bool, user_id: int | None) -> int:
+    with session_scope() as session:
+        change = segments.add_contacts if add else segments.remove_contacts
+        return change(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
+
+
 def _queue_rebuild(segment_id: int) -> None:
     from mautic_app.tasks.segments import rebuild
 
@@ -124,6 +141,7 @@ class SegmentEditState(rx.State):
     member_total: int = 0
     built: str = ""
     rebuilding: bool = False
+    member_error: str = ""
     _following: bool = False
     _preview_seq: int = 0
 
@@ -328,6 +346,29 @@ class SegmentEditState(rx.State):
             yield rx.redirect(f"/segments/{new_id}")
 
     @rx.event
+    async def add_member(self, form: dict):
+        text, sid = str(form.get("contact", "")), self.segment_id
+        user_id = (await self.get_state(SessionState)).user_id
+        if not sid or not user_id:
+            return
+        contact_id = await rx.run_in_thread(lambda: _find_contact(text))
+        if contact_id is None:
+            self.member_error = "No contact with that e-mail or id."
+            return
+        self.member_error = ""
+        await rx.run_in_thread(lambda: _change_member(sid, contact_id, True, user_id))
+        await self._load_members()
+
+    @rx.event
+    async def remove_member(self, contact_id: str):
+        sid = self.segment_id
+        user_id = (await self.get_state(SessionState)).user_id
+        if not sid or not user_id or not contact_id.isdigit():
+            return
+        await rx.run_in_thread(lambda: _change_member(sid, int(contact_id), False, user_id))
+        await self._load_members()
+
+    @rx.event
     async def rebuild_now(self):
         if not self.segment_id or self.rebuilding:
             return
@@ -492,12 +533,25 @@ def _members_panel() -> rx.Component:
             rx.table.root(
                 rx.el.caption("Members", style=VISUALLY_HIDDEN),
                 rx.table.header(rx.table.row(rx.table.column_header_cell("Name"), rx.table.column_header_cell("E-mail"),
-                                             rx.table.column_header_cell("City"))),
+                                             rx.table.column_header_cell("City"),
+                                             rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN)))),
                 rx.table.body(rx.foreach(S.members, lambda m: rx.table.row(
                     rx.table.row_header_cell(rx.link(m["name"], href="/contacts/" + m["id"].to(str))),
-                    rx.table.cell(m["email"]), rx.table.cell(m["city"])))),
+                    rx.table.cell(m["email"]), rx.table.cell(m["city"]),
+                    rx.table.cell(rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
+                                                 aria_label="Remove " + m["name"].to(str) + " from the segment",
+                                                 on_click=S.remove_member(m["id"])))))),
                 width="100%", size="1",
             ),
+            rx.form(
+                rx.hstack(
+                    rx.input(name="contact", placeholder="E-mail or contact id", aria_label="Add a contact by hand", width="100%"),
+                    rx.button("Add", type="submit", variant="soft", size="2"),
+                    width="100%", spacing="2",
+                ),
+                on_submit=S.add_member, reset_on_submit=True, width="100%",
+            ),
+            rx.cond(S.member_error != "", rx.text(S.member_error, color=rx.color("red", 11), size="1", role="alert")),
             spacing="2", width="100%",
         ),
         width="100%",
