@@ -31,6 +31,25 @@ def scratch_database(prefix: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def use_database(url: str):
+    """Point this process's app at ``url``, bring it to the current schema with its first admin;
+    returns the ``mautic_app.db`` module (its engine and sessions now use ``url``)."""
+    os.environ["MAUTIC_DATABASE_URL"] = url
+    from mautic_app import settings as settings_module
+
+    settings_module.settings = settings_module.load_settings()
+    import mautic_app.db as db
+
+    db.settings = settings_module.settings
+    db.get_engine.cache_clear()
+    from mautic_app.services import setup
+
+    setup.migrate()
+    with db.session_scope() as session:
+        setup.bootstrap(session=session, admin_user="admin", admin_password="bench-password")
+    return db
+
+
 def median_ms(fn: Callable[[], object], repeat: int = 15, warmup: int = 3) -> float:
     for _ in range(warmup):
         fn()

@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.common import median_ms, report, scratch_database
+from bench.common import median_ms, report, scratch_database, use_database
 
 CONTACTS = int(os.environ.get("BENCH_CONTACTS", "1000000"))
 
@@ -29,19 +29,9 @@ FROM generate_series(1, :n) AS g
 
 def run() -> None:
     with scratch_database("mautic_bench_list") as url:
-        os.environ["MAUTIC_DATABASE_URL"] = url
-        from mautic_app import settings as settings_module
+        db = use_database(url)
+        from mautic_app.services import contacts
 
-        settings_module.settings = settings_module.load_settings()
-        import mautic_app.db as db
-
-        db.settings = settings_module.settings
-        db.get_engine.cache_clear()
-        from mautic_app.services import contacts, setup
-
-        setup.migrate()
-        with db.session_scope() as session:
-            setup.bootstrap(session=session, admin_user="admin", admin_password="bench-password")
         engine = db.get_engine()
         t0 = time.perf_counter()
         with engine.begin() as conn:

@@ -15,7 +15,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.common import report, scratch_database
+from bench.common import report, scratch_database, use_database
 
 CONTACTS = int(os.environ.get("BENCH_SEGMENT_CONTACTS", "1000000"))
 HITS = int(os.environ.get("BENCH_SEGMENT_HITS", "5000000"))
@@ -62,20 +62,10 @@ HAND_COUNT = "SELECT count(*) " + HAND_WHERE
 
 def run() -> None:
     with scratch_database("mautic_bench_segments") as url:
-        os.environ["MAUTIC_DATABASE_URL"] = url
         os.environ.pop("MAUTIC_REDIS_URL", None)
-        from mautic_app import settings as settings_module
+        db = use_database(url)
+        from mautic_app.services import segments
 
-        settings_module.settings = settings_module.load_settings()
-        import mautic_app.db as db
-
-        db.settings = settings_module.settings
-        db.get_engine.cache_clear()
-        from mautic_app.services import segments, setup
-
-        setup.migrate()
-        with db.session_scope() as session:
-            setup.bootstrap(session=session, admin_user="admin", admin_password="bench-password")
         engine = db.get_engine()
         t0 = time.perf_counter()
         with engine.begin() as conn:

@@ -93,24 +93,24 @@ def get_segment(segment_id: int):
         return respond({"list": segment_body(session, _found(session, segment_id))})
 
 
-@router.post("/{segment_id:id}/contact/{contact_id:id}/add", summary="Add a contact to a segment by hand")
-def add_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)):
+def _by_hand(segment_id: int, contact_id: int, user_id: int, *, add: bool):
     with session_scope() as session:
         _found(session, segment_id)
         if not segments.contact_exists(session=session, contact_id=contact_id):
             raise ApiError(404)
-        segments.add_contacts(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
+        change = segments.add_contacts if add else segments.remove_contacts
+        change(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
     return respond({"success": 1})
+
+
+@router.post("/{segment_id:id}/contact/{contact_id:id}/add", summary="Add a contact to a segment by hand")
+def add_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)):
+    return _by_hand(segment_id, contact_id, user_id, add=True)
 
 
 @router.post("/{segment_id:id}/contact/{contact_id:id}/remove", summary="Remove a contact from a segment by hand")
 def remove_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)):
-    with session_scope() as session:
-        _found(session, segment_id)
-        if not segments.contact_exists(session=session, contact_id=contact_id):
-            raise ApiError(404)
-        segments.remove_contacts(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
-    return respond({"success": 1})
+    return _by_hand(segment_id, contact_id, user_id, add=False)
 
 
 @router.post("/{segment_id:id}/contacts/add", summary=f"Add up to {MAX_BATCH} contacts to a segment by hand",
