@@ -259,12 +259,14 @@ def preview(*, session: Session, filters: Any, segment_id: int | None = None, sa
     comp = compiler(session=session)
     cond = comp.condition(parsed, segment_id=segment_id if segment_id else -1)
     c = comp.t.contacts
-    total = session.execute(sa.select(sa.func.count()).select_from(c).where(cond)).scalar_one()
+    # One pass: the window count sees every match before the limit keeps the newest few.
     rows = session.execute(
-        sa.select(c.c.id, c.c.firstname, c.c.lastname, c.c.email).where(cond).order_by(c.c.id.desc()).limit(sample)).all()
+        sa.select(c.c.id, c.c.firstname, c.c.lastname, c.c.email, sa.func.count().over().label("total"))
+        .where(cond).order_by(c.c.id.desc()).limit(max(1, sample))).all()
+    total = rows[0].total if rows else 0
     return {"total": int(total), "sample": [
         {"id": r.id, "name": f"{r.firstname or ''} {r.lastname or ''}".strip() or r.email or f"Anonymous #{r.id}", "email": r.email or ""}
-        for r in rows]}
+        for r in rows[:sample]]}
 
 
 def rebuild(*, session: Session, segment_id: int) -> dict[str, Any]:
