@@ -212,18 +212,6 @@ RELATIVE_VALUES = (
 )
 
 
-@dataclass(frozen=True)
-class Period:
-    """``[start, end)``: a whole day, week, month or year; an exact instant has start == end."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def instant(self) -> bool:
-        return self.start == self.end
-
-
 def _add_months(d: date, months: int) -> date:
     index = d.year * 12 + d.month - 1 + months
     year, month = divmod(index, 12)
@@ -247,12 +235,6 @@ def _period_of(today: date, which: str, unit: str) -> tuple[date, date]:
         return start, _add_months(start, 1)
     start = date(today.year + step, 1, 1)
     return start, date(start.year + 1, 1, 1)
-
-
-def is_relative(value: Any) -> bool:
-    text = str(value or "").strip().lower()
-    return bool(text in ("today", "tomorrow", "yesterday", "anniversary", "birthday") or _REL_RE.match(text)
-                or _AGO_RE.match(text) or _EDGE_RE.match(text) or _PERIOD_RE.match(text))
 
 
 def resolve_date(value: Any, today: date) -> tuple[date, date] | str | datetime | None:

@@ -19,7 +19,6 @@ from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
 from mautic_app.domain import segments as rules
-from mautic_app.domain.fields import FIELD_TYPES
 from mautic_app.models import (
     CompanyContact,
     ContactDevice,
@@ -108,10 +107,6 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
         add(rules.FilterField(f"group_points_{group_id}", f"{name} points", "Points", "number", "group_points",
                               object="behaviors", extra={"group_id": group_id}))
     return out
-
-
-def type_labels() -> dict[str, str]:
-    return FIELD_TYPES | {"id": "List", "tags": "Tags", "segments": "Segments"}
 
 
 def _tables(session: Session) -> rules.Tables:
@@ -240,17 +235,7 @@ def published_ids(*, session: Session) -> list[int]:
     return list(session.execute(sa.select(Segment.id).where(col(Segment.is_published).is_(True)).order_by(Segment.id)).scalars())
 
 
-def get_by_alias(*, session: Session, alias: str) -> Segment | None:
-    return session.exec(select(Segment).where(Segment.alias == alias)).first()
-
-
 # ------------------------------------------------------------------ who is in
-
-
-def member_condition(contacts: Any, segment_id: int) -> sa.ColumnElement[bool]:
-    """``contacts.id`` is a member now (as stored: filtered or added, not removed)."""
-    m = SegmentContact.__table__
-    return sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == contacts.c.id, m.c.manually_removed.is_(False))
 
 
 def preview(*, session: Session, filters: Any, segment_id: int | None = None, sample: int = SAMPLE_SIZE) -> dict[str, Any]:
