@@ -45,12 +45,20 @@ def _redis():
         return _redis_client
 
 
+def _prefix() -> str:
+    """Pub/sub channels are shared by every database of a Redis server: apps on different database
+    numbers (staging beside production, parallel test runs) must not hear each other."""
+    from redis.connection import parse_url
+
+    return f"{CHANNEL_PREFIX}{parse_url(settings.redis_url or 'redis://localhost').get('db', 0)}:"
+
+
 def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
     """Tell every subscriber of ``topic`` now. Never raises: a lost live update is not worth a failed write."""
     payload = payload or {}
     try:
         if settings.redis_url:
-            _redis().publish(CHANNEL_PREFIX + topic, json.dumps(payload, default=str))
+            _redis().publish(_prefix() + topic, json.dumps(payload, default=str))
         else:
             from mautic_app.db import get_engine
             from mautic_app.models import ChangeFeedEntry
@@ -159,12 +167,13 @@ class _Hub:
 
         client = aioredis.Redis.from_url(settings.redis_url)
         pubsub = client.pubsub()
-        await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+        prefix = _prefix()
+        await pubsub.psubscribe(prefix + "*")
         try:
             async for msg in pubsub.listen():
                 if msg.get("type") != "pmessage":
                     continue
-                topic = msg["channel"].decode()[len(CHANNEL_PREFIX):]
+                topic = msg["channel"].decode()[len(prefix):]
                 try:
                     payload = json.loads(msg["data"])
                 except ValueError:

@@ -61,3 +61,11 @@ def test_savepoints_do_not_publish_early(database, session, monkeypatch):
             contacts.create(session=s, values={"email": "nested@example.com"})
         assert sent == []
     assert [t for t, _ in sent] == ["contacts"]
+
+
+def test_apps_on_different_redis_databases_do_not_hear_each_other(override_settings):
+    """Redis pub/sub ignores database numbers: the channel names carry them."""
+    override_settings(redis_url="redis://127.0.0.1:6379/3")
+    three = changefeed._prefix()
+    override_settings(redis_url="redis://127.0.0.1:6379/4")
+    assert three == "mautic:3:" and changefeed._prefix() == "mautic:4:"
