@@ -319,7 +319,7 @@ def as_bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError("not a yes/no value")
+    raise ValueError("Choose yes or no.")
 
 
 def check_regexp(value: Any) -> str:
@@ -341,18 +341,21 @@ def check(filters: list[SegmentFilter], fields: dict[str, FilterField]) -> list[
     """Every problem with the filters, as (filter index, message): empty when they can be saved."""
     problems = []
     for i, f in enumerate(filters):
-        spec = fields.get(f.field)
-        if spec is None:
-            problems.append((i, f"Unknown field {f.field[:64]!r}."))
-            continue
-        if f.operator not in spec.operators:
-            problems.append((i, f"{spec.label} cannot use the operator {OPERATORS.get(f.operator, f.operator)!r}."))
-            continue
         try:
-            _checked_value(spec, f.operator, f.value)
+            _checked(f, fields)
         except ValueError as exc:
             problems.append((i, str(exc)))
     return problems
+
+
+def _checked(f: SegmentFilter, fields: dict[str, FilterField]) -> tuple[FilterField, Any]:
+    """The filter's field and its value as the compiler uses it; ValueError says what to fix."""
+    spec = fields.get(f.field)
+    if spec is None:
+        raise ValueError(f"Unknown field {f.field[:64]!r}.")
+    if f.operator not in spec.operators:
+        raise ValueError(f"{spec.label} cannot use the operator {OPERATORS.get(f.operator, f.operator)!r}.")
+    return spec, _checked_value(spec, f.operator, f.value)
 
 
 def _checked_value(spec: FilterField, operator: str, value: Any) -> Any:
@@ -433,13 +436,22 @@ class Compiler:
         """The filters as one condition; no filters match nobody. Raises FilterError on a bad one."""
         if segment_id is not None:
             self._stack = [segment_id]
-        problems = check(filters, self.fields)
-        if problems:
-            index, message = problems[0]
-            raise FilterError(message, index)
-        if not filters:
+        return self._all(filters)
+
+    def _all(self, filters: list[SegmentFilter], referred: bool = False) -> sa.ColumnElement[bool]:
+        """Each filter checked and compiled once; ``referred``: they belong to a segment this one refers to."""
+        compiled = {}
+        for i, f in enumerate(filters):
+            try:
+                spec, value = _checked(f, self.fields)
+            except ValueError as exc:
+                if referred:
+                    raise FilterError(f"A segment this one refers to has a filter to fix: {exc}") from None
+                raise FilterError(str(exc), i) from None
+            compiled[id(f)] = self._one(f, spec, value)
+        if not compiled:
             return sa.false()
-        return sa.or_(*(sa.and_(*(self._one(f) for f in group)) for group in groups(filters)))
+        return sa.or_(*(sa.and_(*(compiled[id(f)] for f in group)) for group in groups(filters)))
 
     def matching_ids(self, filters: list[SegmentFilter], *, segment_id: int | None = None) -> sa.Select:
         c = self.t.contacts
@@ -447,9 +459,7 @@ class Compiler:
 
     # -- one filter
 
-    def _one(self, f: SegmentFilter) -> sa.ColumnElement[bool]:
-        spec = self.fields[f.field]
-        value = _checked_value(spec, f.operator, f.value)
+    def _one(self, f: SegmentFilter, spec: FilterField, value: Any) -> sa.ColumnElement[bool]:
         c = self.t.contacts
         source = spec.source
         if source == "contact":
@@ -617,21 +627,13 @@ class Compiler:
         m, c = self.t.segment_contacts, self.t.contacts
         self._stack.append(segment_id)
         try:
-            by_filters = self.condition_nested(filters)
+            by_filters = self._all(filters, referred=True)
         finally:
             self._stack.pop()
         removed = sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == c.c.id, m.c.manually_removed.is_(True))
         added = sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == c.c.id, m.c.manually_added.is_(True),
                                   m.c.manually_removed.is_(False))
         return sa.or_(sa.and_(by_filters, ~removed), added)
-
-    def condition_nested(self, filters: list[SegmentFilter]) -> sa.ColumnElement[bool]:
-        problems = check(filters, self.fields)
-        if problems:
-            raise FilterError("A segment this one refers to has a filter to fix: " + problems[0][1])
-        if not filters:
-            return sa.false()
-        return sa.or_(*(sa.and_(*(self._one(f) for f in group)) for group in groups(filters)))
 
 
 _TEXTUAL = {"text", "textarea", "html", "lookup", "email", "url", "tel", "select", "country", "region", "locale", "timezone", "multiselect"}

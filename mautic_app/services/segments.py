@@ -8,6 +8,7 @@ against every segment shortly after their change commits (see :func:`update_cont
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import unicodedata
@@ -15,12 +16,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
 from mautic_app.domain import segments as rules
 from mautic_app.models import (
     CompanyContact,
+    Contact,
     ContactDevice,
     ContactEvent,
     ContactTag,
@@ -30,14 +33,14 @@ from mautic_app.models import (
     PointGroup,
     Segment,
     SegmentContact,
-    Stage,
     Tag,
-    User,
     UtmTag,
 )
 from mautic_app.models.base import utcnow
+from mautic_app.services import contacts, stages
 from mautic_app.services import fields as field_service
 
+log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 
 
@@ -79,11 +82,10 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
         add(rules.FilterField(spec.alias, spec.label, "Contact", spec.type, "contact", options=options))
     for key, label, type_ in _SYSTEM_FIELDS:
         add(rules.FilterField(key, label, "Contact", type_, "contact"))
-    owners = session.execute(sa.select(User.id, User.first_name, User.last_name, User.username).order_by(User.username)).all()
     add(rules.FilterField("owner_id", "Owner", "Contact", "id", "contact",
-                          options=tuple((str(i), f"{f or ''} {last or ''}".strip() or u) for i, f, last, u in owners)))
-    stages = session.execute(sa.select(Stage.id, Stage.name).order_by(Stage.weight, Stage.name)).all()
-    add(rules.FilterField("stage", "Stage", "Contact", "id", "contact", column="stage_id", options=tuple((str(i), n) for i, n in stages)))
+                          options=tuple((str(u["id"]), u["name"]) for u in contacts.owners(session=session))))
+    add(rules.FilterField("stage", "Stage", "Contact", "id", "contact", column="stage_id",
+                          options=tuple((str(st.id), st.name) for st in stages.list_stages(session=session))))
     tags = session.execute(sa.select(Tag.tag).order_by(Tag.tag).limit(1000)).scalars().all()
     add(rules.FilterField("tags", "Tags", "Contact", "tags", "tags", options=tuple((t, t) for t in tags)))
     add(rules.FilterField("lead_email_domain", "E-mail domain", "Contact", "text", "email_domain"))
@@ -138,9 +140,7 @@ def alias_of(name: str) -> str:
 
 def save_segment(*, session: Session, segment_id: int | None = None, values: dict[str, Any], user_id: int | None = None) -> Segment:
     """Create or change a segment; filters are checked (and compiled, so circles are refused) first."""
-    segment = session.get(Segment, segment_id) if segment_id else Segment(name="", alias="", created_by=user_id)
-    if segment is None:
-        raise SegmentError({"id": "No such segment."}, 404)
+    segment = get_segment(session=session, segment_id=segment_id) if segment_id else Segment(name="", alias="", created_by=user_id)
     errors: dict[str, str] = {}
     name = str(values.get("name", segment.name) or "").strip()
     if not name:
@@ -176,7 +176,38 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
     session.add(segment)
     session.flush()
     changefeed.publish_after_commit(session, "segments", {"ids": [segment.id], "action": "saved"})
+    _rebuild_after_commit(session, segment.id)
     return segment
+
+
+def queue_rebuild(segment_id: int) -> None:
+    """Hand a rebuild to Celery ("Rebuild now"); if the broker is down, beat's full rebuild catches up."""
+    from mautic_app.tasks.segments import rebuild
+
+    try:
+        rebuild.delay(segment_id)
+    except Exception:  # noqa: BLE001
+        log.exception("could not queue a rebuild of segment %s", segment_id)
+
+
+def _rebuild_after_commit(session: Session, segment_id: int) -> None:
+    """A saved segment is rebuilt once the save commits, so the worker sees its new filters."""
+    if not event.contains(session, "after_commit", _send_rebuilds):
+        event.listen(session, "after_commit", _send_rebuilds)
+        event.listen(session, "after_rollback", _drop_rebuilds)
+    session.info.setdefault("segment_rebuilds", set()).add(segment_id)
+
+
+def _send_rebuilds(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy also calls after_commit when a savepoint is released
+    for segment_id in sorted(session.info.pop("segment_rebuilds", set())):
+        queue_rebuild(segment_id)
+
+
+def _drop_rebuilds(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop("segment_rebuilds", None)
 
 
 def _free_alias(session: Session, alias: str) -> str:
@@ -187,10 +218,15 @@ def _free_alias(session: Session, alias: str) -> str:
     return f"{alias}-{n}"
 
 
-def delete_segment(*, session: Session, segment_id: int) -> None:
+def get_segment(*, session: Session, segment_id: int) -> Segment:
     segment = session.get(Segment, segment_id)
     if segment is None:
         raise SegmentError({"id": "No such segment."}, 404)
+    return segment
+
+
+def delete_segment(*, session: Session, segment_id: int) -> None:
+    segment = get_segment(session=session, segment_id=segment_id)
     users = segments_using(session=session, segment_id=segment_id)
     if users:
         raise SegmentError({"id": "Other segments use this one in their filters: " + ", ".join(users[:5])}, 409)
@@ -257,20 +293,12 @@ def preview(*, session: Session, filters: Any, segment_id: int | None = None, sa
 def rebuild(*, session: Session, segment_id: int) -> dict[str, Any]:
     """Bring the segment's filtered members up to date: add new matches, remove those who stopped
     matching (manual additions and removals stay as they are). Two statements, whatever the size."""
-    segment = session.get(Segment, segment_id)
-    if segment is None:
-        raise SegmentError({"id": "No such segment."}, 404)
+    segment = get_segment(session=session, segment_id=segment_id)
     started = time.perf_counter()
     now = utcnow()
     comp = compiler(session=session, now=now)
     cond = comp.condition(rules.parse_filters(segment.filters), segment_id=segment_id)
-    c, m = comp.t.contacts, SegmentContact.__table__
-    is_member = sa.exists().where(m.c.segment_id == segment_id, m.c.contact_id == c.c.id)
-    joining = sa.select(c.c.id).where(cond, ~is_member)
-    stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
-    leaving = sa.and_(m.c.segment_id == segment_id, m.c.manually_added.is_(False), m.c.manually_removed.is_(False), ~stays)
-    added = _add_rows(session, segment, joining, now)
-    removed = _remove_rows(session, segment, leaving, now)
+    added, removed = _sync(session, segment, comp.t.contacts, cond, now)
     _refresh_count(session, segment)
     segment.last_built = now
     segment.build_seconds = round(time.perf_counter() - started, 3)
@@ -279,6 +307,19 @@ def rebuild(*, session: Session, segment_id: int) -> dict[str, Any]:
     if added or removed:
         changefeed.publish_after_commit(session, "segments", {"ids": [segment_id], "action": "rebuilt"})
     return {"added": added, "removed": removed, "total": segment.member_count, "seconds": segment.build_seconds}
+
+
+def _sync(session: Session, segment: Segment, c: Any, cond: sa.ColumnElement[bool], now: datetime,
+          among: list[int] | None = None) -> tuple[int, int]:
+    """Add the contacts ``cond`` matches that are not in yet, remove the filtered members it no
+    longer matches (rows added or removed by hand stay); only ``among`` these contacts if given."""
+    m = SegmentContact.__table__
+    is_member = sa.exists().where(m.c.segment_id == segment.id, m.c.contact_id == c.c.id)
+    joining = sa.select(c.c.id).where(cond, ~is_member, *([c.c.id.in_(among)] if among is not None else []))
+    stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
+    leaving = sa.and_(m.c.segment_id == segment.id, m.c.manually_added.is_(False), m.c.manually_removed.is_(False), ~stays,
+                      *([m.c.contact_id.in_(among)] if among is not None else []))
+    return _add_rows(session, segment, joining, now), _remove_rows(session, segment, leaving, now)
 
 
 def _event_values(segment: Segment, action: str, by: str, now: datetime) -> dict[str, Any]:
@@ -342,12 +383,8 @@ def remove_contacts(*, session: Session, segment_id: int, contact_ids: list[int]
 
 
 def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, add: bool, user_id: int | None) -> int:
-    segment = session.get(Segment, segment_id)
-    if segment is None:
-        raise SegmentError({"id": "No such segment."}, 404)
-    from mautic_app.models import Contact
-
-    ids = sorted(set(session.execute(sa.select(Contact.id).where(col(Contact.id).in_(set(contact_ids)))).scalars()))
+    segment = get_segment(session=session, segment_id=segment_id)
+    ids = sorted(existing_contacts(session=session, contact_ids=contact_ids))
     if not ids:
         return 0
     rows = {r.contact_id: r for r in session.exec(
@@ -377,14 +414,10 @@ def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, ad
 
 
 def contact_exists(*, session: Session, contact_id: int) -> bool:
-    from mautic_app.models import Contact
-
     return session.execute(sa.select(Contact.id).where(Contact.id == contact_id)).first() is not None
 
 
 def existing_contacts(*, session: Session, contact_ids: list[int]) -> set[int]:
-    from mautic_app.models import Contact
-
     return set(session.execute(sa.select(Contact.id).where(col(Contact.id).in_(set(contact_ids)))).scalars()) if contact_ids else set()
 
 
@@ -405,7 +438,6 @@ def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tu
         return {}
     now = utcnow()
     comp = compiler(session=session, now=now)
-    c, m = comp.t.contacts, SegmentContact.__table__
     out = {}
     segments = session.exec(select(Segment).where(col(Segment.is_published).is_(True))).all()
     for segment in segments:
@@ -416,14 +448,7 @@ def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tu
             cond = comp.condition(filters, segment_id=segment.id)
         except rules.FilterError:
             continue  # a segment broken by a deleted field or segment: its own page says so
-        among = c.c.id.in_(ids)
-        is_member = sa.exists().where(m.c.segment_id == segment.id, m.c.contact_id == c.c.id)
-        joining = sa.select(c.c.id).where(among, cond, ~is_member)
-        stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
-        leaving = sa.and_(m.c.segment_id == segment.id, m.c.contact_id.in_(ids), m.c.manually_added.is_(False),
-                          m.c.manually_removed.is_(False), ~stays)
-        added = _add_rows(session, segment, joining, now)
-        removed = _remove_rows(session, segment, leaving, now)
+        added, removed = _sync(session, segment, comp.t.contacts, cond, now, among=ids)
         if added or removed:
             segment.member_count += added - removed
             session.add(segment)

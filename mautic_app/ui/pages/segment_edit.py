@@ -52,20 +52,21 @@ def _catalogue() -> dict[str, Any]:
 
 def _read(segment_id: int) -> dict[str, Any] | None:
     with session_scope() as session:
-        seg = session.get(segments.Segment, segment_id)
-        if seg is None:
+        try:
+            seg = segments.get_segment(session=session, segment_id=segment_id)
+        except segments.SegmentError:
             return None
-        return {"name": seg.name, "description": seg.description, "published": seg.is_published, "filters": seg.filters or [],
-                "alias": seg.alias}
+        return {"name": seg.name, "description": seg.description, "published": seg.is_published, "filters": seg.filters or []}
 
 
 def _members(segment_id: int) -> dict[str, Any]:
     from mautic_app.services import contacts
 
     with session_scope() as session:
-        seg = session.get(segments.Segment, segment_id)
-        if seg is None:
-            return {"total": 0, "rows": [], "built": "", "took": ""}
+        try:
+            seg = segments.get_segment(session=session, segment_id=segment_id)
+        except segments.SegmentError:  # deleted meanwhile
+            return {"total": 0, "rows": [], "built": ""}
         page = contacts.list_contacts(session=session, search=f"segment:{seg.alias}", start=0, limit=MEMBERS_SHOWN,
                                       order_by="last_active", direction="desc")
         rows = [{"id": str(r["id"]), "name": f"{r.get('firstname') or ''} {r.get('lastname') or ''}".strip()
@@ -82,13 +83,8 @@ def _preview(filters: list[dict[str, Any]], segment_id: int | None) -> dict[str,
 
 
 def _save(segment_id: int | None, values: dict[str, Any], user_id: int | None) -> int:
-    with session_scope() as session:
-        seg = segments.save_segment(session=session, segment_id=segment_id, values=values, user_id=user_id)
-        new_id = seg.id
-    from mautic_app.tasks.segments import rebuild
-
-    rebuild.delay(new_id)
-    return new_id
+    with session_scope() as session:  # the save queues the segment's rebuild once it commits
+        return segments.save_segment(session=session, segment_id=segment_id, values=values, user_id=user_id).id
 
 
 def _find_contact(text: str) -> int | None:
@@ -106,12 +102,6 @@ def _change_member(segment_id: int, contact_id: int, add: bool, user_id: int | N
     with session_scope() as session:
         change = segments.add_contacts if add else segments.remove_contacts
         return change(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
-
-
-def _queue_rebuild(segment_id: int) -> None:
-    from mautic_app.tasks.segments import rebuild
-
-    rebuild.delay(segment_id)
 
 
 class SegmentEditState(rx.State):
@@ -374,7 +364,7 @@ class SegmentEditState(rx.State):
             return
         self.rebuilding = True
         sid = self.segment_id
-        await rx.run_in_thread(lambda: _queue_rebuild(sid))
+        await rx.run_in_thread(lambda: segments.queue_rebuild(sid))
 
 
 # ---------------------------------------------------------------- view

@@ -47,12 +47,6 @@ def _users_of(segment_id: int) -> list[str]:
         return segments.segments_using(session=session, segment_id=segment_id)
 
 
-def _queue_rebuild(segment_id: int) -> None:
-    from mautic_app.tasks.segments import rebuild
-
-    rebuild.delay(segment_id)
-
-
 class SegmentsState(DeleteConfirm, rx.State):
     noun: ClassVar[str] = "segment"
 
@@ -111,7 +105,7 @@ class SegmentsState(DeleteConfirm, rx.State):
         if segment_id in self.rebuilding:
             return
         self.rebuilding = [*self.rebuilding, segment_id]
-        await rx.run_in_thread(lambda: _queue_rebuild(int(segment_id)))
+        await rx.run_in_thread(lambda: segments.queue_rebuild(int(segment_id)))
         name = next((r["name"] for r in self.rows if r["id"] == segment_id), "")
         return rx.toast.info(f"Rebuilding “{name}”…")
 

@@ -1,7 +1,7 @@
 """``/api/segments``: Mautic's standard routes (``list``/``lists`` keys), filters in Mautic's JSON form,
 membership by hand, and a contact's segments.
 
-Thin over ``services.segments``; a saved segment is rebuilt by a Celery task once the save commits.
+Thin over ``services.segments`` (a saved segment is rebuilt by a Celery task once the save commits).
 """
 
 from __future__ import annotations
@@ -39,17 +39,10 @@ def segment_body(session: Session, segment: Segment) -> dict[str, Any]:
     }
 
 
-def _found(session: Session, segment_id: int) -> Segment:
-    segment = session.get(Segment, segment_id)
-    if segment is None:
-        raise ApiError(404)
-    return segment
-
-
 def save(session: Session, segment_id: int | None, data: Any, method: str, user_id: int) -> tuple[int, int]:
     params = require_object(data)
     values: dict[str, Any] = {}
-    current = session.get(Segment, segment_id) if segment_id else None
+    current = segments.get_segment(session=session, segment_id=segment_id) if segment_id else None
     if method == "PUT" or current is None:  # a PUT replaces the whole record
         values = {"name": "", "public_name": "", "description": "", "is_published": True, "is_global": True,
                   "is_preference_center": False, "filters": []}
@@ -64,19 +57,7 @@ def save(session: Session, segment_id: int | None, data: Any, method: str, user_
             raw = list(raw.values())
         values["filters"] = raw
     segment = segments.save_segment(session=session, segment_id=segment_id, values=values, user_id=user_id)
-    _rebuild_after_commit(session, segment.id)
     return segment.id, 200 if segment_id else 201
-
-
-def _rebuild_after_commit(session: Session, segment_id: int) -> None:
-    from sqlalchemy import event
-
-    def send(_session: Session) -> None:
-        from mautic_app.tasks.segments import rebuild
-
-        rebuild.delay(segment_id)
-
-    event.listen(session, "after_commit", send, once=True)
 
 
 @router.get("", summary="List segments")
@@ -90,12 +71,12 @@ def list_segments(start: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(30
 @router.get("/{segment_id:id}", summary="Get a segment")
 def get_segment(segment_id: int):
     with session_scope() as session:
-        return respond({"list": segment_body(session, _found(session, segment_id))})
+        return respond({"list": segment_body(session, segments.get_segment(session=session, segment_id=segment_id))})
 
 
 def _by_hand(segment_id: int, contact_id: int, user_id: int, *, add: bool):
     with session_scope() as session:
-        _found(session, segment_id)
+        segments.get_segment(session=session, segment_id=segment_id)
         if not segments.contact_exists(session=session, contact_id=contact_id):
             raise ApiError(404)
         change = segments.add_contacts if add else segments.remove_contacts
@@ -125,7 +106,7 @@ def add_contacts(segment_id: int, body: Any = Depends(read_body), user_id: int =
         raise ApiError(400, f"A maximum of {MAX_BATCH} entities are supported for batch operations.")
     ids = [parse_id(v) for v in raw]
     with session_scope() as session:
-        _found(session, segment_id)
+        segments.get_segment(session=session, segment_id=segment_id)
         existing = segments.existing_contacts(session=session, contact_ids=[i for i in ids if i])
         segments.add_contacts(session=session, segment_id=segment_id, contact_ids=sorted(existing), user_id=user_id)
     details = {str(v): {"success": bool(i and i in existing)} for v, i in zip(raw, ids, strict=True)}
@@ -153,7 +134,7 @@ def segment_choices():
 resource.add_standard_routes(
     router, singular="list", plural="lists", schema=docs.SEGMENT, new_summary="Create a segment",
     exists=lambda s, i: s.get(Segment, i) is not None,
-    read_body_for=lambda s, i: segment_body(s, _found(s, i)), save=save,
+    read_body_for=lambda s, i: segment_body(s, segments.get_segment(session=s, segment_id=i)), save=save,
     read_many=lambda s, ids: {i: segment_body(s, seg) for i in ids if (seg := s.get(Segment, i)) is not None},
     delete=lambda s, ids: [segments.delete_segment(session=s, segment_id=i) for i in ids],
 )
