@@ -49,6 +49,7 @@ class Settings:
     import_batch_size: int = 5000
     base_url: str = ""
     trusted_proxies: tuple[str, ...] = ()  # addresses / CIDR ranges whose X-Forwarded-For and -Proto we believe
+    form_submits_per_minute: int = 20  # per visitor IP and form; 0 turns the limit off
     extra: dict = field(default_factory=dict)
 
     @property
@@ -82,6 +83,7 @@ def load_settings() -> Settings:
         import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "5000")),
         base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
         trusted_proxies=tuple(p.strip() for p in os.environ.get("MAUTIC_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        form_submits_per_minute=int(os.environ.get("MAUTIC_FORM_SUBMITS_PER_MINUTE", "20")),
     )
 
 

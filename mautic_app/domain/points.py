@@ -102,7 +102,6 @@ ACTION_TYPES: dict[str, RuleType] = {
         RuleType(
             "form.submit", "Submits a form", "Scores submitting one of the chosen forms.",
             (_ids("forms", "Forms", "any form"),), context_key="form_id",
-            available=False, unavailable_reason="Arrives with forms.",
         ),
         RuleType(
             "asset.download", "Downloads an asset", "Scores downloading one of the chosen assets.",

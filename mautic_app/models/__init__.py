@@ -15,6 +15,8 @@ from mautic_app.models.contacts import (
     UtmTag,
 )
 from mautic_app.models.fields import FieldDefinition
+from mautic_app.models.focus import FocusItem, FocusStat
+from mautic_app.models.forms import Form, FormAction, FormField, FormSubmission
 from mautic_app.models.imports import ContactImport, ImportFailure
 from mautic_app.models.points import (
     GroupContactScore,
@@ -44,6 +46,12 @@ __all__ = [
     "ContactTag",
     "DoNotContact",
     "FieldDefinition",
+    "FocusItem",
+    "FocusStat",
+    "Form",
+    "FormAction",
+    "FormField",
+    "FormSubmission",
     "GroupContactScore",
     "ImportFailure",
     "IpAddress",

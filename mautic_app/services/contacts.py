@@ -26,6 +26,8 @@ from mautic_app.models import (
     ContactIpAddress,
     ContactTag,
     DoNotContact,
+    FocusStat,
+    FormSubmission,
     GroupContactScore,
     IpAddress,
     MergeRecord,
@@ -702,7 +704,7 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
         session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
     have_channels = set(session.execute(sa.select(DoNotContact.channel).where(DoNotContact.contact_id == winner_id)).scalars())
     session.execute(sa.delete(DoNotContact).where(DoNotContact.contact_id == loser_id, col(DoNotContact.channel).in_(have_channels)))
-    for model in (DoNotContact, Note, UtmTag, ContactEvent, ContactDevice, PageHit):
+    for model in (DoNotContact, Note, UtmTag, ContactEvent, ContactDevice, PageHit, FormSubmission, FocusStat):
         session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
     _merge_points(session, winner_id, loser_id)
     session.execute(sa.update(MergeRecord).where(MergeRecord.contact_id == loser_id).values(contact_id=winner_id))

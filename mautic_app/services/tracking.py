@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SETTINGS: dict[str, Any] = {
     "do_not_track_ips": [],  # addresses, CIDR ranges or wildcards whose hits are ignored
     "token_max_age_days": 30,  # how long a tracked link's contact token identifies its reader
+    # Sites whose pages may receive a form's visitors back (``mauticform[return]``, redirects) and
+    # may pre-fill forms from the tracked contact; the page a form was posted from always may.
+    "allowed_hosts": [],
 }
 # Operating systems whose devices the parser leaves untyped: they are desktops.
 DESKTOP_OS = {"Windows", "Mac", "GNU/Linux", "Chrome OS", "Ubuntu", "Debian", "Fedora", "FreeBSD", "Linux"}
@@ -75,6 +78,13 @@ def save_settings(*, session: Session, values: dict[str, Any]) -> dict[str, str]
             clean["token_max_age_days"] = days
         except (TypeError, ValueError):
             errors["token_max_age_days"] = "Enter a whole number of days from 1 to 365."
+    if "allowed_hosts" in values:
+        from mautic_app.domain import forms as form_rules
+
+        good, bad = form_rules.check_allowed_hosts(values["allowed_hosts"])
+        if bad:
+            errors["allowed_hosts"] = "Not a host name (www.example.com or *.example.com): " + ", ".join(bad[:5])
+        clean["allowed_hosts"] = good
     if errors:
         return errors
     for key, value in clean.items():

@@ -27,6 +27,7 @@ def _load() -> dict[str, str]:
     return {
         "do_not_track_ips": "\n".join(current["do_not_track_ips"]),
         "token_max_age_days": str(current["token_max_age_days"]),
+        "allowed_hosts": "\n".join(current["allowed_hosts"]),
     }
 
 
@@ -37,8 +38,8 @@ def _save(values: dict) -> dict[str, str]:
 
 class TrackingSettingsState(rx.State):
     snippet: str = ""
-    values: dict[str, str] = {"do_not_track_ips": "", "token_max_age_days": "30"}
-    errors: dict[str, str] = {"do_not_track_ips": "", "token_max_age_days": ""}
+    values: dict[str, str] = {"do_not_track_ips": "", "token_max_age_days": "30", "allowed_hosts": ""}
+    errors: dict[str, str] = {"do_not_track_ips": "", "token_max_age_days": "", "allowed_hosts": ""}
     saving: bool = False
     form_key: int = 0
 
@@ -58,8 +59,10 @@ class TrackingSettingsState(rx.State):
         values = {
             "do_not_track_ips": str(form.get("do_not_track_ips", "")).replace(",", "\n").splitlines(),
             "token_max_age_days": str(form.get("token_max_age_days", "")).strip(),
+            "allowed_hosts": str(form.get("allowed_hosts", "")).replace(",", "\n").splitlines(),
         }
-        self.values = {"do_not_track_ips": "\n".join(values["do_not_track_ips"]), "token_max_age_days": values["token_max_age_days"]}
+        self.values = {"do_not_track_ips": "\n".join(values["do_not_track_ips"]), "token_max_age_days": values["token_max_age_days"],
+                       "allowed_hosts": "\n".join(values["allowed_hosts"])}
         self.saving = True
         yield
         errors = await rx.run_in_thread(lambda: _save(values))
@@ -120,6 +123,15 @@ def tracking_settings_page() -> rx.Component:
                         "token-days",
                         error=S.errors["token_max_age_days"],
                         hint="Links in e-mails carry a signed token; after this many days it no longer identifies anyone.",
+                    ),
+                    labelled(
+                        "Sites that may receive form visitors",
+                        rx.text_area(id="allowed-hosts", name="allowed_hosts", default_value=S.values["allowed_hosts"],
+                                     rows="4", width="100%", placeholder="One per line: www.example.com or *.example.com"),
+                        "allowed-hosts",
+                        error=S.errors["allowed_hosts"],
+                        hint="After a form is submitted, visitors are only ever sent back to the page they came from or to "
+                             "these sites. Forms embedded on these sites also pre-fill auto-fill fields for known visitors.",
                     ),
                     rx.button("Save settings", type="submit", loading=S.saving),
                     spacing="4",

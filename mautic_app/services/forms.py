@@ -1,0 +1,520 @@
+"""Forms: saving them, taking submissions (the contact they belong to, the actions they run), results.
+
+A submission finds its contact as spec/components.md says: start from the tracked visitor,
+look the submitted unique identifiers up, merge the visitor into a contact found without a
+conflict, use the found one when they conflict, and start a new contact when the submitted
+identifiers contradict the visitor's own. Kiosk mode ignores the visitor and the IP.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mautic_app import changefeed
+from mautic_app.domain import forms as rules
+from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
+from mautic_app.models.base import utcnow
+from mautic_app.services import contacts, timeline
+from mautic_app.services import fields as field_service
+
+log = logging.getLogger(__name__)
+
+
+class FormNotFound(LookupError):
+    pass
+
+
+# ------------------------------------------------------------------ forms
+
+
+def mappable_fields(*, session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Contact and company fields a form field may fill: {"contact": [(alias, label)], "company": [...]}."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for obj in ("contact", "company"):
+        out[obj] = [(s.alias, s.label) for s in field_service.specs(session=session, obj=obj)
+                    if s.alias not in ("points", "last_active", "id") and s.is_visible]
+    return out
+
+
+def list_forms(*, session: Session, search: str = "", start: int = 0, limit: int = 30) -> tuple[int, list[dict[str, Any]]]:
+    q = select(Form)
+    if search.strip():
+        term = f"%{search.strip().lower()}%"
+        q = q.where(sa.or_(sa.func.lower(Form.name).like(term), sa.func.lower(Form.alias).like(term)))
+    total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar() or 0
+    rows = list(session.exec(q.order_by(col(Form.name), col(Form.id)).offset(start).limit(limit)).all())
+    counts = dict(session.execute(
+        sa.select(FormSubmission.form_id, sa.func.count()).where(col(FormSubmission.form_id).in_([f.id for f in rows]))
+        .group_by(FormSubmission.form_id)).all()) if rows else {}
+    return total, [{"form": f, "submissions": counts.get(f.id, 0)} for f in rows]
+
+
+def get_form(*, session: Session, form_id: int) -> Form | None:
+    return session.get(Form, form_id)
+
+
+def fields_of(*, session: Session, form_id: int) -> list[rules.Field]:
+    rows = session.exec(select(FormField).where(FormField.form_id == form_id).order_by(col(FormField.order), col(FormField.id))).all()
+    return [rules.Field(
+        id=r.id, alias=r.alias, label=r.label, type=r.type, order=r.order, show_label=r.show_label, default_value=r.default_value,
+        help_message=r.help_message, is_required=r.is_required, validation_message=r.validation_message,
+        properties=dict(r.properties or {}), mapped_object=r.mapped_object, mapped_field=r.mapped_field,
+        is_auto_fill=r.is_auto_fill, show_when_value_exists=r.show_when_value_exists,
+        show_after_x_submissions=r.show_after_x_submissions, always_display=r.always_display, parent_alias=r.parent_alias,
+        conditions=dict(r.conditions or {}), save_result=r.save_result,
+    ) for r in rows if r.type in rules.FIELD_TYPES]
+
+
+def actions_of(*, session: Session, form_id: int) -> list[FormAction]:
+    return list(session.exec(select(FormAction).where(FormAction.form_id == form_id).order_by(col(FormAction.order), col(FormAction.id))).all())
+
+
+def save_form(
+    *, session: Session, form_id: int | None, values: dict[str, Any], fields: list[dict[str, Any]],
+    actions: list[dict[str, Any]], user_id: int | None = None,
+) -> Form:
+    """Create or replace a form with its fields and actions; raises :class:`rules.FormError`."""
+    errors: dict[str, str] = {}
+    form = session.get(Form, form_id) if form_id else Form(name="", alias="", created_by=user_id)
+    if form is None:
+        raise FormNotFound(form_id)
+    name = str(values.get("name") or "").strip()[:191]
+    if not name:
+        errors["name"] = "Give the form a name."
+    alias = str(values.get("alias") or "").strip().lower()[:191] or rules.alias_from_label(name or "form")[:40]
+    if not rules.ALIAS_RE.match(alias):
+        errors["alias"] = "Use lower-case letters, digits and underscores, starting with a letter."
+    elif session.execute(sa.select(Form.id).where(Form.alias == alias, Form.id != (form.id or 0))).first():
+        errors["alias"] = "Another form already uses this alias."
+    post_action = str(values.get("post_action") or "message")
+    if post_action not in rules.POST_ACTIONS:
+        errors["post_action"] = "Choose what happens after submitting."
+    post_property = str(values.get("post_action_property") or "").strip()[:2000]
+    if post_action == "redirect" and not rules.web_url(post_property):
+        errors["post_action_property"] = "Enter the http(s) address to redirect to."
+    form_type = str(values.get("form_type") or "standalone")
+    if form_type not in rules.FORM_TYPES:
+        errors["form_type"] = "Choose standalone or campaign form."
+    limit = values.get("progressive_profiling_limit")
+    try:
+        limit = int(limit) if limit not in (None, "", 0, "0") else None
+        if limit is not None and not 1 <= limit <= 100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["progressive_profiling_limit"] = "Enter a whole number from 1 to 100, or leave it empty."
+        limit = None
+    mappable = mappable_fields(session=session)
+    try:
+        checked_fields = rules.check_fields(fields, contact_fields={a for a, _ in mappable["contact"]},
+                                            company_fields={a for a, _ in mappable["company"]})
+    except rules.FormError as exc:
+        errors |= exc.errors
+        checked_fields = []
+    try:
+        checked_actions = rules.check_actions(actions)
+    except rules.FormError as exc:
+        errors |= exc.errors
+        checked_actions = []
+    if errors:
+        raise rules.FormError(errors)
+    form.name, form.alias = name, alias
+    form.description = str(values.get("description") or "")[:5000]
+    form.is_published = bool(values.get("is_published", True))
+    form.post_action, form.post_action_property = post_action, post_property
+    form.form_type, form.in_kiosk_mode = form_type, bool(values.get("in_kiosk_mode"))
+    form.progressive_profiling_limit, form.no_index = limit, bool(values.get("no_index"))
+    form.language = str(values.get("language") or "")[:16]
+    form.date_modified = utcnow() if form.id else None
+    session.add(form)
+    session.flush()
+    session.execute(sa.delete(FormField).where(FormField.form_id == form.id))
+    session.execute(sa.delete(FormAction).where(FormAction.form_id == form.id))
+    for f in checked_fields:
+        session.add(FormField(
+            form_id=form.id, order=f.order, label=f.label, alias=f.alias, type=f.type, show_label=f.show_label,
+            default_value=f.default_value, help_message=f.help_message, is_required=f.is_required,
+            validation_message=f.validation_message, properties=f.properties, mapped_object=f.mapped_object,
+            mapped_field=f.mapped_field, is_auto_fill=f.is_auto_fill, show_when_value_exists=f.show_when_value_exists,
+            show_after_x_submissions=f.show_after_x_submissions, always_display=f.always_display,
+            parent_alias=f.parent_alias, conditions=f.conditions, save_result=f.save_result,
+        ))
+    for i, a in enumerate(checked_actions):
+        session.add(FormAction(form_id=form.id, order=i, type=a["type"], name=a["name"], properties=a["properties"]))
+    session.flush()
+    changefeed.publish_after_commit(session, "forms", {"ids": [form.id], "action": "saved"})
+    return form
+
+
+def delete_forms(*, session: Session, form_ids: list[int]) -> int:
+    ids = [i for i in form_ids if isinstance(i, int)]
+    n = session.execute(sa.delete(Form).where(col(Form.id).in_(ids))).rowcount if ids else 0
+    if n:
+        changefeed.publish_after_commit(session, "forms", {"ids": ids, "action": "deleted"})
+    return n
+
+
+def is_live(form: Form | None, now: datetime | None = None) -> bool:
+    """Published and inside its publishing window: only such forms are shown and accept posts."""
+    if form is None or not form.is_published:
+        return False
+    now = now or utcnow()
+    up, down = (_aware(d) for d in (form.publish_up, form.publish_down))
+    return not ((up and now < up) or (down and now > down))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+# ------------------------------------------------------------------ the visitor
+
+
+def contact_of_device(*, session: Session, device_id: str | None) -> int | None:
+    if not device_id:
+        return None
+    return session.execute(sa.select(ContactDevice.contact_id).where(ContactDevice.tracking_id == device_id)).scalar()
+
+
+def submissions_by(*, session: Session, form_id: int, contact_id: int | None) -> int:
+    if not contact_id:
+        return 0
+    return session.execute(sa.select(sa.func.count()).where(
+        FormSubmission.form_id == form_id, FormSubmission.contact_id == contact_id)).scalar() or 0
+
+
+@dataclass
+class VisitorView:
+    """What one visitor is shown: the fields after progressive profiling, and auto-filled values."""
+
+    fields: list[rules.Field]
+    prefill: dict[str, Any]
+
+
+def visitor_view(
+    *, session: Session, form: Form, fields: list[rules.Field], contact_id: int | None, query: dict[str, str], autofill: bool,
+) -> VisitorView:
+    """Progressive profiling and pre-population for a visitor.
+
+    Query parameters named like a field alias pre-fill it. Auto-fill fields take the tracked
+    contact's values only when ``autofill`` (the caller knows the page is the contact's own:
+    our own origin, or a site in the allowed hosts asking with the visitor's cookie).
+    """
+    known: dict[str, Any] = {}
+    if contact_id and not form.in_kiosk_mode:
+        known = contacts.read(session=session, contact_id=contact_id) or {}
+    count = submissions_by(session=session, form_id=form.id, contact_id=contact_id) if not form.in_kiosk_mode else 0
+    shown = rules.visible_fields(fields, known=known, submissions=count, kiosk=form.in_kiosk_mode,
+                                 limit=form.progressive_profiling_limit)
+    prefill: dict[str, Any] = {}
+    for f in shown:
+        if f.alias in query and f.kind.stores_value and f.type not in ("password", "captcha", "file"):
+            prefill[f.alias] = str(query[f.alias])[:rules.MAX_VALUE]
+        elif autofill and f.is_auto_fill and f.mapped_object == "contact" and known.get(f.mapped_field) not in (None, ""):
+            prefill[f.alias] = known[f.mapped_field]
+    return VisitorView(shown, prefill)
+
+
+# ------------------------------------------------------------------ submissions
+
+
+@dataclass
+class Submitted:
+    """What a submission did (or why it was refused: ``errors`` by field alias)."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    submission_id: int | None = None
+    contact_id: int | None = None
+    public_id: str | None = None  # the device's contact now, for the tracking cache
+    repost: dict[str, Any] | None = None  # re-post actions to queue after commit
+
+
+@dataclass
+class Posted:
+    """A post as the route read it."""
+
+    values: dict[str, Any]
+    ip: str | None = None
+    device_id: str | None = None
+    referer: str | None = None
+    page_url: str | None = None
+    user_agent: str | None = None
+
+
+def submit(*, session: Session, form: Form, posted: Posted) -> Submitted:
+    """Check a post, find or create its contact, store the submission and run the form's actions."""
+    fields = fields_of(session=session, form_id=form.id)
+    visitor = None if form.in_kiosk_mode else contact_of_device(session=session, device_id=posted.device_id)
+    view = visitor_view(session=session, form=form, fields=fields, contact_id=visitor, query={}, autofill=False)
+    hidden = {f.alias for f in fields} - {f.alias for f in view.fields}
+    checked = rules.check_post(fields, posted.values, hidden=hidden)
+    if checked.errors:
+        return Submitted(errors=checked.errors)
+    try:
+        clean = contacts.clean_values(session=session, values=checked.contact, creating=True)
+    except contacts.ContactError as exc:
+        by_target = {f.mapped_field: f.alias for f in fields if f.mapped_object == "contact"}
+        return Submitted(errors={by_target.get(k, k): v for k, v in exc.errors.items()})
+    contact_id, moved_device = _contact_for(session, form, visitor, clean)
+    if checked.company.get("companyname"):
+        _company(session, contact_id, checked.company)
+    if posted.ip and not form.in_kiosk_mode:
+        contacts.add_ip(session=session, contact_id=contact_id, ip=posted.ip)
+    public_id = None
+    if posted.device_id and moved_device:
+        session.execute(sa.update(ContactDevice).where(ContactDevice.tracking_id == posted.device_id).values(contact_id=contact_id))
+        from mautic_app.services import tracking
+
+        public_id = tracking.ensure_public_id(session=session, contact_id=contact_id)
+    row = FormSubmission(
+        form_id=form.id, contact_id=contact_id, ip_address=None if form.in_kiosk_mode else posted.ip,
+        tracking_id=None if form.in_kiosk_mode else posted.device_id, referer=_cap(posted.referer), page_url=_cap(posted.page_url),
+        values=checked.values,
+    )
+    session.add(row)
+    session.flush()
+    timeline.log(session=session, contact_id=contact_id, event_type="form_submitted",
+                 details={"name": form.name, "form_id": form.id, "submission_id": row.id})
+    from mautic_app.services import points
+
+    points.score(session=session, contact_id=contact_id, action_type="form.submit", context={"form_id": form.id})
+    outcome = Submitted(submission_id=row.id, contact_id=contact_id, public_id=public_id)
+    for action in actions_of(session=session, form_id=form.id):
+        handler = ACTION_HANDLERS.get(action.type)
+        if handler is None:
+            continue  # a kind whose area has not landed yet
+        try:
+            with session.begin_nested():
+                handler(session, _ActionContext(form, row, contact_id, posted, outcome), dict(action.properties or {}))
+        except Exception:  # noqa: BLE001  (one broken action must not lose the submission)
+            log.exception("form %s action %s failed", form.id, action.type)
+    changefeed.publish_after_commit(session, "form_submissions", {"form_id": form.id, "ids": [row.id], "contact_id": contact_id})
+    return outcome
+
+
+def _cap(value: str | None) -> str | None:
+    return rules.web_url(value) if value else None
+
+
+def _identifiers(session: Session) -> list[str]:
+    return [s.alias for s in field_service.specs(session=session, obj="contact") if s.is_unique_identifier]
+
+
+def _conflicts(session: Session, a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two sets of values name different people: a unique identifier both have, with different values."""
+    for alias in _identifiers(session):
+        x, y = a.get(alias), b.get(alias)
+        if x not in (None, "") and y not in (None, "") and str(x).strip().lower() != str(y).strip().lower():
+            return True
+    return False
+
+
+def _contact_for(session: Session, form: Form, visitor: int | None, clean: dict[str, Any]) -> tuple[int, bool]:
+    """(the submission's contact, whether the visitor's device now belongs to it)."""
+    found = contacts.find_existing(session=session, values=clean) if clean else None
+    if form.in_kiosk_mode or visitor is None:
+        if found:
+            contacts.update(session=session, contact_id=found, values=clean, source="form", already_clean=True)
+            return found, visitor is not None
+        new_id, _ = contacts.create(session=session, values=clean, source="form", check_required=False)
+        return new_id, visitor is not None
+    mine = contacts.read(session=session, contact_id=visitor) or {}
+    if found and found != visitor:
+        theirs = contacts.read(session=session, contact_id=found) or {}
+        if not _conflicts(session, mine, theirs):
+            contacts.merge(session=session, winner_id=found, loser_id=visitor)  # devices and hits move with it
+        contacts.update(session=session, contact_id=found, values=clean, source="form", already_clean=True)
+        return found, True
+    if found is None and _conflicts(session, mine, clean):
+        new_id, _ = contacts.create(session=session, values=clean, source="form", check_required=False)
+        return new_id, True
+    if clean:
+        contacts.update(session=session, contact_id=visitor, values=clean, source="form", already_clean=True)
+    return visitor, False
+
+
+def _company(session: Session, contact_id: int, values: dict[str, Any]) -> None:
+    from mautic_app.services import companies
+
+    company_id = companies.find_or_create(session=session, name=str(values["companyname"])[:191])
+    rest = {k: v for k, v in values.items() if k != "companyname"}
+    if rest:
+        try:
+            companies.update(session=session, company_id=company_id, values=rest)
+        except Exception:  # noqa: BLE001  (a bad company value must not lose the submission)
+            log.info("form company values not applied", exc_info=True)
+    companies.link_contact(session=session, company_id=company_id, contact_id=contact_id)
+
+
+# ------------------------------------------------------------------ submit actions
+
+
+@dataclass
+class _ActionContext:
+    form: Form
+    submission: FormSubmission
+    contact_id: int
+    posted: Posted
+    outcome: Submitted
+
+
+def _points(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    delta = int(props.get("points") or 0)
+    if delta:
+        contacts.change_points(session=session, contact_id=ctx.contact_id, operation="plus" if delta > 0 else "minus",
+                               amount=abs(delta), reason=f"form: {ctx.form.name}")
+
+
+def _tags(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    changes = list(props.get("add_tags") or []) + [f"-{t}" for t in props.get("remove_tags") or []]
+    if changes:
+        contacts.modify_tags(session=session, contact_ids=[ctx.contact_id], tags=changes)
+
+
+def _segments(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    from mautic_app.services import segments
+
+    for segment_id in props.get("addToLists") or []:
+        if segments.get_segment(session=session, segment_id=int(segment_id)):
+            segments.add_contacts(session=session, segment_id=int(segment_id), contact_ids=[ctx.contact_id])
+    for segment_id in props.get("removeFromLists") or []:
+        if segments.get_segment(session=session, segment_id=int(segment_id)):
+            segments.remove_contacts(session=session, segment_id=int(segment_id), contact_ids=[ctx.contact_id])
+
+
+def _utm(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    from mautic_app.domain import tracking as tracking_rules
+
+    url = ctx.posted.page_url or ""
+    utm = tracking_rules.utm_values(url) if url else {}
+    if utm:
+        contacts.add_utm(session=session, contact_id=ctx.contact_id, data=utm | {
+            "url": url, "referer": ctx.posted.referer, "user_agent": ctx.posted.user_agent, "query": tracking_rules.query_of(url)})
+
+
+def _remove_dnc(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    contacts.remove_dnc(session=session, contact_id=ctx.contact_id, channel="email")
+
+
+def _company_score(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    from mautic_app.services import companies
+
+    delta = int(props.get("score") or 0)
+    primary = next((c for c in companies.companies_of(session=session, contact_id=ctx.contact_id) if c.get("is_primary")), None)
+    if delta and primary:
+        session.execute(sa.update(Company).where(Company.id == primary["id"]).values(score=Company.score + delta))
+        changefeed.publish_after_commit(session, "companies", {"ids": [primary["id"]], "action": "score"})
+
+
+def _repost(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    """Queued after commit (the other site may be slow or down); see ``tasks.forms.repost``."""
+    ctx.outcome.repost = {"url": props.get("post_url"), "submission_id": ctx.submission.id}
+
+
+ACTION_HANDLERS: dict[str, Callable[[Session, _ActionContext, dict[str, Any]], None]] = {
+    "lead.pointschange": _points,
+    "lead.changetags": _tags,
+    "lead.changelist": _segments,
+    "lead.addutmtags": _utm,
+    "lead.removednc": _remove_dnc,
+    "lead.scorecontactscompanies": _company_score,
+    "form.repost": _repost,
+}
+
+
+def repost_payload(*, session: Session, submission_id: int) -> tuple[str, dict[str, Any]] | None:
+    """(URL, form fields) for a re-post action of a stored submission, or None if gone."""
+    row = session.get(FormSubmission, submission_id)
+    if row is None:
+        return None
+    for action in actions_of(session=session, form_id=row.form_id):
+        if action.type == "form.repost" and rules.web_url((action.properties or {}).get("post_url")):
+            data = {f"mauticform[{k}]": (", ".join(v) if isinstance(v, list) else v.get("filename") if isinstance(v, dict) else v)
+                    for k, v in (row.values or {}).items()}
+            return action.properties["post_url"], data
+    return None
+
+
+# ------------------------------------------------------------------ results
+
+
+def _results_query(session: Session, form_id: int, search: str) -> sa.Select:
+    q = sa.select(FormSubmission).where(FormSubmission.form_id == form_id)
+    term = search.strip().lower()
+    if term:
+        t = field_service.table(session=session)
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        q = q.outerjoin(t, t.c.id == FormSubmission.contact_id).where(sa.or_(
+            sa.func.lower(sa.cast(FormSubmission.values, sa.String)).like(like),
+            sa.func.lower(sa.func.coalesce(FormSubmission.ip_address, "")).like(like),
+            sa.func.lower(sa.func.coalesce(t.c.email, "")).like(like),
+        ))
+    return q
+
+
+def results(*, session: Session, form_id: int, search: str = "", start: int = 0, limit: int = 30) -> tuple[int, list[FormSubmission]]:
+    q = _results_query(session, form_id, search)
+    total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar() or 0
+    rows = session.execute(q.order_by(col(FormSubmission.date_submitted).desc(), col(FormSubmission.id).desc())
+                           .offset(start).limit(limit)).scalars().all()
+    return total, list(rows)
+
+
+def submission(*, session: Session, form_id: int, submission_id: int) -> FormSubmission | None:
+    row = session.get(FormSubmission, submission_id)
+    return row if row is not None and row.form_id == form_id else None
+
+
+def contact_submissions(*, session: Session, contact_id: int, form_id: int | None = None) -> list[FormSubmission]:
+    q = select(FormSubmission).where(FormSubmission.contact_id == contact_id)
+    if form_id:
+        q = q.where(FormSubmission.form_id == form_id)
+    return list(session.exec(q.order_by(col(FormSubmission.date_submitted).desc())).all())
+
+
+def value_text(value: Any) -> str:
+    """A stored value as plain text for lists and CSV (never HTML)."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("filename") or "")
+    return "" if value is None else str(value)
+
+
+def export_csv(*, session: Session, form_id: int, search: str = "") -> Iterator[str]:
+    """The results as CSV, in pages; cells a spreadsheet would run as formulas are quoted with an apostrophe."""
+    fields = [f for f in fields_of(session=session, form_id=form_id) if f.kind.stores_value and f.save_result and f.type != "password"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Submission id", "Date submitted", "Contact id", "IP address", "Page", *[f.label for f in fields]])
+    last_id = None
+    while True:
+        q = _results_query(session, form_id, search)
+        if last_id is not None:
+            q = q.where(FormSubmission.id < last_id)
+        rows = session.execute(q.order_by(col(FormSubmission.id).desc()).limit(1000)).scalars().all()
+        for r in rows:
+            writer.writerow([_cell(v) for v in (r.id, r.date_submitted.isoformat(), r.contact_id or "", r.ip_address or "",
+                                                r.page_url or "", *[value_text((r.values or {}).get(f.alias)) for f in fields])])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < 1000:
+            return
+        last_id = rows[-1].id
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
