@@ -195,6 +195,7 @@ class Tables:
     utm_tags: Any
     do_not_contact: Any
     group_scores: Any
+    form_submissions: Any = None
 
 
 # ------------------------------------------------------------------ relative dates

@@ -28,6 +28,8 @@ from mautic_app.models import (
     ContactEvent,
     ContactTag,
     DoNotContact,
+    Form,
+    FormSubmission,
     GroupContactScore,
     PageHit,
     PointGroup,
@@ -100,6 +102,9 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
         add(rules.FilterField(key, label, "UTM", "text", "related", column=column, object="behaviors", extra={"table": "utm_tags"}))
     for key, label, column, type_ in _HIT_FIELDS:
         add(rules.FilterField(key, label, "Page hits", type_, "related", column=column, object="behaviors", extra={"table": "page_hits"}))
+    submitted = session.execute(sa.select(Form.id, Form.name).order_by(Form.name)).all()
+    add(rules.FilterField("form_submit", "Submitted form", "Forms", "id", "related", column="form_id", object="behaviors",
+                          options=tuple((str(i), n) for i, n in submitted), extra={"table": "form_submissions"}))
     add(rules.FilterField("hit_url_count", "Page hits count", "Page hits", "number", "count", object="behaviors"))
     add(rules.FilterField("sessions", "Number of sessions", "Page hits", "number", "count", object="behaviors", extra={"sessions": True}))
     for key, label, channel, reason in _DNC:
@@ -118,6 +123,7 @@ def _tables(session: Session) -> rules.Tables:
         company_contacts=CompanyContact.__table__, contact_tags=ContactTag.__table__, tags=Tag.__table__,
         segment_contacts=SegmentContact.__table__, page_hits=PageHit.__table__, devices=ContactDevice.__table__,
         utm_tags=UtmTag.__table__, do_not_contact=DoNotContact.__table__, group_scores=GroupContactScore.__table__,
+        form_submissions=FormSubmission.__table__,
     )
 
 

@@ -31,6 +31,10 @@ EVENT_LABELS = {
     "page_hit": "Page visit",
     "device_added": "New device",
     "segment": "Segment membership",
+    "form_submitted": "Form submitted",
+    "focus_view": "Focus item viewed",
+    "focus_click": "Focus item clicked",
+    "focus_conversion": "Focus item converted",
 }
 
 
@@ -105,6 +109,11 @@ def describe(event: ContactEvent) -> str:
     if t == "segment":
         how = "by hand" if d.get("by") == "manual" else "by its filters"
         return f"{'Added to' if d.get('action') == 'added' else 'Removed from'} segment {d.get('name', '')} ({how})"
+    if t == "form_submitted":
+        return f"Submitted form {d.get('name', '')}"
+    if t in ("focus_view", "focus_click", "focus_conversion"):
+        verb = {"focus_view": "Saw", "focus_click": "Clicked", "focus_conversion": "Converted on"}[t]
+        return f"{verb} focus item {d.get('name', '')}"
     if t == "company":
         return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
     return EVENT_LABELS.get(t, t)

@@ -1,0 +1,346 @@
+"""Forms on any site, with Mautic's addresses and names, so forms written for Mautic post unchanged.
+
+``/form/generate.js?id=N`` (the script tag a site pastes) inserts the form where the tag is;
+``/form/{id}`` (and ``/form/embed/{id}``) is a page of its own for links and iframes;
+``POST /form/submit`` takes ``mauticform[...]`` fields, with ``?ajax=1`` answering JSON.
+``/form/prefill`` gives auto-fill values to the visitor's own pages only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from mautic_app import hitqueue
+from mautic_app.db import session_scope
+from mautic_app.domain import forms as rules
+from mautic_app.domain import tracking as tracking_rules
+from mautic_app.services import forms, tracking
+from mautic_app.settings import settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+RUNTIME = Path(__file__).parent / "static" / "mauticform.js"
+DEVICE_COOKIE = "mautic_device_id"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+NOT_FOUND_JS = "/* This form does not exist or is not published. */\n"
+
+
+# ------------------------------------------------------------------ showing a form
+
+
+@router.get("/form/generate.js")
+async def generate(request: Request) -> Response:
+    form_id = _int(request.query_params.get("id"))
+    rendered = await run_in_threadpool(_render, form_id, _device(request), dict(request.query_params), _base(request), False)
+    if rendered is None:
+        return Response(NOT_FOUND_JS, status_code=404, media_type="application/javascript; charset=utf-8")
+    html, form = rendered
+    config = {"html": html, "id": form["id"], "alias": form["alias"], "base": _base(request), "prefill": form["autofill"]}
+    body = RUNTIME.read_text().replace("__MAUTIC_FORM__", _js_json(config))
+    # Progressive profiling depends on the visitor: never shared between visitors by a cache.
+    return Response(body, media_type="application/javascript; charset=utf-8",
+                    headers={"Cache-Control": "private, no-store", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/form/{form_id:int}")
+@router.get("/form/embed/{form_id:int}")
+async def page(request: Request, form_id: int) -> Response:
+    """The form on a page of its own: a link to share, or an iframe's ``src``."""
+    found = await run_in_threadpool(_page_info, form_id)
+    if found is None:
+        return HTMLResponse(_page_html("Form not found", "<p>This form does not exist or is not published.</p>", ""), status_code=404)
+    name, no_index = found
+    script = f'<script src="/form/generate.js?id={form_id}&amp;{_query_for_script(request)}"></script>'
+    return HTMLResponse(_page_html(name, script, '<meta name="robots" content="noindex">' if no_index else ""),
+                        headers={"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors *"})
+
+
+@router.get("/form/prefill")
+async def prefill(request: Request) -> Response:
+    """What a known visitor's form looks like: fields progressive profiling hides, and auto-fill values.
+
+    Any site may learn which fields to hide (that reveals no value); values go only to our own
+    pages and the allowed sites, never to any site that asks with the visitor's cookie.
+    """
+    origin = request.headers.get("origin")
+    allowed = await run_in_threadpool(_allowed_hosts)
+    own = urlsplit(str(request.base_url)).hostname
+    host = (urlsplit(origin).hostname or "").lower() if origin else own
+    trusted = not origin or host == own or bool(rules.safe_return_url(origin, page_url=None, allowed_hosts=allowed))
+    hide, values = await run_in_threadpool(_known_visitor, _int(request.query_params.get("id")), _device(request))
+    headers = {"Cache-Control": "private, no-store", "Vary": "Origin, Cookie"}
+    if origin:
+        headers |= {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
+    return JSONResponse({"hide": hide, "values": values if trusted else {}}, headers=headers)
+
+
+def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str, autofill: bool):
+    with session_scope() as session:
+        form = forms.get_form(session=session, form_id=form_id) if form_id else None
+        if not forms.is_live(form):
+            return None
+        fields = forms.fields_of(session=session, form_id=form.id)
+        contact_id = forms.contact_of_device(session=session, device_id=device)
+        view = forms.visitor_view(session=session, form=form, fields=fields, contact_id=contact_id, query=query, autofill=autofill)
+        html = rules.render_form(form_id=form.id, alias=form.alias, name=form.name, fields=view.fields,
+                                 action=f"{base}/form/submit?formId={form.id}", prefill=view.prefill)
+        return html, {"id": form.id, "alias": form.alias, "autofill": not form.in_kiosk_mode}
+
+
+def _page_info(form_id: int) -> tuple[str, bool] | None:
+    with session_scope() as session:
+        form = forms.get_form(session=session, form_id=form_id)
+        return (form.name, form.no_index) if forms.is_live(form) else None
+
+
+def _known_visitor(form_id: int | None, device: str | None) -> tuple[list[str], dict[str, Any]]:
+    with session_scope() as session:
+        form = forms.get_form(session=session, form_id=form_id) if form_id else None
+        if not forms.is_live(form) or form.in_kiosk_mode:
+            return [], {}
+        contact_id = forms.contact_of_device(session=session, device_id=device)
+        if not contact_id:
+            return [], {}
+        fields = forms.fields_of(session=session, form_id=form.id)
+        view = forms.visitor_view(session=session, form=form, fields=fields, contact_id=contact_id, query={}, autofill=True)
+        shown = {f.alias for f in view.fields}
+        auto = {f.alias for f in view.fields if f.is_auto_fill}
+        return [f.alias for f in fields if f.alias not in shown], {k: v for k, v in view.prefill.items() if k in auto}
+
+
+def _allowed_hosts() -> list[str]:
+    return list(tracking.cached_settings().get("allowed_hosts") or [])
+
+
+def _page_html(title: str, body: str, head: str) -> str:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'{head}<title>{rules.e(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}'
+            f'.mauticform-row{{margin:0 0 1rem;display:flex;flex-direction:column;gap:.25rem}}.mauticform-errormsg{{color:#b00020}}'
+            f'.mauticform-input{{padding:.4rem;font:inherit}}</style></head><body>{body}</body></html>')
+
+
+def _query_for_script(request: Request) -> str:
+    """The page's own query parameters pre-fill fields, as on a site's page."""
+    from urllib.parse import urlencode
+
+    return rules.e(urlencode([(k, v[:500]) for k, v in list(request.query_params.multi_items())[:50] if k != "id"]))
+
+
+# ------------------------------------------------------------------ submitting
+
+
+class _Limiter:
+    """Submissions per IP and form per minute: Redis when configured (shared by every server), else this process."""
+
+    def __init__(self) -> None:
+        self.local: dict[str, list[float]] = defaultdict(list)
+
+    async def allow(self, key: str) -> bool:
+        limit = settings.form_submits_per_minute
+        if limit <= 0:
+            return True
+        if hitqueue.enabled():
+            try:
+                client = hitqueue._aredis()
+                count = await client.incr(f"mautic:forms:rate:{key}")
+                if count == 1:
+                    await client.expire(f"mautic:forms:rate:{key}", 60)
+                return count <= limit
+            except Exception:  # noqa: BLE001  (a Redis hiccup must not refuse real visitors)
+                log.warning("form rate limit unavailable", exc_info=True)
+                return True
+        now = time.monotonic()
+        recent = [t for t in self.local[key] if now - t < 60]
+        if len(self.local) > 10000:
+            self.local.clear()
+        self.local[key] = recent + [now]
+        return len(recent) < limit
+
+
+_limiter = _Limiter()
+
+
+@router.options("/form/submit")
+async def submit_preflight(request: Request) -> Response:
+    return Response(status_code=204, headers=_cors(request) | {
+        "Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Allow-Headers": "Content-Type, X-Requested-With",
+        "Access-Control-Max-Age": "86400"})
+
+
+@router.post("/form/submit")
+async def submit(request: Request) -> Response:
+    ajax = request.query_params.get("ajax") in ("1", "true") or request.headers.get("x-requested-with") == "XMLHttpRequest"
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        return _refuse(request, ajax, 413, "The form is too large to send.")
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return _refuse(request, ajax, 415, "Send the form as a web form (form-encoded or multipart).")
+    if kind == "application/x-www-form-urlencoded" and declared and declared.isdigit() and int(declared) > rules.MAX_POST_BYTES:
+        return _refuse(request, ajax, 413, "The form is too large to send.")
+    try:
+        data = await request.form(max_files=10, max_fields=300, max_part_size=rules.MAX_POST_BYTES)
+    except Exception:  # noqa: BLE001  (malformed or oversized bodies of every kind)
+        return _refuse(request, ajax, 400, "The form could not be read.")
+    try:
+        values, meta = rules.read_post((k, v) for k, v in data.multi_items())
+        form_id = _int(meta.get("formid")) or _int(request.query_params.get("formId"))
+        if not form_id:
+            return _refuse(request, ajax, 400, "The form is missing its id (mauticform[formId]).")
+        page_url = rules.web_url(data.get("mautic_page_url")) if isinstance(data.get("mautic_page_url"), str) else None
+        origin_page = request.headers.get("origin") or request.headers.get("referer")
+        ip = tracking_rules.visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                                       settings.trusted_proxies)
+        if meta.get(rules.HONEYPOT):
+            # A bot filled the field people never see: it is told all went well, and nothing is kept.
+            return _answer(request, ajax, {"success": 1, "message": "Thank you."}, None)
+        if not await _limiter.allow(f"{ip}:{form_id}"):
+            return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
+        device = tracking_rules.valid_id(data.get(DEVICE_COOKIE) if isinstance(data.get(DEVICE_COOKIE), str) else None) or _device(request)
+        files = {k: v for k, v in values.items() if isinstance(v, UploadFile)}
+        for alias, upload in files.items():
+            values[alias] = await _keep_upload(form_id, upload)
+        posted = forms.Posted(values=values, ip=ip, device_id=device, referer=request.headers.get("referer"),
+                              page_url=page_url or rules.web_url(request.headers.get("referer")),
+                              user_agent=(request.headers.get("user-agent") or "")[:1024])
+        result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
+    finally:
+        await data.close()
+    if result is None:
+        return _refuse(request, ajax, 404, "This form does not exist or is not published.")
+    outcome, reply = result
+    if outcome.errors:
+        return _invalid(request, ajax, form_id, outcome.errors, values)
+    if outcome.repost:
+        from mautic_app.tasks.forms import repost
+
+        _quietly(lambda: repost.delay(outcome.repost["submission_id"]))
+    if device and outcome.public_id and hitqueue.enabled():
+        await hitqueue.remember(device, outcome.public_id)
+    return _answer(request, ajax, reply, reply.get("redirect"))
+
+
+def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str | None):
+    with session_scope() as session:
+        form = forms.get_form(session=session, form_id=form_id)
+        if not forms.is_live(form):
+            return None
+        outcome = forms.submit(session=session, form=form, posted=posted)
+        if outcome.errors:
+            session.rollback()
+            return outcome, {}
+        allowed = tracking.cached_settings().get("allowed_hosts") or []
+        page = origin_page or posted.page_url
+        reply: dict[str, Any] = {"success": 1, "message": "", "redirect": None}
+        if form.post_action == "redirect":
+            reply["redirect"] = rules.safe_return_url(form.post_action_property, page_url=page, allowed_hosts=allowed)
+        elif form.post_action == "return":
+            reply["redirect"] = rules.safe_return_url(return_to, page_url=page, allowed_hosts=allowed)
+        if not reply["redirect"]:
+            reply["message"] = form.post_action_property if form.post_action == "message" and form.post_action_property else "Thank you."
+            reply["return"] = rules.safe_return_url(return_to, page_url=page, allowed_hosts=allowed)
+    return outcome, reply
+
+
+async def _keep_upload(form_id: int, upload: UploadFile) -> dict[str, Any]:
+    """Store an uploaded file under a random name; the field's checks decide later whether it counts."""
+    name = Path(upload.filename or "file").name[:200]
+    folder = settings.data_dir / "form_uploads" / str(form_id)
+    size = 0
+    stored = f"{secrets.token_hex(12)}_{''.join(c for c in name if c.isalnum() or c in '._-')[:100]}"
+    await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
+    with open(folder / stored, "wb") as out:  # noqa: ASYNC230  (small files, bounded by the size cap)
+        while chunk := await upload.read(64 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                break
+            out.write(chunk)
+    return {"filename": name, "size": size, "stored": stored}
+
+
+def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str | None) -> Response:
+    if ajax:
+        return JSONResponse({k: v for k, v in reply.items() if k != "return"}, headers=_cors(request))
+    if redirect:
+        return RedirectResponse(redirect, status_code=303)
+    back = reply.get("return")
+    link = f'<p><a href="{rules.e(back)}">Back to the page</a></p>' if back else ""
+    return HTMLResponse(_page_html("Thank you", f'<p role="status">{rules.e(reply.get("message") or "Thank you.")}</p>{link}', ""))
+
+
+def _invalid(request: Request, ajax: bool, form_id: int, errors: dict[str, str], values: dict[str, Any]) -> Response:
+    if ajax:
+        return JSONResponse({"success": 0, "validationErrors": errors, "errorMessage": "Please correct the fields marked."},
+                            headers=_cors(request))
+    resent = {k: v for k, v in values.items() if isinstance(v, str | list)}
+    html = _rerender(form_id, errors, resent, _base(request))
+    return HTMLResponse(_page_html("Please correct the form", html, ""), status_code=400)
+
+
+def _rerender(form_id: int, errors: dict[str, str], values: dict[str, Any], base: str) -> str:
+    with session_scope() as session:
+        form = forms.get_form(session=session, form_id=form_id)
+        fields = forms.fields_of(session=session, form_id=form_id)
+        return rules.render_form(form_id=form_id, alias=form.alias, name=form.name, fields=fields,
+                                 action=f"{base}/form/submit?formId={form_id}", prefill=values,
+                                 errors=errors | {"_form": "Please correct the fields marked."})
+
+
+def _refuse(request: Request, ajax: bool, status: int, message: str) -> Response:
+    if ajax:
+        return JSONResponse({"success": 0, "errorMessage": message, "errors": [{"code": status, "message": message}]},
+                            status_code=status, headers=_cors(request))
+    return HTMLResponse(_page_html("The form was not sent", f'<p role="alert">{rules.e(message)}</p>', ""), status_code=status)
+
+
+def _cors(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return {"Access-Control-Allow-Origin": "*"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def _int(value: Any) -> int | None:
+    try:
+        n = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n < 2**31 else None
+
+
+def _device(request: Request) -> str | None:
+    return tracking_rules.valid_id(request.query_params.get(DEVICE_COOKIE)) or tracking_rules.valid_id(request.cookies.get(DEVICE_COOKIE))
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _js_json(value: Any) -> str:
+    """JSON safe inside a script: no ``</script>``, no HTML comment openers, no JS line terminators."""
+    text = json.dumps(value, ensure_ascii=False)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _quietly(work) -> None:
+    try:
+        work()
+    except Exception:  # noqa: BLE001  (the submission is stored; beat or a retry can re-post later)
+        log.exception("could not queue a form task")

@@ -1,0 +1,119 @@
+"""A marketer builds a form; a site on another origin embeds it with the standard script tag; the
+visitor's submission reaches the marketer's open results page live; progressive profiling hides
+what is known on the next visit; an open-redirect attempt is refused."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+TRACKING = """<script>
+    (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
+        w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
+        m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
+    }})(window,document,'script','{base}/mtc.js','mt');
+    mt('send', 'pageview', {{}}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def site(app_server) -> Iterator[dict]:
+    """A website on another origin; ``/signup?form=N`` embeds form N with the tag a marketer copies."""
+    base = app_server["base_url"]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            m = re.match(r"^/signup\?form=(\d+)", self.path)
+            if not m:
+                self.send_response(404)
+                self.end_headers()
+                return
+            body = (f"<!doctype html><html><head><title>Sign up</title></head><body><h1>Sign up</h1>"
+                    f'<script type="text/javascript" src="{base}/form/generate.js?id={m.group(1)}"></script>'
+                    f"{TRACKING.format(base=base)}</body></html>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"url": f"http://localhost:{port}"}
+    server.shutdown()
+
+
+def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, base_url: str, browser: Browser, site: dict):
+    marketer = signed_in
+    marketer.goto(base_url + "/forms")
+    marketer.get_by_role("link", name="New form").click()
+    expect(marketer.get_by_role("heading", name="New form")).to_be_visible()
+    marketer.get_by_label("Name", exact=True).fill("Trial signup")
+    # A text field, renamed and mapped to the contact's first name; hidden once the contact's name is known.
+    marketer.get_by_label("Add a field").select_option(label="Text")
+    marketer.get_by_label("Label", exact=True).fill("First name")
+    marketer.get_by_label("Field alias").fill("firstname")
+    marketer.get_by_label("Fills the contact or company field").select_option(label="Contact: First Name")
+    marketer.get_by_label("Show even when the contact's value is known").click()
+    preview = marketer.get_by_role("region", name="Form preview")
+    expect(preview.get_by_label("First name")).to_be_visible()
+    expect(preview.get_by_label("E-mail")).to_be_visible()
+    marketer.get_by_role("button", name="Move First name up").click()
+    marketer.get_by_label("Add an action").select_option(label="Modify tags")
+    marketer.get_by_label("Tags to add (comma separated)").fill("trial")
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
+    form_id = int(marketer.url.rstrip("/").split("/")[-1])
+    expect(marketer.get_by_label("Embed code")).to_contain_text(f"/form/generate.js?id={form_id}")
+
+    marketer.get_by_role("link", name="Results").click()
+    expect(marketer.get_by_role("heading", name="Results: Trial signup")).to_be_visible()
+    expect(marketer.get_by_role("status").filter(has_text="submissions")).to_have_text("No submissions yet")
+
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{site['url']}/signup?form={form_id}")
+    expect(visitor.locator("body[data-tracked='yes']")).to_be_attached(timeout=10_000)
+    form = visitor.get_by_role("form", name="Trial signup")
+    # The browser checks what the server checks: a bad address never leaves the page.
+    form.get_by_label("E-mail").fill("not an address")
+    form.get_by_role("button", name="Submit").click()
+    expect(form.get_by_text("Enter a valid e-mail address.")).to_be_visible()
+    form.get_by_label("E-mail").fill("trial.visitor@example.com")
+    form.get_by_label("First name").fill("<b>Tia</b>")
+    form.get_by_role("button", name="Submit").click()
+    expect(visitor.get_by_role("status").filter(has_text="Thank you.")).to_be_visible()
+
+    # The marketer's open results page shows it, escaped, without reloading.
+    table = marketer.get_by_role("table", name="Submissions")
+    expect(table).to_contain_text("trial.visitor@example.com", timeout=10_000)
+    expect(table).to_contain_text("<b>Tia</b>")
+    expect(marketer.get_by_role("status").filter(has_text="submissions")).to_have_text("1–1 of 1 submissions")
+    contact_link = table.get_by_role("link", name=re.compile(r"^#\d+$"))
+    contact_link.click()
+    expect(marketer.get_by_text("trial", exact=True).first).to_be_visible()
+    expect(marketer.get_by_text("Submitted form Trial signup").first).to_be_visible()
+
+    # Next visit: the first name is known, so progressive profiling hides it.
+    visitor.goto(f"{site['url']}/signup?form={form_id}")
+    form = visitor.get_by_role("form", name="Trial signup")
+    expect(form.get_by_label("E-mail")).to_be_visible()
+    expect(form.get_by_label("First name")).to_have_count(0, timeout=10_000)
+
+    # A return address on a site nobody allowed is not followed.
+    reply = visitor.request.post(f"{base_url}/form/submit", form={
+        "mauticform[formId]": str(form_id), "mauticform[email]": "trial.visitor@example.com",
+        "mauticform[return]": "https://evil.example/phish"}, max_redirects=0)
+    assert reply.status == 200 and "evil.example" not in reply.text()
+    visitor_context.close()

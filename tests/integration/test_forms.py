@@ -1,0 +1,259 @@
+"""Forms end to end through the public routes: embedding, submitting, contacts, actions, results, abuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from mautic_app import hitqueue
+from mautic_app.models import Contact, ContactDevice, ContactEvent, ContactTag, FormSubmission, SegmentContact, Tag
+from mautic_app.services import contacts, forms, points, segments, tracking
+
+SITE = "https://shop.example"
+VISITOR_IP = "203.0.113.9"
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+@pytest.fixture
+def site(database, monkeypatch, override_settings) -> Iterator:
+    from starlette.testclient import TestClient
+
+    from mautic_app.web.app import build_public_app
+
+    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
+    override_settings(form_submits_per_minute=0)
+    if hitqueue.enabled():
+        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+    tracking._cached_settings.clear()
+    with TestClient(build_public_app(), client=(VISITOR_IP, 50000), headers={"User-Agent": UA, "Origin": SITE}) as c:
+        yield c
+    if hitqueue.enabled():
+        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+
+
+FIELDS = [
+    {"label": "E-mail", "alias": "email", "type": "email", "is_required": True, "mapped_object": "contact", "mapped_field": "email"},
+    {"label": "First name", "alias": "firstname", "type": "text", "mapped_object": "contact", "mapped_field": "firstname"},
+    {"label": "Company", "alias": "company", "type": "text", "mapped_object": "contact", "mapped_field": "company",
+     "show_when_value_exists": False},
+    {"label": "Interest", "alias": "interest", "type": "select", "properties": {"options": "Cars\nBikes"}},
+    {"label": "Bike model", "alias": "bike", "type": "text", "is_required": True, "parent_alias": "interest",
+     "conditions": {"values": ["Bikes"]}},
+    {"label": "Submit", "alias": "submit", "type": "button"},
+]
+
+
+def make_form(session, *, fields=None, actions=None, **values) -> int:
+    with session() as s:
+        form = forms.save_form(session=s, form_id=None, values={"name": "Newsletter", **values},
+                               fields=fields if fields is not None else FIELDS, actions=actions or [])
+        s.commit()
+        return form.id
+
+
+def post(site, form_id: int, ajax: bool = True, **fields):
+    data = {f"mauticform[{k}]": v for k, v in fields.items()} | {"mauticform[formId]": str(form_id)}
+    return site.post("/form/submit" + ("?ajax=1" if ajax else ""), data=data, follow_redirects=False)
+
+
+def test_embed_script_and_page_render_the_form_escaped(site, session):
+    form_id = make_form(session, fields=FIELDS + [{"label": "<img src=x onerror=alert(1)>", "alias": "evil", "type": "text"}])
+    js = site.get(f"/form/generate.js?id={form_id}")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("application/javascript")
+    assert "<img" not in js.text and "\\u003cimg" not in js.text
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in js.text  # escaped in the HTML, then made script-safe
+    assert "</script" not in js.text
+    assert site.get("/form/generate.js?id=999").status_code == 404
+    assert site.get("/form/generate.js?id=abc").status_code == 404
+    page = site.get(f"/form/{form_id}?firstname=Ann")
+    assert page.status_code == 200 and f"/form/generate.js?id={form_id}" in page.text
+    assert site.get("/form/999").status_code == 404
+
+
+def test_submission_creates_contact_keeps_values_and_runs_actions(site, session):
+    with session() as s:
+        seg = segments.save_segment(session=s, segment_id=None, values={"name": "Leads", "filters": []})
+        s.commit()
+        seg_id = seg.id
+    form_id = make_form(session, actions=[
+        {"type": "lead.pointschange", "properties": {"points": 7}},
+        {"type": "lead.changetags", "properties": {"add_tags": "newsletter"}},
+        {"type": "lead.changelist", "properties": {"addToLists": [seg_id]}},
+    ])
+    r = post(site, form_id, email="Ann@Example.com", firstname="<b>Ann</b>", interest="Cars")
+    assert r.status_code == 200 and r.json()["success"] == 1, r.text
+    with session() as s:
+        sub = s.execute(sa.select(FormSubmission)).scalar_one()
+        assert sub.values == {"email": "Ann@example.com", "firstname": "<b>Ann</b>", "interest": "Cars"}
+        assert sub.ip_address == VISITOR_IP
+        c = s.get(Contact, sub.contact_id)
+        assert c.email == "Ann@example.com" and c.firstname == "<b>Ann</b>" and c.points == 7
+        tags = s.execute(sa.select(Tag.tag).join(ContactTag).where(ContactTag.contact_id == c.id)).scalars().all()
+        assert tags == ["newsletter"]
+        assert s.execute(sa.select(SegmentContact).where(SegmentContact.contact_id == c.id)).first()
+        kinds = s.execute(sa.select(ContactEvent.event_type).where(ContactEvent.contact_id == c.id)).scalars().all()
+        assert "form_submitted" in kinds
+    # The same e-mail again is the same contact.
+    assert post(site, form_id, email="ann@example.com", interest="Cars").json()["success"] == 1
+    with session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 1
+        total, rows = forms.results(session=s, form_id=form_id, search="ann@")
+        assert total == 2
+
+
+def test_per_field_errors_conditional_required_and_never_a_500(site, session):
+    form_id = make_form(session)
+    r = post(site, form_id, email="not-an-email", interest="Bikes")
+    body = r.json()
+    assert body["success"] == 0 and set(body["validationErrors"]) == {"email", "bike"}
+    # The conditional field counts only when its parent shows it.
+    assert post(site, form_id, email="bo@example.com", interest="Cars").json()["success"] == 1
+    assert post(site, form_id, email="bo@example.com", interest="Planes").json()["validationErrors"] == {"interest": "Choose from the list."}
+    # Unknown fields are ignored; non-AJAX errors come back on a page.
+    page = post(site, form_id, ajax=False, email="", nonsense="x")
+    assert page.status_code == 400 and "E-mail is required." in page.text
+    assert site.post("/form/submit?ajax=1", data={"mauticform[formId]": "999"}).status_code == 404
+    assert site.post("/form/submit?ajax=1", data={"x": "1"}).status_code == 400
+    assert site.post("/form/submit?ajax=1", content=b"{}", headers={"Content-Type": "application/json"}).status_code == 415
+    huge = site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": "a" * 100_000})
+    assert huge.status_code in (400, 413)
+
+
+def test_return_and_redirects_never_leave_for_unknown_sites(site, session):
+    form_id = make_form(session, post_action="return")
+    evil = post(site, form_id, ajax=False, email="cy@example.com", interest="Cars", **{"return": "https://evil.example/phish"})
+    assert evil.status_code == 200 and "evil.example" not in evil.text
+    ok = post(site, form_id, ajax=False, email="cy@example.com", interest="Cars", **{"return": SITE + "/thanks"})
+    assert ok.status_code == 303 and ok.headers["location"] == SITE + "/thanks"
+    assert post(site, form_id, email="cy@example.com", interest="Cars", **{"return": "javascript:alert(1)"}).json()["redirect"] is None
+    with session() as s:
+        tracking.save_settings(session=s, values={"allowed_hosts": ["*.partner.example"]})
+        s.commit()
+    tracking._cached_settings.clear()
+    allowed = post(site, form_id, email="cy@example.com", interest="Cars", **{"return": "https://www.partner.example/x"})
+    assert allowed.json()["redirect"] == "https://www.partner.example/x"
+
+
+def test_honeypot_and_rate_limit(site, session, override_settings):
+    form_id = make_form(session)
+    r = post(site, form_id, email="bot@example.com", interest="Cars", mfhp_website="http://spam")
+    assert r.json()["success"] == 1
+    with session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(FormSubmission)).scalar() == 0
+    override_settings(form_submits_per_minute=2)
+    if hitqueue.enabled():
+        hitqueue._redis().delete(f"mautic:forms:rate:{VISITOR_IP}:{form_id}")
+    codes = [post(site, form_id, email=f"p{i}@example.com", interest="Cars").status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def _tracked_visitor(site) -> tuple[str, int]:
+    r = site.post("/mtc/event", data={"page_url": SITE + "/pricing"})
+    device = r.json()["device_id"]
+    if hitqueue.enabled():
+        hitqueue.drain(linger=0)
+    return device
+
+
+def test_visitor_merges_into_the_contact_found_by_email(site, session):
+    with session() as s:
+        known, _ = contacts.create(session=s, values={"email": "dee@example.com", "firstname": "Dee"})
+        s.commit()
+    device = _tracked_visitor(site)
+    with session() as s:
+        visitor = forms.contact_of_device(session=s, device_id=device)
+    assert visitor != known
+    form_id = make_form(session)
+    r = site.post("/form/submit?ajax=1", data={"mauticform[formId]": form_id, "mauticform[email]": "dee@example.com",
+                                                "mauticform[interest]": "Cars", "mautic_device_id": device})
+    assert r.json()["success"] == 1
+    with session() as s:
+        assert forms.contact_of_device(session=s, device_id=device) == known
+        assert s.get(Contact, visitor) is None  # merged away, its hits kept on the known contact
+        assert s.execute(sa.select(FormSubmission.contact_id)).scalar() == known
+
+
+def test_conflicting_identity_starts_a_new_contact_and_kiosk_mode_ignores_the_visitor(site, session):
+    device = _tracked_visitor(site)
+    form_id = make_form(session)
+    site.post("/form/submit?ajax=1", data={"mauticform[formId]": form_id, "mauticform[email]": "eve@example.com",
+                                           "mauticform[interest]": "Cars", "mautic_device_id": device})
+    with session() as s:
+        eve = forms.contact_of_device(session=s, device_id=device)
+    site.post("/form/submit?ajax=1", data={"mauticform[formId]": form_id, "mauticform[email]": "fay@example.com",
+                                           "mauticform[interest]": "Cars", "mautic_device_id": device})
+    with session() as s:
+        fay = forms.contact_of_device(session=s, device_id=device)
+        assert fay != eve and s.get(Contact, fay).email == "fay@example.com" and s.get(Contact, eve).email == "eve@example.com"
+    kiosk = make_form(session, name="Kiosk", alias="kiosk", in_kiosk_mode=True)
+    site.post("/form/submit?ajax=1", data={"mauticform[formId]": kiosk, "mauticform[email]": "gus@example.com",
+                                           "mauticform[interest]": "Cars", "mautic_device_id": device})
+    with session() as s:
+        assert forms.contact_of_device(session=s, device_id=device) == fay  # the kiosk's device is nobody
+        sub = s.execute(sa.select(FormSubmission).where(FormSubmission.form_id == kiosk)).scalar_one()
+        assert sub.ip_address is None and sub.tracking_id is None
+        assert s.get(Contact, sub.contact_id).email == "gus@example.com"
+
+
+def test_progressive_profiling_and_prefill_only_for_allowed_sites(site, session):
+    fields = [dict(f) for f in FIELDS]
+    fields[1] |= {"is_auto_fill": True}
+    form_id = make_form(session, fields=fields)
+    device = _tracked_visitor(site)
+    site.post("/form/submit?ajax=1", data={"mauticform[formId]": form_id, "mauticform[email]": "hal@example.com",
+                                           "mauticform[firstname]": "Hal", "mauticform[company]": "Acme",
+                                           "mauticform[interest]": "Cars", "mautic_device_id": device})
+    js = site.get(f"/form/generate.js?id={form_id}&mautic_device_id={device}").text
+    assert "mauticform[company]" not in js  # known, and set to hide when known
+    assert "mauticform[firstname]" in js and "Hal" not in js  # auto-fill values never ride in the script
+    refused = site.get(f"/form/prefill?id={form_id}&mautic_device_id={device}", headers={"Origin": "https://evil.example"})
+    assert refused.json() == {"hide": ["company"], "values": {}}  # which fields to hide, never a value
+    with session() as s:
+        tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
+        s.commit()
+    tracking._cached_settings.clear()
+    ok = site.get(f"/form/prefill?id={form_id}&mautic_device_id={device}")
+    assert ok.json() == {"hide": ["company"], "values": {"firstname": "Hal"}}
+
+
+def test_form_submit_point_action_and_submitted_form_results_csv(site, session):
+    form_id = make_form(session)
+    with session() as s:
+        points.save_action(session=s, action_id=None, name="Form", type="form.submit", delta=3, properties={"forms": [form_id]})
+        s.commit()
+    post(site, form_id, email="=cmd@example.com", firstname="=HYPERLINK(1)", interest="Cars")
+    with session() as s:
+        contact = s.execute(sa.select(Contact)).scalar_one()
+        assert contact.points == 3
+        csv_text = "".join(forms.export_csv(session=s, form_id=form_id))
+    assert "'=HYPERLINK(1)" in csv_text and "First name" in csv_text
+
+
+def test_devices_follow_the_submission(site, session):
+    device = _tracked_visitor(site)
+    form_id = make_form(session)
+    site.post("/form/submit?ajax=1", data={"mauticform[formId]": form_id, "mauticform[email]": "ivy@example.com",
+                                           "mauticform[interest]": "Cars", "mautic_device_id": device})
+    with session() as s:
+        owner = s.execute(sa.select(ContactDevice.contact_id).where(ContactDevice.tracking_id == device)).scalar()
+        assert s.get(Contact, owner).email == "ivy@example.com"
+
+
+def test_submitted_form_segment_filter(site, session):
+    form_id = make_form(session)
+    other = make_form(session, name="Other", alias="other")
+    post(site, form_id, email="jo@example.com", interest="Cars")
+    post(site, other, email="kim@example.com", interest="Cars")
+    with session() as s:
+        seg = segments.save_segment(session=s, values={"name": "Submitted newsletter", "filters": [
+            {"glue": "and", "field": "form_submit", "operator": "in", "value": [str(form_id)]}]})
+        s.commit()
+        segments.rebuild(session=s, segment_id=seg.id)
+        s.commit()
+        members = s.execute(sa.select(Contact.email).join(SegmentContact, SegmentContact.contact_id == Contact.id)
+                            .where(SegmentContact.segment_id == seg.id)).scalars().all()
+        assert members == ["jo@example.com"]
+        none_of = segments.preview(session=s, filters=[{"glue": "and", "field": "form_submit", "operator": "!in", "value": [str(form_id)]}])
+    assert none_of["total"] == 1
