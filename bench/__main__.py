@@ -8,7 +8,7 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
@@ -23,6 +23,10 @@ def main() -> int:
         from bench import segments
 
         segments.run()
+    if "forms" in names:
+        from bench import forms
+
+        forms.run()
     return 0
 
 

@@ -518,3 +518,64 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+# ------------------------------------------------------------------ reads for the REST API
+
+FORM_SORTS = frozenset({"id", "name", "alias", "description", "date_added", "date_modified", "is_published", "form_type",
+                        "publish_up", "publish_down"})
+MAX_PAGE = 500
+
+
+def search_forms(
+    *, session: Session, search: str = "", start: int = 0, limit: int = 30, order_by: str = "name", direction: str = "asc",
+    published_only: bool = False,
+) -> tuple[int, list[dict[str, Any]]]:
+    """A page of forms with their submission counts, as :func:`list_forms` gives them, for API lists.
+
+    ``search`` is Mautic's list syntax: free text or ``name:`` (in the name or alias), ``ids:1,2``,
+    ``!`` to negate; other commands raise :class:`SearchError`. ``order_by`` is one of FORM_SORTS;
+    ``published_only`` keeps the forms live now (published, inside their publishing window).
+    """
+    from mautic_app.domain import search as search_syntax
+
+    conds: list[Any] = []
+    for term in search_syntax.parse(search):
+        if term.command == "ids":
+            cond = col(Form.id).in_([int(i) for i in term.value.split(",")][:1000])
+        elif term.command in (None, "name"):
+            like = "%" + search_syntax.like_escape(term.value.lower()) + "%"
+            cond = sa.or_(sa.func.lower(Form.name).like(like, escape="\\"), sa.func.lower(Form.alias).like(like, escape="\\"))
+        else:
+            raise search_syntax.SearchError(f"{term.command}: does not apply to forms; search text, name: or ids:.")
+        conds.append(sa.not_(cond) if term.negate else cond)
+    if published_only:
+        now = utcnow()
+        conds += [col(Form.is_published).is_(True), sa.or_(col(Form.publish_up).is_(None), col(Form.publish_up) <= now),
+                  sa.or_(col(Form.publish_down).is_(None), col(Form.publish_down) > now)]
+    column = getattr(Form, order_by if order_by in FORM_SORTS else "name")
+    desc = str(direction).lower() == "desc"
+    order = [column.desc(), col(Form.id).desc()] if desc else [column.asc(), col(Form.id).asc()]
+    total = session.execute(sa.select(sa.func.count()).select_from(Form).where(*conds)).scalar() or 0
+    rows = list(session.exec(select(Form).where(*conds).order_by(*order)
+                             .offset(max(0, int(start))).limit(max(1, min(int(limit), MAX_PAGE)))).all())
+    counts = dict(session.execute(
+        sa.select(FormSubmission.form_id, sa.func.count()).where(col(FormSubmission.form_id).in_([f.id for f in rows]))
+        .group_by(FormSubmission.form_id)).all()) if rows else {}
+    return total, [{"form": f, "submissions": counts.get(f.id, 0)} for f in rows]
+
+
+def submission_count(*, session: Session, form_id: int) -> int:
+    return session.execute(sa.select(sa.func.count()).where(FormSubmission.form_id == form_id)).scalar() or 0
+
+
+def contact_results(
+    *, session: Session, form_id: int, contact_id: int, start: int = 0, limit: int = 30,
+) -> tuple[int, list[FormSubmission]]:
+    """A page of one contact's submissions of one form, newest first, and how many there are."""
+    where = (FormSubmission.form_id == form_id, FormSubmission.contact_id == contact_id)
+    total = session.execute(sa.select(sa.func.count()).where(*where)).scalar() or 0
+    rows = session.execute(sa.select(FormSubmission).where(*where)
+                           .order_by(col(FormSubmission.date_submitted).desc(), col(FormSubmission.id).desc())
+                           .offset(max(0, start)).limit(max(1, min(limit, MAX_PAGE)))).scalars().all()
+    return total, list(rows)

@@ -16,6 +16,8 @@ NAV: list[tuple[str, str, str]] = [
     ("Contacts", "/contacts", "users"),
     ("Visitors", "/visitors", "eye"),
     ("Segments", "/segments", "filter"),
+    ("Forms", "/forms", "clipboard-list"),
+    ("Focus items", "/focus", "target"),
     ("Companies", "/companies", "building-2"),
     ("Stages", "/stages", "milestone"),
     ("Points", "/points", "trophy"),

@@ -11,7 +11,7 @@ import os
 
 from fastapi import FastAPI
 
-from mautic_app.web import exports, tracking
+from mautic_app.web import exports, focus, forms, tracking
 from mautic_app.web.api import build_api
 
 
@@ -19,6 +19,8 @@ def build_public_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(exports.router)
     app.include_router(tracking.router)
+    app.include_router(forms.router)
+    app.include_router(focus.router)
     if os.environ.get("MAUTIC_BENCH_ROUTES") == "1":
         app.include_router(tracking.bench_router)
     app.mount("/api", build_api())

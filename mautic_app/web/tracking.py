@@ -22,7 +22,7 @@ from mautic_app import hitqueue
 from mautic_app.db import session_scope
 from mautic_app.domain import tracking as rules
 from mautic_app.models.base import utcnow
-from mautic_app.services import tracking, users
+from mautic_app.services import focus, tracking, users
 from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
@@ -161,8 +161,20 @@ async def _track(request: Request, params: dict[str, Any], *, source: str) -> tu
         public_id = await _queue(hit, device)
     else:
         public_id = await run_in_threadpool(_write_now, hit, device)
-    reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {}}
+    reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {},
+             "focus": await _focus_for(hit.page.get("url"))}
     return reply, (hit.device_id, public_id)
+
+
+async def _focus_for(url: str | None) -> list[int]:
+    """Ids of the published focus items whose ``show_on`` patterns match the page (mtc.js loads them).
+
+    The patterns are cached in-process for a few seconds: a hit never waits on the database for them.
+    """
+    if not url:
+        return []
+    index = focus.show_on_if_fresh() or await run_in_threadpool(focus.cached_show_on)
+    return index.match(url)
 
 
 async def _queue(hit: rules.Hit, device: str | None) -> str:
@@ -259,7 +271,7 @@ def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | N
 # ------------------------------------------------------------------ benchmark baseline
 
 bench_router = APIRouter(include_in_schema=False)
-_BARE_REPLY = {"success": 1, "id": "0" * 24, "sid": "1" * 24, "device_id": "1" * 24, "events": {}}
+_BARE_REPLY = {"success": 1, "id": "0" * 24, "sid": "1" * 24, "device_id": "1" * 24, "events": {}, "focus": []}
 
 
 @bench_router.post("/bench/bare")

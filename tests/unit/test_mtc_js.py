@@ -206,6 +206,15 @@ def test_hooks_run_and_throwing_callbacks_are_contained(runs):
     ]
 
 
+def test_focus_items_named_by_the_reply_are_loaded_once(runs):
+    r = runs["focusItems"]
+    assert r["errors"] == []
+    focus = [src for src in r["inserted"] if "/focus/" in src]
+    # Each goes before the first script (so the newest comes first); inserted scripts run async anyway.
+    assert focus == ["https://track.example.com/focus/11.js", "https://track.example.com/focus/7.js",
+                     "https://track.example.com/focus/3.js"]
+
+
 def test_loaded_twice_does_not_double_hits(runs):
     r = runs["loadedTwice"]
     assert [params(q)["counter"] for q in r["requests"]] == ["0", "1"]

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mautic_app import settings as settings_module
-from mautic_app.web.api import companies, contacts, devices, errors, fields, notes, points, segments
+from mautic_app.web.api import companies, contacts, devices, errors, fields, focus, forms, notes, points, segments
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -49,13 +49,15 @@ def build_api() -> FastAPI:
             {"name": "Devices", "description": "Browsers and devices contacts were tracked on."},
             {"name": "Points", "description": "Point actions that score behaviour, triggers that act at a score, point groups."},
             {"name": "Segments", "description": "Segments: filters over contacts, their members, rebuilds."},
+            {"name": "Forms", "description": "Forms with their fields and submit actions, and their submissions."},
+            {"name": "Focus items", "description": "Focus items: bars, modals, notifications and full pages shown on sites."},
         ],
     )
     errors.install(api)
     # A contact's plus/minus points first: they are more specific than the contacts router's /points/{operator}/{delta}.
     api.include_router(points.contact_router)
     api.include_router(segments.contact_router)  # /contacts/list/segments before the contacts router's /contacts/{id}
-    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router):
+    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router, forms.router, focus.router):
         api.include_router(router)
     api.add_middleware(ApiGate)
     return api

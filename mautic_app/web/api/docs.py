@@ -174,3 +174,53 @@ def batch_delete() -> dict[str, Any]:
         "name": "ids", "in": "query", "required": False, "schema": {"type": "string"},
         "description": f"Comma separated ids, or repeated `ids[]=`; at most {MAX_BATCH}.",
     }]}
+
+
+_FORM_FIELD = {
+    "type": "object",
+    "required": ["label", "type"],
+    "properties": {
+        "id": {"type": "integer", "description": "On edit: the field to change (PATCH keeps fields not sent; PUT drops them)."},
+        "label": {"type": "string"},
+        "alias": {"type": "string", "description": "Its name in `mauticform[...]` and in the results; from the label when empty."},
+        "type": {"type": "string", "examples": ["text", "email", "tel", "select", "checkboxgrp", "country", "hidden", "button"]},
+        "order": {"type": "integer"},
+        "showLabel": {"type": "boolean"}, "isRequired": {"type": "boolean"}, "saveResult": {"type": "boolean"},
+        "defaultValue": {"type": "string"}, "helpMessage": {"type": "string"}, "validationMessage": {"type": "string"},
+        "properties": {"type": "object", "description": "Per type: `list` (or `options`) of {label, value} for lists, "
+                       "`placeholder`, `captcha` (the answer), `allowed_extensions` and `max_size_mb` for files."},
+        "mappedObject": {"type": "string", "enum": ["contact", "company"]},
+        "mappedField": {"type": "string", "description": "The contact or company field the value goes to."},
+        "leadField": {"type": "string", "description": "Older Mautic: a contact field (or a company field's alias)."},
+        "isAutoFill": {"type": "boolean"}, "showWhenValueExists": {"type": "boolean"},
+        "showAfterXSubmissions": {"type": ["integer", "null"]}, "alwaysDisplay": {"type": "boolean"},
+        "parent": {"type": ["string", "null"], "description": "The alias (or id) of the field this one depends on."},
+        "conditions": {"type": "object", "properties": {"any": {"type": "boolean"}, "values": {"type": "array", "items": {"type": "string"}}}},
+    },
+}
+_FORM_ACTION = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "id": {"type": "integer", "description": "On edit: the action to change."},
+        "type": {"type": "string", "examples": ["lead.pointschange", "lead.changetags", "lead.changelist", "form.repost"]},
+        "name": {"type": "string"},
+        "order": {"type": "integer"},
+        "properties": {"type": "object", "description": "lead.pointschange: `points`; lead.changetags: `add_tags`, "
+                       "`remove_tags`; lead.changelist: `addToLists`, `removeFromLists`; form.repost: `post_url`."},
+    },
+}
+FORM = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"}, "alias": {"type": "string"}, "description": {"type": "string"},
+        "postAction": {"type": "string", "enum": ["message", "redirect", "return"]},
+        "postActionProperty": {"type": "string", "description": "The message, or the http(s) address to redirect to."},
+        "formType": {"type": "string", "enum": ["standalone", "campaign"]},
+        "inKioskMode": {"type": "boolean"}, "noIndex": {"type": "boolean"}, "language": {"type": "string"},
+        "progressiveProfilingLimit": {"type": ["integer", "null"], "minimum": 1, "maximum": 100},
+        "fields": {"type": "array", "items": _FORM_FIELD},
+        "actions": {"type": "array", "items": _FORM_ACTION},
+    } | _PUBLISH,
+}

@@ -1,13 +1,14 @@
 /*! mtc.js: page-view tracking, loaded by Mautic's standard snippet. Plain ES5, no dependencies.
  * POST {base}/mtc/event (form-encoded, with credentials); image {base}/mtracking.gif?... on failure.
- * Nothing here may throw into the host page, and nothing is inserted into it. */
+ * Nothing here may throw into the host page; the only thing it inserts is a <script> for each focus
+ * item the reply names ({base}/focus/{id}.js), which draws itself in its own shadow root. */
 (function (w, d) {
   'use strict';
   var M = w.MauticJS = w.MauticJS || {};
   if (M.tracker) return; // loaded twice: the first copy already owns the queue
 
   var YEAR = 31536000, has = Object.prototype.hasOwnProperty;
-  var base = findBase(), counter = 0, busy = false, pending = [];
+  var base = findBase(), counter = 0, busy = false, pending = [], focusLoaded = {};
 
   // Where this script came from: hits go back to the host that served it.
   function findBase() {
@@ -97,6 +98,24 @@
     return p;
   }
 
+  // The reply names the published focus items whose pages match this one: load each once per page.
+  function loadFocus(r) {
+    var ids = r && r.focus, i, id, s, at;
+    if (Object.prototype.toString.call(ids) !== '[object Array]') return;
+    for (i = 0; i < ids.length && i < 20; i++) {
+      id = ids[i];
+      if (typeof id !== 'number' || id < 1 || id % 1 !== 0 || focusLoaded[id]) continue;
+      focusLoaded[id] = 1;
+      try {
+        s = d.createElement('script');
+        s.src = base + '/focus/' + id + '.js';
+        at = d.getElementsByTagName('script')[0];
+        if (at && at.parentNode) at.parentNode.insertBefore(s, at);
+        else (d.head || d.documentElement).appendChild(s);
+      } catch (e) {}
+    }
+  }
+
   function call(fn, arg) {
     try { if (typeof fn === 'function') fn(arg); } catch (e) {}
   }
@@ -125,6 +144,7 @@
       if (ok) {
         remember(reply);
         call(cb.onload, reply);
+        call(loadFocus, reply);
         // Hooks for focus items and dynamic content, when those scripts register them.
         call(M.loadFocusItems, reply);
         call(M.fillDynamicContent, reply);

@@ -299,6 +299,25 @@ const scenarios = {
     return env.result();
   },
 
+  // The reply names focus items for this page: each is loaded once as {base}/focus/{id}.js, before the
+  // first script; anything that is not a positive whole number is skipped.
+  async focusItems() {
+    const withFocus = (ids) => JSON.stringify({ success: 1, id: 'c0ntact1d0paque0000001', sid: 's', device_id: 'dev1ce1d0paque0000001', events: {}, focus: ids });
+    const env = makeEnv({ responses: [
+      { status: 200, body: withFocus([3, 7, '9', -1, 2.5, null, { id: 4 }, 'javascript:alert(1)']) },
+      { status: 200, body: withFocus([7, 11]) },
+      { status: 200, body: withFocus('3') },
+    ] });
+    env.snippet(MTC, 'mt');
+    env.loadScript();
+    env.page("mt('send', 'pageview'); mt('send', 'pageview'); mt('send', 'pageview');");
+    await env.settle();
+    const inserted = vm.runInContext(
+      "Array.prototype.map.call(document.getElementsByTagName('script'), function (s) { return s.src; })",
+      env.ctx);
+    return env.result({ inserted });
+  },
+
   // The script included twice: hits are not doubled.
   async loadedTwice() {
     const env = makeEnv();
