@@ -610,10 +610,14 @@ def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
         return
     ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar()
     if ip_id is None:
-        row = IpAddress(ip_address=ip)
-        session.add(row)
-        session.flush()
-        ip_id = row.id
+        # Two requests from one new address at once (a double click, an office behind one NAT)
+        # both get here: the second insert does nothing instead of failing on the unique address.
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(IpAddress.__table__).values(ip_address=ip).on_conflict_do_nothing()
+        session.execute(insert)
+        ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar_one()
     exists = session.execute(sa.select(1).where(ContactIpAddress.contact_id == contact_id, ContactIpAddress.ip_id == ip_id)).first()
     if not exists:
         session.add(ContactIpAddress(contact_id=contact_id, ip_id=ip_id))
