@@ -29,14 +29,15 @@ def site(app_server) -> Iterator[dict]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            m = re.match(r"^/signup\?form=(\d+)", self.path)
+            m = re.match(r"^/(signup\?form|offer\?focus)=(\d+)", self.path)
             if not m:
                 self.send_response(404)
                 self.end_headers()
                 return
+            tag = (f'<script type="text/javascript" src="{base}/form/generate.js?id={m.group(2)}"></script>'
+                   if m.group(1).startswith("signup") else f'<script src="{base}/focus/{m.group(2)}.js" async></script>')
             body = (f"<!doctype html><html><head><title>Sign up</title></head><body><h1>Sign up</h1>"
-                    f'<script type="text/javascript" src="{base}/form/generate.js?id={m.group(1)}"></script>'
-                    f"{TRACKING.format(base=base)}</body></html>").encode()
+                    f"{tag}{TRACKING.format(base=base)}</body></html>").encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
@@ -117,3 +118,42 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
         "mauticform[return]": "https://evil.example/phish"}, max_redirects=0)
     assert reply.status == 200 and "evil.example" not in reply.text()
     visitor_context.close()
+
+
+def test_a_form_inside_a_focus_item_converts_live(signed_in: Page, base_url: str, browser: Browser, site: dict):
+    """The visitor meets the focus item after its trigger, fills the form inside it, and the marketer's
+    open focus statistics count the conversion while the new contact appears in the contacts list."""
+    marketer = signed_in
+    marketer.goto(base_url + "/forms/new")
+    marketer.get_by_label("Name", exact=True).fill("Offer form")
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
+
+    marketer.goto(base_url + "/focus/new")
+    marketer.get_by_label("Name").fill("Offer popup")
+    marketer.get_by_label("Type").select_option(label="Form")
+    marketer.get_by_label("Form", exact=True).select_option(label="Offer form")
+    marketer.get_by_label("Style").select_option(label="Modal")
+    marketer.get_by_label("Headline").fill("Get the offer")
+    marketer.get_by_label("Show", exact=True).select_option(label="After a number of seconds")
+    marketer.get_by_label("Seconds before showing").fill("2")
+    marketer.get_by_role("button", name="Save focus item").click()
+    expect(marketer).to_have_url(re.compile(r"/focus/\d+$"))
+    focus_id = int(marketer.url.rsplit("/", 1)[1])
+    conversions = marketer.get_by_role("group", name="Conversions")
+    expect(conversions).to_contain_text("0")
+
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{site['url']}/offer?focus={focus_id}")
+    dialog = visitor.get_by_role("dialog", name="Get the offer")
+    expect(dialog).to_be_visible(timeout=15_000)
+    form = dialog.get_by_role("form", name="Offer form")
+    form.get_by_label("E-mail").fill("offer.taker@example.com")
+    form.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_role("status").filter(has_text="Thank you.")).to_be_visible()
+    expect(conversions).to_contain_text("1", timeout=10_000)
+    visitor_context.close()
+
+    marketer.goto(base_url + "/contacts")
+    expect(marketer.get_by_text("offer.taker@example.com").first).to_be_visible()

@@ -92,8 +92,8 @@ def test_action_validation(api):
 
 
 def test_types_listings(api):
-    assert api.get("/api/points/actions/types").json() == {"pointActionTypes": {"url.hit": "Visits a URL",
-                                                                               "page.hit": "Visits a landing page"}}
+    assert api.get("/api/points/actions/types").json() == {"pointActionTypes": {
+        "url.hit": "Visits a URL", "page.hit": "Visits a landing page", "form.submit": "Submits a form"}}
     assert api.get("/api/points/triggers/events/types").json() == {"eventTypes": {"tags.modify": "Modify tags"}}
 
 

@@ -2,7 +2,15 @@
  * server's, AJAX submit. No dependencies. generate.js wraps this with the form's HTML (escaped on
  * the server) and settings: var F = {html, id, alias, base, prefill}. */
 (function (w, d, F) {
-  var here = d.currentScript;
+  // Scripts inside a shadow root (a focus item) run with currentScript null: such embedders list
+  // the script element in window.MauticFormScripts, and the form is looked up in that root.
+  var here = d.currentScript || (function (list) {
+    for (var i = 0; list && i < list.length; i++) {
+      if (list[i].isConnected && new RegExp('generate\\.js\\?id=' + F.id + '(&|$)').test(list[i].src)) return list.splice(i, 1)[0];
+    }
+    return null;
+  })(w.MauticFormScripts);
+  var root = here && here.getRootNode && here.getRootNode().getElementById ? here.getRootNode() : d;
   var box = d.createElement('div');
   box.innerHTML = F.html;  // built and escaped by the server; nothing from this page goes in
   var wrapper = box.firstChild;
@@ -23,7 +31,7 @@
     });
     return out;
   }
-  function row(alias) { return d.getElementById('mauticform_' + F.alias + '_' + alias + '_row'); }
+  function row(alias) { return root.getElementById('mauticform_' + F.alias + '_' + alias + '_row'); }
   function setError(alias, message) {
     var r = row(alias);
     if (!r) { if (message) showFormError(message); return; }
@@ -32,8 +40,8 @@
     r.className = r.className.replace(/ mauticform-has-error/g, '') + (message ? ' mauticform-has-error' : '');
     inputs(alias).forEach(function (el) { if (message) el.setAttribute('aria-invalid', 'true'); else el.removeAttribute('aria-invalid'); });
   }
-  function showFormError(text) { var el = d.getElementById('mauticform_' + F.alias + '_error'); if (el) el.textContent = text || ''; }
-  function showMessage(text) { var el = d.getElementById('mauticform_' + F.alias + '_message'); if (el) el.textContent = text || ''; }
+  function showFormError(text) { var el = root.getElementById('mauticform_' + F.alias + '_error'); if (el) el.textContent = text || ''; }
+  function showMessage(text) { var el = root.getElementById('mauticform_' + F.alias + '_message'); if (el) el.textContent = text || ''; }
 
   // Pre-population: this page's query parameters named like a field, then the server's auto-fill values.
   var params = {};
