@@ -1,4 +1,4 @@
-"""The queue between the tracking routes and the hit writer.
+"""The queues between the public routes and their writers: tracking hits, and form submissions.
 
 With Redis, a route pushes each accepted hit on a Redis list and answers at once; one Celery
 task at a time (a Redis lock) drains the list in batches through ``services.tracking``. A
@@ -16,6 +16,7 @@ import json
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import LockError, ResponseError
@@ -200,6 +201,7 @@ class _LoopState:
 
         self.client = aredis.Redis.from_url(settings.redis_url)
         self.pusher = _Pusher()
+        self.form_push = None  # the form submissions' push script, registered on first use
 
 
 def _loop_state() -> _LoopState:
@@ -243,24 +245,40 @@ def backlog() -> int:
 def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple[int, bool]:
     """Write queued hits until ``max_seconds`` pass or the queue has stayed empty ``linger`` seconds.
 
-    Returns (hits taken, whether more are waiting). Only one drainer runs at a time; a second
-    one returns at once. While a drainer holds the lock, routes do not wake another (see
-    :class:`_Pusher`); it lingers so a steady stream of hits needs no wake-ups at all. The lock
-    is released before the final look at the queue, so a hit pushed at that moment is either
-    seen here or finds the lock free and wakes a new drainer.
+    Returns (hits taken, whether more are waiting). See :func:`drain_queue`.
     """
     from mautic_app.db import session_scope
     from mautic_app.services import tracking
 
+    def write(hits: list[dict[str, Any]]) -> dict[str, str]:
+        with session_scope() as session:
+            return tracking.record_hits(session=session, hits=hits)
+
+    return drain_queue(QUEUE, LOCK, write, batch=BATCH, every=BATCH_EVERY_SECONDS, max_seconds=max_seconds, linger=linger)
+
+
+def drain_queue(
+    queue: str, lock_key: str, write: Callable[[list[dict[str, Any]]], dict[str, str]], *, batch: int, every: float,
+    max_seconds: float = 30.0, linger: float = LINGER_SECONDS,
+) -> tuple[int, bool]:
+    """Drain ``queue`` through ``write`` (one batch, one transaction) until ``max_seconds`` pass or it
+    has stayed empty ``linger`` seconds; ``write`` returns device id → public id for the routes' cache.
+
+    Returns (items taken, whether more are waiting). Only one drainer per queue runs at a time; a
+    second one returns at once. Items leave the queue only after ``write`` committed them. While a
+    drainer holds the lock, routes do not wake another; it lingers so a steady stream needs no
+    wake-ups at all. The lock is released before the final look at the queue, so an item pushed at
+    that moment is either seen here or finds the lock free and wakes a new drainer.
+    """
     r = _redis()
-    lock = r.lock(LOCK, timeout=LOCK_SECONDS)
+    lock = r.lock(lock_key, timeout=LOCK_SECONDS)
     if not lock.acquire(blocking=False):
         return 0, False
     taken, started = 0, time.monotonic()
     idle_since, next_batch = None, 0.0
     try:
         while time.monotonic() - started < max_seconds:
-            waiting = r.llen(QUEUE)
+            waiting = r.llen(queue)
             if not waiting:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= linger:
@@ -268,27 +286,65 @@ def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple
                 time.sleep(IDLE_POLL_SECONDS)
                 continue
             idle_since = None
-            if waiting < BATCH and (early := next_batch - time.monotonic()) > 0:
+            if waiting < batch and (early := next_batch - time.monotonic()) > 0:
                 time.sleep(min(early, IDLE_POLL_SECONDS))
                 continue
-            next_batch = time.monotonic() + BATCH_EVERY_SECONDS
-            raw = r.lrange(QUEUE, 0, BATCH - 1)
-            hits = []
+            next_batch = time.monotonic() + every
+            raw = r.lrange(queue, 0, batch - 1)
+            items = []
             for item in raw:
                 try:
-                    hits.append(json.loads(item))
+                    items.append(json.loads(item))
                 except ValueError:
-                    log.warning("unreadable queued hit dropped")
-            with session_scope() as session:
-                updates = tracking.record_hits(session=session, hits=hits)
+                    log.warning("unreadable queued item dropped from %s", queue)
+            updates = write(items)
             pipe = r.pipeline(transaction=False)
             for device_id, public_id in updates.items():
                 pipe.set(DEVICE_KEY + device_id, public_id, ex=DEVICE_TTL)
-            pipe.ltrim(QUEUE, len(raw), -1)
+            pipe.ltrim(queue, len(raw), -1)
             pipe.execute()
             lock.reacquire()
             taken += len(raw)
     finally:
         with contextlib.suppress(LockError):  # it expired: another drainer may hold it now
             lock.release()
-    return taken, bool(r.llen(QUEUE))
+    return taken, bool(r.llen(queue))
+
+
+# ------------------------------------------------------------------ form submissions
+
+FORM_QUEUE = "mautic:forms:submissions"
+FORM_LOCK = "mautic:forms:writer"
+FORM_BATCH = 200
+FORM_RATE_KEY = "mautic:forms:rate:"
+# Rate limit, push and "is a writer draining?" in one round trip: -1 when over the limit, else
+# whether the writer's lock is held (0: wake one).
+_FORM_PUSH = """
+local limit = tonumber(ARGV[2])
+if limit > 0 then
+  local n = redis.call('INCR', KEYS[2])
+  if n == 1 then redis.call('EXPIRE', KEYS[2], 60) end
+  if n > limit then return -1 end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return redis.call('EXISTS', KEYS[3])
+"""
+
+
+async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) -> int | None:
+    """Queue a checked form submission: None when over the per-minute ``limit``, else 1 when a
+    writer is draining and 0 when one needs waking."""
+    state = _loop_state()
+    if state.form_push is None:
+        state.form_push = state.client.register_script(_FORM_PUSH)
+    answer = await state.form_push(keys=[FORM_QUEUE, FORM_RATE_KEY + rate_key, FORM_LOCK],
+                                   args=[json.dumps(item, separators=(",", ":"), default=str), limit])
+    return None if int(answer) < 0 else int(answer)
+
+
+def drain_submissions(*, max_seconds: float = 5.0, linger: float = 0.5) -> tuple[int, bool]:
+    """Store queued form submissions; shorter turns than the hit writer's, as it shares the main worker."""
+    from mautic_app.services import forms
+
+    return drain_queue(FORM_QUEUE, FORM_LOCK, lambda items: forms.record_queued(items=items), batch=FORM_BATCH, every=0.2,
+                       max_seconds=max_seconds, linger=linger)

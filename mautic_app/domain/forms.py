@@ -543,6 +543,23 @@ def safe_return_url(target: str | None, *, page_url: str | None, allowed_hosts: 
     return None
 
 
+def after_submit(post_action: str, post_action_property: str, *, return_to: str, page: str | None,
+                 allowed_hosts: Iterable[str]) -> dict[str, Any]:
+    """Mautic's AJAX answer to an accepted post: a redirect (only to safe places) or a message.
+
+    ``return`` (kept out of the JSON) is where a page without JavaScript links back to.
+    """
+    reply: dict[str, Any] = {"success": 1, "message": "", "redirect": None}
+    if post_action == "redirect":
+        reply["redirect"] = safe_return_url(post_action_property, page_url=page, allowed_hosts=allowed_hosts)
+    elif post_action == "return":
+        reply["redirect"] = safe_return_url(return_to, page_url=page, allowed_hosts=allowed_hosts)
+    if not reply["redirect"]:
+        reply["message"] = post_action_property if post_action == "message" and post_action_property else "Thank you."
+        reply["return"] = safe_return_url(return_to, page_url=page, allowed_hosts=allowed_hosts)
+    return reply
+
+
 def check_allowed_hosts(raw: Iterable[str]) -> tuple[list[str], list[str]]:
     """(valid host patterns, the invalid ones) for the allowed-hosts setting."""
     good, bad = [], []

@@ -151,6 +151,7 @@ def save_form(
         session.add(FormAction(form_id=form.id, order=i, type=a["type"], name=a["name"], properties=a["properties"]))
     session.flush()
     changefeed.publish_after_commit(session, "forms", {"ids": [form.id], "action": "saved"})
+    _snapshots.pop(form.id, None)
     return form
 
 
@@ -162,7 +163,7 @@ def delete_forms(*, session: Session, form_ids: list[int]) -> int:
     return n
 
 
-def is_live(form: Form | None, now: datetime | None = None) -> bool:
+def is_live(form: Form | FormSnapshot | None, now: datetime | None = None) -> bool:
     """Published and inside its publishing window: only such forms are shown and accept posts."""
     if form is None or not form.is_published:
         return False
@@ -175,6 +176,112 @@ def _aware(value: datetime | None) -> datetime | None:
     from datetime import UTC
 
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@dataclass
+class FormSnapshot:
+    """What the submit route needs of a form, read once and kept a few seconds (no database per post)."""
+
+    id: int
+    name: str
+    alias: str
+    is_published: bool
+    publish_up: datetime | None
+    publish_down: datetime | None
+    post_action: str
+    post_action_property: str
+    in_kiosk_mode: bool
+    progressive_profiling_limit: int | None
+    fields: list[rules.Field]
+
+
+def snapshot(*, session: Session, form_id: int) -> FormSnapshot | None:
+    form = session.get(Form, form_id)
+    if form is None:
+        return None
+    return FormSnapshot(
+        id=form.id, name=form.name, alias=form.alias, is_published=form.is_published, publish_up=form.publish_up,
+        publish_down=form.publish_down, post_action=form.post_action, post_action_property=form.post_action_property,
+        in_kiosk_mode=form.in_kiosk_mode, progressive_profiling_limit=form.progressive_profiling_limit,
+        fields=fields_of(session=session, form_id=form_id))
+
+
+_snapshots: dict[int, tuple[float, FormSnapshot | None]] = {}
+SNAPSHOT_SECONDS = 5.0  # a form saved elsewhere reaches every server within this
+
+
+def cached_form(form_id: int) -> FormSnapshot | None:
+    """The form as :func:`snapshot` reads it, at most a few seconds old (a save here clears it at once)."""
+    import time
+
+    seen = _snapshots.get(form_id)
+    if seen is not None and time.monotonic() - seen[0] < SNAPSHOT_SECONDS:
+        return seen[1]
+    from mautic_app.db import session_scope
+
+    with session_scope() as session:
+        found = snapshot(session=session, form_id=form_id)
+    if len(_snapshots) > 1000:
+        _snapshots.clear()
+    _snapshots[form_id] = (time.monotonic(), found)
+    return found
+
+
+def cached_form_if_fresh(form_id: int) -> FormSnapshot | None | bool:
+    """The cached form without blocking; ``False`` when it must be read again."""
+    import time
+
+    seen = _snapshots.get(form_id)
+    return seen[1] if seen is not None and time.monotonic() - seen[0] < SNAPSHOT_SECONDS else False
+
+
+def maybe_hidden(form: FormSnapshot) -> set[str]:
+    """Fields progressive profiling could hide from some visitor: not required when checked without the visitor."""
+    if form.in_kiosk_mode:
+        return set()
+    return {f.alias for f in form.fields if f.kind.stores_value and not f.always_display and (
+        f.show_after_x_submissions or form.progressive_profiling_limit
+        or (f.mapped_field and not f.show_when_value_exists and not f.is_auto_fill))}
+
+
+def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
+    """The queued writer: store checked submissions in one transaction (each in a savepoint, so one
+    that fails loses only itself); returns device id → public id for the tracking routes' cache."""
+    from mautic_app.db import session_scope
+
+    updates: dict[str, str] = {}
+    reposts: list[int] = []
+    forms_seen: dict[int, FormSnapshot | None] = {}
+    with session_scope() as session:
+        for item in items:
+            form_id = item.get("form_id")
+            if not isinstance(form_id, int):
+                continue
+            if form_id not in forms_seen:
+                forms_seen[form_id] = snapshot(session=session, form_id=form_id)
+            form = forms_seen[form_id]
+            if form is None:
+                log.warning("queued submission for deleted form %s dropped", form_id)
+                continue
+            posted = Posted(values=item.get("values") or {}, ip=item.get("ip"), device_id=item.get("device"),
+                            referer=item.get("referer"), page_url=item.get("page_url"), user_agent=item.get("ua"))
+            try:
+                with session.begin_nested():
+                    outcome = submit(session=session, form=form, posted=posted, checked_already=True)
+            except Exception:  # noqa: BLE001
+                log.exception("queued submission for form %s dropped", form_id)
+                continue
+            if outcome.repost:
+                reposts.append(outcome.repost["submission_id"])
+            if posted.device_id and outcome.public_id:
+                updates[posted.device_id] = outcome.public_id
+        session.commit()
+    if reposts:
+        from mautic_app.tasks.forms import repost
+
+        for submission_id in reposts:
+            repost.delay(submission_id)
+    return updates
 
 
 # ------------------------------------------------------------------ the visitor
@@ -251,20 +358,32 @@ class Posted:
     user_agent: str | None = None
 
 
-def submit(*, session: Session, form: Form, posted: Posted) -> Submitted:
-    """Check a post, find or create its contact, store the submission and run the form's actions."""
-    fields = fields_of(session=session, form_id=form.id)
+def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, checked_already: bool = False) -> Submitted:
+    """Check a post, find or create its contact, store the submission and run the form's actions.
+
+    ``checked_already``: the route checked the post and told the visitor it was received (the
+    queued path), so nothing may refuse it now: required fields are not asked again, and a value a
+    contact field cannot hold is kept in the results but not put on the contact.
+    """
+    fields = form.fields if isinstance(form, FormSnapshot) else fields_of(session=session, form_id=form.id)
     visitor = None if form.in_kiosk_mode else contact_of_device(session=session, device_id=posted.device_id)
-    view = visitor_view(session=session, form=form, fields=fields, contact_id=visitor, query={}, autofill=False)
-    hidden = {f.alias for f in fields} - {f.alias for f in view.fields}
+    if checked_already:
+        hidden = {f.alias for f in fields}
+    else:
+        view = visitor_view(session=session, form=form, fields=fields, contact_id=visitor, query={}, autofill=False)
+        hidden = {f.alias for f in fields} - {f.alias for f in view.fields}
     checked = rules.check_post(fields, posted.values, hidden=hidden)
-    if checked.errors:
+    if checked.errors and not checked_already:
         return Submitted(errors=checked.errors)
     try:
         clean = contacts.clean_values(session=session, values=checked.contact, creating=True)
     except contacts.ContactError as exc:
-        by_target = {f.mapped_field: f.alias for f in fields if f.mapped_object == "contact"}
-        return Submitted(errors={by_target.get(k, k): v for k, v in exc.errors.items()})
+        if checked_already:
+            clean = contacts.clean_values(session=session, creating=True,
+                                          values={k: v for k, v in checked.contact.items() if k not in exc.errors})
+        else:
+            by_target = {f.mapped_field: f.alias for f in fields if f.mapped_object == "contact"}
+            return Submitted(errors={by_target.get(k, k): v for k, v in exc.errors.items()})
     contact_id, moved_device = _contact_for(session, form, visitor, clean)
     if checked.company.get("companyname"):
         _company(session, contact_id, checked.company)

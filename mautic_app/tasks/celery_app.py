@@ -53,6 +53,8 @@ def config(cfg: Settings) -> dict:
     if cfg.redis_url:
         # Hits queue in Redis only; beat wakes their writer too, in case a wake-up was lost.
         common["beat_schedule"]["record-queued-hits"] = {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)}
+        common["beat_schedule"]["record-queued-submissions"] = {"task": "mautic.forms.record_queued_submissions",
+                                                                 "schedule": timedelta(seconds=5)}
         return common | {"broker_url": cfg.redis_url, "result_backend": cfg.redis_url}
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):

@@ -1,4 +1,4 @@
-"""Form tasks: re-posting a submission's results to another site, away from the visitor's request."""
+"""Form tasks: the writer of queued submissions, and re-posting a submission's results to another site."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from mautic_app import hitqueue
 from mautic_app.db import session_scope
 from mautic_app.services import forms
 from mautic_app.tasks.celery_app import app
@@ -31,3 +32,18 @@ def repost(self, submission_id: int) -> None:
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         log.warning("re-posting submission %s to %s failed: %s", submission_id, url, exc)
         raise self.retry(exc=exc) from exc
+
+
+@app.task(name="mautic.forms.record_queued_submissions", ignore_result=True)
+def record_queued_submissions() -> int:
+    """Store queued submissions in batches (Redis only); re-enqueue itself when it stops with more waiting.
+
+    The submit route wakes it when no writer holds the lock; beat wakes it every few seconds too,
+    so a lost wake-up delays submissions, never loses them.
+    """
+    if not hitqueue.enabled():
+        return 0
+    taken, more = hitqueue.drain_submissions()
+    if more:
+        record_queued_submissions.delay()
+    return taken

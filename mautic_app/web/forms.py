@@ -4,6 +4,10 @@
 ``/form/{id}`` (and ``/form/embed/{id}``) is a page of its own for links and iframes;
 ``POST /form/submit`` takes ``mauticform[...]`` fields, with ``?ajax=1`` answering JSON.
 ``/form/prefill`` gives auto-fill values to the visitor's own pages only.
+
+With Redis a post is checked against the form (cached a few seconds), queued, and answered at
+once; the writer (``tasks.forms.record_queued_submissions``) stores it with its contact and
+actions within a second or so. The embedded default writes it before answering.
 """
 
 from __future__ import annotations
@@ -142,7 +146,8 @@ def _query_for_script(request: Request) -> str:
 
 
 class _Limiter:
-    """Submissions per IP and form per minute: Redis when configured (shared by every server), else this process."""
+    """Submissions per IP and form per minute, in this process: the embedded default's one server.
+    With Redis the limit is counted in the queue's push (:func:`hitqueue.push_submission`), for every server."""
 
     def __init__(self) -> None:
         self.local: dict[str, list[float]] = defaultdict(list)
@@ -151,16 +156,6 @@ class _Limiter:
         limit = settings.form_submits_per_minute
         if limit <= 0:
             return True
-        if hitqueue.enabled():
-            try:
-                client = hitqueue._aredis()
-                count = await client.incr(f"mautic:forms:rate:{key}")
-                if count == 1:
-                    await client.expire(f"mautic:forms:rate:{key}", 60)
-                return count <= limit
-            except Exception:  # noqa: BLE001  (a Redis hiccup must not refuse real visitors)
-                log.warning("form rate limit unavailable", exc_info=True)
-                return True
         now = time.monotonic()
         recent = [t for t in self.local[key] if now - t < 60]
         if len(self.local) > 10000:
@@ -206,7 +201,7 @@ async def submit(request: Request) -> Response:
         if meta.get(rules.HONEYPOT):
             # A bot filled the field people never see: it is told all went well, and nothing is kept.
             return _answer(request, ajax, {"success": 1, "message": "Thank you."}, None)
-        if not await _limiter.allow(f"{ip}:{form_id}"):
+        if not hitqueue.enabled() and not await _limiter.allow(f"{ip}:{form_id}"):  # with Redis: in the queue's push
             return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
         device = tracking_rules.valid_id(data.get(DEVICE_COOKIE) if isinstance(data.get(DEVICE_COOKIE), str) else None) or _device(request)
         files = {k: v for k, v in values.items() if isinstance(v, UploadFile)}
@@ -215,6 +210,8 @@ async def submit(request: Request) -> Response:
         posted = forms.Posted(values=values, ip=ip, device_id=device, referer=request.headers.get("referer"),
                               page_url=page_url or rules.web_url(request.headers.get("referer")),
                               user_agent=(request.headers.get("user-agent") or "")[:1024])
+        if hitqueue.enabled():
+            return await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
         result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
     finally:
         await data.close()
@@ -222,7 +219,7 @@ async def submit(request: Request) -> Response:
         return _refuse(request, ajax, 404, "This form does not exist or is not published.")
     outcome, reply = result
     if outcome.errors:
-        return _invalid(request, ajax, form_id, outcome.errors, values)
+        return await _invalid(request, ajax, form_id, outcome.errors, values)
     if outcome.repost:
         from mautic_app.tasks.forms import repost
 
@@ -233,6 +230,7 @@ async def submit(request: Request) -> Response:
 
 
 def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str | None):
+    """The embedded default (no Redis): the submission is written before the answer."""
     with session_scope() as session:
         form = forms.get_form(session=session, form_id=form_id)
         if not forms.is_live(form):
@@ -241,17 +239,39 @@ def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str
         if outcome.errors:
             session.rollback()
             return outcome, {}
-        allowed = tracking.cached_settings().get("allowed_hosts") or []
-        page = origin_page or posted.page_url
-        reply: dict[str, Any] = {"success": 1, "message": "", "redirect": None}
-        if form.post_action == "redirect":
-            reply["redirect"] = rules.safe_return_url(form.post_action_property, page_url=page, allowed_hosts=allowed)
-        elif form.post_action == "return":
-            reply["redirect"] = rules.safe_return_url(return_to, page_url=page, allowed_hosts=allowed)
-        if not reply["redirect"]:
-            reply["message"] = form.post_action_property if form.post_action == "message" and form.post_action_property else "Thank you."
-            reply["return"] = rules.safe_return_url(return_to, page_url=page, allowed_hosts=allowed)
+        reply = rules.after_submit(form.post_action, form.post_action_property, return_to=return_to,
+                                   page=origin_page or posted.page_url, allowed_hosts=_allowed_hosts())
     return outcome, reply
+
+
+async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Posted, return_to: str,
+                 origin_page: str | None) -> Response:
+    """With Redis: check the post against the cached form, queue it for the writer and answer at once."""
+    form = forms.cached_form_if_fresh(form_id)
+    if form is False:
+        form = await run_in_threadpool(forms.cached_form, form_id)
+    if not forms.is_live(form):
+        return _refuse(request, ajax, 404, "This form does not exist or is not published.")
+    checked = rules.check_post(form.fields, posted.values, hidden=forms.maybe_hidden(form))
+    if checked.errors:
+        return await _invalid(request, ajax, form_id, checked.errors, posted.values)
+    settings_now = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    reply = rules.after_submit(form.post_action, form.post_action_property, return_to=return_to,
+                               page=origin_page or posted.page_url, allowed_hosts=settings_now.get("allowed_hosts") or [])
+    item = {"form_id": form_id, "values": posted.values, "ip": posted.ip, "device": posted.device_id,
+            "referer": posted.referer, "page_url": posted.page_url, "ua": posted.user_agent}
+    writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
+    if writing is None:
+        return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
+    if not writing:
+        await run_in_threadpool(_wake_writer)
+    return _answer(request, ajax, reply, reply.get("redirect"))
+
+
+def _wake_writer() -> None:
+    from mautic_app.tasks.forms import record_queued_submissions
+
+    _quietly(record_queued_submissions.delay)
 
 
 async def _keep_upload(form_id: int, upload: UploadFile) -> dict[str, Any]:
@@ -280,12 +300,12 @@ def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str |
     return HTMLResponse(_page_html("Thank you", f'<p role="status">{rules.e(reply.get("message") or "Thank you.")}</p>{link}', ""))
 
 
-def _invalid(request: Request, ajax: bool, form_id: int, errors: dict[str, str], values: dict[str, Any]) -> Response:
+async def _invalid(request: Request, ajax: bool, form_id: int, errors: dict[str, str], values: dict[str, Any]) -> Response:
     if ajax:
         return JSONResponse({"success": 0, "validationErrors": errors, "errorMessage": "Please correct the fields marked."},
                             headers=_cors(request))
     resent = {k: v for k, v in values.items() if isinstance(v, str | list)}
-    html = _rerender(form_id, errors, resent, _base(request))
+    html = await run_in_threadpool(_rerender, form_id, errors, resent, _base(request))
     return HTMLResponse(_page_html("Please correct the form", html, ""), status_code=400)
 
 
