@@ -201,7 +201,7 @@ class _LoopState:
 
         self.client = aredis.Redis.from_url(settings.redis_url)
         self.pusher = _Pusher()
-        self.form_push = None  # the form submissions' push script, registered on first use
+        self.form_connection: _Connection | None = None  # form submissions' pushes
 
 
 def _loop_state() -> _LoopState:
@@ -333,12 +333,18 @@ return redis.call('EXISTS', KEYS[3])
 
 async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) -> int | None:
     """Queue a checked form submission: None when over the per-minute ``limit``, else 1 when a
-    writer is draining and 0 when one needs waking."""
+    writer is draining and 0 when one needs waking. Over the lean connection the hits use."""
     state = _loop_state()
-    if state.form_push is None:
-        state.form_push = state.client.register_script(_FORM_PUSH)
-    answer = await state.form_push(keys=[FORM_QUEUE, FORM_RATE_KEY + rate_key, FORM_LOCK],
-                                   args=[json.dumps(item, separators=(",", ":"), default=str), limit])
+    if state.form_connection is None or not state.form_connection.usable:
+        state.form_connection = await _Connection.open(settings.redis_url)
+    payload = json.dumps(item, separators=(",", ":"), default=str)
+    try:
+        (answer,) = await state.form_connection.send(
+            [("EVAL", _FORM_PUSH, 3, FORM_QUEUE, FORM_RATE_KEY + rate_key, FORM_LOCK, payload, limit)])
+    except Exception:
+        state.form_connection.close()  # a timed-out or broken connection is not reused
+        state.form_connection = None
+        raise
     return None if int(answer) < 0 else int(answer)
 
 

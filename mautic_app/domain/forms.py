@@ -143,6 +143,13 @@ class Field:
     def kind(self) -> FieldType:
         return FIELD_TYPES[self.type]
 
+    def option_values(self) -> frozenset[str]:
+        """The values a post may choose (read once per field: a country list is long, and posts are many)."""
+        cached = self.__dict__.get("_option_values")
+        if cached is None:
+            cached = self.__dict__["_option_values"] = frozenset(v for v, _ in self.options())
+        return cached
+
     def options(self) -> list[tuple[str, str]]:
         """(value, label) pairs of a list field; countries for ``country``."""
         if self.type == "country":
@@ -413,7 +420,7 @@ def _value(f: Field, raw: Any) -> Any:
         items = raw if isinstance(raw, list) else ([] if raw in (None, "") else [raw])
         if any(not isinstance(i, str) for i in items):
             raise ValueError("Choose from the list.")
-        allowed = {v for v, _ in f.options()}
+        allowed = f.option_values()
         chosen = [i for i in items if i != ""][:MAX_OPTIONS]
         if any(i not in allowed for i in chosen):
             raise ValueError("Choose from the list.")
@@ -428,7 +435,7 @@ def _value(f: Field, raw: Any) -> Any:
     if not text:
         return None
     if kind.has_options or f.type == "country":
-        if text not in {v for v, _ in f.options()}:
+        if text not in f.option_values():
             raise ValueError("Choose from the list.")
         return text
     if f.type == "email":
