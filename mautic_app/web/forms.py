@@ -224,8 +224,6 @@ async def submit(request: Request) -> Response:
         from mautic_app.tasks.forms import repost
 
         _quietly(lambda: repost.delay(outcome.repost["submission_id"]))
-    if device and outcome.public_id and hitqueue.enabled():
-        await hitqueue.remember(device, outcome.public_id)
     return _answer(request, ajax, reply, reply.get("redirect"))
 
 
@@ -252,7 +250,8 @@ async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Poste
         form = await run_in_threadpool(forms.cached_form, form_id)
     if not forms.is_live(form):
         return _refuse(request, ajax, 404, "This form does not exist or is not published.")
-    checked = rules.check_post(form.fields, posted.values, hidden=forms.maybe_hidden(form))
+    # A field the visitor was shown posts its name even when empty: only absent ones may have been hidden.
+    checked = rules.check_post(form.fields, posted.values, hidden=forms.maybe_hidden(form) - set(posted.values))
     if checked.errors:
         return await _invalid(request, ajax, form_id, checked.errors, posted.values)
     settings_now = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)

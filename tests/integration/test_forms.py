@@ -288,3 +288,9 @@ def test_with_redis_the_answer_comes_first_and_the_writer_stores_every_accepted_
         sub = s.execute(sa.select(FormSubmission)).scalar_one()
         # "many" cannot be an attribution (a number): kept in the results, left off the contact, never lost.
         assert sub.values["staff"] == "many" and s.get(Contact, sub.contact_id).email == "lee@example.com"
+
+
+def test_a_shown_required_field_left_empty_is_refused_even_with_progressive_profiling(site, session):
+    form_id = make_form(session, progressive_profiling_limit=2)
+    r = post(site, form_id, email="", firstname="Al", interest="Cars")
+    assert r.json()["validationErrors"] == {"email": "E-mail is required."}
