@@ -601,13 +601,8 @@ def remove_dnc(*, session: Session, contact_id: int, channel: str = "email", use
     return bool(n)
 
 
-def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
-    import ipaddress
-
-    try:
-        ip = str(ipaddress.ip_address(ip.strip()))
-    except ValueError:
-        return
+def ensure_ip(*, session: Session, ip: str) -> int:
+    """The row id of an address (already normalised), created when new."""
     ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar()
     if ip_id is None:
         # Two requests from one new address at once (a double click, an office behind one NAT)
@@ -615,9 +610,19 @@ def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(IpAddress.__table__).values(ip_address=ip).on_conflict_do_nothing()
-        session.execute(insert)
+        session.execute(dialect.insert(IpAddress.__table__).values(ip_address=ip).on_conflict_do_nothing())
         ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar_one()
+    return ip_id
+
+
+def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
+    import ipaddress
+
+    try:
+        ip = str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        return
+    ip_id = ensure_ip(session=session, ip=ip)
     exists = session.execute(sa.select(1).where(ContactIpAddress.contact_id == contact_id, ContactIpAddress.ip_id == ip_id)).first()
     if not exists:
         session.add(ContactIpAddress(contact_id=contact_id, ip_id=ip_id))

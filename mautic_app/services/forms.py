@@ -245,36 +245,13 @@ def maybe_hidden(form: FormSnapshot) -> set[str]:
 
 
 def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
-    """The queued writer: store checked submissions in one transaction (each in a savepoint, so one
-    that fails loses only itself); returns device id → public id for the tracking routes' cache."""
+    """The queued writer: store checked submissions in one transaction (see ``services.form_batches``);
+    returns device id → public id for the tracking routes' cache."""
     from mautic_app.db import session_scope
+    from mautic_app.services import form_batches
 
-    updates: dict[str, str] = {}
-    reposts: list[int] = []
-    forms_seen: dict[int, FormSnapshot | None] = {}
     with session_scope() as session:
-        for item in items:
-            form_id = item.get("form_id")
-            if not isinstance(form_id, int):
-                continue
-            if form_id not in forms_seen:
-                forms_seen[form_id] = snapshot(session=session, form_id=form_id)
-            form = forms_seen[form_id]
-            if form is None:
-                log.warning("queued submission for deleted form %s dropped", form_id)
-                continue
-            posted = Posted(values=item.get("values") or {}, ip=item.get("ip"), device_id=item.get("device"),
-                            referer=item.get("referer"), page_url=item.get("page_url"), user_agent=item.get("ua"))
-            try:
-                with session.begin_nested():
-                    outcome = submit(session=session, form=form, posted=posted, checked_already=True)
-            except Exception:  # noqa: BLE001
-                log.exception("queued submission for form %s dropped", form_id)
-                continue
-            if outcome.repost:
-                reposts.append(outcome.repost["submission_id"])
-            if posted.device_id and outcome.public_id:
-                updates[posted.device_id] = outcome.public_id
+        updates, reposts = form_batches.record(session=session, items=items)
         session.commit()
     if reposts:
         from mautic_app.tasks.forms import repost

@@ -136,18 +136,15 @@ def settings_if_fresh() -> dict[str, Any] | None:
 # ------------------------------------------------------------------ devices and user agents
 
 
-# device_detector reads its YAML lazily with a young Rust parser (yaml-rs), which crashed a CI run
-# once while loading from a worker thread: parsing runs one thread at a time (answers are cached).
-_parser_lock = threading.Lock()
-
-
 @lru_cache(maxsize=4096)
 def parse_user_agent(user_agent: str) -> dict[str, Any]:
     """Device, OS and browser from a user agent (Matomo's device detector, as Mautic uses)."""
     from device_detector import DeviceDetector
 
-    with _parser_lock:
-        d = DeviceDetector(user_agent).parse()
+    from mautic_app import ua_data
+
+    ua_data.install()  # its data without its crash-prone YAML parser (see ua_data)
+    d = DeviceDetector(user_agent).parse()
     details = d.all_details
     os_info, client, device = details.get("os") or {}, details.get("client") or {}, details.get("device") or {}
     kind = device.get("type") or ""

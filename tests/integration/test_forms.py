@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -294,3 +295,63 @@ def test_a_shown_required_field_left_empty_is_refused_even_with_progressive_prof
     form_id = make_form(session, progressive_profiling_limit=2)
     r = post(site, form_id, email="", firstname="Al", interest="Cars")
     assert r.json()["validationErrors"] == {"email": "E-mail is required."}
+
+
+def test_the_queued_writer_stores_a_mixed_batch_as_one_by_one_posts_would(site, session):
+    """New, repeated, known and merging visitors in one batch: the set-based writer keeps every rule."""
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    with session() as s:
+        known, _ = contacts.create(session=s, values={"email": "known@example.com", "firstname": "Old"})
+        other, _ = contacts.create(session=s, values={"email": "other@example.com"})
+        s.commit()
+    device = _tracked_visitor(site)
+    site.cookies.clear()  # the other posts come from browsers nobody tracked
+    with session() as s:
+        visitor = forms.contact_of_device(session=s, device_id=device)
+    form_id = make_form(session, actions=[{"type": "lead.pointschange", "properties": {"points": 5}},
+                                          {"type": "lead.changetags", "properties": {"add_tags": "batch"}}])
+
+    def queue(email, **extra):
+        data = {"mauticform[formId]": str(form_id), "mauticform[email]": email, "mauticform[interest]": "Cars",
+                **{f"mauticform[{k}]": v for k, v in extra.items() if k != "device"}}
+        if extra.get("device"):
+            data["mautic_device_id"] = extra["device"]
+        assert site.post("/form/submit?ajax=1", data=data).json()["success"] == 1
+
+    queue("dup@example.com", firstname="Dee", company="Acme")
+    queue("DUP@example.com", firstname="Dot")
+    queue("known@example.com", firstname="New")
+    queue("other@example.com", device=device)  # the visitor merges into "other": handled alone, in order
+    queue("dup@example.com")
+    queue("fresh@example.com", company="acme")
+    assert hitqueue.drain_submissions(linger=0) == (6, False)
+    with session() as s:
+        people = {c.email.lower(): c for c in s.execute(sa.select(Contact).where(Contact.email.is_not(None))).scalars()}
+        assert set(people) == {"dup@example.com", "known@example.com", "other@example.com", "fresh@example.com"}
+        dup = people["dup@example.com"]
+        assert dup.firstname == "Dot" and dup.points == 15 and dup.company == "Acme"  # three posts, +5 each
+        assert people["known@example.com"].firstname == "New" and people["known@example.com"].id == known
+        assert s.get(Contact, visitor) is None and forms.contact_of_device(session=s, device_id=device) == other
+        assert people["fresh@example.com"].company == "Acme"  # linked to the existing company, its own spelling
+        per_contact = dict(s.execute(sa.select(FormSubmission.contact_id, sa.func.count()).group_by(FormSubmission.contact_id)).all())
+        assert per_contact == {dup.id: 3, known: 1, other: 1, people["fresh@example.com"].id: 1}
+        tagged = s.execute(sa.select(sa.func.count()).select_from(ContactTag).join(Tag).where(Tag.tag == "batch")).scalar()
+        assert tagged == 4
+        kinds = Counter(s.execute(sa.select(ContactEvent.event_type).where(ContactEvent.contact_id == dup.id)).scalars())
+        assert kinds["form_submitted"] == 3 and kinds["created"] == 1 and kinds["points"] == 3 and kinds["company"] == 1
+
+
+def test_one_browser_posting_two_identities_in_one_batch_starts_a_second_contact(site, session):
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    device = _tracked_visitor(site)
+    form_id = make_form(session)
+    for email in ("ann@example.com", "bob@example.com"):
+        site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
+                                               "mauticform[interest]": "Cars", "mautic_device_id": device})
+    assert hitqueue.drain_submissions(linger=0) == (2, False)
+    with session() as s:
+        emails = sorted(s.execute(sa.select(Contact.email).where(Contact.email.is_not(None))).scalars())
+        assert emails == ["ann@example.com", "bob@example.com"]  # bob contradicts ann: a new contact, the device follows
+        assert s.get(Contact, forms.contact_of_device(session=s, device_id=device)).email == "bob@example.com"
