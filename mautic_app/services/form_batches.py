@@ -235,9 +235,9 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
             rows.append(data | {"date_added": now, "last_active": now, "is_identified": identified,
                                 "date_identified": now if identified else None, "points": data.get("points") or 0,
                                 "preferred_profile_image": "gravatar"})
-        columns = sorted({c for r in rows for c in r})
-        ids = session.execute(sa.insert(t).returning(t.c.id, sort_by_parameter_order=True),
-                              [{c: r.get(c) for c in columns} for r in rows]).scalars().all()
+        # One statement per new contact: RETURNING gives ids in row order only for real tables, and the
+        # contacts table (with its custom columns) is read from the field registry.
+        ids = [session.execute(sa.insert(t).values(**r).returning(t.c.id)).scalar_one() for r in rows]
         created = dict(zip(keys, ids, strict=True))
         for k, contact_id in created.items():
             events.append({"contact_id": contact_id, "event_type": "created", "details": {"source": "form"}})

@@ -355,3 +355,17 @@ def test_one_browser_posting_two_identities_in_one_batch_starts_a_second_contact
         emails = sorted(s.execute(sa.select(Contact.email).where(Contact.email.is_not(None))).scalars())
         assert emails == ["ann@example.com", "bob@example.com"]  # bob contradicts ann: a new contact, the device follows
         assert s.get(Contact, forms.contact_of_device(session=s, device_id=device)).email == "bob@example.com"
+
+
+def test_the_queued_writer_creates_many_new_contacts_in_one_batch(site, session):
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    form_id = make_form(session)
+    for i in range(25):
+        site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": f"n{i}@example.com",
+                                               "mauticform[firstname]": f"N{i}", "mauticform[interest]": "Cars"})
+    assert hitqueue.drain_submissions(linger=0) == (25, False)
+    with session() as s:
+        pairs = s.execute(sa.select(Contact.email, Contact.firstname, FormSubmission.values)
+                          .join(FormSubmission, FormSubmission.contact_id == Contact.id)).all()
+    assert len(pairs) == 25 and all(e == v["email"] and f == v["firstname"] for e, f, v in pairs)
