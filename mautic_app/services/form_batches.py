@@ -109,7 +109,7 @@ def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, 
     found = _lookup(session, prepared, identifiers)
     rows = contacts.read_many(session=session, ids=sorted({i.visitor for i in prepared if i.visitor} | set(found.values())))
     pending: dict[tuple[str, str], tuple[str, int]] = {}  # identifier in this run → ("new", key) or ("old", id)
-    for item in prepared:
+    for index, item in enumerate(prepared):
         match = _match(item, identifiers, found, pending)
         simple = item.form.in_kiosk_mode or item.visitor is None or match in (None, ("old", item.visitor))
         if simple and item.visitor is not None and match is None and not item.form.in_kiosk_mode:
@@ -126,6 +126,7 @@ def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, 
                 # A contact created or merged here may be named by later submissions of this run.
                 found.update({(a, str(item.contact[a]).lower()): outcome.contact_id for a in identifiers if item.contact.get(a)})
                 rows.update(contacts.read_many(session=session, ids=[outcome.contact_id]))
+            _visitors(session, prepared[index + 1:])  # a merge may have moved this browser to another contact
             continue
         if match is not None and match[0] == "new":
             item.new_key = match[1]

@@ -251,7 +251,21 @@ def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
     from mautic_app.services import form_batches
 
     with session_scope() as session:
-        updates, reposts = form_batches.record(session=session, items=items)
+        try:
+            with session.begin_nested():
+                updates, reposts = form_batches.record(session=session, items=items)
+        except Exception:  # noqa: BLE001  (one bad submission must not hold up the queue behind it)
+            log.exception("form submission batch of %s failed; writing them one by one", len(items))
+            updates, reposts = {}, []
+            for item in items:
+                try:
+                    with session.begin_nested():
+                        one_updates, one_reposts = form_batches.record(session=session, items=[item])
+                except Exception:  # noqa: BLE001
+                    log.exception("queued submission dropped: form %s", item.get("form_id"))
+                    continue
+                updates |= one_updates
+                reposts += one_reposts
         session.commit()
     if reposts:
         from mautic_app.tasks.forms import repost

@@ -369,3 +369,44 @@ def test_the_queued_writer_creates_many_new_contacts_in_one_batch(site, session)
         pairs = s.execute(sa.select(Contact.email, Contact.firstname, FormSubmission.values)
                           .join(FormSubmission, FormSubmission.contact_id == Contact.id)).all()
     assert len(pairs) == 25 and all(e == v["email"] and f == v["firstname"] for e, f, v in pairs)
+
+
+def test_after_a_merge_in_a_batch_the_same_browser_posts_as_the_merged_contact(site, session):
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    with session() as s:
+        other, _ = contacts.create(session=s, values={"email": "mo@example.com"})
+        s.commit()
+    device = _tracked_visitor(site)
+    form_id = make_form(session, fields=[dict(FIELDS[0], is_required=False), *FIELDS[1:]])
+    for extra in ({"mauticform[email]": "mo@example.com"}, {"mauticform[firstname]": "Mo"}):
+        site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[interest]": "Cars",
+                                               "mautic_device_id": device, **extra})
+    assert hitqueue.drain_submissions(linger=0) == (2, False)
+    with session() as s:
+        assert s.get(Contact, other).firstname == "Mo"
+        assert s.execute(sa.select(sa.func.count()).select_from(FormSubmission).where(FormSubmission.contact_id == other)).scalar() == 2
+
+
+def test_a_submission_that_breaks_its_batch_does_not_hold_up_the_others(site, session, monkeypatch):
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    from mautic_app.services import form_batches
+
+    write_run = form_batches._write_run
+
+    def fragile(s, run, reposts):
+        if any(i.contact.get("email") == "bad@example.com" for i in run.items):
+            raise RuntimeError("broken submission")
+        return write_run(s, run, reposts)
+
+    monkeypatch.setattr(form_batches, "_write_run", fragile)
+    form_id = make_form(session)
+    site.cookies.clear()
+    for email in ("a1@example.com", "bad@example.com", "a2@example.com"):
+        site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
+                                               "mauticform[interest]": "Cars"})
+    assert hitqueue.drain_submissions(linger=0) == (3, False)
+    with session() as s:
+        stored = sorted(v["email"] for v in s.execute(sa.select(FormSubmission.values)).scalars())
+    assert stored == ["a1@example.com", "a2@example.com"]
