@@ -334,7 +334,8 @@ def check_actions(raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             errors[f"{key}.add_tags"] = "Add or remove at least one tag."
         if kind.key == "lead.changelist" and not (props["addToLists"] or props["removeFromLists"]):
             errors[f"{key}.addToLists"] = "Choose at least one segment."
-        out.append({"type": kind.key, "name": _text(item.get("name"), 191) or kind.label, "properties": props})
+        out.append({"type": kind.key, "name": _text(item.get("name"), 191) or kind.label, "properties": props,
+                    "id": item.get("id") if isinstance(item.get("id"), int) else None})
     if errors:
         raise FormError(errors)
     return out

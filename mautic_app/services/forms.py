@@ -136,23 +136,44 @@ def save_form(
     form.date_modified = utcnow() if form.id else None
     session.add(form)
     session.flush()
-    session.execute(sa.delete(FormField).where(FormField.form_id == form.id))
-    session.execute(sa.delete(FormAction).where(FormAction.form_id == form.id))
-    for f in checked_fields:
-        session.add(FormField(
-            form_id=form.id, order=f.order, label=f.label, alias=f.alias, type=f.type, show_label=f.show_label,
-            default_value=f.default_value, help_message=f.help_message, is_required=f.is_required,
-            validation_message=f.validation_message, properties=f.properties, mapped_object=f.mapped_object,
-            mapped_field=f.mapped_field, is_auto_fill=f.is_auto_fill, show_when_value_exists=f.show_when_value_exists,
-            show_after_x_submissions=f.show_after_x_submissions, always_display=f.always_display,
-            parent_alias=f.parent_alias, conditions=f.conditions, save_result=f.save_result,
-        ))
+    _replace_fields(session, form.id, checked_fields)
+    kept = {a["id"] for a in checked_actions if a.get("id")}
+    existing = {a.id: a for a in actions_of(session=session, form_id=form.id)}
+    for stale in set(existing) - kept:
+        session.delete(existing[stale])
     for i, a in enumerate(checked_actions):
-        session.add(FormAction(form_id=form.id, order=i, type=a["type"], name=a["name"], properties=a["properties"]))
+        row = existing.get(a.get("id")) or FormAction(form_id=form.id)
+        row.order, row.type, row.name, row.properties = i, a["type"], a["name"], a["properties"]
+        session.add(row)
     session.flush()
     changefeed.publish_after_commit(session, "forms", {"ids": [form.id], "action": "saved"})
     _snapshots.pop(form.id, None)
     return form
+
+
+_FIELD_COLUMNS = ("order", "label", "alias", "type", "show_label", "default_value", "help_message", "is_required",
+                  "validation_message", "properties", "mapped_object", "mapped_field", "is_auto_fill", "show_when_value_exists",
+                  "show_after_x_submissions", "always_display", "parent_alias", "conditions", "save_result")
+
+
+def _replace_fields(session: Session, form_id: int, fields: list[rules.Field]) -> None:
+    """Fields sent with the id of one of this form's fields keep it (API clients edit by id); the
+    others are added, and fields not sent go. Kept fields first take placeholder aliases, so two
+    fields may swap aliases without tripping the one-alias-per-form rule."""
+    existing = {r.id: r for r in session.exec(select(FormField).where(FormField.form_id == form_id)).all()}
+    kept = {f.id for f in fields if f.id in existing}
+    for stale in set(existing) - kept:
+        session.delete(existing[stale])
+    for row_id in kept:
+        existing[row_id].alias = f"__saving_{row_id}"
+        session.add(existing[row_id])
+    session.flush()
+    for f in fields:
+        row = existing[f.id] if f.id in kept else FormField(form_id=form_id, label="", alias="", type="")
+        for column in _FIELD_COLUMNS:
+            setattr(row, column, getattr(f, column))
+        session.add(row)
+    session.flush()
 
 
 def delete_forms(*, session: Session, form_ids: list[int]) -> int:

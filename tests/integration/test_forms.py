@@ -410,3 +410,21 @@ def test_a_submission_that_breaks_its_batch_does_not_hold_up_the_others(site, se
     with session() as s:
         stored = sorted(v["email"] for v in s.execute(sa.select(FormSubmission.values)).scalars())
     assert stored == ["a1@example.com", "a2@example.com"]
+
+
+def test_saving_a_form_keeps_the_ids_of_the_fields_and_actions_it_keeps(session):
+    form_id = make_form(session, actions=[{"type": "lead.pointschange", "properties": {"points": 1}}])
+    with session() as s:
+        before = {f.alias: f.id for f in forms.fields_of(session=s, form_id=form_id)}
+        action_id = forms.actions_of(session=s, form_id=form_id)[0].id
+        fields = [{"id": before["firstname"], "label": "E-mail", "alias": "email", "type": "email"},  # the two swap aliases
+                  {"id": before["email"], "label": "First name", "alias": "firstname", "type": "text"},
+                  {"label": "Phone", "alias": "phone", "type": "tel"}]
+        forms.save_form(session=s, form_id=form_id, values={"name": "Newsletter"}, fields=fields,
+                        actions=[{"id": action_id, "type": "lead.pointschange", "properties": {"points": 2}}])
+        s.commit()
+        after = {f.alias: f.id for f in forms.fields_of(session=s, form_id=form_id)}
+        actions = forms.actions_of(session=s, form_id=form_id)
+    assert after["email"] == before["firstname"] and after["firstname"] == before["email"]
+    assert set(after) == {"email", "firstname", "phone"} and after["phone"] not in (before["email"], before["firstname"])
+    assert [(a.id, a.properties) for a in actions] == [(action_id, {"points": 2})]

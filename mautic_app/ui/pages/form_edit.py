@@ -20,8 +20,9 @@ from mautic_app.ui.session import SessionState
 FIELD_KEYS = ("label", "alias", "type", "is_required", "mapped", "default_value", "help_message", "options", "placeholder",
               "is_auto_fill", "show_when_value_exists", "show_after_x_submissions", "always_display", "parent_alias",
               "condition_values", "condition_any", "captcha", "question", "text", "prev_page_label", "next_page_label",
-              "validation_message", "save_result", "show_label")
-ACTION_KEYS = ("type", "name", "points", "add_tags", "remove_tags", "addToLists", "removeFromLists", "score", "post_url")
+              "validation_message", "save_result", "show_label", "id")
+ACTION_KEYS = ("type", "name", "points", "add_tags", "remove_tags", "addToLists", "removeFromLists", "score", "post_url", "id")
+ACTION_PROPERTIES = ACTION_KEYS[2:-1]
 SETTINGS = {"name": "", "alias": "", "description": "", "post_action": "message", "post_action_property": "",
             "form_type": "standalone", "in_kiosk_mode": "", "progressive_profiling_limit": "", "no_index": "", "is_published": "1"}
 
@@ -55,6 +56,7 @@ def field_to_row(f: rules.Field) -> dict[str, str]:
         "question": str(p.get("question") or ""), "text": str(p.get("text") or ""),
         "prev_page_label": str(p.get("prev_page_label") or ""), "next_page_label": str(p.get("next_page_label") or ""),
         "validation_message": f.validation_message, "save_result": "1" if f.save_result else "", "show_label": "1" if f.show_label else "",
+        "id": str(f.id or ""),
     }
 
 
@@ -73,13 +75,14 @@ def row_to_field(row: dict[str, str]) -> dict[str, Any]:
         "conditions": {"any": row.get("condition_any") == "1",
                        "values": [v.strip() for v in (row.get("condition_values") or "").split(",") if v.strip()]},
         "validation_message": row.get("validation_message", ""), "save_result": row.get("save_result") == "1",
-        "show_label": row.get("show_label") == "1",
+        "show_label": row.get("show_label") == "1", "id": int(row["id"]) if str(row.get("id") or "").isdigit() else None,
     }
 
 
 def row_to_action(row: dict[str, str]) -> dict[str, Any]:
     return {"type": row.get("type", ""), "name": row.get("name", ""),
-            "properties": {k: row[k] for k in ACTION_KEYS[2:] if row.get(k) not in (None, "")}}
+            "id": int(row["id"]) if str(row.get("id") or "").isdigit() else None,
+            "properties": {k: row[k] for k in ACTION_PROPERTIES if row.get(k) not in (None, "")}}
 
 
 def _preview(settings: dict[str, str], rows: list[dict[str, str]]) -> str:
@@ -125,7 +128,7 @@ def _read(form_id: int) -> dict[str, Any] | None:
         }
         action_rows = []
         for a in actions:
-            row = dict.fromkeys(ACTION_KEYS, "") | {"type": a.type, "name": a.name}
+            row = dict.fromkeys(ACTION_KEYS, "") | {"type": a.type, "name": a.name, "id": str(a.id)}
             for k, v in (a.properties or {}).items():
                 if k in row:
                     row[k] = ", ".join(str(x) for x in v) if isinstance(v, list) else str(v)
@@ -240,7 +243,7 @@ class FormEditState(rx.State):
 
     @rx.event
     def set_form_field(self, key: str, value: str | bool):
-        if not 0 <= self.selected < len(self.fields) or key not in FIELD_KEYS:
+        if not 0 <= self.selected < len(self.fields) or key not in FIELD_KEYS or key == "id":
             return
         rows = list(self.fields)
         rows[self.selected] = rows[self.selected] | {key: ("1" if value else "") if isinstance(value, bool) else str(value)}
@@ -271,7 +274,7 @@ class FormEditState(rx.State):
 
     @rx.event
     def set_action(self, index: int, key: str, value: str):
-        if 0 <= index < len(self.actions) and key in ACTION_KEYS:
+        if 0 <= index < len(self.actions) and key in ACTION_KEYS and key != "id":
             rows = list(self.actions)
             rows[index] = rows[index] | {key: str(value)}
             self.actions = rows
