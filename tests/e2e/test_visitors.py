@@ -130,7 +130,8 @@ def test_dashboard_shows_live_visitors_and_visit_charts(signed_in: Page, base_ur
 
     seed(app_server, f'''
 cid, dev = visitor({{"firstname": "Bea", "lastname": "Dash{u}"}}, {PHONE!r})
-hit(cid, dev, "https://shop.example/dash-{u}", "Dash <i>page</i> {u}")
+for _ in range(5):  # the most visited page of the run, whatever other tests visited: it makes the top 10
+    hit(cid, dev, "https://shop.example/dash-{u}", "Dash <i>page</i> {u}")
 print("[]")''')
     expect(panel.get_by_role("link", name=f"Bea Dash{u}")).to_be_visible(timeout=5_000)
     expect(panel).to_contain_text(f"Dash <i>page</i> {u}")
