@@ -45,19 +45,6 @@ def mappable_fields(*, session: Session) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def list_forms(*, session: Session, search: str = "", start: int = 0, limit: int = 30) -> tuple[int, list[dict[str, Any]]]:
-    q = select(Form)
-    if search.strip():
-        term = f"%{search.strip().lower()}%"
-        q = q.where(sa.or_(sa.func.lower(Form.name).like(term), sa.func.lower(Form.alias).like(term)))
-    total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar() or 0
-    rows = list(session.exec(q.order_by(col(Form.name), col(Form.id)).offset(start).limit(limit)).all())
-    counts = dict(session.execute(
-        sa.select(FormSubmission.form_id, sa.func.count()).where(col(FormSubmission.form_id).in_([f.id for f in rows]))
-        .group_by(FormSubmission.form_id)).all()) if rows else {}
-    return total, [{"form": f, "submissions": counts.get(f.id, 0)} for f in rows]
-
-
 def get_form(*, session: Session, form_id: int) -> Form | None:
     return session.get(Form, form_id)
 
@@ -606,13 +593,6 @@ def submission(*, session: Session, form_id: int, submission_id: int) -> FormSub
     return row if row is not None and row.form_id == form_id else None
 
 
-def contact_submissions(*, session: Session, contact_id: int, form_id: int | None = None) -> list[FormSubmission]:
-    q = select(FormSubmission).where(FormSubmission.contact_id == contact_id)
-    if form_id:
-        q = q.where(FormSubmission.form_id == form_id)
-    return list(session.exec(q.order_by(col(FormSubmission.date_submitted).desc())).all())
-
-
 def value_text(value: Any) -> str:
     """A stored value as plain text for lists and CSV (never HTML)."""
     if isinstance(value, list):
@@ -662,7 +642,7 @@ def search_forms(
     *, session: Session, search: str = "", start: int = 0, limit: int = 30, order_by: str = "name", direction: str = "asc",
     published_only: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """A page of forms with their submission counts, as :func:`list_forms` gives them, for API lists.
+    """A page of forms with their submission counts, for the forms page and API lists.
 
     ``search`` is Mautic's list syntax: free text or ``name:`` (in the name or alias), ``ids:1,2``,
     ``!`` to negate; other commands raise :class:`SearchError`. ``order_by`` is one of FORM_SORTS;

@@ -12,6 +12,7 @@ actions within a second or so. The embedded default writes it before answering.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -32,11 +33,11 @@ from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.services import forms, tracking
 from mautic_app.settings import settings
+from mautic_app.web.tracking import DEVICE_COOKIE, _cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 RUNTIME = Path(__file__).parent / "static" / "mauticform.js"
-DEVICE_COOKIE = "mautic_device_id"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 NOT_FOUND_JS = "/* This form does not exist or is not published. */\n"
 
@@ -47,12 +48,12 @@ NOT_FOUND_JS = "/* This form does not exist or is not published. */\n"
 @router.get("/form/generate.js")
 async def generate(request: Request) -> Response:
     form_id = _int(request.query_params.get("id"))
-    rendered = await run_in_threadpool(_render, form_id, _device(request), dict(request.query_params), _base(request), False)
+    rendered = await run_in_threadpool(_render, form_id, _device(request), dict(request.query_params), _base(request))
     if rendered is None:
         return Response(NOT_FOUND_JS, status_code=404, media_type="application/javascript; charset=utf-8")
     html, form = rendered
     config = {"html": html, "id": form["id"], "alias": form["alias"], "base": _base(request), "prefill": form["autofill"]}
-    body = RUNTIME.read_text().replace("__MAUTIC_FORM__", _js_json(config))
+    body = _runtime().replace("__MAUTIC_FORM__", _js_json(config))
     # Progressive profiling depends on the visitor: never shared between visitors by a cache.
     return Response(body, media_type="application/javascript; charset=utf-8",
                     headers={"Cache-Control": "private, no-store", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"})
@@ -90,17 +91,24 @@ async def prefill(request: Request) -> Response:
     return JSONResponse({"hide": hide, "values": values if trusted else {}}, headers=headers)
 
 
-def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str, autofill: bool):
+def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str):
+    """The form as this visitor sees it (progressive profiling); auto-fill values come later, from /form/prefill."""
+    form = forms.cached_form(form_id) if form_id else None
+    if not forms.is_live(form):
+        return None
     with session_scope() as session:
-        form = forms.get_form(session=session, form_id=form_id) if form_id else None
-        if not forms.is_live(form):
-            return None
-        fields = forms.fields_of(session=session, form_id=form.id)
         contact_id = forms.contact_of_device(session=session, device_id=device)
-        view = forms.visitor_view(session=session, form=form, fields=fields, contact_id=contact_id, query=query, autofill=autofill)
-        html = rules.render_form(form_id=form.id, alias=form.alias, name=form.name, fields=view.fields,
-                                 action=f"{base}/form/submit?formId={form.id}", prefill=view.prefill)
-        return html, {"id": form.id, "alias": form.alias, "autofill": not form.in_kiosk_mode}
+        view = forms.visitor_view(session=session, form=form, fields=form.fields, contact_id=contact_id, query=query,
+                                  autofill=False)
+    html = rules.render_form(form_id=form.id, alias=form.alias, name=form.name, fields=view.fields,
+                             action=f"{base}/form/submit?formId={form.id}", prefill=view.prefill)
+    return html, {"id": form.id, "alias": form.alias, "autofill": not form.in_kiosk_mode}
+
+
+@functools.cache
+def _runtime() -> str:
+    """The form runtime, read once per process (every page showing a form asks for it)."""
+    return RUNTIME.read_text(encoding="utf-8")
 
 
 def _page_info(form_id: int) -> tuple[str, bool] | None:
@@ -341,13 +349,6 @@ def _refuse(request: Request, ajax: bool, status: int, message: str) -> Response
         return JSONResponse({"success": 0, "errorMessage": message, "errors": [{"code": status, "message": message}]},
                             status_code=status, headers=_cors(request))
     return HTMLResponse(_page_html("The form was not sent", f'<p role="alert">{rules.e(message)}</p>', ""), status_code=status)
-
-
-def _cors(request: Request) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return {"Access-Control-Allow-Origin": "*"}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
 
 
 # ------------------------------------------------------------------ small helpers

@@ -18,7 +18,7 @@ ROUTE = "/forms"
 
 def _load() -> list[dict[str, str]]:
     with session_scope() as session:
-        _total, rows = forms.list_forms(session=session, limit=500)
+        _total, rows = forms.search_forms(session=session, limit=500)
         return [
             {"id": str(r["form"].id), "name": r["form"].name, "alias": r["form"].alias, "description": r["form"].description or "",
              "published": "1" if r["form"].is_published else "", "kind": "Campaign form" if r["form"].form_type == "campaign" else "Standalone",
