@@ -6,13 +6,17 @@ Celery broker, demo data) and a known admin password.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,3 +107,40 @@ def signed_in(page, base_url) -> Page:
     """A page signed in as the admin, on the dashboard."""
     log_in(page, base_url)
     return page
+
+
+# Mautic's standard snippet as a site pastes it; the page marks itself once its hit is answered.
+TRACKING_SNIPPET = """<script>
+    (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
+        w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
+        m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
+    }})(window,document,'script','{base}/mtc.js','mt');
+    mt('send', 'pageview', {{}}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
+</script>"""
+
+
+@contextlib.contextmanager
+def other_site(page_for: Callable[[str], str | None]) -> Iterator[str]:
+    """A website on another origin (``localhost`` vs the app's ``127.0.0.1``): ``page_for(path)`` gives a
+    page's HTML, or None for a 404. Yields the site's base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = page_for(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write((body if body is not None else "not found").encode())
+
+        def log_message(self, *_args):
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.shutdown()

@@ -10,25 +10,17 @@ views and the click live.
 
 from __future__ import annotations
 
-import http.server
 import re
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import TRACKING_SNIPPET, other_site
+
 # Page styles that would break a focus item drawn in the page itself: ours lives in a shadow root.
 HOSTILE_CSS = "<style>div, p, a, button { display: none !important; } * { font-size: 3px !important; color: red !important; }</style>"
-SNIPPET = """<script>
-    (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
-        w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
-        m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
-    }})(window,document,'script','{base}/mtc.js','mt');
-    mt('send', 'pageview', {{}}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
-</script>"""
 
 
 @pytest.fixture(scope="module")
@@ -36,35 +28,19 @@ def site(app_server) -> Iterator[str]:
     """A website on another origin: ``/embed?id=N`` pastes the item's script, ``/auto`` only the tracking snippet."""
     base = app_server["base_url"]
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            path, _, query = self.path.partition("?")
-            extra = ""
-            if path == "/embed":
-                focus_id = query.removeprefix("id=")
-                extra = f'<script src="{base}/focus/{int(focus_id)}.js" async></script>' if focus_id.isdigit() else ""
-            elif path != "/auto":
-                self.send_response(404)
-                self.end_headers()
-                self.wfile.write(b"not found")
-                return
-            body = (f"<!doctype html><html><head><title>Acme {path}</title>{HOSTILE_CSS}</head><body>"
-                    f"<h1>Acme</h1><input aria-label='Search the shop'>{SNIPPET.format(base=base)}{extra}</body></html>")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body.encode())
+    def page_for(full_path: str) -> str | None:
+        path, _, query = full_path.partition("?")
+        extra = ""
+        if path == "/embed":
+            focus_id = query.removeprefix("id=")
+            extra = f'<script src="{base}/focus/{int(focus_id)}.js" async></script>' if focus_id.isdigit() else ""
+        elif path != "/auto":
+            return None
+        return (f"<!doctype html><html><head><title>Acme {path}</title>{HOSTILE_CSS}</head><body>"
+                f"<h1>Acme</h1><input aria-label='Search the shop'>{TRACKING_SNIPPET.format(base=base)}{extra}</body></html>")
 
-        def log_message(self, *_args):
-            pass
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{port}"
-    server.shutdown()
+    with other_site(page_for) as url:
+        yield url
 
 
 def _visit(visitor: Page, url: str) -> None:

@@ -4,55 +4,32 @@ what is known on the next visit; an open-redirect attempt is refused."""
 
 from __future__ import annotations
 
-import http.server
 import re
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-TRACKING = """<script>
-    (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
-        w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
-        m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
-    }})(window,document,'script','{base}/mtc.js','mt');
-    mt('send', 'pageview', {{}}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
-</script>"""
+from tests.e2e.conftest import TRACKING_SNIPPET, other_site
 
 
 @pytest.fixture(scope="module")
 def site(app_server) -> Iterator[dict]:
-    """A website on another origin; ``/signup?form=N`` embeds form N with the tag a marketer copies."""
+    """A website on another origin; ``/signup?form=N`` embeds form N with the tag a marketer copies,
+    ``/offer?focus=N`` focus item N."""
     base = app_server["base_url"]
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            m = re.match(r"^/(signup\?form|offer\?focus)=(\d+)", self.path)
-            if not m:
-                self.send_response(404)
-                self.end_headers()
-                return
-            tag = (f'<script type="text/javascript" src="{base}/form/generate.js?id={m.group(2)}"></script>'
-                   if m.group(1).startswith("signup") else f'<script src="{base}/focus/{m.group(2)}.js" async></script>')
-            body = (f"<!doctype html><html><head><title>Sign up</title></head><body><h1>Sign up</h1>"
-                    f"{tag}{TRACKING.format(base=base)}</body></html>").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
+    def page_for(path: str) -> str | None:
+        m = re.match(r"^/(signup\?form|offer\?focus)=(\d+)", path)
+        if not m:
+            return None
+        tag = (f'<script type="text/javascript" src="{base}/form/generate.js?id={m.group(2)}"></script>'
+               if m.group(1).startswith("signup") else f'<script src="{base}/focus/{m.group(2)}.js" async></script>')
+        return (f"<!doctype html><html><head><title>Sign up</title></head><body><h1>Sign up</h1>"
+                f"{tag}{TRACKING_SNIPPET.format(base=base)}</body></html>")
 
-        def log_message(self, *_args):
-            pass
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://localhost:{port}"}
-    server.shutdown()
+    with other_site(page_for) as url:
+        yield {"url": url}
 
 
 def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, base_url: str, browser: Browser, site: dict):
