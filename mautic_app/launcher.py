@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from mautic_app.settings import PROJECT_ROOT
+from mautic_app.tasks.celery_app import WRITERS_QUEUE
 
 TOOLS_BIN = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
 
@@ -36,9 +37,23 @@ def child_env(port: int) -> dict[str, str]:
     return env
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen:
+def start(cmd: list[str], env: dict[str, str], log: Path | None, *, nice: int = 0) -> subprocess.Popen:
     out = open(log, "ab") if log else None  # noqa: SIM115  (kept open for the child's lifetime)
-    return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT if out else None)
+    proc = subprocess.Popen(["nice", "-n", str(nice), *cmd] if nice else cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                            stdout=out, stderr=subprocess.STDOUT if out else None)
+    if nice:
+        _nice_session(proc.pid, nice)
+    return proc
+
+
+def _nice_session(pid: int, nice: int) -> None:
+    """Linux's autogroups share the CPU between sessions first and apply nice only inside one, so a
+    process niced in a session of its own would still take as much CPU as the whole web server:
+    the session itself is niced too."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # no autogroups (or not allowed): plain nice is all there is
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -88,13 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
     celery = [python, "-m", "celery", "-A", "mautic_app.tasks.celery_app", "worker", "--loglevel=WARNING",
-              "--concurrency=1", "--without-gossip", "--without-mingle"]
+              "--without-gossip", "--without-mingle"]
     procs = [
-        start([*celery, "-B", "-Q", "celery", "-n", "main@%h"], env, log_dir / "celery.log" if log_dir else None),
+        start([*celery, "--concurrency=1", "-B", "-Q", "celery", "-n", "main@%h"], env, log_dir / "celery.log" if log_dir else None),
     ]
-    if env.get("MAUTIC_REDIS_URL"):  # hits queue in Redis only; the embedded default writes them at once
-        # Niced: in a burst, answering hits comes first; the queue holds them until the writer catches up.
-        procs.append(start(["nice", "-n", "10", *celery, "-Q", "tracking", "-n", "tracking@%h"], env, log_dir / "celery-tracking.log" if log_dir else None))
+    if env.get("MAUTIC_REDIS_URL"):  # hits and submissions queue in Redis only; the embedded default writes them at once
+        # Niced: in a burst, answering visitors comes first; the queues hold their posts until the writers
+        # catch up. Two processes: the hit writer and the submission writer drain side by side.
+        procs.append(start([*celery, "--concurrency=2", "-Q", WRITERS_QUEUE, "-n", "writers@%h"], env,
+                           log_dir / "celery-writers.log" if log_dir else None, nice=10))
     procs += [
         start([python, "-m", "reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(args.port),
                "--backend-port", str(args.port), "--loglevel", "warning"], env, log_dir / "reflex.log" if log_dir else None),

@@ -29,6 +29,8 @@ def task_modules() -> list[str]:
 
     return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__) if m.name != "celery_app"]
 
+WRITERS_QUEUE = "writers"
+
 
 def config(cfg: Settings) -> dict:
     """Celery settings for ``cfg``: Redis when configured, else the server-less filesystem broker."""
@@ -46,8 +48,9 @@ def config(cfg: Settings) -> dict:
             # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
             "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},
         },
-        # Hits have their own worker so a long import never holds live visitors back.
-        "task_routes": {"mautic.tracking.*": {"queue": "tracking"}},
+        # The queued writers (hits, form submissions) have their own worker: a long import never holds
+        # live visitors back, and in a burst that worker yields the CPU to the web server (launcher).
+        "task_routes": {"mautic.tracking.*": {"queue": WRITERS_QUEUE}, "mautic.forms.record_queued_submissions": {"queue": WRITERS_QUEUE}},
     }
     folder.mkdir(parents=True, exist_ok=True)
     if cfg.redis_url:

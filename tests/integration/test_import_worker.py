@@ -86,7 +86,7 @@ def test_celery_config_for_each_broker(tmp_path):
     redis = config(dataclasses.replace(base, data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0"))
     assert redis["broker_url"] == redis["result_backend"] == "redis://127.0.0.1:6379/0"
     assert "mautic.tracking.record_queued_hits" in {e["task"] for e in redis["beat_schedule"].values()}
-    assert redis["task_routes"] == {"mautic.tracking.*": {"queue": "tracking"}}
+    assert redis["task_routes"] == {"mautic.tracking.*": {"queue": "writers"}, "mautic.forms.record_queued_submissions": {"queue": "writers"}}
     assert {"mautic_app.tasks.imports", "mautic_app.tasks.maintenance", "mautic_app.tasks.tracking",
             "mautic_app.tasks.segments"} <= set(task_modules())
 
