@@ -349,7 +349,7 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
 
 
 def drain_submissions(*, max_seconds: float = 5.0, linger: float = 0.5) -> tuple[int, bool]:
-    """Store queued form submissions; shorter turns than the hit writer's, as it shares the main worker."""
+    """Store queued form submissions in turns of at most five seconds, as often as beat starts one."""
     from mautic_app.services import forms
 
     return drain_queue(FORM_QUEUE, FORM_LOCK, lambda items: forms.record_queued(items=items), batch=FORM_BATCH, every=0.2,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
+from mautic_app.db import insert_many
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -469,15 +470,14 @@ def modify_tags(
             sa.select(ContactTag.contact_id, ContactTag.tag_id).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(tag_map.values()))
         ).all())
         new = [{"contact_id": c, "tag_id": tid} for c in ids for tid in tag_map.values() if (c, tid) not in have]
-        if new:
-            session.execute(sa.insert(ContactTag), new)
+        insert_many(session, ContactTag.__table__, new)
     if remove:
         remove_ids = session.execute(sa.select(Tag.id).where(col(Tag.tag).in_(remove))).scalars().all()
         if remove_ids:
             session.execute(sa.delete(ContactTag).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(remove_ids)))
     if log_event:
-        for c in ids:
-            timeline.log(session=session, contact_id=c, event_type="tags", user_id=user_id, details={"added": add, "removed": remove})
+        timeline.log_many(session=session, rows=[{"contact_id": c, "event_type": "tags", "user_id": user_id,
+                                                  "details": {"added": add, "removed": remove}} for c in ids])
     _touch(session, ids, "tags")
 
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
+from mautic_app.db import allocate_ids, among, insert_many
 from mautic_app.domain import forms as rules
 from mautic_app.domain.fields import FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -49,7 +50,7 @@ from mautic_app.services.forms import (
 )
 
 log = logging.getLogger(__name__)
-SET_ACTIONS = {"lead.pointschange", "lead.changetags", "lead.changelist"}  # written set-wise; the rest per submission
+STATS_TABLES = ("contacts", "companies", "company_contacts", "contact_tags", "contact_ip_addresses", "contact_events", "form_submissions")
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _lookup(session: Session, items: list[_Item], identifiers: list[str]) -> dic
         for start in range(0, len(wanted), 500):
             column = sa.func.lower(t.c[alias])
             for value, contact_id in session.execute(
-                    sa.select(column, sa.func.min(t.c.id)).where(column.in_(wanted[start:start + 500])).group_by(column)):
+                    sa.select(column, sa.func.min(t.c.id)).where(among(session, column, wanted[start:start + 500])).group_by(column)):
                 out[(alias, value)] = contact_id
     return out
 
@@ -236,9 +237,7 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
             rows.append(data | {"date_added": now, "last_active": now, "is_identified": identified,
                                 "date_identified": now if identified else None, "points": data.get("points") or 0,
                                 "preferred_profile_image": "gravatar"})
-        # One statement per new contact: RETURNING gives ids in row order only for real tables, and the
-        # contacts table (with its custom columns) is read from the field registry.
-        ids = [session.execute(sa.insert(t).values(**r).returning(t.c.id)).scalar_one() for r in rows]
+        ids = _insert_contacts(session, t, rows)
         created = dict(zip(keys, ids, strict=True))
         for k, contact_id in created.items():
             events.append({"contact_id": contact_id, "event_type": "created", "details": {"source": "form"}})
@@ -246,8 +245,9 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
                 events.append({"contact_id": contact_id, "event_type": "identified", "details": {}})
     for item in run.items:
         item.contact_id = created[item.new_key] if item.new_key is not None else item.target
-    _update_existing(session, t, run, events, now)
-    _companies(session, run, created, events)
+    named = _update_existing(session, t, run, events, now)
+    named |= {created[i.new_key]: i.contact["company"] for i in run.items if i.new_key is not None and i.contact.get("company")}
+    _link_companies(session, t, named, events)
     _ips(session, run, events)
     subs = session.execute(sa.insert(FormSubmission).returning(FormSubmission.id, sort_by_parameter_order=True), [
         {"form_id": i.form.id, "contact_id": i.contact_id, "ip_address": None if i.form.in_kiosk_mode else i.posted.ip,
@@ -268,16 +268,33 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
     changefeed.publish_after_commit(session, "contacts", {"ids": sorted({i.contact_id for i in run.items}), "action": "form"})
 
 
-def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: list[dict[str, Any]], now) -> None:
-    """Submitted values on contacts that exist, a statement per set of changed columns."""
+def _insert_contacts(session: Session, t: sa.TableClause, rows: list[dict[str, Any]]) -> list[int]:
+    """New contacts, returning their ids in row order."""
+    if session.get_bind().dialect.name != "postgresql":
+        # RETURNING keeps row order only for real tables, and the contacts table (with its custom
+        # columns) is read from the field registry: a statement per contact.
+        return [session.execute(sa.insert(t).values(**r).returning(t.c.id)).scalar_one() for r in rows]
+    ids = allocate_ids(session, "contacts", len(rows))
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for contact_id, r in zip(ids, rows, strict=True):
+        by_columns[tuple(sorted(r))].append(r | {"id": contact_id})
+    for same in by_columns.values():
+        insert_many(session, t, same)
+    return ids
+
+
+def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: list[dict[str, Any]], now) -> dict[int, str]:
+    """Submitted values on contacts that exist, a statement per set of changed columns; returns the
+    contacts given a new company name."""
     wanted: dict[int, dict[str, Any]] = {}
     for item in run.items:
         if item.target is not None and item.contact:
             wanted.setdefault(item.target, {}).update(item.contact)
     if not wanted:
-        return
+        return {}
     current = contacts.read_many(session=session, ids=list(wanted))
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    named: dict[int, str] = {}
     for contact_id, values in wanted.items():
         old = current.get(contact_id)
         if old is None:
@@ -292,38 +309,53 @@ def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: lis
         events.append({"contact_id": contact_id, "event_type": "updated", "details": {
             "fields": {a: [contacts._jsonable(old.get(a)), contacts._jsonable(v)] for a, v in changed.items()}, "source": "form"}})
         if changed.get("company"):
-            row["_link_company"] = changed["company"]
+            named[contact_id] = changed["company"]
         batches[tuple(sorted(row))].append(row | {"_id": contact_id})
     for columns, rows in batches.items():
-        values = {c: sa.bindparam(c) for c in columns if c != "_link_company"}
-        session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values(values),
-                        [{k: v for k, v in r.items() if k != "_link_company"} for r in rows])
-        for r in rows:
-            if r.get("_link_company"):
-                contacts._link_company_by_name(session=session, contact_id=r["_id"], name=str(r["_link_company"]))
+        session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values({c: sa.bindparam(c) for c in columns}), rows)
+    return named
 
 
-def _companies(session: Session, run: _Run, created: dict[int, int], events: list[dict[str, Any]]) -> None:
-    """New contacts with a company name are linked to it (created when needed), as contacts.create does."""
+def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], events: list[dict[str, Any]]) -> None:
+    """Contacts given a company name are linked to it (created when needed), as contacts.create and
+    update do one at a time: a contact's first company becomes its primary one and names its company field."""
     from mautic_app.services import companies
 
-    names: dict[int, str] = {}
-    for item in run.items:
-        if item.new_key is not None and item.contact.get("company"):
-            names[created[item.new_key]] = str(item.contact["company"])[:191]
-    if not names:
+    if not named:
         return
-    ids = {n.lower(): companies.find_or_create(session=session, name=n) for n in dict.fromkeys(names.values())}
+    names = {c: str(n)[:191] for c, n in named.items()}
+    wanted = {n.strip().lower(): n for n in names.values()}
+    lowered = sa.func.lower(Company.companyname)
+    ids = dict(session.execute(sa.select(lowered, sa.func.min(Company.id)).where(lowered.in_(wanted)).group_by(lowered)).all())
+    for key, name in wanted.items():
+        if key not in ids:
+            ids[key] = companies.create(session=session, values={"companyname": name})
     stored = dict(session.execute(sa.select(Company.id, Company.companyname).where(col(Company.id).in_(set(ids.values())))).all())
+    links = session.execute(sa.select(CompanyContact.contact_id, CompanyContact.company_id, CompanyContact.is_primary)
+                            .where(col(CompanyContact.contact_id).in_(names))).all()
+    linked = {(c, company) for c, company, _ in links}
+    has_primary = {c for c, _, primary in links if primary}
     now = utcnow()
-    session.execute(sa.insert(CompanyContact), [
-        {"company_id": ids[n.lower()], "contact_id": c, "is_primary": True, "date_added": now} for c, n in names.items()])
-    t = field_service.table(session=session)
-    session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values(company=sa.bindparam("name")),
-                    [{"_id": c, "name": stored[ids[n.lower()]]} for c, n in names.items()])
-    events += [{"contact_id": c, "event_type": "company",
-                "details": {"added": True, "company_id": ids[n.lower()], "name": stored[ids[n.lower()]]}} for c, n in names.items()]
-    changefeed.publish_after_commit(session, "companies", {"ids": sorted(set(ids.values())), "action": "contacts"})
+    new_links = []
+    for contact_id, name in names.items():
+        company_id = ids[name.strip().lower()]
+        if (contact_id, company_id) in linked:
+            if contact_id not in has_primary:  # an old link and no primary one: put the contact in step
+                companies._refresh_primary(session, contact_id)
+            continue
+        new_links.append({"company_id": company_id, "contact_id": contact_id, "is_primary": contact_id not in has_primary,
+                          "date_added": now})
+        events.append({"contact_id": contact_id, "event_type": "company",
+                       "details": {"added": True, "company_id": company_id, "name": stored[company_id]}})
+    if not new_links:
+        return
+    insert_many(session, CompanyContact.__table__, new_links)
+    primary = [{"_id": link["contact_id"], "name": stored[link["company_id"]]} for link in new_links
+               if link["is_primary"] and stored[link["company_id"]] != names[link["contact_id"]]]  # the company's own spelling
+    if primary:
+        session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values(company=sa.bindparam("name")), primary)
+    changefeed.publish_after_commit(session, "companies", {"ids": sorted({link["company_id"] for link in new_links}),
+                                                           "action": "contacts"})
 
 
 def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
@@ -344,7 +376,7 @@ def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
         col(ContactIpAddress.contact_id).in_({c for c, _ in pairs}), col(ContactIpAddress.ip_id).in_(ip_ids.values()))).all())
     new = sorted({(c, ip) for c, ip in pairs if ip in ip_ids and (c, ip_ids[ip]) not in have})
     if new:
-        session.execute(sa.insert(ContactIpAddress), [{"contact_id": c, "ip_id": ip_ids[ip]} for c, ip in new])
+        insert_many(session, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": ip_ids[ip]} for c, ip in new])
         events += [{"contact_id": c, "event_type": "ip_added", "details": {"ip": ip}} for c, ip in new]
 
 

@@ -255,9 +255,10 @@ def maybe_hidden(form: FormSnapshot) -> set[str]:
 def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
     """The queued writer: store checked submissions in one transaction (see ``services.form_batches``);
     returns device id → public id for the tracking routes' cache."""
-    from mautic_app.db import session_scope
+    from mautic_app.db import get_engine, refresh_statistics, session_scope
     from mautic_app.services import form_batches
 
+    refresh_statistics(get_engine(), form_batches.STATS_TABLES)
     with session_scope() as session:
         try:
             with session.begin_nested():

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
+from mautic_app.db import allocate_ids, refresh_statistics
 from mautic_app.domain import csv_import as csvi
 from mautic_app.domain.fields import IDENTIFYING_FIELDS, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -412,7 +413,7 @@ def run_batch(*, session: Session, import_id: int, expected_offset: int | None =
     retires duplicate task chains.
     """
     if session.get_bind().dialect.name == "postgresql":
-        _refresh_statistics(session.get_bind())
+        refresh_statistics(session.get_bind(), STATS_TABLES)
         # A batch lost in a crash is simply run again (its offset commits with its rows), so the
         # commit need not wait for the WAL flush.
         session.execute(sa.text("SET LOCAL synchronous_commit = off"))
@@ -472,23 +473,6 @@ def _finish(session: Session, row: ContactImport, status: str, message: str, row
 
 
 STATS_TABLES = ("contacts", "companies", "contact_tags", "contact_ip_addresses", "company_contacts", "do_not_contact")
-
-
-def _refresh_statistics(engine: sa.Engine) -> None:
-    """ANALYZE the tables an import grows once they have changed by more than their known size.
-
-    An import can take a table from nothing to millions of rows faster than autovacuum looks;
-    with stale statistics PostgreSQL scans the whole table for every batch's lookups (seconds
-    each). Tripling thresholds keep this to a few ANALYZEs per import. It runs outside the batch
-    transaction so no lock is held while the batch works.
-    """
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        stale = conn.execute(sa.text(
-            "SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
-            "WHERE c.relname = ANY(:tables) AND (c.reltuples < 0 OR s.n_mod_since_analyze > greatest(2 * c.reltuples, 1000))"
-        ), {"tables": list(STATS_TABLES)}).scalars().all()
-        for table in stale:
-            conn.execute(sa.text(f'ANALYZE "{table}"'))
 
 
 def _estimate_rows(f: BinaryIO, start: int, newline: bytes) -> int:
@@ -684,7 +668,7 @@ class _Batch:
 
     def _in(self, expr, values: list) -> sa.ColumnElement[bool]:
         """``expr IN values``; on PostgreSQL ``IN (SELECT unnest(array))``, one parameter whatever the
-        batch size, which (with fresh statistics, see _refresh_statistics) plans as one index
+        batch size, which (with fresh statistics, see db.refresh_statistics) plans as one index
         lookup per value even when psycopg has prepared the statement."""
         if not self.pg:
             return expr.in_(values)
@@ -752,7 +736,7 @@ class _Batch:
     def _insert(self, entries: list[_Entry], now: datetime) -> list[int]:
         if not entries:
             return []
-        ids = _allocate_ids(self.session, "contacts", len(entries))
+        ids = allocate_ids(self.session, "contacts", len(entries))
         fields = list(dict.fromkeys([*self.defaults, "company", *(a for e in entries for a in e.row.values)]))
         system = ("id", "owner_id", "stage_id", "created_by", "modified_by", "date_added", "date_modified",
                   "is_identified", "date_identified", "points", "preferred_profile_image")
@@ -864,7 +848,7 @@ class _Batch:
             ).all())
         missing = [ip for ip in addresses if ip not in known]
         if missing:
-            new_ids = _allocate_ids(self.session, "ip_addresses", len(missing))
+            new_ids = allocate_ids(self.session, "ip_addresses", len(missing))
             _bulk_insert(self.session, IpAddress.__table__, ("id", "ip_address"), list(zip(new_ids, missing, strict=True)), self.pg)
             known.update(zip(missing, new_ids, strict=True))
         have = self._existing_links(ContactIpAddress.contact_id, ContactIpAddress.ip_id, existing_ids)
@@ -900,7 +884,7 @@ class _Batch:
         missing = [k for k in names if k not in known]
         if missing:
             company_table = field_service.table(session=self.session, obj="company")
-            new_ids = _allocate_ids(self.session, "companies", len(missing))
+            new_ids = allocate_ids(self.session, "companies", len(missing))
             now = utcnow()
             fields = list(dict.fromkeys(a for k in missing for a in names[k][1] if a != "companyname"))
             rows = [(i, names[k][0], self.user_id, now, 0, *(names[k][1].get(a) for a in fields)) for i, k in zip(new_ids, missing, strict=True)]
@@ -930,21 +914,6 @@ class _Batch:
 
 
 # ---------------------------------------------------------------- bulk helpers
-
-
-def _allocate_ids(session: Session, table: str, n: int) -> list[int]:
-    """Ids for ``n`` new rows, so children can be written without a RETURNING round trip per row.
-
-    On SQLite the batch already holds the write lock (its claim UPDATE), so max(id) is stable.
-    """
-    if n <= 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(
-            sa.text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"), {"t": table, "n": n}
-        ).scalar_one()
-    first = (session.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar() or 0) + 1  # noqa: S608 (constant names)
-    return list(range(first, first + n))
 
 
 def _bulk_insert(session: Session, table: sa.TableClause, columns: tuple[str, ...], rows: list[tuple], pg: bool) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from mautic_app.db import insert_many
 from mautic_app.models import ContactEvent
 from mautic_app.models.base import utcnow
 
@@ -46,13 +46,12 @@ def log(
 
 
 def log_many(*, session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk form for imports: each row has contact_id, event_type and details."""
+    """Many lines in one statement (imports, bulk actions, queued writers): each row has contact_id, event_type and details."""
     if rows:
         now = utcnow()
-        session.execute(
-            sa.insert(ContactEvent),
-            [{"occurred_at": now, "user_id": None, **r} for r in rows],
-        )
+        insert_many(session, ContactEvent.__table__, [
+            {"contact_id": r["contact_id"], "event_type": r["event_type"], "occurred_at": r.get("occurred_at") or now,
+             "user_id": r.get("user_id"), "details": r.get("details") or {}} for r in rows])
 
 
 def events(

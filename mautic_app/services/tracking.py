@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
+from mautic_app.db import among, insert_many, refresh_statistics
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import (
@@ -222,6 +223,9 @@ class _Batch:
         self.ips: dict[tuple[int, str], datetime] = {}
 
 
+STATS_TABLES = ("contacts", "contact_devices", "page_hits", "ip_addresses", "contact_ip_addresses", "contact_events")
+
+
 def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str, str]:
     """Write a batch of queued hits in order; returns device id → public id where that changed.
 
@@ -231,6 +235,7 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str
     batch fail, its hits are written one by one so a single bad hit loses only itself.
     """
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
+    refresh_statistics(session.get_bind(), STATS_TABLES)
     try:
         with session.begin_nested():
             return _write(session, hits)
@@ -277,13 +282,13 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
     for i in range(0, len(device_ids), 500):
         for tracking_id, row_id, contact_id in s.execute(
             sa.select(ContactDevice.tracking_id, ContactDevice.id, ContactDevice.contact_id)
-            .where(_among(s, col(ContactDevice.tracking_id), device_ids[i:i + 500]))
+            .where(among(s, col(ContactDevice.tracking_id), device_ids[i:i + 500]))
         ):
             batch.devices[tracking_id] = (row_id, contact_id)
     missing = list({h["pid"] for h in hits if h["device"] not in batch.devices and h.get("pid")})
     for i in range(0, len(missing), 500):
         for public_id, contact_id in s.execute(
-            sa.select(Contact.public_id, Contact.id).where(_among(s, col(Contact.public_id), missing[i:i + 500]))
+            sa.select(Contact.public_id, Contact.id).where(among(s, col(Contact.public_id), missing[i:i + 500]))
         ):
             batch.public_ids[public_id] = contact_id
     # Which (page, device) pairs were seen before, for unique hits: only known devices have any.
@@ -401,7 +406,7 @@ def _flush(batch: _Batch) -> None:
         _close_open_hits(s, batch.left)
         batch.left = {}
     if batch.hits:
-        _bulk_insert(s, PageHit.__table__, batch.hits)
+        insert_many(s, PageHit.__table__, batch.hits)
         batch.events.extend(
             {"contact_id": row["contact_id"], "event_type": "page_hit", "occurred_at": row["date_hit"],
              "details": {"url": row["url"], "title": row["url_title"] or ""}}
@@ -411,25 +416,8 @@ def _flush(batch: _Batch) -> None:
     if batch.ips:
         _link_ips(batch)
     if batch.events:
-        _bulk_insert(s, ContactEvent.__table__, [e | {"user_id": None} for e in batch.events])
+        insert_many(s, ContactEvent.__table__, [e | {"user_id": None} for e in batch.events])
         batch.events = []
-
-
-def _bulk_insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows at once: PostgreSQL's COPY (a busy site's hits), a plain executemany elsewhere."""
-    connection = s.connection()
-    if connection.dialect.name != "postgresql":
-        s.execute(sa.insert(table), rows)
-        return
-    from psycopg import sql
-
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
 
 
 def _insert_returning(s: Session, table: sa.Table, rows: list[dict[str, Any]], *returning: str) -> list[Any]:
@@ -460,14 +448,6 @@ def _unnested(**columns: tuple[list[Any], Any]) -> sa.Select:
         else:
             selected.append(sa.func.unnest(sa.bindparam(name, list(values), type_=ARRAY(kind))).label(name))
     return sa.select(*selected)
-
-
-def _among(s: Session, column: Any, values: list[Any]) -> Any:
-    """``column IN values``; on PostgreSQL one array parameter, so the statement's text is the same
-    whatever the number of values (and is parsed once, not once per count)."""
-    if s.connection().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any]) -> None:
@@ -508,14 +488,14 @@ def _link_ips(batch: _Batch) -> None:
     s = batch.session
     pending, batch.ips = batch.ips, {}
     addresses = sorted({ip for _, ip in pending})
-    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(_among(s, col(IpAddress.ip_address), addresses))).all())
+    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(among(s, col(IpAddress.ip_address), addresses))).all())
     missing = [ip for ip in addresses if ip not in known]
     if missing:
         t = IpAddress.__table__
         known |= dict(s.execute(sa.insert(t).returning(t.c.ip_address, t.c.id), [{"ip_address": ip} for ip in missing]).all())
     contact_ids = sorted({c for c, _ in pending})
     linked = set(s.execute(
-        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(_among(s, col(ContactIpAddress.contact_id), contact_ids))
+        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(among(s, col(ContactIpAddress.contact_id), contact_ids))
     ).tuples())
     new = [(c, ip, at) for (c, ip), at in pending.items() if (c, known[ip]) not in linked]
     if new:

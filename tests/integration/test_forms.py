@@ -9,7 +9,17 @@ import pytest
 import sqlalchemy as sa
 
 from mautic_app import hitqueue
-from mautic_app.models import Contact, ContactDevice, ContactEvent, ContactTag, FormSubmission, SegmentContact, Tag
+from mautic_app.models import (
+    Company,
+    CompanyContact,
+    Contact,
+    ContactDevice,
+    ContactEvent,
+    ContactTag,
+    FormSubmission,
+    SegmentContact,
+    Tag,
+)
 from mautic_app.services import contacts, forms, points, segments, tracking
 
 SITE = "https://shop.example"
@@ -340,6 +350,29 @@ def test_the_queued_writer_stores_a_mixed_batch_as_one_by_one_posts_would(site, 
         assert tagged == 4
         kinds = Counter(s.execute(sa.select(ContactEvent.event_type).where(ContactEvent.contact_id == dup.id)).scalars())
         assert kinds["form_submitted"] == 3 and kinds["created"] == 1 and kinds["points"] == 3 and kinds["company"] == 1
+
+
+def test_the_queued_writer_links_known_contacts_to_the_companies_they_type(site, session):
+    """A known contact's first company becomes primary; a later one is linked beside it, as one by one."""
+    if not hitqueue.enabled():
+        pytest.skip("the queue exists with Redis only")
+    with session() as s:
+        employed, _ = contacts.create(session=s, values={"email": "employed@example.com", "company": "Old Co"})
+        loner, _ = contacts.create(session=s, values={"email": "loner@example.com"})
+        s.commit()
+    form_id = make_form(session)
+    for email, company in (("employed@example.com", "New Co"), ("loner@example.com", "old co"), ("loner@example.com", "Old Co")):
+        assert site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
+                                                      "mauticform[interest]": "Cars", "mauticform[company]": company}
+                         ).json()["success"] == 1
+    assert hitqueue.drain_submissions(linger=0) == (3, False)
+    with session() as s:
+        links = {(c, name): primary for c, name, primary in s.execute(
+            sa.select(CompanyContact.contact_id, Company.companyname, CompanyContact.is_primary).join(Company))}
+        assert links == {(employed, "Old Co"): True, (employed, "New Co"): False, (loner, "Old Co"): True}
+        assert s.get(Contact, employed).company == "New Co"  # what they typed; the primary link stays
+        assert s.get(Contact, loner).company == "Old Co"  # the company's own spelling
+        assert s.execute(sa.select(sa.func.count()).select_from(Company)).scalar() == 2
 
 
 def test_one_browser_posting_two_identities_in_one_batch_starts_a_second_contact(site, session):
