@@ -114,7 +114,9 @@ done = function(summary, latency, requests)
 end
 
 if paced > 0 then
-  delay = function() return paced end
+  -- Each connection waits a random (exponential) time, so posts arrive as visitors do, not in
+  -- lockstep bursts of every connection at once (wrk's fixed delay keeps them in step).
+  delay = function() return math.floor(-math.log(1 - math.random()) * paced) end
 end
 """
 
