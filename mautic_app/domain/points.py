@@ -124,10 +124,9 @@ TRIGGER_EVENT_TYPES: dict[str, RuleType] = {
         RuleType(
             "segments.modify", "Modify segments", "Adds the contact to segments and removes it from others.",
             (
-                Property("add_to_segments", "Add to segments", "ids", hint="Segment ids, comma separated."),
-                Property("remove_from_segments", "Remove from segments", "ids", hint="Segment ids, comma separated."),
+                Property("add_to_segments", "Add to segments", "ids", hint="Segment ids (on the Segments page), comma separated."),
+                Property("remove_from_segments", "Remove from segments", "ids", hint="Segment ids (on the Segments page), comma separated."),
             ),
-            available=False, unavailable_reason="Arrives with segments.",
         ),
     )
 }

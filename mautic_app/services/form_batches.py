@@ -410,11 +410,8 @@ def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], e
                 if changes:
                     contacts.modify_tags(session=session, contact_ids=unique, tags=changes)
             elif action.type == "lead.changelist":
-                for key, add in (("addToLists", True), ("removeFromLists", False)):
-                    for segment_id in props.get(key) or []:
-                        if segments.get_segment(session=session, segment_id=int(segment_id)):
-                            (segments.add_contacts if add else segments.remove_contacts)(
-                                session=session, segment_id=int(segment_id), contact_ids=unique)
+                segments.change_by_hand(session=session, contact_ids=unique, add=props.get("addToLists") or [],
+                                        remove=props.get("removeFromLists") or [])
             elif (handler := ACTION_HANDLERS.get(action.type)) is not None:
                 for item, s in entries:
                     outcome = Submitted(submission_id=s, contact_id=item.contact_id)

@@ -503,12 +503,8 @@ def _tags(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
 def _segments(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
     from mautic_app.services import segments
 
-    for segment_id in props.get("addToLists") or []:
-        if segments.get_segment(session=session, segment_id=int(segment_id)):
-            segments.add_contacts(session=session, segment_id=int(segment_id), contact_ids=[ctx.contact_id])
-    for segment_id in props.get("removeFromLists") or []:
-        if segments.get_segment(session=session, segment_id=int(segment_id)):
-            segments.remove_contacts(session=session, segment_id=int(segment_id), contact_ids=[ctx.contact_id])
+    segments.change_by_hand(session=session, contact_ids=[ctx.contact_id], add=props.get("addToLists") or [],
+                            remove=props.get("removeFromLists") or [])
 
 
 def _utm(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:

@@ -289,7 +289,18 @@ def events_of(*, session: Session, trigger_ids: Iterable[int]) -> dict[int, list
     return out
 
 
-def _clean_events(errors: dict[str, str], raw: Any) -> list[dict[str, Any]]:
+def _check_segments(session: Session, properties: dict[str, Any]) -> None:
+    """A "modify segments" event names segments that exist."""
+    from mautic_app.services import segments
+
+    for key in ("add_to_segments", "remove_from_segments"):
+        found = set(segments.existing_ids(session=session, ids=properties.get(key) or []))
+        missing = [i for i in properties.get(key) or [] if i not in found]
+        if missing:
+            raise rules.PointRuleError({key: "No segment has the id " + ", ".join(map(str, missing)) + "."})
+
+
+def _clean_events(session: Session, errors: dict[str, str], raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors["events"] = "Events are a list."
         return []
@@ -309,6 +320,8 @@ def _clean_events(errors: dict[str, str], raw: Any) -> list[dict[str, Any]]:
             if props is not None and not isinstance(props, dict):
                 raise rules.PointRuleError({"properties": "Properties are an object of settings."})
             entry["type"], entry["properties"] = kind.key, rules.validate_properties(kind, props)
+            if kind.key == "segments.modify":
+                _check_segments(session, entry["properties"])
         except rules.PointRuleError as exc:
             errors |= {f"events.{i}.{k}": v for k, v in exc.errors.items()}
             continue
@@ -341,7 +354,7 @@ def save_trigger(
         hex_color = rules.normalize_color(color)
     except ValueError as exc:
         errors["color"] = str(exc)
-    clean_events = _clean_events(errors, events) if events is not None else None
+    clean_events = _clean_events(session, errors, events) if events is not None else None
     trigger = session.get(PointTrigger, trigger_id) if trigger_id else PointTrigger(name=clean_name)
     if trigger is None:
         raise PointError({"id": "This trigger no longer exists."}, status=404)
@@ -525,8 +538,13 @@ def _runnable(event_type: str) -> bool:
 
 
 def _run_event(session: Session, event_type: str, properties: dict[str, Any], contact_ids: list[int]) -> None:
+    from mautic_app.services import segments
+
     if event_type == "tags.modify":
         contacts.modify_tags(session=session, contact_ids=contact_ids, tags=rules.tag_changes(properties))
+    elif event_type == "segments.modify":  # by hand: the contact stays in (or out) whatever the filters say
+        segments.change_by_hand(session=session, contact_ids=contact_ids, add=properties.get("add_to_segments") or [],
+                                remove=properties.get("remove_from_segments") or [])
 
 
 def apply_trigger_to_existing(*, session: Session, trigger_id: int) -> int:

@@ -13,6 +13,7 @@ import re
 import time
 import unicodedata
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -386,6 +387,21 @@ def add_contacts(*, session: Session, segment_id: int, contact_ids: list[int], u
 def remove_contacts(*, session: Session, segment_id: int, contact_ids: list[int], user_id: int | None = None) -> int:
     """Remove by hand: the filters will not add the contacts back."""
     return _set_manual(session, segment_id, contact_ids, add=False, user_id=user_id)
+
+
+def change_by_hand(*, session: Session, contact_ids: list[int], add: Sequence[Any] = (), remove: Sequence[Any] = ()) -> None:
+    """Add to and remove from segments by hand for an automated rule (a form action, a point
+    trigger); a segment deleted since the rule was saved is skipped."""
+    for ids, change in ((add, add_contacts), (remove, remove_contacts)):
+        for segment_id in existing_ids(session=session, ids=ids):
+            change(session=session, segment_id=segment_id, contact_ids=contact_ids)
+
+
+def existing_ids(*, session: Session, ids: Sequence[Any]) -> list[int]:
+    """Those of ``ids`` that are segments, in the order given."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    found = set(session.execute(sa.select(Segment.id).where(col(Segment.id).in_(wanted))).scalars()) if wanted else set()
+    return [i for i in dict.fromkeys(wanted) if i in found]
 
 
 def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, add: bool, user_id: int | None) -> int:

@@ -499,7 +499,7 @@ def _link_ips(batch: _Batch) -> None:
     ).tuples())
     new = [(c, ip, at) for (c, ip), at in pending.items() if (c, known[ip]) not in linked]
     if new:
-        s.execute(sa.insert(ContactIpAddress.__table__), [{"contact_id": c, "ip_id": known[ip]} for c, ip, _ in new])
+        insert_many(s, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": known[ip]} for c, ip, _ in new])
         batch.events.extend({"contact_id": c, "event_type": "ip_added", "occurred_at": at, "details": {"ip": ip}} for c, ip, at in new)
 
 

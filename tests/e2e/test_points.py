@@ -89,11 +89,15 @@ def test_groups_actions_and_triggers(signed_in: Page, base_url: str, app_server:
     expect(dialog).to_be_hidden()
     expect(row).to_contain_text("+15")
 
-    # A trigger on the group's score with an event that tags the contact.
+    # A trigger on the group's score with events that tag the contact and put it in a segment.
+    segment_id = run_service(app_server, (
+        "from mautic_app.services import segments\n"
+        "with session_scope() as s:\n"
+        f"    print(json.dumps(segments.save_segment(session=s, values={{'name': 'Sales ready {u}', 'filters': []}}).id))\n"
+    ))
     page.get_by_role("navigation", name="Points").get_by_role("link", name="Triggers").click()
     page.get_by_role("button", name="New trigger").click()
     dialog = page.get_by_role("dialog", name="New trigger")
-    expect(dialog.get_by_label("Event type").locator("option", has_text="Modify segments")).to_be_disabled()
     dialog.get_by_role("textbox", name="Name", exact=True).fill(trigger)
     dialog.get_by_label("Minimum points").fill("20")
     dialog.get_by_label("Point group").select_option(label=group)
@@ -102,6 +106,13 @@ def test_groups_actions_and_triggers(signed_in: Page, base_url: str, app_server:
     dialog.get_by_role("button", name="Save").click()
     expect(dialog.get_by_text("Give tags to add or to remove.")).to_be_visible()
     dialog.get_by_label("Tags to add").fill(tag)
+    dialog.get_by_label("Event type").select_option(label="Modify segments")
+    dialog.get_by_role("button", name="Add event").click()
+    expect(dialog.get_by_role("heading", name="Event 2: Modify segments")).to_be_visible()
+    dialog.get_by_label("Add to segments").fill("999999")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.get_by_text("No segment has the id 999999.")).to_be_visible()
+    dialog.get_by_label("Add to segments").fill(str(segment_id))
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
     row = row_of(page, "Point triggers", trigger)
@@ -133,6 +144,7 @@ def test_groups_actions_and_triggers(signed_in: Page, base_url: str, app_server:
     expect(scores).to_contain_text("30")
     expect(page.get_by_role("status", name="Points")).to_have_text("0")
     expect(page.get_by_role("main")).to_contain_text(tag)
+    expect(page.get_by_role("main")).to_contain_text(f"Sales ready {u}")
     page.goto(base_url + "/points/triggers")
     expect(row_of(page, "Point triggers", trigger).get_by_role("cell").nth(3)).to_have_text("1")
 

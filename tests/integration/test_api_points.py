@@ -94,7 +94,8 @@ def test_action_validation(api):
 def test_types_listings(api):
     assert api.get("/api/points/actions/types").json() == {"pointActionTypes": {
         "url.hit": "Visits a URL", "page.hit": "Visits a landing page", "form.submit": "Submits a form"}}
-    assert api.get("/api/points/triggers/events/types").json() == {"eventTypes": {"tags.modify": "Modify tags"}}
+    assert api.get("/api/points/triggers/events/types").json() == {"eventTypes": {"tags.modify": "Modify tags",
+                                                                                  "segments.modify": "Modify segments"}}
 
 
 def test_trigger_with_events_fires_once_from_plus_points(api):
@@ -154,7 +155,7 @@ def test_trigger_validation(api):
         "points": "many", "color": "not-a-colour", "group": 999,
         "events": [{"type": "segments.modify", "properties": {"add_to_segments": [1]}}, {"type": "tags.modify"}, 7],
     }), 400)
-    assert set(err["details"]) == {"name", "points", "color", "group", "events.0.type", "events.1.add_tags", "events.2"}
+    assert set(err["details"]) == {"name", "points", "color", "group", "events.0.add_to_segments", "events.1.add_tags", "events.2"}
     error_of(api.post("/api/points/triggers/new", json={"name": "x", "events": "tags"}), 400)
     error_of(api.post("/api/points/triggers/new", json={"name": "x", "events": [{"type": "tags.modify", "properties": 5}]}), 400)
     error_of(api.get("/api/points/triggers/424242"), 404)

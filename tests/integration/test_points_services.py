@@ -136,6 +136,25 @@ def test_trigger_fires_once_and_modifies_tags(session):
         assert err.value.status == 404
 
 
+def test_trigger_moves_the_contact_between_segments(session):
+    """A "modify segments" event adds and removes by hand, as the segment page's buttons do."""
+    from mautic_app.services import segments
+
+    with session() as s:
+        cid = new_contact(s, "lead@example.com")
+        leads = segments.save_segment(session=s, values={"name": "Leads", "filters": []}).id
+        sales = segments.save_segment(session=s, values={"name": "Sales ready", "filters": []}).id
+        segments.add_contacts(session=s, segment_id=leads, contact_ids=[cid])
+        points.save_trigger(session=s, trigger_id=None, name="Hand to sales", points=10, events=[
+            {"type": "lead.changelists", "properties": {"add_to_segments": str(sales), "remove_from_segments": [leads]}},
+        ])
+    with session() as s:
+        points.adjust(session=s, contact_id=cid, delta=10, reason="Demo booked")
+    with session() as s:
+        member_of = {seg.name: manual for seg, _, manual in segments.memberships(session=s, contact_id=cid)}
+        assert member_of == {"Sales ready": True}
+
+
 def test_group_trigger_watches_the_group_score(session):
     with session() as s:
         cid = new_contact(s, "fan@example.com", points=500)
@@ -210,7 +229,8 @@ def test_validation_names_every_bad_field(session):
                 {"type": "tags.modify", "properties": {}},
                 "junk",
             ])
-        assert set(err.value.errors) == {"name", "points", "color", "events.0.type", "events.1.add_tags", "events.2"}
+        assert set(err.value.errors) == {"name", "points", "color", "events.0.add_to_segments", "events.1.add_tags", "events.2"}
+        assert err.value.errors["events.0.add_to_segments"] == "No segment has the id 1."
         with pytest.raises(points.PointError) as err:
             points.save_action(session=s, action_id=4242, name="Gone", type="url.hit", delta=1, properties={"page_url": "*"})
         assert err.value.status == 404

@@ -127,11 +127,11 @@ def test_types_and_their_availability():
     with pytest.raises(rules.PointRuleError):
         rules.action_type("<script>")
     assert rules.trigger_event_type("lead.changetags").key == "tags.modify"  # Mautic's name
+    assert rules.trigger_event_type("lead.changelists").key == "segments.modify"  # segments have landed
+    assert rules.labels(rules.TRIGGER_EVENT_TYPES) == {"tags.modify": "Modify tags", "segments.modify": "Modify segments"}
     with pytest.raises(rules.PointRuleError) as err:
-        rules.trigger_event_type("segments.modify")
-    assert "segments" in err.value.errors["type"]
-    assert rules.labels(rules.TRIGGER_EVENT_TYPES) == {"tags.modify": "Modify tags"}
-    assert "segments.modify" in rules.labels(rules.TRIGGER_EVENT_TYPES, available_only=False)
+        rules.validate_properties(rules.TRIGGER_EVENT_TYPES["segments.modify"], {"add_to_segments": "1, two"})
+    assert "ids" in err.value.errors["add_to_segments"]
 
 
 def test_repeatable_versus_once():
