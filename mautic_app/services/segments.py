@@ -12,8 +12,8 @@ import logging
 import re
 import time
 import unicodedata
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
