@@ -48,6 +48,15 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     expect(preview.get_by_label("First name")).to_be_visible()
     expect(preview.get_by_label("E-mail")).to_be_visible()
     marketer.get_by_role("button", name="Move First name up").click()
+    # Dragged onto the first field, a new one takes its place and the others move down.
+    marketer.get_by_label("Add a field").select_option(label="Text")
+    marketer.get_by_label("Label", exact=True).fill("Company")
+    fields = marketer.get_by_role("list", name="Form fields").get_by_role("listitem")
+    expect(fields).to_have_count(4)  # with the e-mail and the submit button a new form starts with
+    fields.filter(has_text="Company").drag_to(fields.filter(has_text="First name"))
+    expect(fields.nth(0)).to_contain_text("Company")
+    expect(fields.nth(1)).to_contain_text("First name")
+    expect(preview.get_by_role("textbox").first).to_have_accessible_name("Company")
     marketer.get_by_label("Add an action").select_option(label="Modify tags")
     marketer.get_by_label("Tags to add (comma separated)").fill("trial")
     marketer.get_by_role("button", name="Save form").click()

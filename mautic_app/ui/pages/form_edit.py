@@ -1,7 +1,8 @@
 """One form: its settings, fields and submit actions, with a live preview and the embed code.
 
-``/forms/new`` creates one. Fields are added by kind, edited one at a time, and moved up and
-down; the preview is the very HTML sites will get, re-rendered on every change.
+``/forms/new`` creates one. Fields are added by kind, edited one at a time, and dragged into order
+(or moved up and down with buttons); the preview is the very HTML sites will get, re-rendered on
+every change.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import reflex as rx
 from mautic_app.db import session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.services import forms, segments
+from mautic_app.ui.components.sortable import drag_item
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
@@ -157,6 +159,7 @@ class FormEditState(rx.State):
     fields: list[dict[str, str]] = []
     actions: list[dict[str, str]] = []
     selected: int = -1
+    dragging: int = -1  # the field being dragged, while a drag lasts
     errors: dict[str, str] = {}
     preview_html: str = ""
     mapping: list[dict[str, str]] = []
@@ -260,6 +263,31 @@ class FormEditState(rx.State):
             if self.selected in (index, target):
                 self.selected = target if self.selected == index else index
             self._refresh()
+
+    @rx.event
+    def pick_form_field(self, index: int):
+        self.dragging = index
+
+    @rx.event
+    def put_form_field(self, index: int):
+        """The field being dragged goes where it was dropped; the others close up around it."""
+        start, self.dragging = self.dragging, -1
+        if start == index or not (0 <= start < len(self.fields) and 0 <= index < len(self.fields)):
+            return
+        rows = list(self.fields)
+        rows.insert(index, rows.pop(start))
+        self.fields = rows
+        if self.selected == start:
+            self.selected = index
+        elif start < self.selected <= index:
+            self.selected -= 1
+        elif index <= self.selected < start:
+            self.selected += 1
+        self._refresh()
+
+    @rx.event
+    def drop_nothing(self):
+        self.dragging = -1
 
     @rx.event
     def remove_form_field(self, index: int):
@@ -372,7 +400,8 @@ def _field_editor() -> rx.Component:
 def _field_row(row: rx.Var, index: rx.Var) -> rx.Component:
     S = FormEditState
     name = row["label"].to(str)
-    return rx.hstack(
+    return drag_item(rx.hstack(
+        rx.icon("grip-vertical", size=16, color=rx.color("gray", 9), aria_hidden="true", style={"cursor": "grab"}),
         rx.button(rx.text(row["label"], weight="medium"), rx.badge(row["type"], variant="soft"),
                   rx.cond(row["is_required"] == "1", rx.text("*", color=rx.color("red", 11))),
                   variant=rx.cond(S.selected == index, "solid", "soft"), on_click=S.select_form_field(index),
@@ -385,7 +414,8 @@ def _field_row(row: rx.Var, index: rx.Var) -> rx.Component:
         rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red", aria_label="Remove field " + name,
                        on_click=S.remove_form_field(index)),
         width="100%", align="center",
-    )
+    ), on_pick=S.pick_form_field(index), on_put=S.put_form_field(index), on_done=S.drop_nothing, role="listitem",
+        width="100%", style={"opacity": rx.cond(S.dragging == index, "0.5", "1")})
 
 
 def _action_row(row: rx.Var, index: rx.Var) -> rx.Component:
@@ -459,7 +489,8 @@ def form_edit_page() -> rx.Component:
                         spacing="3", width="100%")),
                     rx.card(rx.vstack(
                         rx.heading("Fields", size="4", as_="h2"),
-                        rx.foreach(S.fields, _field_row),
+                        rx.vstack(rx.foreach(S.fields, _field_row), role="list", aria_label="Form fields", spacing="2",
+                                  width="100%"),
                         rx.hstack(
                             rx.el.label("Add a field", html_for="add-field", style={"font_size": "var(--font-size-2)"}),
                             native_select(rx.el.option("Choose a kind…", value=""),
