@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +27,7 @@ from mautic_app.models import Company, ContactDevice, Form, FormAction, FormFiel
 from mautic_app.models.base import utcnow
 from mautic_app.services import contacts, timeline
 from mautic_app.services import fields as field_service
+from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -588,6 +591,33 @@ def results(*, session: Session, form_id: int, search: str = "", start: int = 0,
 def submission(*, session: Session, form_id: int, submission_id: int) -> FormSubmission | None:
     row = session.get(FormSubmission, submission_id)
     return row if row is not None and row.form_id == form_id else None
+
+
+def upload_folder(form_id: int) -> Path:
+    """Where a form's uploaded files are kept, each under a random name (never one a visitor chose)."""
+    return settings.data_dir / "form_uploads" / str(int(form_id))
+
+
+def uploaded_file(*, session: Session, form_id: int, submission_id: int, alias: str) -> tuple[Path, str] | None:
+    """(file on disk, the visitor's file name) of a submission's upload, or None."""
+    row = submission(session=session, form_id=form_id, submission_id=submission_id)
+    value = (row.values or {}).get(alias) if row is not None else None
+    stored = value.get("stored") if isinstance(value, dict) else None
+    if not isinstance(stored, str) or not _STORED_NAME.fullmatch(stored):
+        return None
+    path = upload_folder(form_id) / stored
+    return (path, str(value.get("filename") or stored)) if path.is_file() else None
+
+
+def discard_uploads(form_id: int, values: dict[str, Any]) -> None:
+    """Delete the files of a post that was not kept (refused, or caught by the honeypot)."""
+    for value in values.values():
+        stored = value.get("stored") if isinstance(value, dict) else None
+        if isinstance(stored, str) and _STORED_NAME.fullmatch(stored):
+            (upload_folder(form_id) / stored).unlink(missing_ok=True)
+
+
+_STORED_NAME = re.compile(r"[0-9a-f]{24}_[A-Za-z0-9._-]{0,100}")
 
 
 def value_text(value: Any) -> str:

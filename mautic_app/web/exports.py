@@ -1,4 +1,5 @@
-"""``GET /contacts/export.csv``: the contacts list view as CSV, for a signed-in marketer.
+"""Downloads for a signed-in marketer: the contacts list view and a form's results as CSV, and
+the files visitors uploaded with a form.
 
 The browser's session cookie (set at log-in) authenticates the download; the CSV streams in
 pages so an export of any size holds one page in memory.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from mautic_app.db import session_scope
 from mautic_app.domain import search as search_syntax
@@ -80,3 +81,21 @@ def export_form_results_csv(request: Request, form_id: int, search: str = Query(
     name = f"{alias}-results-{utcnow():%Y%m%d-%H%M%S}.csv"
     return StreamingResponse(stream(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@router.get("/forms/{form_id:int}/results/{submission_id:int}/files/{alias}", include_in_schema=False)
+def download_uploaded_file(request: Request, form_id: int, submission_id: int, alias: str):
+    """A file a visitor sent with a form: always as a download, never shown on this site (it could
+    be a page with scripts), under the visitor's file name."""
+    from mautic_app.services import forms
+
+    if signed_in_user_id(request) is None:
+        return JSONResponse({"errors": [{"code": 401, "message": "Sign in to download uploaded files."}]}, status_code=401)
+    with session_scope() as session:
+        found = forms.uploaded_file(session=session, form_id=form_id, submission_id=submission_id, alias=alias[:64])
+    if found is None:
+        return JSONResponse({"errors": [{"code": 404, "message": "There is no such file."}]}, status_code=404)
+    path, filename = found
+    return FileResponse(path, media_type="application/octet-stream", filename=filename, content_disposition_type="attachment",
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                                 "Content-Security-Policy": "default-src 'none'; sandbox"})

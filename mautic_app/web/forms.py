@@ -221,10 +221,15 @@ async def submit(request: Request) -> Response:
                               page_url=page_url or rules.web_url(request.headers.get("referer")),
                               user_agent=(request.headers.get("user-agent") or "")[:1024])
         if hitqueue.enabled():
-            return await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
+            response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
+            if files and not kept:
+                await run_in_threadpool(forms.discard_uploads, form_id, values)
+            return response
         result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
     finally:
         await data.close()
+    if (result is None or result[0].errors) and files:
+        await run_in_threadpool(forms.discard_uploads, form_id, values)
     if result is None:
         return _refuse(request, ajax, 404, "This form does not exist or is not published.")
     outcome, reply = result
@@ -270,17 +275,18 @@ def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str
 
 
 async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Posted, return_to: str,
-                 origin_page: str | None) -> Response:
-    """With Redis: check the post against the cached form, queue it for the writer and answer at once."""
+                 origin_page: str | None) -> tuple[Response, bool]:
+    """With Redis: check the post against the cached form, queue it for the writer and answer at once;
+    returns the answer and whether the post was kept."""
     form = forms.cached_form_if_fresh(form_id)
     if form is False:
         form = await run_in_threadpool(forms.cached_form, form_id)
     if not forms.is_live(form):
-        return _refuse(request, ajax, 404, "This form does not exist or is not published.")
+        return _refuse(request, ajax, 404, "This form does not exist or is not published."), False
     # A field the visitor was shown posts its name even when empty: only absent ones may have been hidden.
     checked = rules.check_post(form.fields, posted.values, hidden=forms.maybe_hidden(form) - set(posted.values))
     if checked.errors:
-        return await _invalid(request, ajax, form_id, checked.errors, posted.values)
+        return await _invalid(request, ajax, form_id, checked.errors, posted.values), False
     settings_now = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
     reply = rules.after_submit(form.post_action, form.post_action_property, return_to=return_to,
                                page=origin_page or posted.page_url, allowed_hosts=settings_now.get("allowed_hosts") or [])
@@ -288,10 +294,10 @@ async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Poste
             "referer": posted.referer, "page_url": posted.page_url, "ua": posted.user_agent}
     writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
     if writing is None:
-        return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
+        return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute."), False
     if not writing:
         await run_in_threadpool(_wake_writer)
-    return _answer(request, ajax, reply, reply.get("redirect"))
+    return _answer(request, ajax, reply, reply.get("redirect")), True
 
 
 def _wake_writer() -> None:
@@ -303,9 +309,9 @@ def _wake_writer() -> None:
 async def _keep_upload(form_id: int, upload: UploadFile) -> dict[str, Any]:
     """Store an uploaded file under a random name; the field's checks decide later whether it counts."""
     name = Path(upload.filename or "file").name[:200]
-    folder = settings.data_dir / "form_uploads" / str(form_id)
+    folder = forms.upload_folder(form_id)
     size = 0
-    stored = f"{secrets.token_hex(12)}_{''.join(c for c in name if c.isalnum() or c in '._-')[:100]}"
+    stored = f"{secrets.token_hex(12)}_{''.join(c for c in name if c.isascii() and (c.isalnum() or c in '._-'))[:100]}"
     await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
     with open(folder / stored, "wb") as out:  # noqa: ASYNC230  (small files, bounded by the size cap)
         while chunk := await upload.read(64 * 1024):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -143,3 +144,33 @@ def test_a_form_inside_a_focus_item_converts_live(signed_in: Page, base_url: str
 
     marketer.goto(base_url + "/contacts")
     expect(marketer.get_by_text("offer.taker@example.com").first).to_be_visible()
+
+
+def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: str, browser: Browser):
+    """A visitor sends a file with the form's own page; the results list offers it as a download."""
+    marketer = signed_in
+    marketer.goto(base_url + "/forms/new")
+    marketer.get_by_label("Name", exact=True).fill("Job application")
+    marketer.get_by_label("Add a field").select_option(label="File")
+    marketer.get_by_label("Label", exact=True).fill("CV")
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
+    form_id = int(marketer.url.rstrip("/").split("/")[-1])
+
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{base_url}/form/{form_id}")
+    form = visitor.get_by_role("form", name="Job application")
+    form.get_by_label("E-mail").fill("applicant@example.com")
+    form.get_by_label("CV").set_input_files(files=[{"name": "my cv.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 cv"}])
+    form.get_by_role("button", name="Submit").click()
+    expect(visitor.get_by_role("status").filter(has_text="Thank you.")).to_be_visible()
+    visitor_context.close()
+
+    marketer.goto(f"{base_url}/forms/{form_id}/results")
+    link = marketer.get_by_role("table", name="Submissions").get_by_role("link", name="Download my cv.pdf")
+    expect(link).to_be_visible(timeout=10_000)
+    with marketer.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "my cv.pdf"
+    assert Path(download.value.path()).read_bytes() == b"%PDF-1.4 cv"

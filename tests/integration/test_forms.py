@@ -129,6 +129,41 @@ def test_submission_creates_contact_keeps_values_and_runs_actions(site, session)
         assert s.get(Contact, c.id).points == 14  # the other actions ran
 
 
+def test_uploaded_files_download_for_marketers_only_and_refused_posts_keep_none(site, session):
+    from mautic_app.services import users
+    from mautic_app.settings import settings
+
+    form_id = make_form(session, fields=[FIELDS[0], {"label": "CV", "alias": "cv", "type": "file",
+                                                     "properties": {"allowed_extensions": ["pdf", "html"]}}])
+    folder = settings.data_dir / "form_uploads" / str(form_id)
+
+    assert _multipart(site, form_id, "", "cv.pdf").json()["validationErrors"] == {"email": "E-mail is required."}
+    assert not folder.exists() or list(folder.iterdir()) == []  # the refused post's file is gone
+    assert _multipart(site, form_id, "cv@example.com", "<script>évil</script>.html").json()["success"] == 1
+    assert [p.name.split("_", 1)[1] for p in folder.iterdir()] == ["script.html"]  # a random name, not theirs
+    with session() as s:
+        sub = s.execute(sa.select(FormSubmission)).scalar_one()
+        token = users.start_session(session=s, user=users.authenticate(session=s, username="admin", password="admin-password-123"))
+    url = f"/forms/{form_id}/results/{sub.id}/files/cv"
+    assert site.get(url).status_code == 401
+    site.cookies.set("mautic_session", token)
+    r = site.get(url)
+    assert r.status_code == 200 and r.content == b"<html><script>alert(1)</script></html>"
+    assert r.headers["content-type"] == "application/octet-stream" and r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-disposition"].startswith("attachment;") and "sandbox" in r.headers["content-security-policy"]
+    assert site.get(f"/forms/{form_id}/results/{sub.id}/files/email").status_code == 404
+    assert site.get(f"/forms/{form_id + 1}/results/{sub.id}/files/cv").status_code == 404
+    assert site.get(f"/forms/{form_id}/results/{sub.id}/files/..%2F..%2Fsecret").status_code == 404
+
+
+def _multipart(site, form_id: int, email: str, filename: str):
+    reply = site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email},
+                      files={"mauticform[cv]": (filename, b"<html><script>alert(1)</script></html>", "text/html")})
+    if hitqueue.enabled():
+        hitqueue.drain_submissions(linger=0)
+    return reply
+
+
 def test_per_field_errors_conditional_required_and_never_a_500(site, session):
     form_id = make_form(session)
     r = post(site, form_id, email="not-an-email", interest="Bikes")

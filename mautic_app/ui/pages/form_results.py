@@ -34,8 +34,14 @@ def _load(form_id: int, search: str, start: int) -> dict[str, Any] | None:
             "name": form.name, "total": total, "headers": [f.label for f in fields],
             "rows": [{"id": str(r.id), "date": f"{r.date_submitted:%Y-%m-%d %H:%M:%S}", "contact": str(r.contact_id or ""),
                       "ip": r.ip_address or "", "page": r.page_url or "",
-                      "values": [forms.value_text((r.values or {}).get(f.alias))[:200] for f in fields]} for r in rows],
+                      "values": [_cell(form_id, r.id, f.alias, (r.values or {}).get(f.alias)) for f in fields]} for r in rows],
         }
+
+
+def _cell(form_id: int, submission_id: int, alias: str, value: Any) -> dict[str, str]:
+    """A value as text, and for an uploaded file the address that downloads it."""
+    href = f"/forms/{form_id}/results/{submission_id}/files/{alias}" if isinstance(value, dict) and value.get("stored") else ""
+    return {"text": forms.value_text(value)[:200], "href": href}
 
 
 class FormResultsState(rx.State):
@@ -131,7 +137,10 @@ def form_results_page() -> rx.Component:
                         rx.table.row_header_cell(r["date"].to(str)),
                         rx.table.cell(rx.cond(r["contact"].to(str) != "", rx.link("#" + r["contact"].to(str), href="/contacts/" + r["contact"].to(str)))),
                         rx.table.cell(r["ip"].to(str)),
-                        rx.foreach(r["values"].to(list[str]), lambda v: rx.table.cell(v)),
+                        rx.foreach(r["values"].to(list[dict[str, str]]), lambda v: rx.table.cell(rx.cond(
+                            v["href"] != "", rx.el.a(v["text"], href=v["href"], download="", aria_label="Download " + v["text"],
+                                            custom_attrs={"reloadDocument": True}),  # a file, not a page: the browser fetches it
+                            v["text"]))),
                         rx.table.cell(rx.text(r["page"].to(str), size="1")),
                     ))),
                     variant="surface", size="2", width="100%",
