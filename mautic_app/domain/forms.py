@@ -250,6 +250,7 @@ def check_fields(raw: list[Mapping[str, Any]], *, contact_fields: set[str], comp
         parent = _text(item.get("parent_alias"), 64)
         conditions = item.get("conditions") or {}
         values = [_text(v, 255) for v in (conditions.get("values") or []) if _text(v, 255)][:MAX_OPTIONS]
+        expr = "notIn" if str(conditions.get("expr") or "").lower() == "notin" else "in"  # Mautic's two
         out.append(Field(
             alias=alias, label=label, type=ftype, id=item.get("id") if isinstance(item.get("id"), int) else None, order=i,
             show_label=bool(item.get("show_label", True)), default_value=_text(item.get("default_value"), MAX_VALUE),
@@ -258,7 +259,7 @@ def check_fields(raw: list[Mapping[str, Any]], *, contact_fields: set[str], comp
             mapped_object=mapped_object, mapped_field=mapped_field, is_auto_fill=bool(item.get("is_auto_fill")),
             show_when_value_exists=bool(item.get("show_when_value_exists", True)), show_after_x_submissions=after,
             always_display=bool(item.get("always_display")), parent_alias=parent,
-            conditions={"any": bool(conditions.get("any")), "values": values} if parent else {},
+            conditions={"any": bool(conditions.get("any")), "expr": expr, "values": values} if parent else {},
             save_result=bool(item.get("save_result", True)),
         ))
     aliases = {f.alias: f for f in out}
@@ -363,7 +364,8 @@ def is_shown_by_parent(f: Field, posted: Mapping[str, Any]) -> bool:
     if f.conditions.get("any"):
         return bool(given)
     wanted = set(f.conditions.get("values") or [])
-    return any(v in wanted for v in given)
+    matches = any(v in wanted for v in given)
+    return not matches if f.conditions.get("expr") == "notIn" else matches
 
 
 def check_post(fields: list[Field], posted: Mapping[str, Any], *, hidden: set[str] = frozenset()) -> Checked:
@@ -661,7 +663,7 @@ def _render_field(form_alias: str, f: Field, value: Any, error: str | None) -> s
     required = " required" if f.is_required else ""
     cond = ""
     if f.parent_alias:
-        cond = (f' data-mautic-form-show-on="{e(f.parent_alias)}" data-mautic-form-expr="{e("any" if f.conditions.get("any") else "in")}"'
+        cond = (f' data-mautic-form-show-on="{e(f.parent_alias)}" data-mautic-form-expr="{e("any" if f.conditions.get("any") else f.conditions.get("expr") or "in")}"'
                 f' data-mautic-form-values="{e(json.dumps(f.conditions.get("values") or []))}"')
     label = ""
     label_for = fid if f.type not in ("radiogrp", "checkboxgrp") else ""

@@ -21,7 +21,7 @@ from mautic_app.ui.session import SessionState
 
 FIELD_KEYS = ("label", "alias", "type", "is_required", "mapped", "default_value", "help_message", "options", "placeholder",
               "is_auto_fill", "show_when_value_exists", "show_after_x_submissions", "always_display", "parent_alias",
-              "condition_values", "condition_any", "captcha", "question", "text", "prev_page_label", "next_page_label",
+              "condition_values", "condition_any", "condition_expr", "captcha", "question", "text", "prev_page_label", "next_page_label",
               "validation_message", "save_result", "show_label", "id")
 ACTION_KEYS = ("type", "name", "points", "add_tags", "remove_tags", "addToLists", "removeFromLists", "score", "post_url", "id")
 ACTION_PROPERTIES = ACTION_KEYS[2:-1]
@@ -54,7 +54,7 @@ def field_to_row(f: rules.Field) -> dict[str, str]:
         "is_auto_fill": "1" if f.is_auto_fill else "", "show_when_value_exists": "1" if f.show_when_value_exists else "",
         "show_after_x_submissions": str(f.show_after_x_submissions or ""), "always_display": "1" if f.always_display else "",
         "parent_alias": f.parent_alias, "condition_values": ", ".join(f.conditions.get("values") or []),
-        "condition_any": "1" if f.conditions.get("any") else "", "captcha": str(p.get("captcha") or ""),
+        "condition_any": "1" if f.conditions.get("any") else "", "condition_expr": f.conditions.get("expr") or "in", "captcha": str(p.get("captcha") or ""),
         "question": str(p.get("question") or ""), "text": str(p.get("text") or ""),
         "prev_page_label": str(p.get("prev_page_label") or ""), "next_page_label": str(p.get("next_page_label") or ""),
         "validation_message": f.validation_message, "save_result": "1" if f.save_result else "", "show_label": "1" if f.show_label else "",
@@ -74,7 +74,7 @@ def row_to_field(row: dict[str, str]) -> dict[str, Any]:
         "show_when_value_exists": row.get("show_when_value_exists") == "1",
         "show_after_x_submissions": row.get("show_after_x_submissions") or None, "always_display": row.get("always_display") == "1",
         "parent_alias": row.get("parent_alias", ""),
-        "conditions": {"any": row.get("condition_any") == "1",
+        "conditions": {"any": row.get("condition_any") == "1", "expr": row.get("condition_expr") or "in",
                        "values": [v.strip() for v in (row.get("condition_values") or "").split(",") if v.strip()]},
         "validation_message": row.get("validation_message", ""), "save_result": row.get("save_result") == "1",
         "show_label": row.get("show_label") == "1", "id": int(row["id"]) if str(row.get("id") or "").isdigit() else None,
@@ -379,7 +379,13 @@ def _field_editor() -> rx.Component:
                          error=S.field_errors.get("parent_alias", "")),
                 rx.cond(f["parent_alias"] != "", rx.vstack(
                     _check("…has any value", f["condition_any"], lambda v: S.set_form_field("condition_any", v)),
-                    _text("…has one of these values (comma separated)", "condition_values"),
+                    rx.cond(f["condition_any"] != "1", rx.vstack(
+                        labelled("…has", native_select(rx.el.option("one of these values", value="in"),
+                                                       rx.el.option("none of these values", value="notIn"),
+                                                       id="field-condition-expr", value=f["condition_expr"],
+                                                       on_change=lambda v: S.set_form_field("condition_expr", v)),
+                                 "field-condition-expr"),
+                        _text("Values (comma separated)", "condition_values"), width="100%")),
                     width="100%")),
                 _check("Keep the value in the results", f["save_result"], lambda v: S.set_form_field("save_result", v)),
                 width="100%", spacing="3",

@@ -53,7 +53,8 @@ def field_body(f: rules.Field) -> dict[str, Any]:
         properties["list"] = {"list": [{"label": lbl, "value": v} for v, lbl in f.options()]}
     conditions: dict[str, Any] | list[Any] = []
     if f.parent_alias:
-        conditions = {"expr": "in", "any": int(bool(f.conditions.get("any"))), "values": list(f.conditions.get("values") or [])}
+        conditions = {"expr": f.conditions.get("expr") or "in", "any": int(bool(f.conditions.get("any"))),
+                      "values": list(f.conditions.get("values") or [])}
     return {
         "id": f.id, "label": f.label, "alias": f.alias, "type": f.type, "order": f.order, "showLabel": f.show_label,
         "defaultValue": f.default_value or None, "helpMessage": f.help_message or None, "isRequired": f.is_required,
@@ -224,11 +225,13 @@ def _field_values(item: dict[str, Any], index: int, *, mappable: dict[str, set[s
         out["parent_alias"] = by_id.get(parent_id, str(parent)) if parent_id else str(parent or "").strip()
     if "conditions" in item:
         cond = _object(item["conditions"], f"fields.{index}.conditions")
-        if str(cond.get("expr") or "in") != "in":
-            errors[f"fields.{index}.conditions"] = "Only show a field when its parent has one of the values (expr: in)."
+        expr = str(cond.get("expr") or "in")
+        if expr not in ("in", "notIn"):
+            errors[f"fields.{index}.conditions"] = "Show a field when its parent has one of the values (expr: in) or none of them (notIn)."
         values = cond.get("values")
         values = list(values.values()) if isinstance(values, dict) else values
-        out["conditions"] = {"any": flag(cond.get("any")), "values": [values] if isinstance(values, str) else list(values or [])}
+        out["conditions"] = {"any": flag(cond.get("any")), "expr": expr,
+                             "values": [values] if isinstance(values, str) else list(values or [])}
     return out
 
 

@@ -88,7 +88,11 @@
     q('[data-mautic-form-show-on]', wrapper).forEach(function (r) {
       var parent = r.getAttribute('data-mautic-form-show-on'), given = valuesOf(parent), show;
       if (r.getAttribute('data-mautic-form-expr') === 'any') show = given.length > 0;
-      else { var wanted = JSON.parse(r.getAttribute('data-mautic-form-values') || '[]'); show = given.some(function (v) { return wanted.indexOf(v) >= 0; }); }
+      else {
+        var wanted = JSON.parse(r.getAttribute('data-mautic-form-values') || '[]');
+        show = given.some(function (v) { return wanted.indexOf(v) >= 0; });
+        if (r.getAttribute('data-mautic-form-expr') === 'notIn') show = !show;
+      }
       r.style.display = show ? '' : 'none';
     });
   }
