@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import reflex as rx
 
 from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
@@ -36,3 +38,6 @@ app = rx.App(
     theme=None,
     head_components=[],
 )
+
+# Everything imported so far lives as long as the process: the collector need not walk it again.
+gc.freeze()
