@@ -174,3 +174,34 @@ def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: 
         link.click()
     assert download.value.suggested_filename == "my cv.pdf"
     assert Path(download.value.path()).read_bytes() == b"%PDF-1.4 cv"
+
+
+def test_a_conditional_field_follows_its_parent_on_the_site(signed_in: Page, base_url: str, browser: Browser):
+    """A field shown when another has none of the chosen values appears and hides as the visitor answers."""
+    marketer = signed_in
+    marketer.goto(base_url + "/forms/new")
+    marketer.get_by_label("Name", exact=True).fill("Commute survey")
+    marketer.get_by_label("Add a field").select_option(label="Select list")
+    marketer.get_by_label("Label", exact=True).fill("Travel")
+    marketer.get_by_label("Field alias").fill("travel")
+    options = marketer.get_by_label("Options (one per line; value|label to differ)")
+    options.fill("Bike\nCar\nTrain")
+    options.press("Tab")  # the builder takes a text when the marketer leaves it
+    marketer.get_by_label("Add a field").select_option(label="Text")
+    marketer.get_by_label("Label", exact=True).fill("Parking needed")
+    marketer.get_by_label("Show only when another field…").select_option(label="Travel")
+    marketer.get_by_label("…has", exact=True).select_option(label="none of these values")
+    marketer.get_by_label("Values (comma separated)").fill("Bike")
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
+    form_id = int(marketer.url.rstrip("/").split("/")[-1])
+
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{base_url}/form/{form_id}")
+    form = visitor.get_by_role("form", name="Commute survey")
+    form.get_by_label("Travel").select_option(label="Bike")
+    expect(form.get_by_label("Parking needed")).to_be_hidden()
+    form.get_by_label("Travel").select_option(label="Car")
+    expect(form.get_by_label("Parking needed")).to_be_visible()
+    visitor_context.close()
