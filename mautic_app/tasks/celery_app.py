@@ -5,7 +5,7 @@ Start a worker with its embedded beat scheduler (from the project root)::
     celery -A mautic_app.tasks.celery_app worker -B --loglevel=INFO --concurrency=1
 
 Broker: Redis when ``MAUTIC_REDIS_URL`` is set (also the result store). Otherwise kombu's
-filesystem transport under ``settings.celery_folder``, which needs no server and, with both
+filesystem transport (made safe to share in ``mautic_app.broker``) under ``settings.celery_folder``, which needs no server and, with both
 data folders the same, lets the web process and the worker share one queue; results are
 ignored there (tasks report progress through the database, not results).
 
@@ -20,6 +20,7 @@ from datetime import timedelta
 from celery import Celery, signals
 from celery.schedules import crontab
 
+from mautic_app import broker
 from mautic_app.settings import Settings, settings
 
 
@@ -63,7 +64,7 @@ def config(cfg: Settings) -> dict:
     for path in (queue, processed, control):
         path.mkdir(parents=True, exist_ok=True)
     return common | {
-        "broker_url": "filesystem://localhost//",  # the host is ignored; naming it silences kombu's warning
+        "broker_url": f"{broker.SCHEME}://localhost//",  # the host is ignored; naming it silences kombu's warning
         "broker_transport_options": {
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),

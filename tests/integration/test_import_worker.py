@@ -75,7 +75,7 @@ def test_celery_config_for_each_broker(tmp_path):
     base = settings_module.settings
     embedded = config(dataclasses.replace(base, data_dir=tmp_path, redis_url=None))
     options = embedded["broker_transport_options"]
-    assert embedded["broker_url"].startswith("filesystem://") and "result_backend" not in embedded
+    assert embedded["broker_url"].startswith("mauticfs://") and "result_backend" not in embedded
     assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "celery" / "queue")
     assert options["store_processed"] is False and (tmp_path / "celery" / "processed").is_dir()
     assert embedded["task_ignore_result"] is True
