@@ -247,10 +247,11 @@ def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple
 
     Returns (hits taken, whether more are waiting). See :func:`drain_queue`.
     """
-    from mautic_app.db import session_scope
+    from mautic_app.db import get_engine, refresh_statistics, session_scope
     from mautic_app.services import tracking
 
     def write(hits: list[dict[str, Any]]) -> dict[str, str]:
+        refresh_statistics(get_engine(), tracking.STATS_TABLES)  # before the batch: no connection is held yet
         with session_scope() as session:
             return tracking.record_hits(session=session, hits=hits)
 

@@ -617,7 +617,7 @@ def discard_uploads(form_id: int, values: dict[str, Any]) -> None:
             (upload_folder(form_id) / stored).unlink(missing_ok=True)
 
 
-_STORED_NAME = re.compile(r"[0-9a-f]{24}_[A-Za-z0-9._-]{0,100}")
+_STORED_NAME = re.compile(r"[0-9a-f]{24}_[\w.-]{0,100}")  # no separators: always a file of the form's own folder
 
 
 def value_text(value: Any) -> str:

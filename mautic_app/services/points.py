@@ -289,6 +289,9 @@ def events_of(*, session: Session, trigger_ids: Iterable[int]) -> dict[int, list
     return out
 
 
+MAUTIC_SEGMENT_KEYS = {"addToLists": "add_to_segments", "removeFromLists": "remove_from_segments"}
+
+
 def _check_segments(session: Session, properties: dict[str, Any]) -> None:
     """A "modify segments" event names segments that exist."""
     from mautic_app.services import segments
@@ -319,6 +322,8 @@ def _clean_events(session: Session, errors: dict[str, str], raw: Any) -> list[di
             props = item.get("properties")
             if props is not None and not isinstance(props, dict):
                 raise rules.PointRuleError({"properties": "Properties are an object of settings."})
+            if kind.key == "segments.modify" and props:  # Mautic's names for the two lists
+                props = {MAUTIC_SEGMENT_KEYS.get(k, k): v for k, v in props.items()}
             entry["type"], entry["properties"] = kind.key, rules.validate_properties(kind, props)
             if kind.key == "segments.modify":
                 _check_segments(session, entry["properties"])

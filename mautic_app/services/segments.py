@@ -393,7 +393,7 @@ def change_by_hand(*, session: Session, contact_ids: list[int], add: Sequence[An
     """Add to and remove from segments by hand for an automated rule (a form action, a point
     trigger); a segment deleted since the rule was saved is skipped."""
     for ids, change in ((add, add_contacts), (remove, remove_contacts)):
-        for segment_id in existing_ids(session=session, ids=ids):
+        for segment_id in sorted(existing_ids(session=session, ids=ids)):  # one lock order for concurrent writers
             change(session=session, segment_id=segment_id, contact_ids=contact_ids)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
-from mautic_app.db import among, insert_many, refresh_statistics
+from mautic_app.db import among, insert_many
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import (
@@ -223,6 +223,7 @@ class _Batch:
         self.ips: dict[tuple[int, str], datetime] = {}
 
 
+# Tables a burst of hits grows: the queued writer keeps their statistics fresh (db.refresh_statistics).
 STATS_TABLES = ("contacts", "contact_devices", "page_hits", "ip_addresses", "contact_ip_addresses", "contact_events")
 
 
@@ -235,7 +236,6 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str
     batch fail, its hits are written one by one so a single bad hit loses only itself.
     """
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
-    refresh_statistics(session.get_bind(), STATS_TABLES)
     try:
         with session.begin_nested():
             return _write(session, hits)

@@ -220,12 +220,17 @@ async def submit(request: Request) -> Response:
         posted = forms.Posted(values=values, ip=ip, device_id=device, referer=request.headers.get("referer"),
                               page_url=page_url or rules.web_url(request.headers.get("referer")),
                               user_agent=(request.headers.get("user-agent") or "")[:1024])
-        if hitqueue.enabled():
-            response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
-            if files and not kept:
+        try:
+            if hitqueue.enabled():
+                response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
+                if files and not kept:
+                    await run_in_threadpool(forms.discard_uploads, form_id, values)
+                return response
+            result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
+        except Exception:
+            if files:  # the post is lost: so are its files
                 await run_in_threadpool(forms.discard_uploads, form_id, values)
-            return response
-        result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
+            raise
     finally:
         await data.close()
     if (result is None or result[0].errors) and files:

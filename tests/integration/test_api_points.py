@@ -192,3 +192,16 @@ def test_openapi_lists_the_points_routes(api):
         assert path in paths, path
     assert paths["/points"]["get"]["tags"] == ["Points"]
     assert "application/json" in paths["/points/triggers/new"]["post"]["requestBody"]["content"]
+
+
+def test_a_mautic_client_creates_a_segment_trigger_with_its_own_names(api):
+    segment = api.post("/api/segments/new", json={"name": "Sales ready", "isPublished": True}).json()["list"]
+    trigger = created(api.post("/api/points/triggers/new", json={
+        "name": "To sales", "points": 10,
+        "events": [{"type": "lead.changelists", "properties": {"addToLists": [segment["id"]], "removeFromLists": []}}],
+    }), "trigger")
+    assert [(e["type"], e["properties"]) for e in trigger["events"]] == [("segments.modify", {"add_to_segments": [segment["id"]], "remove_from_segments": []})]
+    lead = new_contact(api, email="to.sales@example.com")
+    api.post(f"/api/contacts/{lead['id']}/points/plus/10")
+    lists = api.get(f"/api/contacts/{lead['id']}/segments").json()["lists"]
+    assert [seg["name"] for seg in lists.values()] == ["Sales ready"]

@@ -25,6 +25,8 @@ def drag_item(*children: rx.Component, on_pick: rx.EventSpec, on_put: rx.EventSp
     return DragItem.create(
         *children,
         draggable=True,
+        # Firefox starts a drag only once the drag carries some data.
+        custom_attrs={"onDragStartCapture": rx.Var("((e) => e.dataTransfer.setData('text/plain', ''))")},
         on_drag_start=on_pick,
         on_drag_over=rx.prevent_default,  # lets the item accept a drop
         on_drop=[rx.prevent_default, on_put],
