@@ -146,6 +146,13 @@ def test_a_form_inside_a_focus_item_converts_live(signed_in: Page, base_url: str
     expect(marketer.get_by_text("offer.taker@example.com").first).to_be_visible()
 
 
+def save_form(marketer: Page) -> int:
+    """Save the builder's form; returns its id from the page it moves to."""
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
+    return int(marketer.url.rstrip("/").split("/")[-1])
+
+
 def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: str, browser: Browser):
     """A visitor sends a file with the form's own page; the results list offers it as a download."""
     marketer = signed_in
@@ -153,10 +160,7 @@ def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: 
     marketer.get_by_label("Name", exact=True).fill("Job application")
     marketer.get_by_label("Add a field").select_option(label="File")
     marketer.get_by_label("Label", exact=True).fill("CV")
-    marketer.get_by_role("button", name="Save form").click()
-    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
-    form_id = int(marketer.url.rstrip("/").split("/")[-1])
-
+    form_id = save_form(marketer)
     visitor_context = browser.new_context()
     visitor = visitor_context.new_page()
     visitor.goto(f"{base_url}/form/{form_id}")
@@ -192,10 +196,7 @@ def test_a_conditional_field_follows_its_parent_on_the_site(signed_in: Page, bas
     marketer.get_by_label("Show only when another field…").select_option(label="Travel")
     marketer.get_by_label("…has", exact=True).select_option(label="none of these values")
     marketer.get_by_label("Values (comma separated)").fill("Bike")
-    marketer.get_by_role("button", name="Save form").click()
-    expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
-    form_id = int(marketer.url.rstrip("/").split("/")[-1])
-
+    form_id = save_form(marketer)
     visitor_context = browser.new_context()
     visitor = visitor_context.new_page()
     visitor.goto(f"{base_url}/form/{form_id}")
