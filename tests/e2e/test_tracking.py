@@ -5,14 +5,13 @@ page visit, and scores points from a "visits a URL" action."""
 from __future__ import annotations
 
 import base64
-import http.server
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import other_site
 
 SNIPPET = """<script>
     (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
@@ -22,11 +21,9 @@ SNIPPET = """<script>
     mt('send', 'pageview'{fields}, {{onload: function() {{ document.body.dataset.tracked = 'yes'; }}}});
 </script>"""
 
-
-def _page(base: str, title: str, fields: str = ", {}") -> bytes:
+def _page(base: str, title: str, fields: str = ", {}") -> str:
     return (f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
-            f"{SNIPPET.format(base=base, fields=fields)}</body></html>").encode()
-
+            f"{SNIPPET.format(base=base, fields=fields)}</body></html>")
 
 @pytest.fixture(scope="module")
 def site(app_server) -> Iterator[str]:
@@ -39,35 +36,16 @@ def site(app_server) -> Iterator[str]:
         "/thanks": _page(base, "Thanks for signing up", f", {{email: '{email}', tags: 'trial'}}"),
     }
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = pages.get(self.path.split("?", 1)[0])
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body or b"not found")
-
-        def log_message(self, *_args):
-            pass
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{port}|{email}"
-    server.shutdown()
-
+    with other_site(lambda path: pages.get(path.split("?", 1)[0])) as url:
+        yield f"{url}|{email}"
 
 def _auth(app_server: dict) -> dict[str, str]:
     token = base64.b64encode(f"admin:{app_server['admin_password']}".encode()).decode()
     return {"Authorization": "Basic " + token}
 
-
 def _visit(visitor: Page, url: str) -> None:
     visitor.goto(url)
     expect(visitor.locator("body[data-tracked='yes']")).to_be_attached(timeout=10_000)
-
 
 def test_a_visitor_is_tracked_live_identified_merged_and_scored(signed_in: Page, base_url: str, app_server: dict,
                                                                   browser: Browser, site: str):
