@@ -12,6 +12,7 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -195,7 +196,9 @@ def url_hash(url: str) -> str:
     return hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def clean_ip(value: str | None) -> str | None:
+    """An address in its canonical form, or None. Cached: every hit parses its peer's address."""
     try:
         return str(ipaddress.ip_address((value or "").strip()))
     except ValueError:
@@ -236,24 +239,31 @@ def looks_like_bot(user_agent: str | None) -> bool:
 
 def ip_matches(ip: str | None, patterns: list[str]) -> bool:
     """Whether ``ip`` is on a do-not-track list of addresses, CIDR ranges or ``*`` wildcards."""
-    if not ip:
+    if not ip or not patterns:
         return False
+    networks, wildcards = _compiled_patterns(tuple(patterns))
+    if wildcards is not None and wildcards.match(ip):
+        return True
     addr = ipaddress.ip_address(ip)
+    return any(addr in network for network in networks)
+
+
+@lru_cache(maxsize=32)
+def _compiled_patterns(patterns: tuple[str, ...]) -> tuple[tuple[Any, ...], re.Pattern[str] | None]:
+    """A list's networks and one regex for its wildcards, parsed once per list rather than on every hit."""
+    networks, wildcards = [], []
     for raw in patterns:
         pattern = raw.strip()
         if not pattern:
             continue
         if "*" in pattern:
-            regex = "^" + re.escape(pattern).replace(r"\*", r"[0-9a-fA-F]+") + "$"
-            if re.match(regex, ip):
-                return True
+            wildcards.append(re.escape(pattern).replace(r"\*", r"[0-9a-fA-F]+"))
             continue
         try:
-            if addr in ipaddress.ip_network(pattern, strict=False):
-                return True
+            networks.append(ipaddress.ip_network(pattern, strict=False))
         except ValueError:
             continue
-    return False
+    return tuple(networks), re.compile("^(?:" + "|".join(wildcards) + ")$") if wildcards else None
 
 
 def valid_ip_pattern(pattern: str) -> bool:

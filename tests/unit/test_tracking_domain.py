@@ -86,6 +86,9 @@ def test_do_not_track_list_matches_addresses_ranges_and_wildcards():
     assert rules.ip_matches("2001:db8::1", patterns)
     assert not rules.ip_matches("203.0.113.1", patterns)
     assert not rules.ip_matches(None, patterns)
+    assert rules.ip_matches("172.16.9.9", ["10.*.*.*", "172.16.*.*"])  # several wildcards: any of them
+    assert not rules.ip_matches("172.16.9.9", ["10.*.*.*", "172.17.*.*"])
+    assert not rules.ip_matches("10.0.0.1", [])
     assert rules.valid_ip_pattern("10.0.*.*") and rules.valid_ip_pattern("10.0.0.0/8")
     assert not rules.valid_ip_pattern("10.0.0.0/99") and not rules.valid_ip_pattern("drop table")
 
