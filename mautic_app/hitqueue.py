@@ -37,12 +37,26 @@ LOCK_SECONDS = 60
 LINGER_SECONDS = 2.0  # a drainer waits this long for more hits before it lets go
 IDLE_POLL_SECONDS = 0.05
 PUSH_TIMEOUT_SECONDS = 5.0  # a hit whose push takes longer answers an error, and the connection is replaced
+# A process wakes a queue's writer at most this often: until the woken task takes the lock, every
+# push sees none held, and a writers worker that is down would otherwise be sent a task per request.
+# Drainers linger longer than this, and beat wakes them too.
+WAKE_EVERY_SECONDS = 0.2
+_last_wake: dict[str, float] = {}
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → _LoopState
 _sync_client = None
 
 
 def enabled() -> bool:
     return bool(settings.redis_url)
+
+
+def claim_wake(queue: str) -> bool:
+    """Whether this process should wake ``queue``'s writer now (see ``WAKE_EVERY_SECONDS``)."""
+    now = time.monotonic()
+    if now - _last_wake.get(queue, float("-inf")) < WAKE_EVERY_SECONDS:
+        return False
+    _last_wake[queue] = now
+    return True
 
 
 def _aredis():

@@ -300,7 +300,7 @@ async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Poste
     writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
     if writing is None:
         return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute."), False
-    if not writing:
+    if not writing and hitqueue.claim_wake(hitqueue.FORM_QUEUE):
         await run_in_threadpool(_wake_writer)
     return _answer(request, ajax, reply, reply.get("redirect")), True
 

@@ -191,7 +191,7 @@ async def _queue(hit: rules.Hit, device: str | None) -> str:
         woke, _ = await hitqueue.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
         wake = wake or woke
         public_id = hit.contact_id
-    if wake:
+    if wake and hitqueue.claim_wake(hitqueue.QUEUE):
         await run_in_threadpool(_wake_writer)
     return public_id
 

@@ -321,6 +321,20 @@ def test_routes_wake_the_writer_only_when_none_is_draining(database):
     r.delete(hitqueue.QUEUE)
 
 
+def test_a_process_wakes_each_writer_at_most_every_so_often(monkeypatch):
+    """Until a woken writer takes its lock every push sees none held: those pushes must not each send a task."""
+    from types import SimpleNamespace
+
+    clock = SimpleNamespace(monotonic=lambda: 100.0)
+    monkeypatch.setattr(hitqueue, "time", clock)
+    monkeypatch.setattr(hitqueue, "_last_wake", {})
+    assert hitqueue.claim_wake(hitqueue.QUEUE)
+    assert not hitqueue.claim_wake(hitqueue.QUEUE)
+    assert hitqueue.claim_wake(hitqueue.FORM_QUEUE)  # each queue has its own writer
+    clock.monotonic = lambda: 100.0 + hitqueue.WAKE_EVERY_SECONDS
+    assert hitqueue.claim_wake(hitqueue.QUEUE)
+
+
 def test_the_push_connection_recovers_and_reports_redis_errors(database, monkeypatch):
     """A dropped connection costs only the pushes in flight; the next push reconnects. Error replies raise."""
     if not hitqueue.enabled():
