@@ -365,3 +365,36 @@ def test_the_push_connection_recovers_and_reports_redis_errors(database, monkeyp
     asyncio.run(scenario())
     assert r.llen(queue) == 2
     r.delete(queue)
+
+
+DESKTOP_AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.86 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 OPR/115.0.0.0",
+]
+DEVICE_AGENTS = {  # desktop-looking agents that name a device: they keep the full lookup
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 SteamDeck": "console",
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36": "smartphone",
+    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1": "tablet",
+}
+
+
+@pytest.mark.parametrize("agent", DESKTOP_AGENTS)
+def test_desktop_agents_skip_the_device_lookup_and_read_the_same(agent):
+    """The shortcut for plain desktop browsers gives exactly what the full parse gives."""
+    from device_detector import DeviceDetector
+
+    assert tracking.PLAIN_DESKTOP_AGENT.fullmatch(agent)
+    parsed = tracking.parse_user_agent(agent)
+    assert parsed == tracking.describe_agent(DeviceDetector(agent, check_cache=False).parse())
+    assert parsed["device"] == "desktop" and parsed["client"]["name"]
+
+
+@pytest.mark.parametrize(("agent", "kind"), DEVICE_AGENTS.items())
+def test_agents_naming_a_device_keep_the_full_lookup(agent, kind):
+    assert not tracking.PLAIN_DESKTOP_AGENT.fullmatch(agent)
+    assert tracking.parse_user_agent(agent)["device"] == kind
