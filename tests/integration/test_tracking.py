@@ -398,3 +398,21 @@ def test_desktop_agents_skip_the_device_lookup_and_read_the_same(agent):
 def test_agents_naming_a_device_keep_the_full_lookup(agent, kind):
     assert not tracking.PLAIN_DESKTOP_AGENT.fullmatch(agent)
     assert tracking.parse_user_agent(agent)["device"] == kind
+
+
+def test_only_the_writers_worker_loads_the_agent_patterns_as_it_starts(monkeypatch):
+    """Loaded before the first hit, the parser's patterns no longer hold that hit back by a second or two."""
+    from types import SimpleNamespace
+
+    from mautic_app.tasks import tracking as tracking_tasks
+    from mautic_app.tasks.celery_app import WRITERS_QUEUE
+
+    def worker(*queues):
+        return SimpleNamespace(app=SimpleNamespace(amqp=SimpleNamespace(queues=SimpleNamespace(consume_from=dict.fromkeys(queues)))))
+
+    parsed = []
+    monkeypatch.setattr(tracking, "parse_user_agent", parsed.append)
+    tracking_tasks.load_agent_patterns(sender=worker("celery"))
+    assert parsed == []
+    tracking_tasks.load_agent_patterns(sender=worker(WRITERS_QUEUE))
+    assert parsed == list(tracking_tasks.SAMPLE_AGENTS)
