@@ -153,13 +153,18 @@ def save_form(marketer: Page) -> int:
     return int(marketer.url.rstrip("/").split("/")[-1])
 
 
+def start_form(marketer: Page, base_url: str, name: str, field_type: str, label: str) -> None:
+    """Open the builder on a new form with its name and a first field of ``field_type``."""
+    marketer.goto(base_url + "/forms/new")
+    marketer.get_by_label("Name", exact=True).fill(name)
+    marketer.get_by_label("Add a field").select_option(label=field_type)
+    marketer.get_by_label("Label", exact=True).fill(label)
+
+
 def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: str, browser: Browser):
     """A visitor sends a file with the form's own page; the results list offers it as a download."""
     marketer = signed_in
-    marketer.goto(base_url + "/forms/new")
-    marketer.get_by_label("Name", exact=True).fill("Job application")
-    marketer.get_by_label("Add a field").select_option(label="File")
-    marketer.get_by_label("Label", exact=True).fill("CV")
+    start_form(marketer, base_url, "Job application", "File", "CV")
     form_id = save_form(marketer)
     visitor_context = browser.new_context()
     visitor = visitor_context.new_page()
@@ -183,10 +188,7 @@ def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: 
 def test_a_conditional_field_follows_its_parent_on_the_site(signed_in: Page, base_url: str, browser: Browser):
     """A field shown when another has none of the chosen values appears and hides as the visitor answers."""
     marketer = signed_in
-    marketer.goto(base_url + "/forms/new")
-    marketer.get_by_label("Name", exact=True).fill("Commute survey")
-    marketer.get_by_label("Add a field").select_option(label="Select list")
-    marketer.get_by_label("Label", exact=True).fill("Travel")
+    start_form(marketer, base_url, "Commute survey", "Select list", "Travel")
     marketer.get_by_label("Field alias").fill("travel")
     options = marketer.get_by_label("Options (one per line; value|label to differ)")
     options.fill("Bike\nCar\nTrain")
