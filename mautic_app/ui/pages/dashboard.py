@@ -86,6 +86,7 @@ class DashboardState(rx.State):
     identified: int = 0
     anonymous: int = 0
     new_today: int = 0
+    tiles_loaded: bool = False
     range_days: str = "30"
     figure: go.Figure = go.Figure()
     live_count: int = 0
@@ -104,6 +105,7 @@ class DashboardState(rx.State):
         tiles, series = await rx.run_in_thread(lambda: _load(days))
         self.total, self.identified = tiles["total"], tiles["identified"]
         self.anonymous, self.new_today = tiles["anonymous"], tiles["new_today"]
+        self.tiles_loaded = True
         fig = go.Figure(go.Bar(x=[d.isoformat() for d, _ in series], y=[n for _, n in series], name="Contacts created"))
         self.figure = _style(fig, yaxis=GRID)
 
@@ -155,12 +157,13 @@ class DashboardState(rx.State):
 
 
 def tile(label: str, value: rx.Var, icon: str) -> rx.Component:
+    """A headline count; until the first load it shows a dash, never a misleading 0."""
     return rx.card(
         rx.hstack(
             rx.icon(icon, size=28, color=rx.color("accent", 10)),
             rx.vstack(
                 rx.text(label, size="2", color=rx.color("gray", 11)),
-                rx.heading(value, size="7", aria_label=label),
+                rx.heading(rx.cond(DashboardState.tiles_loaded, value, "–"), size="7", aria_label=label),
                 spacing="0",
             ),
             align="center",
