@@ -88,6 +88,20 @@ def log_in(page: Page, base_url: str, username: str = "admin", password: str = A
     expect(page.get_by_role("button", name="Account menu")).to_be_visible()
 
 
+def reopen(page: Page, url: str | None = None) -> None:
+    """Load a page (again) with a new state token, so what it shows was read from the database.
+
+    On a reload Reflex hands the tab back the state it kept, before the page's own load runs: a
+    check after a plain reload can pass on what the page showed before, and a click can land on
+    controls the load then replaces. The login cookie stays.
+    """
+    page.evaluate("window.sessionStorage.removeItem('token')")
+    if url is None:
+        page.reload()
+    else:
+        page.goto(url)
+
+
 @pytest.fixture
 def base_url(app_server) -> str:
     return app_server["base_url"]

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import reopen
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -139,7 +141,7 @@ def test_create_edit_and_delete_a_company(signed_in: Page, base_url):
     expect(page.get_by_role("region", name="Contacts")).to_contain_text("No contacts are linked to this company yet.")
 
     # A second company cannot take the same name.
-    page.goto(base_url + "/companies/new")
+    reopen(page, base_url + "/companies/new")
     form = page.get_by_role("form", name="New company")
     form.get_by_label("Company Name").fill(name.upper())
     form.get_by_role("button", name="Save").click()

@@ -7,6 +7,8 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import reopen
+
 
 def _uid() -> str:
     return uuid.uuid4().hex[:6]
@@ -159,7 +161,7 @@ def test_reorder_and_delete_fields(signed_in: Page, base_url):
     expect(page.get_by_role("button", name="Move Title up")).to_be_disabled()
 
     # The order is stored: it survives a reload.
-    page.reload()
+    reopen(page)
     expect(fields_table(page)).to_be_visible()
     assert labels(page)[-2:] == [second, first]
     page.get_by_role("button", name=f"Move {second} down").click()
@@ -174,7 +176,7 @@ def test_reorder_and_delete_fields(signed_in: Page, base_url):
     page.get_by_role("button", name=f"Delete {first}", exact=True).click()
     page.get_by_role("alertdialog", name="Delete field").get_by_role("button", name="Delete").click()
     expect(row_of(page, first)).to_have_count(0)
-    page.reload()
+    reopen(page)
     expect(row_of(page, second)).to_be_visible()
     assert first not in labels(page)
 

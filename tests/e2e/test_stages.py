@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import reopen
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -116,7 +118,7 @@ def test_create_edit_and_delete_a_stage(signed_in: Page, base_url):
     page.get_by_role("button", name=f"Delete {name} renamed").click()
     page.get_by_role("alertdialog", name="Delete stage").get_by_role("button", name="Delete").click()
     expect(renamed).to_have_count(0)
-    page.reload()
+    reopen(page)
     expect(page.get_by_role("table", name="Stages")).to_be_visible()
     assert name + " renamed" not in stage_names(page)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import reopen
+
 
 def test_snippet_and_settings(signed_in: Page, base_url: str):
     page = signed_in
@@ -24,7 +26,7 @@ def test_snippet_and_settings(signed_in: Page, base_url: str):
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Tracking settings saved.")).to_be_visible()
 
-    page.reload()
+    reopen(page)
     expect(page.get_by_label("Addresses never tracked")).to_have_value("203.0.113.7\n10.0.0.0/8\n192.168.*.*")
     expect(page.get_by_label("Days a tracked link identifies its reader")).to_have_value("14")
     page.get_by_label("Addresses never tracked").fill("")

@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, reopen
 
 
 def _uid() -> str:
@@ -161,6 +161,6 @@ def test_deactivate_and_delete_a_user(signed_in: Page, base_url, browser):
     page.get_by_role("button", name=f"Delete {username}", exact=True).click()
     page.get_by_role("alertdialog", name="Delete user").get_by_role("button", name="Delete").click()
     expect(row).to_have_count(0)
-    page.reload()
+    reopen(page)
     expect(page.get_by_role("table", name="Users")).to_be_visible()
     expect(row_of(page, username)).to_have_count(0)

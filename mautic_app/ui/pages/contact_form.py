@@ -159,7 +159,9 @@ class ContactFormState(rx.State):
             unknown = [v for k, v in exc.errors.items() if k not in self.values and k not in ("owner", "stage", "tags")]
             self.form_error = " ".join(unknown) or "Please correct the highlighted fields."
             return
-        self.saving = False
+        # Not loaded any more: the next visit to this form waits for its own load instead of showing
+        # this one's values (Reflex keeps a tab's state between pages), where typing would be lost.
+        self.saving, self.loaded = False, False
         self.form_error = ""
         yield rx.toast.success("Contact saved.")
         yield rx.redirect(f"/contacts/{saved}")
