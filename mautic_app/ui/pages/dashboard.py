@@ -86,7 +86,7 @@ class DashboardState(rx.State):
     identified: int = 0
     anonymous: int = 0
     new_today: int = 0
-    tiles_loaded: bool = False
+    loaded: bool = False
     range_days: str = "30"
     figure: go.Figure = go.Figure()
     live_count: int = 0
@@ -105,7 +105,6 @@ class DashboardState(rx.State):
         tiles, series = await rx.run_in_thread(lambda: _load(days))
         self.total, self.identified = tiles["total"], tiles["identified"]
         self.anonymous, self.new_today = tiles["anonymous"], tiles["new_today"]
-        self.tiles_loaded = True
         fig = go.Figure(go.Bar(x=[d.isoformat() for d, _ in series], y=[n for _, n in series], name="Contacts created"))
         self.figure = _style(fig, yaxis=GRID)
 
@@ -126,6 +125,7 @@ class DashboardState(rx.State):
         await self._reload()
         await self._reload_live()
         await self._reload_visits()
+        self.loaded = True
         return DashboardState.follow_changes
 
     @rx.event
@@ -157,13 +157,13 @@ class DashboardState(rx.State):
 
 
 def tile(label: str, value: rx.Var, icon: str) -> rx.Component:
-    """A headline count; until the first load it shows a dash, never a misleading 0."""
+    """A headline count; until the page's first load it shows a dash, never a misleading 0."""
     return rx.card(
         rx.hstack(
             rx.icon(icon, size=28, color=rx.color("accent", 10)),
             rx.vstack(
                 rx.text(label, size="2", color=rx.color("gray", 11)),
-                rx.heading(rx.cond(DashboardState.tiles_loaded, value, "–"), size="7", aria_label=label),
+                rx.heading(rx.cond(DashboardState.loaded, value, "–"), size="7", aria_label=label),
                 spacing="0",
             ),
             align="center",
@@ -187,7 +187,8 @@ def _live_panel() -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.text(S.live_count, size="7", weight="bold", aria_label="Visitors in the last 30 minutes", role="status"),
+                rx.text(rx.cond(S.loaded, S.live_count, "–"), size="7", weight="bold",
+                        aria_label="Visitors in the last 30 minutes", role="status"),
                 rx.text("in the last 30 minutes", size="2", color=rx.color("gray", 11)),
                 align="baseline",
                 spacing="2",
@@ -211,7 +212,7 @@ def _live_panel() -> rx.Component:
                     aria_label="Latest visitors",
                     style={"list_style": "none", "padding": "0", "margin": "0", "width": "100%"},
                 ),
-                rx.text("Nobody is on the tracked sites right now.", size="2", color=rx.color("gray", 10)),
+                rx.cond(S.loaded, rx.text("Nobody is on the tracked sites right now.", size="2", color=rx.color("gray", 10))),
             ),
             spacing="3",
             width="100%",
