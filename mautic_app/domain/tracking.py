@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -194,6 +195,30 @@ def query_of(url: str) -> dict[str, str]:
 
 def url_hash(url: str) -> str:
     return hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()
+
+
+def page_labels(pages: list[tuple[str, str | None]], limit: int = 40) -> list[str]:
+    """One label per (address, title) for a chart of pages, no two alike.
+
+    A page reads as its title, or its address when it has none; pages that share a title (a
+    landing page with and without campaign tags) read as their addresses. A chart that drew two
+    pages under one label would put both bars on one line.
+    """
+    def short(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def address(url: str) -> str:
+        return short(re.sub(r"^https?://", "", url, flags=re.I))
+
+    titles = [short(t.strip()) if t and t.strip() else "" for _, t in pages]
+    shared = Counter(titles)
+    labels = [t if t and shared[t] == 1 else address(url) for (url, _), t in zip(pages, titles, strict=True)]
+    alike, seen = Counter(labels), Counter()
+    for i, label in enumerate(labels):  # addresses cut at the same point
+        if alike[label] > 1:
+            seen[label] += 1
+            labels[i] = f"{label} ({seen[label]})"
+    return labels
 
 
 @lru_cache(maxsize=4096)

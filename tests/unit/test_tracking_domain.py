@@ -128,3 +128,23 @@ def test_the_visitors_address_behind_trusted_proxies(peer, forwarded, expected):
 def test_wildcards_never_make_a_proxy_trusted():
     assert not rules.is_trusted_proxy("10.0.0.2", ("10.*.*.*",))
     assert rules.visitor_ip("10.0.0.2", "6.6.6.6", ("10.*.*.*",)) == "10.0.0.2"
+
+
+def test_page_labels_are_titles_unless_two_pages_share_one():
+    pages = [
+        ("https://shop.example/", "Shop"),
+        ("https://shop.example/?utm_campaign=spring", "Shop"),  # the same landing page, with campaign tags
+        ("https://shop.example/pricing", "Pricing"),
+        ("http://shop.example/untitled", None),
+        ("https://shop.example/blank", "   "),
+    ]
+    assert rules.page_labels(pages) == [
+        "shop.example/", "shop.example/?utm_campaign=spring", "Pricing", "shop.example/untitled", "shop.example/blank",
+    ]
+
+
+def test_page_labels_stay_apart_when_cut_short():
+    long_path = "https://shop.example/" + "a" * 60
+    labels = rules.page_labels([(long_path + "1", None), (long_path + "2", None), ("https://x.example/", "T" * 60)], limit=20)
+    assert labels == ["shop.example/aaaaaa… (1)", "shop.example/aaaaaa… (2)", "T" * 19 + "…"]
+    assert len(set(labels)) == 3

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from mautic_app.db import session_scope
+from mautic_app.domain.tracking import page_labels
 from mautic_app.models.base import utcnow
 from mautic_app.services import dashboard, visitors
 from mautic_app.ui import live
@@ -68,7 +69,8 @@ def _visit_figures(data: dict[str, Any]) -> dict[str, go.Figure]:
                                 mode="lines+markers", name="Page hits", fill="tozeroy"))
     pages = list(reversed(data["pages"]))  # Plotly draws the first bar at the bottom
     popular = go.Figure(go.Bar(
-        x=[p["hits"] for p in pages], y=[chart_text(p["title"] or p["url"], 40) for p in pages], orientation="h",
+        x=[p["hits"] for p in pages], y=[chart_text(label) for label in page_labels([(p["url"], p["title"]) for p in pages])],
+        orientation="h",
         customdata=[[chart_text(p["url"], 120), p["unique_hits"]] for p in pages], name="Hits",
         hovertemplate="%{customdata[0]}<br>%{x} hits, %{customdata[1]} unique<extra></extra>",
     ))
