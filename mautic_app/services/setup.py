@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from alembic import command
 from alembic.config import Config
 from sqlmodel import Session, select
 
 from mautic_app.db import get_engine
-from mautic_app.models import Contact
+from mautic_app.domain import tracking as rules
+from mautic_app.models import Contact, ContactEvent
 from mautic_app.models.base import utcnow
 from mautic_app.settings import PROJECT_ROOT
 
@@ -41,10 +42,27 @@ CITIES = [("Paris", "France"), ("Berlin", "Germany"), ("Boston", "United States"
           ("London", "United Kingdom"), ("Madrid", "Spain"), ("Toronto", "Canada")]
 TAGS = ["newsletter", "customer", "lead", "vip", "webinar", "trial"]
 STAGES = [("Lead", 10), ("Marketing qualified", 20), ("Sales qualified", 30), ("Customer", 40)]
+SITE = "https://www.example.com"
+# Eight addresses in all (the campaign's landing counts as one): every demo page stays in the top ten.
+PAGES = [("/", "Acme Cloud: analytics for busy teams"), ("/features", "Features | Acme Cloud"),
+         ("/pricing", "Pricing | Acme Cloud"), ("/blog/spring-launch", "Spring launch: what's new | Acme Cloud"),
+         ("/docs/getting-started", "Getting started | Acme Cloud docs"), ("/customers", "Customer stories | Acme Cloud"),
+         ("/contact", "Talk to sales | Acme Cloud")]
+CAMPAIGN_LANDING = ("/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch", PAGES[0][1])
+REFERRERS = [None, None, "https://www.google.com/", "https://www.linkedin.com/", "https://news.ycombinator.com/"]
+AGENTS = [  # desktop more often than phones, as on a B2B site
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPad; CPU OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.7 Mobile/15E148 Safari/604.1",
+]
 
 
 def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
-    """Demo data, once: contacts spread over the last 60 days, companies, tags and stages."""
+    """Demo data, once: contacts spread over the last 60 days, companies, tags, stages and site visits."""
     from mautic_app.services import companies, stages
     from mautic_app.services import contacts as contact_service
 
@@ -54,6 +72,7 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
     stage_ids = [stages.save_stage(session=session, stage_id=None, name=n, weight=w).id for n, w in STAGES]
     company_ids = [companies.create(session=session, values={"companyname": n, "companycity": rnd.choice(CITIES)[0]}) for n in COMPANIES]
     now = utcnow()
+    visitors: list[tuple[int, datetime]] = []
     for i in range(contacts):
         anonymous = i % 5 == 0
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
@@ -76,4 +95,41 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
             companies.link_contact(session=session, company_id=rnd.choice(company_ids), contact_id=cid)
         if rnd.random() < 0.1:
             contact_service.add_note(session=session, contact_id=cid, text="Met at the spring trade show.", type="meeting")
+        session.flush()
+        session.execute(  # its timeline so far (created, identified, linked, noted) dates from when it was added
+            ContactEvent.__table__.update().where(ContactEvent.__table__.c.contact_id == cid).values(occurred_at=added)
+        )
+        if rnd.random() < 0.6:
+            visitors.append((cid, added))
+    _seed_visits(session=session, rnd=rnd, visitors=visitors, now=now)
     return True
+
+
+def _seed_visits(*, session: Session, rnd: random.Random, visitors: list[tuple[int, datetime]], now: datetime) -> None:
+    """Visits to a demo site, written as the hit writer writes tracked hits: devices, pages, UTM tags, timelines.
+
+    Each visitor comes back now and then from when they were added (up to 60 days ago, so some of
+    the last 30 days' visitors are returning ones); a few visitors are on the site now.
+    """
+    from mautic_app.services import tracking
+
+    hits = []
+    for n, (cid, added) in enumerate(visitors):
+        device, pid, agent = rules.new_id(), tracking.ensure_public_id(session=session, contact_id=cid), rnd.choice(AGENTS)
+        ip = f"203.0.113.{rnd.randint(1, 254)}"
+        starts = sorted(added + (now - added) * rnd.random() for _ in range(rnd.randint(1, 4)))
+        if n < 3:  # on the site right now, for the live panel
+            starts.append(now - timedelta(minutes=rnd.randint(1, 20)))
+        for visit, at in enumerate(starts):
+            pages = rnd.sample(PAGES, rnd.randint(1, 4))
+            if visit == 0 and rnd.random() < 0.3:
+                pages[0] = CAMPAIGN_LANDING
+            referrer = rnd.choice(REFERRERS) if pages[0] is not CAMPAIGN_LANDING else None
+            for path, title in pages:
+                hits.append({"at": at.isoformat(), "ip": ip, "ua": agent, "device": device, "pid": pid, "source": "mtc",
+                             "page": {"url": SITE + path, "title": title, "referrer": referrer, "language": "en"},
+                             "langs": ["en-US", "en"]})
+                referrer = SITE + path
+                at += timedelta(seconds=rnd.randint(15, 240))
+    hits.sort(key=lambda h: h["at"])
+    tracking.record_hits(session=session, hits=hits, max_age=timedelta(days=61))

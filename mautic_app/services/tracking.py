@@ -245,8 +245,11 @@ class _Batch:
 STATS_TABLES = ("contacts", "contact_devices", "page_hits", "ip_addresses", "contact_ip_addresses", "contact_events")
 
 
-def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str, str]:
+def record_hits(*, session: Session, hits: Iterable[dict[str, Any]], max_age: timedelta = timedelta(days=1)) -> dict[str, str]:
     """Write a batch of queued hits in order; returns device id → public id where that changed.
+
+    A hit keeps its time unless that is in the future or older than ``max_age`` (then it is now):
+    queued hits are seconds old, demo visits weeks.
 
     Bots (by the user-agent parser) are dropped here. Identification (publicly updatable
     fields, tags, a signed ``ct`` token) may merge the anonymous visitor into a known contact,
@@ -256,20 +259,20 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]]) -> dict[str
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
     try:
         with session.begin_nested():
-            return _write(session, hits)
+            return _write(session, hits, max_age)
     except Exception:  # noqa: BLE001
         log.exception("tracking batch of %s failed; writing its hits one by one", len(hits))
     updates: dict[str, str] = {}
     for hit in hits:
         try:
             with session.begin_nested():
-                updates |= _write(session, [hit])
+                updates |= _write(session, [hit], max_age)
         except Exception:  # noqa: BLE001
             log.exception("tracking hit dropped: %s", {k: hit.get(k) for k in ("device", "at", "source")})
     return updates
 
 
-def _write(session: Session, hits: list[dict[str, Any]]) -> dict[str, str]:
+def _write(session: Session, hits: list[dict[str, Any]], max_age: timedelta) -> dict[str, str]:
     if session.connection().dialect.name == "postgresql":
         # The writer's statements are prepared once and run for ever: a plan cached while the
         # tables were small (seq scans) would stay as they grow. Plan each run for the tables as they are.
@@ -283,7 +286,7 @@ def _write(session: Session, hits: list[dict[str, Any]]) -> dict[str, str]:
             continue  # a device id we never issued, and no new visitor to create: nothing to attach it to
         ua = parse_user_agent(hit.get("ua") or "")
         if not ua["is_bot"]:
-            accepted.append((hit, ua, _parse_time(hit.get("at"))))
+            accepted.append((hit, ua, _parse_time(hit.get("at"), max_age)))
     _create_visitors(batch, accepted)
     for hit, _ua, at in accepted:
         _record_one(batch, hit, at)
@@ -605,14 +608,14 @@ def _finish(batch: _Batch) -> None:
         changefeed.publish_after_commit(s, "contacts", {"ids": ids[:1000], "action": "hit"})
 
 
-def _parse_time(value: Any) -> datetime:
+def _parse_time(value: Any, max_age: timedelta) -> datetime:
     try:
         at = datetime.fromisoformat(str(value))
     except ValueError:
         return utcnow()
     at = _aware(at)
     now = utcnow()
-    return min(at, now) if now - at < timedelta(days=1) else now
+    return min(at, now) if now - at < max_age else now
 
 
 def _aware(value: datetime) -> datetime:

@@ -196,3 +196,49 @@ def test_hits_written_by_the_tracking_writer_show_up_as_live_visitors(session):
         "Anonymous visitor", "https://shop.example/live", "Live <i>page</i>", "desktop", "Chrome", 1)
     assert total == 1 and visit["referrer"] == "https://ref.example/"
     assert (dev["device"], dev["os"].split(" ")[0], dev["browser"]) == ("desktop", "Windows", "Chrome")
+
+
+def test_the_writer_keeps_a_hits_time_unless_it_is_older_than_allowed(session):
+    """Queued hits are seconds old: one claiming to be days old is stamped now, unless the caller allows it."""
+    two_days_ago = utcnow() - timedelta(days=2)
+
+    def write(**limit) -> datetime:
+        hit = {"at": two_days_ago.isoformat(), "ua": CHROME, "device": new_id(), "pid": new_id(),
+               "page": {"url": "https://shop.example/old"}}
+        with session() as s:
+            tracking.record_hits(session=s, hits=[hit], **limit)
+            at = s.execute(sa.select(PageHit.date_hit).where(PageHit.tracking_id == hit["device"])).scalar_one()
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    assert write() > utcnow() - timedelta(minutes=1)
+    assert write(max_age=timedelta(days=3)) == two_days_ago
+
+
+def test_demo_data_has_visits_returning_visitors_and_someone_on_the_site_now(session):
+    from mautic_app.services import setup
+
+    with session() as s:
+        assert setup.seed_demo(session=s, contacts=40)
+    with session() as s:
+        assert not setup.seed_demo(session=s)  # once only
+        today = utcnow().date()
+        pages = visitors.popular_pages(session=s, start=today - timedelta(days=61), end=today)
+        kinds = dict(visitors.device_types(session=s, start=today - timedelta(days=61), end=today))
+        live = visitors.live_visitors(session=s)
+        month = visitors.unique_vs_returning(session=s, start=today - timedelta(days=29), end=today)
+        hits = s.execute(sa.select(sa.func.count(), sa.func.count(sa.distinct(PageHit.device_id))).select_from(PageHit)).one()
+        timeline = s.execute(sa.text("SELECT count(*) FROM contact_events WHERE event_type = 'page_hit'")).scalar()
+        campaign = s.execute(sa.text("SELECT count(*) FROM utm_tags WHERE utm_campaign = 'spring-launch'")).scalar()
+        before_added = s.execute(sa.text(
+            "SELECT count(*) FROM contact_events e JOIN contacts c ON c.id = e.contact_id WHERE e.occurred_at < c.date_added")).scalar()
+        seeded_now = s.execute(sa.text("SELECT count(*) FROM contact_events WHERE event_type = 'created' AND occurred_at > :t"),
+                               {"t": utcnow() - timedelta(minutes=5)}).scalar()
+
+    assert 0 < len(pages) <= 8 and all(p["url"].startswith(setup.SITE) for p in pages)
+    assert sum(p["hits"] for p in pages) == hits[0] and hits[1] > 10
+    assert timeline == hits[0]  # every visit is on its contact's timeline
+    assert {"desktop", "smartphone"} <= set(kinds)
+    assert len(live) == 3
+    assert month["new"] > 0 and month["returning"] > 0
+    assert campaign > 0
+    assert before_added == 0 and seeded_now < 10  # timelines start when their contacts were added, not at seeding
