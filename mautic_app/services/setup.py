@@ -95,12 +95,13 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
             companies.link_contact(session=session, company_id=rnd.choice(company_ids), contact_id=cid)
         if rnd.random() < 0.1:
             contact_service.add_note(session=session, contact_id=cid, text="Met at the spring trade show.", type="meeting")
-        session.flush()
-        session.execute(  # its timeline so far (created, identified, linked, noted) dates from when it was added
-            ContactEvent.__table__.update().where(ContactEvent.__table__.c.contact_id == cid).values(occurred_at=added)
-        )
         if rnd.random() < 0.6:
             visitors.append((cid, added))
+    session.flush()
+    events, people = ContactEvent.__table__, Contact.__table__
+    session.execute(  # timelines so far (created, identified, linked, noted) date from when each contact was added
+        events.update().values(occurred_at=select(people.c.date_added).where(people.c.id == events.c.contact_id).scalar_subquery())
+    )
     _seed_visits(session=session, rnd=rnd, visitors=visitors, now=now)
     return True
 
