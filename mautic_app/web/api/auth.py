@@ -1,9 +1,11 @@
-"""HTTP Basic authentication for the API.
+"""HTTP Basic authentication for the API, with sign-in rate limits and an admins-only check.
 
 Checking a password costs one argon2 verification (~50 ms), which would dominate API
 throughput, so a successful check is remembered for a minute under a keyed hash of the
-credentials (never the password itself). Failures are never cached. A user disabled or
-re-passworded keeps API access for at most that minute.
+credentials (never the password itself). Every request still reads its user's row (one
+primary-key read): a user disabled, demoted or given a new password loses the old access at
+once. Failures are never cached; they count towards ``throttle``'s limits, and while an account
+or address must wait, requests are refused before their password is checked.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ import hashlib
 import hmac
 import threading
 import time
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
 
+from mautic_app import throttle
 from mautic_app.db import session_scope
+from mautic_app.domain.tracking import visitor_ip
+from mautic_app.models import User
 from mautic_app.services import users
 from mautic_app.settings import settings
 from mautic_app.web.api.errors import ApiError
@@ -26,7 +33,25 @@ from mautic_app.web.api.errors import ApiError
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 4096
 REALM = 'Basic realm="Mautic"'
-_cache: dict[str, tuple[float, int]] = {}
+
+
+@dataclass(frozen=True)
+class ApiAccount:
+    """Who is calling, as the database says now."""
+
+    id: int
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class _Verified:
+    expires: float
+    user_id: int
+    username: str
+    password_hash: str  # the hash the password was checked against: a new password makes this entry stale
+
+
+_cache: dict[str, _Verified] = {}
 _lock = threading.Lock()
 
 
@@ -57,31 +82,75 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": REALM})
 
 
-def authenticate(username: str, password: str) -> int | None:
-    """The user id for these credentials, from the cache when recently verified."""
+def _too_many(wait: int) -> ApiError:
+    return ApiError(429, f"Too many failed sign-ins for this account or address; try again in {wait} seconds.",
+                    headers={"Retry-After": str(wait)})
+
+
+def _still_valid(entry: _Verified) -> ApiAccount | None:
+    """The cached account if its user is still active, with the same name and password hash."""
+    with session_scope() as session:
+        row = session.execute(
+            sa.select(User.username, User.password_hash, User.is_active, User.is_admin).where(User.id == entry.user_id)
+        ).first()
+    if row is None or not row.is_active or row.username != entry.username or row.password_hash != entry.password_hash:
+        return None
+    return ApiAccount(entry.user_id, row.is_admin)
+
+
+def authenticate(username: str, password: str) -> tuple[ApiAccount | None, bool]:
+    """The account for these credentials, and whether the password was verified now (not from the cache)."""
     key = _cache_key(username, password)
     now = time.monotonic()
-    hit = _cache.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
+    entry = _cache.get(key)
+    if entry is not None and entry.expires > now:
+        if (account := _still_valid(entry)) is not None:
+            return account, False
+        _cache.pop(key, None)
     with session_scope() as session:
         user = users.authenticate(session=session, username=username, password=password)
-        user_id = user.id if user else None
-    if user_id is not None:
-        with _lock:
-            if len(_cache) >= CACHE_SIZE:
-                _cache.clear()
-            _cache[key] = (now + CACHE_SECONDS, user_id)
-    return user_id
+        if user is None or user.id is None:
+            return None, True
+        account = ApiAccount(user.id, user.is_admin)
+        entry = _Verified(now + CACHE_SECONDS, user.id, user.username, user.password_hash)
+    with _lock:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = entry
+    return account, True
 
 
-def api_user(credentials: tuple[str, str] | None = Depends(basic)) -> int:
-    """The authenticated user's id; every API route depends on this."""
+def api_account(request: Request, credentials: tuple[str, str] | None = Depends(basic)) -> ApiAccount:
+    """The caller, checked once per request (FastAPI shares it between ``api_user`` and ``api_admin``)."""
     if not settings.api_basic_auth:
         raise _unauthorized("Basic authentication is disabled; use OAuth2.")
     if credentials is None:
         raise _unauthorized("API authorization denied: give a username and password (HTTP Basic).")
-    user_id = authenticate(*credentials)
-    if user_id is None:
+    username, password = credentials
+    ip = visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                    settings.trusted_proxies) or ""
+    if wait := throttle.wait_seconds(username=username, ip=ip):
+        raise _too_many(wait)
+    account, checked = authenticate(username, password)
+    if account is None:
+        if wait := throttle.failed(username=username, ip=ip):
+            raise _too_many(wait)
         raise _unauthorized("API authorization denied: the username or password is wrong.")
-    return user_id
+    if checked:
+        # Only a password verified now clears failures: a client riding the cache would otherwise
+        # wipe a guesser's count on every request.
+        throttle.succeeded(username=username, ip=ip)
+    return account
+
+
+def api_user(account: ApiAccount = Depends(api_account)) -> int:
+    """The authenticated user's id; every API route depends on this."""
+    return account.id
+
+
+def api_admin(account: ApiAccount = Depends(api_account)) -> int:
+    """The authenticated user's id, when an administrator: what only admins may do in the UI (custom fields,
+    users, tracking settings) is theirs alone in the API too."""
+    if not account.is_admin:
+        raise ApiError(403, "You do not have access to the requested area/action: only administrators may do this.")
+    return account.id

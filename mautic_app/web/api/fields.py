@@ -2,6 +2,8 @@
 
 Creating a field adds a real column; alias, type and object never change afterwards, so an
 edit only touches label, group, default, flags and options. PUT on a missing id creates.
+Any API user may read fields; only administrators may change them, as in the UI: a write can
+drop a column with its data, or let visitors set a field ("publicly updatable").
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from fastapi import APIRouter, Depends, Request
 from mautic_app.db import session_scope
 from mautic_app.services import fields as field_service
 from mautic_app.web.api import docs, reads, serializers
-from mautic_app.web.api.auth import api_user
+from mautic_app.web.api.auth import api_admin, api_user
 from mautic_app.web.api.errors import ApiError
 from mautic_app.web.api.requests import flag, read_body, require_object
 from mautic_app.web.api.serializers import respond
 
 router = APIRouter(prefix="/fields", tags=["Fields"], dependencies=[Depends(api_user)])
+ADMINS_ONLY = [Depends(api_admin)]
 Obj = Literal["contact", "company"]
 FLAGS = {
     "isRequired": "is_required", "isVisible": "is_visible", "isListable": "is_listable",
@@ -78,16 +81,18 @@ def _create(session, obj: str, params: dict[str, Any]):
     )
 
 
-@router.post("/{obj}/new", summary="Create a field (adds a column)", openapi_extra=docs.body(docs.FIELD))
+@router.post("/{obj}/new", summary="Create a field (adds a column; administrators only)", openapi_extra=docs.body(docs.FIELD),
+             dependencies=ADMINS_ONLY)
 def new_field(obj: Obj, body: Any = Depends(read_body)):
     with session_scope() as session:
         row = _create(session, obj, require_object(body))
         return respond({"field": serializers.field_definition(row)}, 201)
 
 
-@router.put("/{obj}/{field_id:id}/edit", summary="Edit a field (created when missing)", openapi_extra=docs.body(docs.FIELD))
-@router.patch("/{obj}/{field_id:id}/edit", summary="Edit a field's label, group, default, flags or options",
-              openapi_extra=docs.body(docs.FIELD))
+@router.put("/{obj}/{field_id:id}/edit", summary="Edit a field (created when missing; administrators only)",
+            openapi_extra=docs.body(docs.FIELD), dependencies=ADMINS_ONLY)
+@router.patch("/{obj}/{field_id:id}/edit", summary="Edit a field's label, group, default, flags or options (administrators only)",
+              openapi_extra=docs.body(docs.FIELD), dependencies=ADMINS_ONLY)
 def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(read_body)):
     params = require_object(body)
     with session_scope() as session:
@@ -99,7 +104,8 @@ def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(re
         return respond({"field": serializers.field_definition(row)})
 
 
-@router.delete("/{obj}/{field_id:id}/delete", summary="Delete a custom field (drops its column)")
+@router.delete("/{obj}/{field_id:id}/delete", summary="Delete a custom field (drops its column; administrators only)",
+               dependencies=ADMINS_ONLY)
 def delete_field(obj: Obj, field_id: int):
     with session_scope() as session:
         payload = {"field": serializers.field_definition(_row(session, obj, field_id))}
