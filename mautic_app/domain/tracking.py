@@ -8,6 +8,7 @@ own shape, and anything else is dropped rather than stored.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -20,13 +21,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from mautic_app.domain.forms import safe_return_url, web_url
+
 # The parameters mtc.js and Mautic's pixel send; everything else is a contact field.
 PAGE_PARAMS = (
     "page_title", "page_language", "preferred_locale", "page_referrer", "page_url", "counter",
     "timezone_offset", "timezone", "resolution", "platform", "do_not_track",
 )
+# A site's proof that its signed-in visitor owns the e-mail it names (see :func:`sign_email`).
+SIGNATURE_PARAM = "email_signature"
 # Sent by Mautic's scripts, ours or both, and never a contact field.
-IGNORED_PARAMS = {"mautic_device_id", "mtc_id", "mtc_sid", "sid", "id", "device_id", "ct", "d", "mauticform"}
+IGNORED_PARAMS = {"mautic_device_id", "mtc_id", "mtc_sid", "sid", "id", "device_id", "ct", "d", "mauticform", SIGNATURE_PARAM}
 MAX_URL = 4096
 MAX_TEXT = 255
 MAX_FIELD_VALUE = 1024
@@ -60,6 +65,7 @@ class Hit:
     fields: dict[str, str] = field(default_factory=dict)
     tags: str | None = None
     token: str | None = None  # a signed contact token (``ct``) found in the request or page URL
+    signature: str | None = None  # the site's signature of the e-mail in ``fields``
     browser_languages: list[str] = field(default_factory=list)
     source: str = "mtc"
     device_id: str = ""
@@ -69,7 +75,7 @@ class Hit:
     def as_dict(self) -> dict[str, Any]:
         return {
             "at": self.at, "ip": self.ip, "ua": self.user_agent, "page": self.page, "fields": self.fields,
-            "tags": self.tags, "ct": self.token, "langs": self.browser_languages, "source": self.source,
+            "tags": self.tags, "ct": self.token, "sig": self.signature, "langs": self.browser_languages, "source": self.source,
             "device": self.device_id, "pid": self.contact_id, "new": self.new_device,
         }
 
@@ -161,7 +167,7 @@ def build_hit(
     token = _text(params.get("ct"), 2048) or (token_in_url(page_url) if "ct=" in page_url else None)
     return Hit(
         at=at.isoformat(), ip=ip, user_agent=(user_agent or "")[:1024], page=page, fields=fields,
-        tags=tags, token=token, browser_languages=browser_languages(accept_language), source=source,
+        tags=tags, token=token, signature=_text(params.get(SIGNATURE_PARAM), 128), browser_languages=browser_languages(accept_language), source=source,
     )
 
 
@@ -318,3 +324,75 @@ def read_contact_token(secret: str, token: str, max_age_seconds: int) -> str | N
     except (BadSignature, ValueError, TypeError):
         return None
     return valid_id(data.get("p")) if isinstance(data, dict) else None
+
+
+# ------------------------------------------------------------------ who may read what, who may claim whom
+
+
+@lru_cache(maxsize=1024)
+def trusted_site(site: str | None, own: tuple[str, ...], allowed_hosts: tuple[str, ...]) -> bool:
+    """Whether the page a request comes from (its ``Origin``, or an image's ``Referer``) may read the
+    visitor's ids and pre-fill values: our own origin (``own``: ``host[:port]`` as the browser names
+    it) or an allowed site of Settings → Tracking, matched as form redirects are.
+
+    ``null``, a missing header and anything but an http(s) address are nobody we trust. Cached:
+    the tracking routes ask on every hit.
+    """
+    url = web_url(site)
+    if not url:
+        return False
+    if urlsplit(url).netloc.lower() in {o.lower() for o in own if o}:
+        return True
+    return safe_return_url(url, page_url=None, allowed_hosts=allowed_hosts) is not None
+
+
+def new_identity_secret() -> str:
+    """The secret sites sign their signed-in visitors' e-mails with: 256 random bits, hex."""
+    return secrets.token_hex(32)
+
+
+def sign_email(secret: str, email: str) -> str:
+    """HMAC-SHA256 (hex) of the trimmed, lower-cased e-mail: what a site's server computes for its
+    signed-in user, as chat widgets verify who their visitors are."""
+    return hmac.new(secret.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def email_signature_valid(secret: str | None, email: str | None, signature: str | None) -> bool:
+    """Whether ``signature`` proves ``email`` (compared in constant time); nothing proves anything without a secret."""
+    if not (secret and email and signature):
+        return False
+    return hmac.compare_digest(sign_email(secret, email).encode(), signature.strip().lower().encode())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a hit naming someone may do: the contact to merge the visitor into, and the values to write
+    on the visitor's contact afterwards (the merged one when there was a merge)."""
+
+    merge_into: int | None
+    values: dict[str, Any]
+
+
+def settle_claim(
+    *, visitor: int, visitor_is_anonymous: bool, proven: int | None, has_proof: bool,
+    values: dict[str, Any], owners: dict[str, int],
+) -> Claim:
+    """Decide a tracking hit's claim to be someone (``values``: its publicly updatable fields).
+
+    ``has_proof``: it carried a valid click token or a signed e-mail, naming ``proven`` (None when
+    the signed e-mail is nobody's yet). ``owners``: unique identifier alias → the contact that
+    already holds the claimed value.
+
+    Proven, the visitor is merged into the contact named, which takes the values except identifiers
+    that belong to somebody else. Unproven, anyone could have sent it (an e-mail address is no
+    secret): it never merges, never changes a known contact, and fills the visitor's own anonymous
+    contact only when it names nobody else; values that describe another contact are not this
+    visitor's.
+    """
+    if has_proof:
+        me = proven if proven is not None else visitor
+        kept = {k: v for k, v in values.items() if owners.get(k, me) == me}
+        return Claim(merge_into=proven if proven not in (None, visitor) else None, values=kept)
+    if not visitor_is_anonymous or any(owners.get(k, visitor) != visitor for k in values):
+        return Claim(merge_into=None, values={})
+    return Claim(merge_into=None, values=dict(values))

@@ -148,3 +148,91 @@ def test_page_labels_stay_apart_when_cut_short():
     labels = rules.page_labels([(long_path + "1", None), (long_path + "2", None), ("https://x.example/", "T" * 60)], limit=20)
     assert labels == ["shop.example/aaaaaa… (1)", "shop.example/aaaaaa… (2)", "T" * 19 + "…"]
     assert len(set(labels)) == 3
+
+
+# ------------------------------------------------------------------ identity and trusted sites
+
+SECRET = "s" * 64
+
+
+def test_an_email_signature_is_hmac_sha256_hex_of_the_lower_cased_email():
+    import hashlib
+    import hmac
+
+    expected = hmac.new(SECRET.encode(), b"ann@example.com", hashlib.sha256).hexdigest()
+    assert rules.sign_email(SECRET, " Ann@Example.COM ") == expected
+    assert rules.email_signature_valid(SECRET, "ann@example.com", expected)
+    assert rules.email_signature_valid(SECRET, "ANN@example.com", expected.upper())  # hex in either case
+
+
+@pytest.mark.parametrize(("secret", "email", "signature"), [
+    (SECRET, "bob@example.com", rules.sign_email(SECRET, "ann@example.com")),  # another e-mail's signature
+    ("t" * 64, "ann@example.com", rules.sign_email(SECRET, "ann@example.com")),  # an old or other secret
+    (SECRET, "ann@example.com", rules.sign_email(SECRET, "ann@example.com")[:-1]),  # cut short
+    (SECRET, "ann@example.com", "é" * 64),  # not even hex
+    (SECRET, "ann@example.com", ""),
+    (None, "ann@example.com", rules.sign_email("", "ann@example.com")),  # no secret yet: nothing is proven
+    (SECRET, None, rules.sign_email(SECRET, "")),
+])
+def test_a_wrong_or_missing_signature_proves_nothing(secret, email, signature):
+    assert not rules.email_signature_valid(secret, email, signature)
+
+
+def test_the_signature_travels_with_the_hit_and_is_never_a_field():
+    h = hit({"page_url": "https://a.example/", "email": "ann@example.com", rules.SIGNATURE_PARAM: "ab" * 32})
+    assert h.signature == "ab" * 32 and h.fields == {"email": "ann@example.com"}
+    assert h.as_dict()["sig"] == "ab" * 32
+    assert hit({"page_url": "https://a.example/", rules.SIGNATURE_PARAM: "x" * 5000}).signature == "x" * 128
+
+
+VISITOR, ANN = 10, 20
+
+
+def settle(**kw):
+    args = {"visitor": VISITOR, "visitor_is_anonymous": True, "proven": None, "has_proof": False, "values": {}, "owners": {}}
+    return rules.settle_claim(**(args | kw))
+
+
+def test_an_unsigned_email_of_a_known_contact_neither_merges_nor_writes():
+    claim = settle(values={"email": "ann@example.com", "firstname": "Mallory"}, owners={"email": ANN})
+    assert claim == rules.Claim(merge_into=None, values={})
+
+
+def test_an_unsigned_claim_fills_only_an_anonymous_visitors_own_contact():
+    values = {"email": "new@example.com", "firstname": "Nia"}
+    assert settle(values=values) == rules.Claim(merge_into=None, values=values)
+    assert settle(values=values, visitor_is_anonymous=False) == rules.Claim(merge_into=None, values={})
+
+
+def test_a_proven_claim_merges_and_writes_all_but_other_contacts_identifiers():
+    claim = settle(proven=ANN, has_proof=True, values={"email": "ann@example.com", "phone": "+1 555", "firstname": "Ann"},
+                   owners={"email": ANN, "phone": 30})
+    assert claim == rules.Claim(merge_into=ANN, values={"email": "ann@example.com", "firstname": "Ann"})
+
+
+def test_a_signed_email_nobody_has_yet_identifies_the_visitor_itself():
+    claim = settle(has_proof=True, visitor_is_anonymous=False, values={"email": "new@example.com"})
+    assert claim == rules.Claim(merge_into=None, values={"email": "new@example.com"})
+    assert settle(proven=VISITOR, has_proof=True).merge_into is None  # already that contact
+
+
+@pytest.mark.parametrize(("site", "trusted"), [
+    ("https://shop.example", True),
+    ("http://shop.example:8080", True),  # allowed sites are host names, as for form redirects
+    ("https://www.blog.example", True),  # *.blog.example
+    ("https://blog.example", True),
+    ("https://app.example:3000", True),  # our own origin
+    ("https://shop.example/checkout?x=1", True),  # an image's Referer
+    ("https://app.example:4000", False),  # our host, another port: another origin
+    ("https://evil.example", False),
+    ("https://shop.example.evil.example", False),
+    ("https://evilblog.example", False),
+    ("null", False),  # sandboxed frames, data: and file: pages
+    ("", False),
+    (None, False),
+    ("javascript:alert(1)", False),
+    ("shop.example", False),
+])
+def test_only_our_own_origin_and_allowed_sites_are_trusted(site, trusted):
+    own = ("app.example:3000", "")
+    assert rules.trusted_site(site, own, ("shop.example", "*.blog.example")) is trusted
