@@ -50,6 +50,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # may pre-fill forms from the tracked contact; the page a form was posted from always may.
     "allowed_hosts": [],
 }
+IDENTITY_SECRET = "identity_secret"  # a tracking setting of its own, never in the cached ones
 # Operating systems whose devices the parser leaves untyped: they are desktops.
 DESKTOP_OS = {"Windows", "Mac", "GNU/Linux", "Chrome OS", "Ubuntu", "Debian", "Fedora", "FreeBSD", "Linux"}
 
@@ -94,6 +95,32 @@ def save_settings(*, session: Session, values: dict[str, Any]) -> dict[str, str]
     changefeed.publish_after_commit(session, "tracking_settings", {"keys": sorted(clean)})
     _cached_settings.clear()
     return {}
+
+
+def identity_secret(*, session: Session) -> str:
+    """The secret sites sign their signed-in visitors' e-mails with (Settings → Tracking), made on first use.
+
+    Kept apart from the settings above: those are cached and read on every hit; this is read only by
+    the writer, for a hit that carries a signature, and by the settings page.
+    """
+    row = session.get(TrackingSetting, IDENTITY_SECRET)
+    if row is not None and row.value:
+        return row.value
+    secret = rules.new_identity_secret()
+    try:
+        with session.begin_nested():
+            session.add(TrackingSetting(key=IDENTITY_SECRET, value=secret))
+    except sa.exc.IntegrityError:  # two first uses at once: the second takes the first's
+        return session.execute(sa.select(TrackingSetting.value).where(TrackingSetting.key == IDENTITY_SECRET)).scalar_one()
+    return secret
+
+
+def new_identity_secret(*, session: Session) -> str:
+    """Replace the identity secret: signatures made with the old one no longer identify anyone."""
+    secret = rules.new_identity_secret()
+    session.merge(TrackingSetting(key=IDENTITY_SECRET, value=secret))
+    changefeed.publish_after_commit(session, "tracking_settings", {"keys": [IDENTITY_SECRET]})
+    return secret
 
 
 class _SettingsCache:
@@ -251,9 +278,9 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]], max_age: ti
     A hit keeps its time unless that is in the future or older than ``max_age`` (then it is now):
     queued hits are seconds old, demo visits weeks.
 
-    Bots (by the user-agent parser) are dropped here. Identification (publicly updatable
-    fields, tags, a signed ``ct`` token) may merge the anonymous visitor into a known contact,
-    keeping every hit. Publishes ``hits`` and ``contacts`` once the caller commits. Should the
+    Bots (by the user-agent parser) are dropped here. A proven claim (a signed ``ct`` token or
+    e-mail signature) may merge the visitor into a known contact, keeping every hit; publicly
+    updatable fields without proof only fill in the visitor's own anonymous contact. Publishes ``hits`` and ``contacts`` once the caller commits. Should the
     batch fail, its hits are written one by one so a single bad hit loses only itself.
     """
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
@@ -525,30 +552,64 @@ def _link_ips(batch: _Batch) -> None:
 
 
 def _identify(batch: _Batch, hit: dict[str, Any], contact_id: int, device_row: int) -> int:
-    """Apply publicly updatable fields, tags and a signed token; merge into a known contact."""
+    """Apply a hit's claim to be someone (see ``rules.settle_claim``), then its tags.
+
+    Only a proven claim (a signed click token, an e-mail signed with the identity secret) merges the
+    visitor into a known contact; an unproven one only fills the visitor's own anonymous contact.
+    """
     s = batch.session
-    target: int | None = None
-    if hit.get("ct"):
-        days = cached_settings()["token_max_age_days"]
-        public_id = rules.read_contact_token(settings.secret_key, hit["ct"], days * 86400)
-        if public_id:
-            target = s.execute(sa.select(Contact.id).where(Contact.public_id == public_id)).scalar()
     values = _public_values(s, hit.get("fields") or {})
-    if target is None and values:
-        found = contacts.find_existing(session=s, values=values)
-        target = found if found and found != contact_id else None
-    if target is not None and target != contact_id:
-        contact_id = _move_visitor(batch, hit, contact_id, target, device_row)
-    if values:
-        try:
-            contacts.update(session=s, contact_id=contact_id, values=values, source="tracking", public_only=True)
-        except contacts.ContactError as exc:  # keep the valid values, drop the rest
-            kept = {k: v for k, v in values.items() if k not in exc.errors}
-            if kept:
-                contacts.update(session=s, contact_id=contact_id, values=kept, source="tracking", public_only=True)
+    proven, has_proof = _proof(s, hit)
+    if values or has_proof:
+        row = contacts.read(session=s, contact_id=contact_id) if values and not has_proof else None
+        claim = rules.settle_claim(visitor=contact_id, visitor_is_anonymous=row is not None and is_anonymous(row),
+                                   proven=proven, has_proof=has_proof, values=values, owners=_owners(s, values))
+        if claim.merge_into is not None:
+            contact_id = _move_visitor(batch, hit, contact_id, claim.merge_into, device_row)
+        if claim.values:
+            try:
+                contacts.update(session=s, contact_id=contact_id, values=claim.values, source="tracking", public_only=True)
+            except contacts.ContactError as exc:  # keep the valid values, drop the rest
+                kept = {k: v for k, v in claim.values.items() if k not in exc.errors}
+                if kept:
+                    contacts.update(session=s, contact_id=contact_id, values=kept, source="tracking", public_only=True)
     if hit.get("tags"):
         contacts.modify_tags(session=s, contact_ids=[contact_id], tags=hit["tags"])
     return contact_id
+
+
+def _proof(s: Session, hit: dict[str, Any]) -> tuple[int | None, bool]:
+    """(the contact a hit proves its visitor is, whether it proved anything): a signed click token, or
+    the e-mail in its fields signed with the identity secret (naming nobody yet if no contact has it).
+
+    Settings are read through this session: the writer holds its connection, and must not ask for another.
+    """
+    if hit.get("ct"):
+        days = _stored_setting(s, "token_max_age_days")
+        public_id = rules.read_contact_token(settings.secret_key, hit["ct"], days * 86400)
+        target = s.execute(sa.select(Contact.id).where(Contact.public_id == public_id)).scalar() if public_id else None
+        if target is not None:
+            return target, True
+    email = (hit.get("fields") or {}).get("email")
+    if hit.get("sig") and rules.email_signature_valid(_stored_setting(s, IDENTITY_SECRET), email, hit["sig"]):
+        return contacts.find_existing(session=s, values={"email": email}), True
+    return None, False
+
+
+def _owners(s: Session, values: dict[str, Any]) -> dict[str, int]:
+    """Which contact already holds each unique identifier value a claim names (one look-up per identifier)."""
+    owners = {}
+    for spec in field_service.specs(session=s, obj="contact"):
+        if spec.is_unique_identifier and spec.alias in values:
+            owner = contacts.find_existing(session=s, values={spec.alias: values[spec.alias]})
+            if owner is not None:
+                owners[spec.alias] = owner
+    return owners
+
+
+def _stored_setting(s: Session, key: str) -> Any:
+    row = s.get(TrackingSetting, key)
+    return row.value if row is not None else DEFAULT_SETTINGS.get(key)
 
 
 def _public_values(s: Session, fields: dict[str, str]) -> dict[str, Any]:

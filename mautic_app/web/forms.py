@@ -3,7 +3,7 @@
 ``/form/generate.js?id=N`` (the script tag a site pastes) inserts the form where the tag is;
 ``/form/{id}`` (and ``/form/embed/{id}``) is a page of its own for links and iframes;
 ``POST /form/submit`` takes ``mauticform[...]`` fields, with ``?ajax=1`` answering JSON.
-``/form/prefill`` gives auto-fill values to the visitor's own pages only.
+``/form/prefill`` gives auto-fill values to our own pages and the allowed sites only.
 
 With Redis a post is checked against the form (cached a few seconds), queued, and answered at
 once; the writer (``tasks.forms.record_queued_submissions``) stores it with its contact and
@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,7 +33,7 @@ from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.services import forms, tracking
 from mautic_app.settings import settings
-from mautic_app.web.tracking import DEVICE_COOKIE, _cors
+from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -76,19 +76,15 @@ async def page(request: Request, form_id: int) -> Response:
 async def prefill(request: Request) -> Response:
     """What a known visitor's form looks like: fields progressive profiling hides, and auto-fill values.
 
-    Any site may learn which fields to hide (that reveals no value); values go only to our own
-    pages and the allowed sites, never to any site that asks with the visitor's cookie.
+    Only to a page whose ``Origin`` is our own or an allowed site of Settings → Tracking: any other
+    site, and a request naming no site (a server that learnt a device id), gets nothing, not even
+    which fields are known (``generate.js`` already leaves those out of the form).
     """
-    origin = request.headers.get("origin")
-    allowed = await run_in_threadpool(_allowed_hosts)
-    own = urlsplit(str(request.base_url)).hostname
-    host = (urlsplit(origin).hostname or "").lower() if origin else own
-    trusted = not origin or host == own or bool(rules.safe_return_url(origin, page_url=None, allowed_hosts=allowed))
-    hide, values = await run_in_threadpool(_known_visitor, _int(request.query_params.get("id")), _device(request))
     headers = {"Cache-Control": "private, no-store", "Vary": "Origin, Cookie"}
-    if origin:
-        headers |= {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
-    return JSONResponse({"hide": hide, "values": values if trusted else {}}, headers=headers)
+    if not await from_trusted_site(request):
+        return JSONResponse({"hide": [], "values": {}}, headers=headers)
+    hide, values = await run_in_threadpool(_known_visitor, _int(request.query_params.get("id")), _device(request))
+    return JSONResponse({"hide": hide, "values": values}, headers=headers | trusted_cors(request))
 
 
 def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str):

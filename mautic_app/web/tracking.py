@@ -4,6 +4,11 @@ Sites that paste Mautic's snippet with our host in it are tracked unchanged. A h
 and answered here without touching the database when Redis is configured (it queues for the
 writer, see ``hitqueue``); the embedded default writes it at once. The reply never carries
 contact data: only the random device id and the contact's random public id.
+
+Our ``mautic_device_id`` cookie names the visitor on every site, so it is used, set and revealed
+only for our own pages and the allowed sites of Settings → Tracking. Any other site is still
+tracked, on the id its own pages keep (``mtc.js`` stores the reply's ids in the site's own storage
+and sends them back): it can learn no id but the one it was given, and cannot plant one either.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -35,6 +42,7 @@ SESSION_COOKIE = "mautic_session"
 ONE_YEAR = 365 * 86400
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NOT_TRACKED = {"success": 0, "id": None, "sid": None, "device_id": None, "events": {}}
+NOBODY = {"id": None, "sid": None, "device_id": None}
 
 
 @router.get("/mtc.js")
@@ -46,9 +54,17 @@ async def script() -> Response:
 
 
 @router.options("/mtc/event")
-@router.options("/mtc")
 async def preflight(request: Request) -> Response:
-    headers = _cors(request) | {
+    return _preflight(_cors(request))
+
+
+@router.options("/mtc")
+async def current_preflight(request: Request) -> Response:
+    return _preflight(trusted_cors(request) if await from_trusted_site(request) else {})
+
+
+def _preflight(cors: dict[str, str]) -> Response:
+    headers = cors | {
         "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
         "Access-Control-Allow-Headers": "Content-Type, X-Requested-With",
         "Access-Control-Max-Age": "86400",
@@ -62,7 +78,7 @@ async def event(request: Request) -> Response:
         params = await _body(request)
     except _BadRequest as exc:
         return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=_cors(request))
-    reply, cookies = await _track(request, params, source="mtc")
+    reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
     if reply is None:
         return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=_cors(request))
     return _with_cookies(JSONResponse(reply, headers=_cors(request)), request, cookies)
@@ -70,10 +86,15 @@ async def event(request: Request) -> Response:
 
 @router.get("/mtracking.gif")
 async def pixel(request: Request) -> Response:
-    """The image fallback: always a 1x1 GIF, so a page never shows a broken image."""
+    """The image fallback: always a 1x1 GIF, so a page never shows a broken image.
+
+    An image request carries no ``Origin``: the page it is on is its ``Referer`` (browsers send at
+    least the page's origin by default); a page that sends neither is a site we do not know.
+    """
     params = _flat(request.query_params.multi_items())
     if not _too_big(params):
-        reply, cookies = await _track(request, params, source="pixel")
+        reply, cookies = await _track(request, params, source="pixel",
+                                      site=request.headers.get("origin") or request.headers.get("referer"))
     else:
         reply, cookies = None, ""
     response = Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
@@ -82,11 +103,22 @@ async def pixel(request: Request) -> Response:
 
 @router.get("/mtc")
 async def current(request: Request) -> Response:
-    """What the browser's cookies say it is: ``{id, sid, device_id}`` (ids only, never data)."""
+    """What the browser's cookies say it is: ``{id, sid, device_id}`` (ids only, never data).
+
+    Only our own pages and the allowed sites may read it (CORS with credentials). A request with no
+    ``Origin`` is answered without CORS, so no other site's page can read the answer; one from any
+    other site (or ``Origin: null``) gets no ids: they would let that site's server read the visitor's
+    pre-fill values.
+    """
+    headers = {"Cache-Control": "no-store", "Vary": "Origin", "X-Content-Type-Options": "nosniff"}
+    if "origin" in request.headers:
+        if not await from_trusted_site(request):
+            return JSONResponse(NOBODY, headers=headers)
+        headers |= trusted_cors(request)
     device = rules.valid_id(request.cookies.get(DEVICE_COOKIE) or request.query_params.get(DEVICE_COOKIE))
     public_id = await _known_public_id(device) if device else None
     body = {"id": public_id, "sid": device if public_id else None, "device_id": device if public_id else None}
-    return JSONResponse(body, headers=_cors(request) | {"Cache-Control": "no-store"})
+    return JSONResponse(body, headers=headers)
 
 
 # ------------------------------------------------------------------ the work
@@ -141,8 +173,13 @@ def _too_big(params: dict[str, Any]) -> bool:
     return sum(len(str(k)) + len(str(v)) for k, v in params.items()) > rules.MAX_BODY_BYTES
 
 
-async def _track(request: Request, params: dict[str, Any], *, source: str) -> tuple[dict[str, Any] | None, Any]:
-    """Accept one hit. Returns (reply, cookies to set) or (None, error message)."""
+async def _track(request: Request, params: dict[str, Any], *, source: str, site: str | None) -> tuple[dict[str, Any] | None, Any]:
+    """Accept one hit from the page ``site``. Returns (reply, cookies to set or None) or (None, error message).
+
+    The visitor is the device id the page sent (the one its own storage keeps), else, for our own
+    pages and the allowed sites only, our cookie's; else a new one. Only those sites get our cookie
+    set: another site's hits name, and learn, only the ids that site was given.
+    """
     ua = request.headers.get("user-agent", "")
     ip = rules.visitor_ip(_peer(request), request.headers.get("x-forwarded-for"), settings.trusted_proxies)
     if rules.looks_like_bot(ua) or await _is_marketer(request):
@@ -155,15 +192,16 @@ async def _track(request: Request, params: dict[str, Any], *, source: str) -> tu
                               at=utcnow(), source=source)
     except rules.TrackingInputError as exc:
         return None, str(exc)
+    trusted = rules.trusted_site(site, _own(request), tuple(current_settings["allowed_hosts"]))
     # The script sends the id the page itself stored; our cookie is a third-party one there, often blocked.
-    device = rules.valid_id(params.get(DEVICE_COOKIE)) or rules.valid_id(request.cookies.get(DEVICE_COOKIE))
+    device = rules.valid_id(params.get(DEVICE_COOKIE)) or (rules.valid_id(request.cookies.get(DEVICE_COOKIE)) if trusted else None)
     if hitqueue.enabled():
         public_id = await _queue(hit, device)
     else:
         public_id = await run_in_threadpool(_write_now, hit, device)
     reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {},
              "focus": await _focus_for(hit.page.get("url"))}
-    return reply, (hit.device_id, public_id)
+    return reply, ((hit.device_id, public_id) if trusted else None)
 
 
 async def _focus_for(url: str | None) -> list[int]:
@@ -247,8 +285,30 @@ def _peer(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+async def from_trusted_site(request: Request) -> bool:
+    """Whether the request's ``Origin`` is our own origin or an allowed site of Settings → Tracking."""
+    current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    return rules.trusted_site(request.headers.get("origin"), _own(request), tuple(current_settings["allowed_hosts"]))
+
+
+def _own(request: Request) -> tuple[str, str]:
+    """Our own origin as a browser names it (``host[:port]``): the host asked for, and the configured address."""
+    return request.headers.get("host", ""), _netloc(settings.base_url)
+
+
+@lru_cache(maxsize=8)
+def _netloc(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+def trusted_cors(request: Request) -> dict[str, str]:
+    """Credentials and the answer for a trusted page (see :func:`from_trusted_site`)."""
+    return {"Access-Control-Allow-Origin": request.headers["origin"], "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
 def _cors(request: Request) -> dict[str, str]:
-    """Any site may post hits with its cookies: the reply holds only the visitor's own ids."""
+    """Any site may post hits (and forms) and read the reply: it holds only ids that site was given
+    (``_track``), so the credentials are harmless; what it sends is tracked as it is today."""
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return {"Access-Control-Allow-Origin": "*"}
@@ -276,6 +336,8 @@ _BARE_REPLY = {"success": 1, "id": "0" * 24, "sid": "1" * 24, "device_id": "1" *
 
 @bench_router.post("/bench/bare")
 async def bare(request: Request) -> Response:
-    """``make bench`` only (``MAUTIC_BENCH_ROUTES=1``): the same bytes as a hit's reply, no tracking work."""
+    """``make bench`` only (``MAUTIC_BENCH_ROUTES=1``): the same bytes as a hit's reply, no tracking work
+    (cookies, as for a hit, only for a trusted site)."""
     await request.body()
-    return _with_cookies(JSONResponse(_BARE_REPLY, headers=_cors(request)), request, ("1" * 24, "0" * 24))
+    cookies = ("1" * 24, "0" * 24) if await from_trusted_site(request) else None
+    return _with_cookies(JSONResponse(_BARE_REPLY, headers=_cors(request)), request, cookies)

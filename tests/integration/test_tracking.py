@@ -26,14 +26,18 @@ SITE = "https://shop.example"
 
 
 @pytest.fixture
-def site(database, monkeypatch) -> Iterator[TestClient]:
-    """A visitor's browser on another site: posts hits with its own cookies and an Origin header."""
+def site(database, session, monkeypatch) -> Iterator[TestClient]:
+    """A visitor's browser on the marketer's site (an allowed site of Settings → Tracking): posts hits
+    with its own cookies and an Origin header. Other sites: see test_security_tracking."""
     from mautic_app.web.app import build_public_app
 
     woken = []
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: woken.append(1))
     if hitqueue.enabled():
         hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+    with session() as s:
+        tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
+        s.commit()
     tracking._cached_settings.clear()
     with TestClient(build_public_app(), client=(VISITOR_IP, 50000),
                     headers={"User-Agent": IPHONE, "Origin": SITE, "Accept-Language": "fr-FR,fr;q=0.9"}) as c:
@@ -119,12 +123,16 @@ def test_a_forged_device_id_or_contact_id_takes_over_nobody(site, session):
     assert len(rows(session, PageHit, PageHit.contact_id == victim_row)) == 1
 
 
-def test_identifying_by_email_merges_the_visitor_into_the_known_contact_with_every_hit(site, session):
+def test_a_signed_email_merges_the_visitor_into_the_known_contact_with_every_hit(site, session):
+    """The site signs its signed-in user's e-mail (an unsigned one merges nobody: test_security_tracking)."""
+    from mautic_app.domain import tracking as rules
+
     with session() as s:
         known, _ = contacts.create(session=s, values={"email": "ann@example.com", "firstname": "Ann", "lastname": "Lee"})
+        signature = rules.sign_email(tracking.identity_secret(session=s), "ann@example.com")
     anon = visit(site, f"{SITE}/a")
     visit(site, f"{SITE}/b")
-    reply = visit(site, f"{SITE}/c", email="ANN@example.com", firstname="Mallory", tags="vip,-cold")
+    reply = visit(site, f"{SITE}/c", email="ANN@example.com", email_signature=signature, firstname="Mallory", tags="vip,-cold")
     with session() as s:
         assert s.get(Contact, known).public_id == anon["id"]  # the browser's id now names Ann
         assert s.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 1
