@@ -6,6 +6,7 @@ import gc
 
 import reflex as rx
 
+from mautic_app.ui.guard import SignInGuard
 from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     companies,
     company_detail,
@@ -38,6 +39,8 @@ app = rx.App(
     theme=None,
     head_components=[],
 )
+# Before every event handler: the session (and the admin flag for admin pages) is checked on the server.
+app.add_middleware(SignInGuard())
 
 # Everything imported so far lives as long as the process: the collector need not walk it again.
 gc.freeze()

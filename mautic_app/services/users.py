@@ -18,6 +18,8 @@ _hasher = PasswordHasher()
 # Verifying against a dummy hash keeps the timing the same for unknown usernames.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 8
+# The browser keeps the session token in this cookie, set by the server (HttpOnly), never by a script.
+SESSION_COOKIE = "mautic_session"
 
 
 class UserError(ValueError):

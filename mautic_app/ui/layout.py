@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from mautic_app.ui import guard
+from mautic_app.ui.components.widgets import post_form
 from mautic_app.ui.session import SessionState
 
 NAV: list[tuple[str, str, str]] = [
@@ -163,9 +165,11 @@ def top_bar() -> rx.Component:
             rx.menu.content(
                 rx.box(rx.text(SessionState.username, size="1", color=rx.color("gray", 10)), padding_x="0.75rem", padding_y="0.25rem"),
                 rx.menu.separator(),
-                rx.menu.item("Log out", on_select=SessionState.log_out),
+                rx.menu.item("Log out", on_select=rx.call_script("document.getElementById('log-out').requestSubmit()")),
             ),
         ),
+        # Signing out is a form post: the server ends the session and clears its HttpOnly cookie.
+        post_form(id="log-out", action="/auth/logout", hidden=True),
         align="center",
         spacing="3",
         padding="0.75rem 1rem",
@@ -181,12 +185,18 @@ def top_bar() -> rx.Component:
 def template(
     route: str,
     title: str,
-    on_load: rx.EventHandler | list | None = None,
+    on_load: rx.EventHandler | list,
     admin_only: bool = False,
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
-    """Register a signed-in page wrapped in the shell; ``on_load`` runs after the login check."""
-    extra = on_load if isinstance(on_load, list) else ([on_load] if on_load else [])
-    guard = SessionState.require_admin if admin_only else SessionState.require_login
+    """Register a signed-in page wrapped in the shell.
+
+    Every handler of every page is already refused to visitors who are not signed in (``ui/guard.py``);
+    ``admin_only`` also refuses the handlers of the page's states (those of its ``on_load``) to non-admins.
+    """
+    loads = on_load if isinstance(on_load, list) else [on_load]
+    if admin_only:
+        for handler in loads:
+            guard.admin_only(handler.state_full_name)
 
     def decorator(page: Callable[[], rx.Component]) -> rx.Component:
         def wrapped() -> rx.Component:
@@ -210,7 +220,7 @@ def template(
             )
 
         wrapped.__name__ = page.__name__
-        return rx.page(route=route, title=f"{title} | Mautic", on_load=[guard, *extra])(wrapped)
+        return rx.page(route=route, title=f"{title} | Mautic", on_load=loads)(wrapped)
 
     return decorator
 

@@ -1,8 +1,9 @@
 """Live updates for pages: follow change-feed topics from a background event.
 
-A page starts ``follow`` from an ``@rx.event(background=True)`` handler in its on_load. The
-loop ends when the browser disconnects or leaves the page's route, so nothing lingers; moving
-between two records of one route (``/contacts/1`` to ``/contacts/2``) keeps the same loop.
+A page starts ``follow`` from an ``@rx.event(background=True)`` handler in its on_load. The loop
+ends when the browser disconnects, leaves the page's route or loses its sign-in (checked at every
+wake), so nothing lingers; moving between two records of one route (``/contacts/1`` to
+``/contacts/2``) keeps the same loop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import reflex as rx
 
 from mautic_app import changefeed
+from mautic_app.ui.guard import allowed
 
 IDLE_CHECK_SECONDS = 5.0
 DEBOUNCE_SECONDS = 0.15
@@ -61,6 +63,8 @@ async def follow(
             async with state:
                 if state.router.route_id != route:
                     return
+                if await allowed(state, state.get_full_name()) is None:
+                    return  # signed out, disabled or demoted since the page opened: nothing more is pushed
                 if batch:
                     await on_change(batch)
                 elif on_idle is not None:

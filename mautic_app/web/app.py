@@ -11,12 +11,13 @@ import os
 
 from fastapi import FastAPI
 
-from mautic_app.web import exports, focus, forms, tracking
+from mautic_app.web import auth, exports, focus, forms, tracking
 from mautic_app.web.api import build_api
 
 
 def build_public_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(auth.router)
     app.include_router(exports.router)
     app.include_router(tracking.router)
     app.include_router(forms.router)

@@ -17,12 +17,11 @@ from mautic_app.domain import search as search_syntax
 from mautic_app.models.base import utcnow
 from mautic_app.services import exports, users
 
-SESSION_COOKIE = "mautic_session"
 router = APIRouter()
 
 
 def signed_in_user_id(request: Request) -> int | None:
-    token = request.cookies.get(SESSION_COOKIE, "")
+    token = request.cookies.get(users.SESSION_COOKIE, "")
     if not token:
         return None
     with session_scope() as session:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex_components_core.el.elements.base import BaseHTML
+from reflex_components_core.el.elements.forms import Form
 
 SELECT_STYLE: dict[str, Any] = {
     "height": "var(--space-6)",
@@ -183,3 +185,16 @@ def section(title: str | rx.Var, *children: rx.Component, actions: rx.Component 
         aria_labelledby=heading_id,
         **props,
     )
+
+
+class _PostForm(Form):
+    """A form the browser itself posts: Reflex's forms always stop the submission to send it over the socket."""
+
+    @classmethod
+    def create(cls, *children, **props) -> rx.Component:
+        return BaseHTML.create.__func__(cls, *children, **props)
+
+
+def post_form(*children: rx.Component, action: str, **props) -> rx.Component:
+    """A plain HTML form posting to an HTTP route (signing in and out: only a response sets an HttpOnly cookie)."""
+    return _PostForm.create(*children, action=action, method="post", **props)

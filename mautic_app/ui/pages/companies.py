@@ -125,8 +125,6 @@ class CompaniesState(PagedList, rx.State):
             self.page = 1
         self.search = self.search_input = search
         self.delete_id = 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         await self._reload()
         return CompaniesState.follow_changes
 
@@ -317,8 +315,6 @@ class CompanyFormState(rx.State):
         cid = 0 if path.endswith("/new") else (company_id_from_path(path) or -1)
         self.loaded, self.missing, self.form_error, self.saving = False, False, "", False
         yield
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         if cid < 0:
             self.missing, self.loaded = True, True
             return
@@ -337,10 +333,7 @@ class CompanyFormState(rx.State):
     async def save(self, form: rx.form.FormData):
         if self.saving:
             return
-        session = await self.get_state(SessionState)
-        user_id = session.user_id
-        if not user_id:
-            return
+        user_id = (await self.get_state(SessionState)).user_id
         fields = [f for g in self.groups for f in g.fields]
         values = form_values(fields, form, self.values)
         owner_id = _parse_id(form.get("owner_id"))

@@ -171,8 +171,6 @@ class CompanyState(rx.State):
         self.cid = cid
         self.loaded, self.missing, self.delete_open, self.link_error = False, False, False, ""
         yield
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         if not cid:
             self.missing, self.loaded = True, True
             return
@@ -220,10 +218,9 @@ class CompanyState(rx.State):
 
     @rx.event
     async def link(self, contact_id: str):
-        session = await self.get_state(SessionState)
-        cid, user_id = self.cid, session.user_id
+        cid, user_id = self.cid, (await self.get_state(SessionState)).user_id
         match = next((r for r in self.link_results if r["id"] == contact_id), None)
-        if not user_id or match is None:
+        if match is None:
             return
         try:
             await rx.run_in_thread(lambda: _link(cid, int(contact_id), user_id))
@@ -236,10 +233,9 @@ class CompanyState(rx.State):
 
     @rx.event
     async def unlink(self, contact_id: str):
-        session = await self.get_state(SessionState)
-        cid, user_id = self.cid, session.user_id
+        cid, user_id = self.cid, (await self.get_state(SessionState)).user_id
         match = next((r for r in self.contacts if r["id"] == contact_id), None)
-        if not user_id or match is None:
+        if match is None:
             return
         await rx.run_in_thread(lambda: _unlink(cid, int(contact_id), user_id))
         self.link_results = [r | {"linked": ""} if r["id"] == contact_id else r for r in self.link_results]

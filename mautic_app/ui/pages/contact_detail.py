@@ -263,14 +263,12 @@ class ContactDetailState(rx.State):
     # ------------------------------------------------------------ loading
 
     async def _user_id(self) -> int:
-        """The signed-in user's id, 0 for a visitor: every handler checks it, not only the page guard."""
+        """The signed-in user's id (the guard checked the session before this handler ran)."""
         return (await self.get_state(SessionState)).user_id
 
     async def _refresh(self) -> bool:
         """Reload everything; False when the contact is gone (a redirect or a not-found message follows)."""
         cid = self.cid
-        if not await self._user_id():
-            return False
         data = await rx.run_in_thread(lambda: _load(cid))
         if not data or "redirect" in data:
             self.missing = True
@@ -343,15 +341,11 @@ class ContactDetailState(rx.State):
 
     @rx.event
     async def set_event_filter(self, value: str):
-        if not await self._user_id():
-            return
         self.event_filter = value if value in timeline.EVENT_LABELS else ""
         await self._reload_events(keep=False)
 
     @rx.event
     async def load_more_events(self):
-        if not await self._user_id():
-            return
         if not self.events:
             return
         cid, kind, before = self.cid, self.event_filter, int(self.events[-1]["id"])
@@ -362,8 +356,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def page_visits(self, direction: str):
         """Older or newer page visits."""
-        if not await self._user_id():
-            return
         step = VISITS_PAGE if direction == "older" else -VISITS_PAGE
         start = self.visits_start + step
         if 0 <= start < max(self.visits_total, 1):
@@ -387,8 +379,6 @@ class ContactDetailState(rx.State):
             self.action_error = "Enter a positive number of points."
             return
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         try:
             # Through the points service, so point triggers run for a score reached by hand too.
             self.points = await rx.run_in_thread(lambda: _write(point_service.adjust, contact_id=cid, reason="manual",
@@ -402,8 +392,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def set_stage(self, value: str):
         cid, user_id, stage_id = self.cid, await self._user_id(), parse_id(value)
-        if not user_id:
-            return
         try:
             await rx.run_in_thread(lambda: _write(contacts.set_stage, contact_ids=[cid], stage_id=stage_id, user_id=user_id))
         except contacts.ContactError as exc:
@@ -416,8 +404,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def set_owner(self, value: str):
         cid, user_id, owner_id = self.cid, await self._user_id(), parse_id(value)
-        if not user_id:
-            return
         try:
             await rx.run_in_thread(lambda: _write(contacts.set_owner, contact_ids=[cid], owner_id=owner_id, user_id=user_id))
         except contacts.ContactError as exc:
@@ -438,16 +424,12 @@ class ContactDetailState(rx.State):
             return
         self.tag_error = ""
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         await rx.run_in_thread(lambda: _write(contacts.modify_tags, contact_ids=[cid], tags=names, user_id=user_id))
         await self._after_write()
 
     @rx.event
     async def remove_tag(self, tag: str):
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         await rx.run_in_thread(lambda: _write(contacts.modify_tags, contact_ids=[cid], tags=["-" + tag], user_id=user_id))
         await self._after_write()
 
@@ -456,7 +438,7 @@ class ContactDetailState(rx.State):
     @rx.event
     async def add_to_segment(self, form: dict):
         segment_id, cid, user_id = parse_id(form.get("segment")), self.cid, await self._user_id()
-        if not segment_id or not user_id:
+        if not segment_id:
             return
         await rx.run_in_thread(lambda: _write(segments.add_contacts, segment_id=segment_id, contact_ids=[cid], user_id=user_id))
         await self._after_write()
@@ -464,7 +446,7 @@ class ContactDetailState(rx.State):
     @rx.event
     async def remove_from_segment(self, segment_id: str):
         sid, cid, user_id = parse_id(segment_id), self.cid, await self._user_id()
-        if not sid or not user_id:
+        if not sid:
             return
         await rx.run_in_thread(lambda: _write(segments.remove_contacts, segment_id=sid, contact_ids=[cid], user_id=user_id))
         await self._after_write()
@@ -475,8 +457,6 @@ class ContactDetailState(rx.State):
     async def add_note(self, form: dict):
         text, kind = str(form.get("text", "")), str(form.get("type", "general"))
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         try:
             await rx.run_in_thread(lambda: _write(contacts.add_note, contact_id=cid, text=text, type=kind, user_id=user_id))
         except contacts.ContactError as exc:
@@ -489,8 +469,6 @@ class ContactDetailState(rx.State):
 
     @rx.event
     async def delete_note(self, note_id: str):
-        if not await self._user_id():
-            return
         nid = parse_id(note_id)
         if nid is None or note_id not in {n["id"] for n in self.notes}:
             return
@@ -501,8 +479,6 @@ class ContactDetailState(rx.State):
 
     @rx.event
     async def find_companies(self, form: dict):
-        if not await self._user_id():
-            return
         query = str(form.get("q", "")).strip()
         exclude = [c["id"] for c in self.companies]
         self.company_results = await rx.run_in_thread(lambda: _find_companies(query, exclude))
@@ -511,8 +487,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def link_company(self, company_id: str):
         cid, user_id, comp = self.cid, await self._user_id(), parse_id(company_id)
-        if not user_id:
-            return
         if comp is None:
             return
         try:
@@ -526,8 +500,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def unlink_company(self, company_id: str):
         cid, user_id, comp = self.cid, await self._user_id(), parse_id(company_id)
-        if not user_id:
-            return
         if comp is None:
             return
         await rx.run_in_thread(lambda: _write(companies.unlink_contact, company_id=comp, contact_id=cid, user_id=user_id))
@@ -550,8 +522,6 @@ class ContactDetailState(rx.State):
         if not channel:
             return
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         await rx.run_in_thread(lambda: _write(contacts.add_dnc, contact_id=cid, channel=channel, reason=3, comments=comments,
                                               force=True, user_id=user_id))
         self.dnc_channel = ""
@@ -561,8 +531,6 @@ class ContactDetailState(rx.State):
     @rx.event
     async def remove_dnc(self, channel: str):
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         await rx.run_in_thread(lambda: _write(contacts.remove_dnc, contact_id=cid, channel=channel, user_id=user_id))
         await self._after_write()
 
@@ -579,8 +547,6 @@ class ContactDetailState(rx.State):
 
     @rx.event
     async def find_merge(self, form: dict):
-        if not await self._user_id():
-            return
         query, cid = str(form.get("q", "")).strip(), self.cid
         self.merge_pick = {}
         if not query:
@@ -604,8 +570,6 @@ class ContactDetailState(rx.State):
             self.merge_error = "Choose the contact to merge into this one."
             return
         cid, user_id = self.cid, await self._user_id()
-        if not user_id:
-            return
         self.busy = True
         yield
         try:
@@ -630,8 +594,6 @@ class ContactDetailState(rx.State):
 
     @rx.event
     async def do_delete(self):
-        if not await self._user_id():
-            return
         cid = self.cid
         self.busy = True
         yield

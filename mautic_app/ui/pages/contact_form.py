@@ -119,8 +119,6 @@ class ContactFormState(rx.State):
         cid = 0 if path.endswith("/new") else (id_from_path(path) or -1)
         self.loaded, self.missing, self.form_error, self.saving = False, False, "", False
         yield
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         if cid < 0:
             self.missing, self.loaded = True, True
             return
@@ -141,14 +139,11 @@ class ContactFormState(rx.State):
     async def save(self, form: rx.form.FormData):
         if self.saving:
             return
-        session = await self.get_state(SessionState)
         fields = [f for g in self.groups for f in g.fields]
         values = form_values(fields, form, self.values)
         owner_id, stage_id = parse_id(form.get("owner_id")), parse_id(form.get("stage_id"))
         tags = split_tags(str(form.get("tags", "")))
-        cid, user_id = self.cid or None, session.user_id
-        if not user_id:
-            return
+        cid, user_id = self.cid or None, (await self.get_state(SessionState)).user_id
         self.saving = True
         yield
         try:

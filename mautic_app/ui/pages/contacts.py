@@ -220,8 +220,6 @@ class ContactsState(rx.State):
 
     async def _reload(self) -> None:
         session = await self.get_state(SessionState)
-        if not session.user_id:  # on_load runs even when the login guard redirects: show nothing
-            return
         size = int(self.page_size)
         args = (self.search, self.order_by, self.order_dir, (self.page - 1) * size, size, session.user_id,
                 self._columns_to_load())
@@ -256,8 +254,6 @@ class ContactsState(rx.State):
         self.selected = []
         self.search = self.search_input = search
         self.bulk_action = ""
-        if not (await self.get_state(SessionState)).user_id:
-            return
         choices = await rx.run_in_thread(_load_choices)
         self.owners, self.stages, self.segments = choices["owners"], choices["stages"], choices["segments"]
         await self._reload()
@@ -379,10 +375,7 @@ class ContactsState(rx.State):
         if action in ("segment_add", "segment_remove") and not segment_id:
             self.bulk_error = "Choose a segment."
             return
-        session = await self.get_state(SessionState)
-        user_id = session.user_id
-        if not user_id:
-            return
+        user_id = (await self.get_state(SessionState)).user_id
         self.bulk_busy = True
         yield
         try:

@@ -17,7 +17,6 @@ from mautic_app.services import dashboard, visitors
 from mautic_app.ui import live
 from mautic_app.ui.components.visits import chart_text, device_label, expires_at, visitor_row
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 RANGES = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
 LIVE_WINDOW = timedelta(minutes=30)
@@ -122,8 +121,6 @@ class DashboardState(rx.State):
 
     @rx.event
     async def load(self):
-        if not (await self.get_state(SessionState)).user_id:  # on_load runs even when the login guard redirects
-            return
         await self._reload()
         await self._reload_live()
         await self._reload_visits()

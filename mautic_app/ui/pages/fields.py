@@ -12,7 +12,6 @@ from mautic_app.services import fields as field_service
 from mautic_app.ui import live
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, confirm_dialog, labelled, native_select, plain_header
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/settings/fields"
 OBJECTS = {"contact": "Contact fields", "company": "Company fields"}
@@ -136,9 +135,6 @@ class FieldsState(rx.State):
         wanted = str(self.router.url.query_parameters.get("object", "") or "")
         if wanted in OBJECTS:
             self.obj = wanted
-        session = await self.get_state(SessionState)
-        if not session.user_id or not session.is_admin:  # the admin guard is redirecting
-            return
         await self._reload()
         return FieldsState.follow_changes
 
@@ -221,9 +217,6 @@ class FieldsState(rx.State):
     async def save(self, form: dict):
         if self.saving:
             return
-        session = await self.get_state(SessionState)
-        if not session.is_admin:
-            return
         field_type = self.f_type
         values: dict[str, Any] = {
             "label": str(form.get("label", self.f_label)),
@@ -269,9 +262,8 @@ class FieldsState(rx.State):
 
     @rx.event
     async def confirm_delete(self):
-        session = await self.get_state(SessionState)
         field_id, label = self.delete_id, self.delete_label
-        if not field_id or not session.is_admin:
+        if not field_id:
             return
         self.deleting = True
         yield

@@ -12,7 +12,6 @@ from mautic_app.services import focus
 from mautic_app.ui import live
 from mautic_app.ui.components.paged_list import DeleteConfirm, delete_confirmation, list_table, row_actions
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/focus"
 
@@ -59,8 +58,6 @@ class FocusItemsState(DeleteConfirm, rx.State):
     @rx.event
     async def load(self):
         self.delete_id = 0
-        if not (await self.get_state(SessionState)).user_id:
-            return
         await self._reload()
         return FocusItemsState.follow_changes
 

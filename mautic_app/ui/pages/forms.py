@@ -11,7 +11,6 @@ from mautic_app.services import forms
 from mautic_app.ui import live
 from mautic_app.ui.components.paged_list import DeleteConfirm, delete_confirmation, list_table, row_actions
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/forms"
 
@@ -48,8 +47,6 @@ class FormsState(DeleteConfirm, rx.State):
     @rx.event
     async def load(self):
         self.delete_id = 0
-        if not (await self.get_state(SessionState)).user_id:
-            return
         await self._reload()
         return FormsState.follow_changes
 

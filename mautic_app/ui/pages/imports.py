@@ -181,8 +181,6 @@ class ImportsState(rx.State):
     @rx.event
     async def load(self):
         self.uploading, self.upload_percent, self.upload_name, self.upload_error = False, 0, "", ""
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         await self._reload()
         return ImportsState.follow_changes
 
@@ -240,10 +238,6 @@ class ImportsState(rx.State):
         """Stream the file to disk (never whole in memory), then let the service check and keep it."""
         async with self:
             user_id = (await self.get_state(SessionState)).user_id
-        if not user_id:
-            async with self:
-                self.uploading, self.upload_error = False, "Your session has ended. Log in again to import."
-            return
         limit = imports.MAX_FILE_BYTES + 1  # one byte over lets the service word the size error
         folder = settings.import_folder
         part = folder / f".upload-{uuid.uuid4().hex}.part"
@@ -504,8 +498,6 @@ class ImportState(rx.State):
         if import_id != self.import_id:
             self._reset_for(import_id or 0)
         self.stop_open = False
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         if not import_id:
             self.missing, self.loaded = True, True
             return

@@ -22,7 +22,6 @@ from mautic_app.ui.components.paged_list import (
 from mautic_app.ui.components.points import error_aria, form_flag, section_nav
 from mautic_app.ui.components.widgets import labelled
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/points/groups"
 FORM_KEYS = ("name", "description", "id")
@@ -73,8 +72,6 @@ class PointGroupsState(PagedList, rx.State):
     @rx.event
     async def load(self):
         self.editing, self.delete_id = False, 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         await self._reload()
         return PointGroupsState.follow_changes
 

@@ -39,7 +39,6 @@ from mautic_app.ui.components.widgets import (
     option_list,
 )
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/points/triggers"
 FORM_KEYS = ("name", "description", "points", "group", "color", "publish_up", "publish_down", "events", "id")
@@ -146,8 +145,6 @@ class PointTriggersState(PagedList, rx.State):
     @rx.event
     async def load(self):
         self.editing, self.delete_id = False, 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         await self._reload()
         return PointTriggersState.follow_changes
 

@@ -13,7 +13,6 @@ from mautic_app.ui import live
 from mautic_app.ui.components.paged_list import DeleteConfirm, delete_confirmation, list_table, row_actions
 from mautic_app.ui.components.widgets import labelled
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/stages"
 FORM_KEYS = ("name", "weight", "description", "id")
@@ -83,8 +82,6 @@ class StagesState(DeleteConfirm, rx.State):
     @rx.event
     async def load(self):
         self.editing, self.delete_id = False, 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
         await self._reload()
         return StagesState.follow_changes
 

@@ -14,7 +14,6 @@ from mautic_app.ui import live
 from mautic_app.ui.components.visits import expires_at, visited_page, visitor_row
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, native_select, plain_header
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 WINDOWS = {"5": "5 minutes", "15": "15 minutes", "30": "30 minutes", "60": "60 minutes", "1440": "24 hours"}
 LIMIT = 100
@@ -43,8 +42,6 @@ class VisitorsState(rx.State):
         return f"{self.count:,} {noun} in the last {WINDOWS.get(self.minutes, '')}{shown}"
 
     async def _reload(self) -> None:
-        if not (await self.get_state(SessionState)).user_id:  # on_load runs even when the login guard redirects
-            return
         minutes = int(self.minutes)
         self.count, self.rows, self._expires_at = await rx.run_in_thread(lambda: _load(minutes))
         self.loaded = True
