@@ -1,10 +1,14 @@
 """A site on another origin pastes Mautic's standard snippet: its visitor shows up live in the
-marketer's open browser, is identified by e-mail, merges into the known contact with every
-page visit, and scores points from a "visits a URL" action."""
+marketer's open browser, is identified by an e-mail the site signs with the identity secret of
+Settings → Tracking, merges into the known contact with every page visit, and scores points from
+a "visits a URL" action. The site is not an allowed site: it is tracked on the ids its own pages keep."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -26,18 +30,14 @@ def _page(base: str, title: str, fields: str = ", {}") -> str:
             f"{SNIPPET.format(base=base, fields=fields)}</body></html>")
 
 @pytest.fixture(scope="module")
-def site(app_server) -> Iterator[str]:
-    """A small website on another origin (``localhost`` vs the app's ``127.0.0.1``, another port)."""
+def site(app_server) -> Iterator[dict]:
+    """A small website on another origin (``localhost`` vs the app's ``127.0.0.1``, another port).
+    Its sign-up page is added by the test, once it has the secret to sign the e-mail with."""
     base = app_server["base_url"]
-    email = f"known-{uuid.uuid4().hex[:8]}@example.com"
-    pages = {
-        "/": _page(base, "Acme home"),
-        "/pricing": _page(base, "Acme pricing"),
-        "/thanks": _page(base, "Thanks for signing up", f", {{email: '{email}', tags: 'trial'}}"),
-    }
+    pages = {"/": _page(base, "Acme home"), "/pricing": _page(base, "Acme pricing")}
 
     with other_site(lambda path: pages.get(path.split("?", 1)[0])) as url:
-        yield f"{url}|{email}"
+        yield {"url": url, "pages": pages}
 
 def _auth(app_server: dict) -> dict[str, str]:
     token = base64.b64encode(f"admin:{app_server['admin_password']}".encode()).decode()
@@ -48,10 +48,17 @@ def _visit(visitor: Page, url: str) -> None:
     expect(visitor.locator("body[data-tracked='yes']")).to_be_attached(timeout=10_000)
 
 def test_a_visitor_is_tracked_live_identified_merged_and_scored(signed_in: Page, base_url: str, app_server: dict,
-                                                                  browser: Browser, site: str):
-    site_url, email = site.split("|")
+                                                                  browser: Browser, site: dict):
+    site_url, email = site["url"], f"known-{uuid.uuid4().hex[:8]}@example.com"
     marketer = signed_in
     api = marketer.context.request
+    # The site's server signs its signed-in user's e-mail with the secret the admin copies from Settings → Tracking.
+    marketer.goto(base_url + "/settings/tracking")
+    secret = marketer.get_by_label("Identity secret")
+    expect(secret).to_have_value(re.compile(r"^[0-9a-f]{64}$"))
+    signature = hmac.new(secret.input_value().encode(), email.encode(), hashlib.sha256).hexdigest()
+    site["pages"]["/thanks"] = _page(base_url, "Thanks for signing up",
+                                     f", {{email: '{email}', email_signature: '{signature}', tags: 'trial'}}")
     # A known contact, and a URL action worth 7 points for the pricing page.
     known = api.post(base_url + "/api/contacts/new", headers=_auth(app_server),
                      data={"email": email, "firstname": "Known", "lastname": "Buyer"})
@@ -75,7 +82,7 @@ def test_a_visitor_is_tracked_live_identified_merged_and_scored(signed_in: Page,
     _visit(visitor, site_url + "/pricing")
     expect(table.get_by_role("row").filter(has_text="Acme pricing")).to_contain_text("Anonymous visitor", timeout=10_000)
 
-    # The visitor signs up: the page identifies them by e-mail, and they become the known contact.
+    # The visitor signs up: the page identifies them by their signed e-mail, and they become the known contact.
     _visit(visitor, site_url + "/thanks")
     expect(table.get_by_role("row").filter(has_text="Thanks for signing up")).to_contain_text("Known Buyer", timeout=10_000)
     expect(table).not_to_contain_text("Acme pricing")  # the anonymous row merged away
