@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import ADMIN_PASSWORD, log_in
 
 
 def test_pages_require_sign_in(page, base_url):
@@ -33,6 +34,44 @@ def test_log_in_shows_dashboard_and_log_out(page, base_url):
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto(base_url + "/")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_the_session_cookie_is_out_of_scripts_reach(page, base_url):
+    log_in(page, base_url)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "mautic_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert "mautic_session" not in page.evaluate("() => document.cookie")
+
+
+def test_sign_in_returns_to_the_page_asked_for(page, base_url):
+    page.goto(base_url + "/contacts?search=example")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    log_in_here(page)
+    expect(page).to_have_url(re.compile(r"/contacts/?\?search=example$"))
+
+
+def test_repeated_wrong_passwords_make_you_wait(page, base_url):
+    """After a few failures the account must wait, and the wait is said plainly; other accounts go on."""
+    page.goto(base_url + "/login")
+    name = f"nobody-{uuid.uuid4().hex[:6]}"
+    for _ in range(5):
+        page.get_by_label("Username").fill(name)
+        page.get_by_label("Password").fill("guess-123456")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+        page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill("guess-123456")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Too many failed sign-ins\. Wait \d+ seconds?, then try again\.$"))
+    log_in(page, base_url)
+
+
+def log_in_here(page) -> None:
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Account menu")).to_be_visible()
 
 
 def test_phone_width_has_menu(browser, base_url):

@@ -164,3 +164,38 @@ def test_deactivate_and_delete_a_user(signed_in: Page, base_url, browser):
     reopen(page)
     expect(page.get_by_role("table", name="Users")).to_be_visible()
     expect(row_of(page, username)).to_have_count(0)
+
+
+def test_a_user_disabled_or_demoted_loses_access_at_once(signed_in: Page, base_url, browser):
+    """The server re-reads the user before every action, not only when a page loads."""
+    page = signed_in
+    username, password = f"kramer_{_uid()}", "giddy-up-kramer-1"
+    open_users(page, base_url)
+    create_user(page, username, password, first="Cosmo", admin=True)
+    other = browser.new_context(base_url=base_url).new_page()
+    log_in(other, base_url, username=username, password=password)
+    open_users(other, base_url)
+
+    # Demoted while the users page is open: the next click is refused and sends them home.
+    page.get_by_role("button", name=f"Edit {username}", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Edit user")
+    dialog.get_by_role("switch", name="Administrator").click()
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    other.get_by_role("button", name="New user").click()
+    expect(other.get_by_text("Only administrators can do this.")).to_be_visible()
+    expect(other.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(other.get_by_role("dialog", name="New user")).to_have_count(0)
+
+    # Disabled while on the contacts list: the next keystroke in the search box goes to the login page.
+    other.goto(base_url + "/contacts")
+    expect(other.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
+    page.get_by_role("button", name=f"Edit {username}", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Edit user")
+    dialog.get_by_role("switch", name="Active").click()
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    other.get_by_label("Contact search").fill("nobody")
+    expect(other).to_have_url(re.compile(r"/login"))
+    expect(other.get_by_role("heading", name="Log in to Mautic")).to_be_visible()
+    other.context.close()
