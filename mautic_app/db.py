@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from mautic_app.domain.segments import sql_regexp
 from mautic_app.settings import settings
 
 
@@ -26,6 +27,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _sqlite_regexp(dbapi_conn, _record) -> None:
+    """REGEXP on RE2 (linear time, bounded value), replacing SQLAlchemy's, which runs Python's backtracking ``re``."""
+    dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
+
+
 @cache
 def get_engine(url: str | None = None) -> sa.Engine:
     url = url or settings.database_url
@@ -37,6 +43,7 @@ def get_engine(url: str | None = None) -> sa.Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_regexp)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

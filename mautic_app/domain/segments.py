@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
+import re2
 import sqlalchemy as sa
 
 # ------------------------------------------------------------------ operators
@@ -49,7 +51,8 @@ OPERATOR_HELP: dict[str, str] = {
     "!like": "Also matches contacts with no value.",
     "!in": "Also matches contacts with no value.",
     "!between": "Also matches contacts with no value.",
-    "regexp": "A regular expression, case-insensitive, up to 255 characters.",
+    "regexp": "A regular expression, case-insensitive, up to 255 characters, read on the first 4,096 characters of a value; "
+              "backreferences and lookarounds are not supported.",
     "!regexp": "Also matches contacts with no value (Mautic leaves those out).",
     "startsWith": "Matched literally: % and _ are ordinary characters here (Mautic treats them as wildcards).",
     "endsWith": "Matched literally: % and _ are ordinary characters here (Mautic treats them as wildcards).",
@@ -86,6 +89,8 @@ NEGATIVE = {"!=": "=", "!like": "like", "!in": "in", "!between": "between", "!re
 MULTI_VALUE = {"in", "!in"}
 NO_VALUE = {"empty", "!empty"}
 MAX_REGEXP = 255
+MAX_REPEAT = 255  # the largest {n} PostgreSQL accepts
+MAX_MATCHED_VALUE = 4096  # characters of a value a regular expression reads: its cost grows with the length
 MAX_VALUE = 1000
 MAX_DEPTH = 5  # segments referring to segments referring to ...
 
@@ -323,19 +328,54 @@ def as_bool(value: Any) -> bool:
     raise ValueError("Choose yes or no.")
 
 
+# Regular expressions run on RE2, whose time grows with the text, never exponentially: SQLite's
+# REGEXP calls :func:`sql_regexp`, and PostgreSQL (its own engine) only gets patterns RE2 accepts.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.never_capture = True
+_REPEAT_RE = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+# What RE2 refuses (it cannot run these in linear time), in the marketer's words.
+_REFUSED = (
+    (re.compile(r"^invalid escape sequence: \\[1-9]|^invalid perl operator: \(\?P$"), "Backreferences such as \\1 are not supported."),
+    (re.compile(r"^invalid perl operator: \(\?<?[=!]"), "Lookarounds such as (?=...) or (?!...) are not supported."),
+    (re.compile(r"too large|repetition size"), "This regular expression is too complex: make it shorter or repeat less."),
+)
+# What RE2 runs but PostgreSQL reads differently or not at all.
+_NOT_PORTABLE = re.compile(r"\\[pPX]|\(\?[<P=#]|\(\?[aiLmsux]")
+
+
+@lru_cache(maxsize=256)
+def _engine(pattern: str) -> Any:
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 def check_regexp(value: Any) -> str:
+    """The pattern, if both databases can run it in linear time; ValueError says why not."""
     text = str(value or "")
     if not text:
         raise ValueError("Enter a regular expression.")
     if len(text) > MAX_REGEXP:
         raise ValueError(f"A regular expression may be at most {MAX_REGEXP} characters.")
     try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"Not a valid regular expression: {exc.msg}.") from exc
-    if re.search(r"\\[pPX]|\(\?[<P=#]|\(\?[aiLmsux]", text):  # features the databases read differently
+        _engine(text)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(next((message for rule, message in _REFUSED if rule.search(reason)),
+                              f"Not a valid regular expression: {reason}.")) from None
+    if _NOT_PORTABLE.search(text):
         raise ValueError("This regular expression uses a feature the database does not support.")
+    if any(int(n) > MAX_REPEAT for m in _REPEAT_RE.finditer(text) for n in m.groups() if n):
+        raise ValueError(f"Repeat counts such as {{n}} may be at most {MAX_REPEAT}.")
     return text
+
+
+def sql_regexp(pattern: str | None, value: Any) -> bool | None:
+    """SQLite's ``REGEXP`` (``value REGEXP pattern``): RE2 on the first ``MAX_MATCHED_VALUE``
+    characters; NULL when either is NULL, as SQL has it."""
+    if pattern is None or value is None:
+        return None
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return _engine(str(pattern)).search(text[:MAX_MATCHED_VALUE]) is not None
 
 
 def check(filters: list[SegmentFilter], fields: dict[str, FilterField]) -> list[tuple[int, str]]:
@@ -528,8 +568,9 @@ class Compiler:
         return _COMPARATORS[op](text, str(value).lower())
 
     def _regexp(self, col: Any, kind: str, pattern: str) -> sa.ColumnElement[bool]:
-        text = sa.cast(col, sa.String) if kind == "number" else col
-        if self.dialect == "sqlite":  # SQLAlchemy's SQLite REGEXP (Python's re) takes no flags argument
+        """Read on the value's first ``MAX_MATCHED_VALUE`` characters on both databases (the cost is bounded, the answer the same)."""
+        text = sa.func.substr(sa.cast(col, sa.String) if kind == "number" else col, 1, MAX_MATCHED_VALUE)
+        if self.dialect == "sqlite":  # REGEXP is db.py's RE2 function, which takes no flags argument
             return text.regexp_match("(?i)" + pattern)
         return text.regexp_match(pattern, flags="i")
 

@@ -12,7 +12,8 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,10 @@ from mautic_app.services import fields as field_service
 
 log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
+# Seconds after which the database gives up a statement: a costly regular expression on a big table
+# must not hold a connection (and, for the count, a thread of the web process) for ever.
+COUNT_SECONDS = 30  # the builder's live count
+REBUILD_SECONDS = 900
 
 
 class SegmentError(ValueError):
@@ -165,6 +170,7 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
         try:
             filters = rules.parse_filters(values["filters"])
             compiler(session=session).condition(filters, segment_id=segment.id or -1)
+            _runs_on_database(session, filters)
         except rules.FilterError as exc:
             errors["filters"] = f"Filter {exc.index + 1}: {exc}" if exc.index is not None else str(exc)
     if errors:
@@ -281,16 +287,62 @@ def published_ids(*, session: Session) -> list[int]:
 # ------------------------------------------------------------------ who is in
 
 
+def _runs_on_database(session: Session, filters: list[rules.SegmentFilter]) -> None:
+    """PostgreSQL runs its own regular-expression engine: a pattern RE2 accepts but it refuses is
+    refused here, with the filter's number, rather than failing every rebuild."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for i, f in enumerate(filters):
+        if f.operator in ("regexp", "!regexp"):
+            try:
+                with session.begin_nested():
+                    session.execute(sa.select(sa.literal("").regexp_match(str(f.value), flags="i")))
+            except sa.exc.DBAPIError as exc:
+                reason = str(exc.orig).splitlines()[0].removeprefix("invalid regular expression: ")
+                raise rules.FilterError(f"The database cannot run this regular expression: {reason}.", i) from None
+
+
+@contextmanager
+def _time_limit(session: Session, seconds: float) -> Iterator[None]:
+    """Statements in the block are cancelled after ``seconds``: PostgreSQL's statement timeout (put back
+    after the block), SQLite's progress handler (it looks at the clock every hundred steps)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        deadline = time.monotonic() + seconds
+        raw = connection.connection.driver_connection
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, 100)
+        try:
+            yield
+        finally:
+            raw.set_progress_handler(None, 0)
+        return
+    before = session.execute(sa.text("SELECT current_setting('statement_timeout')")).scalar_one()
+    session.execute(sa.text("SELECT set_config('statement_timeout', :v, true)"), {"v": f"{max(1, round(seconds * 1000))}ms"})
+    yield  # on an error the transaction is rolled back, and the setting with it
+    session.execute(sa.text("SELECT set_config('statement_timeout', :v, true)"), {"v": before})
+
+
+def _timed_out(exc: sa.exc.DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "57014" or str(exc.orig) == "interrupted"  # PostgreSQL, SQLite
+
+
 def preview(*, session: Session, filters: Any, segment_id: int | None = None, sample: int = SAMPLE_SIZE) -> dict[str, Any]:
     """How many contacts the filters match now, and a few of them: the builder's live count."""
     parsed = rules.parse_filters(filters)
     comp = compiler(session=session)
     cond = comp.condition(parsed, segment_id=segment_id if segment_id else -1)
+    _runs_on_database(session, parsed)
     c = comp.t.contacts
     # One pass: the window count sees every match before the limit keeps the newest few.
-    rows = session.execute(
-        sa.select(c.c.id, c.c.firstname, c.c.lastname, c.c.email, sa.func.count().over().label("total"))
-        .where(cond).order_by(c.c.id.desc()).limit(max(1, sample))).all()
+    try:
+        with _time_limit(session, COUNT_SECONDS):
+            rows = session.execute(
+                sa.select(c.c.id, c.c.firstname, c.c.lastname, c.c.email, sa.func.count().over().label("total"))
+                .where(cond).order_by(c.c.id.desc()).limit(max(1, sample))).all()
+    except sa.exc.OperationalError as exc:
+        if not _timed_out(exc):
+            raise
+        raise rules.FilterError(f"Counting took longer than {COUNT_SECONDS} seconds: narrow the filters.") from None
     total = rows[0].total if rows else 0
     return {"total": int(total), "sample": [
         {"id": r.id, "name": f"{r.firstname or ''} {r.lastname or ''}".strip() or r.email or f"Anonymous #{r.id}", "email": r.email or ""}
@@ -305,7 +357,8 @@ def rebuild(*, session: Session, segment_id: int) -> dict[str, Any]:
     now = utcnow()
     comp = compiler(session=session, now=now)
     cond = comp.condition(rules.parse_filters(segment.filters), segment_id=segment_id)
-    added, removed = _sync(session, segment, comp.t.contacts, cond, now)
+    with _time_limit(session, REBUILD_SECONDS):
+        added, removed = _sync(session, segment, comp.t.contacts, cond, now)
     _refresh_count(session, segment)
     segment.last_built = now
     segment.build_seconds = round(time.perf_counter() - started, 3)

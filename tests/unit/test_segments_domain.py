@@ -108,3 +108,50 @@ def test_relative_dates(value, expected):
 def test_month_arithmetic_keeps_to_the_month_end():
     assert rules.resolve_date("+1 month", date(2026, 1, 31)) == (date(2026, 2, 28), date(2026, 3, 1))
     assert rules.resolve_date("2026-03-04T10:00:00", WED) == datetime(2026, 3, 4, 10, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- regular expressions (security)
+# A regexp filter used to run Python's backtracking engine per row on SQLite: a crafted pattern or
+# value could stall the server. Patterns now run on RE2, and only those it can run are saved.
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("(a)\\1", "Backreferences"),
+    ("(?P<x>a)(?P=x)", "Backreferences"),
+    ("foo(?=bar)", "Lookarounds"),
+    ("foo(?!bar)", "Lookarounds"),
+    ("(?<=a)b", "Lookarounds"),
+    ("(?<!a)b", "Lookarounds"),
+    ("a{1001}", "too complex"),
+    ("((a{100}){100}){100}", "too complex"),
+    ("a{256}", "at most 255"),
+    ("a{1,300}", "at most 255"),
+    ("(?i)abc", "feature the database"),
+    ("\\pL", "feature the database"),
+    ("(unclosed", "Not a valid regular expression: missing \\)"),
+    ("", "Enter a regular expression"),
+])
+def test_patterns_that_cannot_run_in_linear_time_everywhere_are_refused(pattern, message):
+    with pytest.raises(ValueError, match=message):
+        rules.check_regexp(pattern)
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(a|aa)*b", "^[0-9]{3}-[0-9]{4}$", "(x+x+)+y", "a{2,255}", "\\\\1", "[[:alpha:]]+"])
+def test_patterns_that_backtrack_elsewhere_are_kept(pattern):
+    assert rules.check_regexp(pattern) == pattern
+
+
+@pytest.mark.timeout(10)
+def test_the_sqlite_function_runs_catastrophic_patterns_in_linear_time():
+    value = "a" * (rules.MAX_MATCHED_VALUE - 1) + "!"  # Python's re would take longer than the universe's age
+    assert rules.sql_regexp("(?i)(a+)+$", value) is False
+    assert rules.sql_regexp("(?i)(a+)+$", value.upper()[:-1]) is True
+    assert rules.sql_regexp("(?i)(x+x+)+y", "x" * 100_000) is False
+
+
+def test_the_sqlite_function_reads_a_bounded_value_and_keeps_null():
+    assert rules.sql_regexp("x", None) is None and rules.sql_regexp(None, "x") is None
+    assert rules.sql_regexp("^1.5$", 1.5) is True and rules.sql_regexp("^b", b"bytes") is True
+    huge = "a" * rules.MAX_MATCHED_VALUE + "needle"
+    assert rules.sql_regexp("needle", huge) is False  # past what is read
+    assert rules.sql_regexp("needle", huge[-rules.MAX_MATCHED_VALUE:]) is True
