@@ -48,8 +48,10 @@ COLOUR_NAMES = {"primary": "Background", "text": "Text", "button": "Button", "bu
 DEFAULT_COLOURS = {"primary": "#4e5d9d", "text": "#ffffff", "button": "#fdb933", "button_text": "#ffffff"}
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_TIMEOUT = 3600
-MAX_PATTERNS = 50
-MAX_WILDCARDS = 5  # per pattern: each "*" multiplies the work of a failed match
+MAX_PATTERNS = 20  # page addresses of one item
+MAX_LIVE_PATTERNS = 50  # of all published items together: what one tracked hit is matched against
+MAX_WILDCARDS = 5  # per address
+MAX_MATCHED_URL = 2048  # characters of a page address looked at (a longer one is matched as if cut there)
 LIMITS = {"headline": 255, "tagline": 1000, "button_text": 100, "link_url": 2000, "pattern": 500}
 COOKIE_PREFIX = "mautic_focus_"
 
@@ -313,24 +315,66 @@ def should_show(properties: Mapping[str, Any], state: VisitorState, now: float) 
 # ------------------------------------------------------------------ which pages load it
 
 
-def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    """One case-insensitive regex for URL patterns where ``*`` stands for any characters.
+_SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*://")
 
-    A pattern matches the whole page address (``https://acme.test/pricing*``); a pattern without a
-    scheme (``acme.test/blog/*``) matches on http and https. None when there are no patterns.
+
+@dataclass(frozen=True)
+class PagePattern:
+    """One ``show_on`` address, lower-cased: literal pieces around ``*`` wildcards.
+
+    Matching is greedy and never backtracks: the head must start the address, the tail end it,
+    and each middle piece is found at its first place after the previous one (which is right for
+    patterns whose only wildcard is ``*``). Each piece is a literal, searched for in linear time
+    (the regular-expression engine searches a literal with a prefix table, unlike ``str.find``,
+    which is quadratic on crafted text), so an address costs at most one pass per pattern.
     """
-    parts = []
-    for p in patterns:
-        p = re.sub(r"\*+", "*", p.strip())
-        if not p or p.count("*") > MAX_WILDCARDS:
-            continue
-        body = ".*".join(re.escape(piece) for piece in p.split("*"))
-        if not re.match(r"^[a-z][a-z0-9+.-]*://", p, re.I) and not p.startswith("*"):
-            body = r"https?://" + body
-        parts.append(body)
-    if not parts:
+
+    head: str
+    middle: tuple[re.Pattern[str], ...]
+    tail: str
+    any_scheme: bool  # written without http:// or https://: either one matches
+    wildcard: bool
+
+    def matches(self, url: str) -> bool:
+        """Whether ``url`` (lower-cased and cut to ``MAX_MATCHED_URL`` by the caller) is one of its pages."""
+        if self.any_scheme:
+            if url.startswith("https://"):
+                url = url[8:]
+            elif url.startswith("http://"):
+                url = url[7:]
+            else:
+                return False
+        if not self.wildcard:
+            return url == self.head
+        end = len(url) - len(self.tail)
+        if end < len(self.head) or not url.startswith(self.head) or not url.endswith(self.tail):
+            return False
+        pos = len(self.head)
+        for piece in self.middle:
+            found = piece.search(url, pos, end)
+            if found is None:
+                return False
+            pos = found.end()
+        return True
+
+
+def page_pattern(text: str) -> PagePattern | None:
+    """The matcher for one typed address; None when it is empty or has too many wildcards."""
+    text = re.sub(r"\*+", "*", text.strip()).lower()
+    if not text or text.count("*") > MAX_WILDCARDS:
         return None
-    return re.compile(r"(?:" + "|".join(parts) + r")\Z", re.I | re.S)
+    head, *rest = text.split("*")
+    tail = rest.pop() if rest else ""
+    return PagePattern(head=head, middle=tuple(re.compile(re.escape(piece)) for piece in rest), tail=tail,
+                       any_scheme=not text.startswith("*") and not _SCHEME_RE.match(text), wildcard="*" in text)
+
+
+def live_budget_error(own: int, others: int) -> str | None:
+    """Why an item with ``own`` page addresses cannot be published beside items using ``others``, if it cannot."""
+    if own and own + others > MAX_LIVE_PATTERNS:
+        return (f"Published focus items may use at most {MAX_LIVE_PATTERNS} page addresses together; "
+                f"the others use {others}, so this one may use {max(0, MAX_LIVE_PATTERNS - others)}.")
+    return None
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -358,29 +402,33 @@ def parse_when(value: Any) -> datetime | None:
 
 @dataclass
 class ShowOnIndex:
-    """Published items' compiled ``show_on`` patterns, for matching a page address fast.
+    """Published items' ``show_on`` patterns, for matching a page address on every tracked hit.
 
-    Each entry is (focus id, compiled patterns, publish from, publish until); the window is checked
-    at match time so a cached index starts and stops showing items on time.
+    Each entry is (focus id, patterns, publish from, publish until); the window is checked at match
+    time so a cached index starts and stops showing items on time. Its cost is bounded, so it runs
+    inline on the tracking route: at most ``MAX_LIVE_PATTERNS`` patterns in all (the first items by
+    id keep theirs; saving refuses more), each one pass over at most ``MAX_MATCHED_URL`` characters.
     """
 
-    items: list[tuple[int, re.Pattern[str], datetime | None, datetime | None]] = field(default_factory=list)
+    items: list[tuple[int, tuple[PagePattern, ...], datetime | None, datetime | None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, rows: Iterable[tuple[int, Iterable[str], datetime | None, datetime | None]]) -> ShowOnIndex:
-        items = []
-        for focus_id, patterns, up, down in rows:
-            compiled = compile_patterns(patterns or [])
-            if compiled is not None:
-                items.append((focus_id, compiled, as_utc(up), as_utc(down)))
-        return cls(sorted(items, key=lambda x: x[0]))
+        items, budget = [], MAX_LIVE_PATTERNS
+        for focus_id, texts, up, down in sorted(rows, key=lambda row: row[0]):
+            patterns = tuple(p for p in map(page_pattern, list(texts or [])[:MAX_PATTERNS]) if p is not None)[:budget]
+            if patterns:
+                budget -= len(patterns)
+                items.append((focus_id, patterns, as_utc(up), as_utc(down)))
+        return cls(items)
 
     def match(self, url: str | None, now: datetime | None = None) -> list[int]:
         if not url or not self.items:
             return []
         now = now or datetime.now(UTC)
-        return [focus_id for focus_id, rx, up, down in self.items
-                if (up is None or up <= now) and (down is None or now < down) and rx.match(url)]
+        page = url[:MAX_MATCHED_URL].lower()
+        return [focus_id for focus_id, patterns, up, down in self.items
+                if (up is None or up <= now) and (down is None or now < down) and any(p.matches(page) for p in patterns)]
 
 
 # ------------------------------------------------------------------ the script

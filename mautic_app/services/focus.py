@@ -60,6 +60,10 @@ def save_focus(*, session: Session, focus_id: int | None = None, values: dict[st
     down = publish.get("publish_down", None if replace else item.publish_down)
     if up and down and rules.as_utc(down) <= rules.as_utc(up):
         raise FocusError({"publish_down": "Unpublishing must come after publishing."})
+    if clean["is_published"] and (down is None or rules.as_utc(down) > utcnow()):
+        problem = rules.live_budget_error(len(clean["properties"]["show_on"]), _live_patterns(session, exclude=item.id))
+        if problem:
+            raise FocusError({"show_on": problem})
     for key, value in clean.items():
         setattr(item, key, value)
     item.publish_up, item.publish_down = up, down
@@ -186,11 +190,21 @@ def stats_per_day(*, session: Session, focus_id: int, start: date, end: date) ->
 # ------------------------------------------------------------------ which items a page loads
 
 
+def _live(query: Any) -> Any:
+    """Published items that are not over (they may be showing now, or soon)."""
+    return query.where(col(FocusItem.is_published).is_(True),
+                       sa.or_(col(FocusItem.publish_down).is_(None), col(FocusItem.publish_down) > utcnow()))
+
+
+def _live_patterns(session: Session, *, exclude: int | None) -> int:
+    """How many page addresses the other live items use: every tracked hit is matched against them all."""
+    rows = session.execute(_live(sa.select(FocusItem.properties)).where(FocusItem.id != (exclude or 0))).scalars()
+    return sum(len(props.get("show_on") or []) for props in rows if isinstance(props, dict))
+
+
 def published_show_on(*, session: Session) -> rules.ShowOnIndex:
     rows = session.execute(
-        sa.select(FocusItem.id, FocusItem.properties, FocusItem.publish_up, FocusItem.publish_down)
-        .where(col(FocusItem.is_published).is_(True))
-    ).all()
+        _live(sa.select(FocusItem.id, FocusItem.properties, FocusItem.publish_up, FocusItem.publish_down))).all()
     return rules.ShowOnIndex.build(
         (i, (props or {}).get("show_on") or [], up, down) for i, props, up, down in rows if isinstance(props, dict))
 

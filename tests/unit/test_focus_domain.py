@@ -186,13 +186,74 @@ def test_index_matches_every_item_on_the_page_within_its_window():
     assert index.match("", now) == [] and index.match(None, now) == []
 
 
-def test_matching_stays_fast_on_hostile_patterns_and_urls():
-    import time
+# Security: show_on patterns used to become backtracking regular expressions matched against every
+# visitor's address on the event loop; these are matched greedily, piece by piece, in one pass.
 
-    index = rules.ShowOnIndex.build([(1, ["*a*a*a*a*a*b"], None, None)])
-    started = time.perf_counter()
-    assert index.match("https://x.test/" + "a" * 2000) == []
-    assert time.perf_counter() - started < 5  # a generous bound: catastrophic backtracking would take far longer
+
+@pytest.mark.timeout(10)
+def test_hostile_addresses_against_the_most_wildcards_allowed_finish():
+    index = rules.ShowOnIndex.build([(1, ["*a*a*a*a*b"], None, None)])  # the old regex took 20 s at 200 characters
+    assert index.match("https://x.test/" + "a" * 10_000 + "c") == []
+    assert index.match("https://x.test/" + "a" * 100 + "b") == [1]
+
+
+@pytest.mark.timeout(10)
+def test_the_worst_pattern_set_allowed_finishes():
+    """As many addresses as all live items may have, each made to scan the whole address, several times."""
+    patterns = ["*" + "a" * (90 + i % 10) + "b*" + "a" * 90 + "c*d*e*z" for i in range(rules.MAX_LIVE_PATTERNS)]
+    per = rules.MAX_PATTERNS
+    index = rules.ShowOnIndex.build([(i, patterns[i:i + per], None, None) for i in range(0, len(patterns), per)])
+    assert sum(len(p) for _, p, _, _ in index.items) == rules.MAX_LIVE_PATTERNS
+    for _ in range(100):
+        assert index.match("https://x.test/" + "a" * rules.MAX_MATCHED_URL + "z") == []
+
+
+@pytest.mark.parametrize("pattern, url, matches", [
+    ("https://x.test/(a+)+$", "https://x.test/" + "a" * 40 + "!", False),  # regular-expression signs are plain text
+    ("https://x.test/(a+)+$", "https://x.test/(A+)+$", True),
+    ("https://x.test/[a-z]?", "https://x.test/b", False),
+    ("https://x.test/*/a*b*", "https://x.test/k/ab/", True),
+    ("https://x.test/ab*ba", "https://x.test/aba", False),  # the head and the tail may not overlap
+    ("https://x.test/ab*ba", "https://x.test/abba", True),
+    ("*a*", "https://x.test/", False),
+    ("*", "javascript:alert(1)", True),
+    ("x.test/*", "ftp://x.test/a", False),
+])
+def test_patterns_are_plain_text_around_wildcards(pattern, url, matches):
+    assert bool(rules.ShowOnIndex.build([(1, [pattern], None, None)]).match(url)) is matches
+
+
+def test_long_addresses_are_matched_as_cut_at_the_limit():
+    index = rules.ShowOnIndex.build([(1, ["https://x.test/pricing*"], None, None), (2, ["*/thanks"], None, None)])
+    long = "https://x.test/pricing?utm_content=" + "x" * rules.MAX_MATCHED_URL
+    assert index.match(long) == [1]
+    assert index.match(long + "/thanks") == [1]  # its end is past the limit: not seen
+    assert index.match("https://x.test/a/thanks") == [2]
+
+
+def test_the_index_keeps_the_live_budget_for_the_first_items():
+    per = rules.MAX_PATTERNS
+    rows = [(i, [f"https://x.test/{i}/{n}" for n in range(per)], None, None) for i in range(5, 0, -1)]
+    index = rules.ShowOnIndex.build(rows)
+    kept = {focus_id: len(patterns) for focus_id, patterns, _, _ in index.items}
+    assert sum(kept.values()) == rules.MAX_LIVE_PATTERNS
+    assert list(kept)[0] == 1 and kept[1] == per  # by id, whatever order the rows came in
+    assert index.match(f"https://x.test/5/{per - 1}") == []
+
+
+def test_the_live_budget_says_what_is_left():
+    assert rules.live_budget_error(rules.MAX_PATTERNS, rules.MAX_LIVE_PATTERNS - rules.MAX_PATTERNS) is None
+    assert rules.live_budget_error(0, rules.MAX_LIVE_PATTERNS + 5) is None  # an item embedded by hand uses none
+    message = rules.live_budget_error(5, rules.MAX_LIVE_PATTERNS - 2)
+    assert f"at most {rules.MAX_LIVE_PATTERNS}" in message and "may use 2" in message
+
+
+def test_too_many_addresses_or_wildcards_are_refused():
+    assert "show_on" in errors_of(item(properties={"show_on": [f"https://a.test/{i}" for i in range(rules.MAX_PATTERNS + 1)]}))
+    wild = "https://a.test/" + "*x" * rules.MAX_WILDCARDS
+    assert rules.clean_item(item(properties={"show_on": [wild]}))["properties"]["show_on"] == [wild]
+    assert "show_on" in errors_of(item(properties={"show_on": [wild + "*"]}))
+    assert "show_on" in errors_of(item(properties={"show_on": ["https://a.test/" + "x" * rules.LIMITS["pattern"]]}))
 
 
 # ---------------------------------------------------------------- the script
