@@ -69,6 +69,9 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     filter2.get_by_label("Operator of filter 2").select_option(label="regexp")
     filter2.get_by_label("Value of filter 2").fill("([")
     expect(page.get_by_role("alert").filter(has_text="regular expression")).to_be_visible()
+    # One that only a backtracking engine runs (and that could stall it) is refused the same way.
+    filter2.get_by_label("Value of filter 2").fill("(a)\\1")
+    expect(page.get_by_role("alert").filter(has_text="Backreferences")).to_be_visible()
     filter2.get_by_label("Operator of filter 2").select_option(label="greater than or equal")
     filter2.get_by_label("Value of filter 2").fill("20")
     expect(count).to_have_text("2 contacts match")
