@@ -179,8 +179,6 @@ class FocusEditState(rx.State):
 
     @rx.event
     async def load(self):
-        if not (await self.get_state(SessionState)).user_id:
-            return
         focus_id = _focus_id(self.router.url.path) or 0
         self.origin = self.router.url.origin
         self.forms = await rx.run_in_thread(_forms)

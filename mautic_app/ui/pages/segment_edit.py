@@ -153,8 +153,6 @@ class SegmentEditState(rx.State):
 
     @rx.event
     async def load(self):
-        if not (await self.get_state(SessionState)).user_id:
-            return
         segment_id = _segment_id(self.router.url.path) or 0
         cat = await rx.run_in_thread(_catalogue)
         self.groups, self.field_types, self.field_labels = cat["groups"], cat["types"], cat["labels"]
@@ -339,7 +337,7 @@ class SegmentEditState(rx.State):
     async def add_member(self, form: dict):
         text, sid = str(form.get("contact", "")), self.segment_id
         user_id = (await self.get_state(SessionState)).user_id
-        if not sid or not user_id:
+        if not sid:
             return
         contact_id = await rx.run_in_thread(lambda: _find_contact(text))
         if contact_id is None:
@@ -353,7 +351,7 @@ class SegmentEditState(rx.State):
     async def remove_member(self, contact_id: str):
         sid = self.segment_id
         user_id = (await self.get_state(SessionState)).user_id
-        if not sid or not user_id or not contact_id.isdigit():
+        if not sid or not contact_id.isdigit():
             return
         await rx.run_in_thread(lambda: _change_member(sid, int(contact_id), False, user_id))
         await self._load_members()
