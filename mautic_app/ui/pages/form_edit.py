@@ -207,8 +207,6 @@ class FormEditState(rx.State):
 
     @rx.event
     async def load(self):
-        if not (await self.get_state(SessionState)).user_id:
-            return
         self.origin = self.router.url.origin
         choices = await rx.run_in_thread(_choices)
         self.mapping, self.segment_choices = choices["mapping"], choices["segments"]
@@ -316,8 +314,6 @@ class FormEditState(rx.State):
         if self.saving:
             return
         user_id = (await self.get_state(SessionState)).user_id
-        if not user_id:
-            return
         self.saving = True
         yield
         form_id, settings, rows, actions = self.form_id or None, dict(self.settings), list(self.fields), list(self.actions)
