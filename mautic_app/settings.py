@@ -50,6 +50,8 @@ class Settings:
     base_url: str = ""
     trusted_proxies: tuple[str, ...] = ()  # addresses / CIDR ranges whose X-Forwarded-For and -Proto we believe
     form_submits_per_minute: int = 20  # per visitor IP and form; 0 turns the limit off
+    upload_quota_mb: int = 1024  # all files visitors upload, together; once reached new uploads are refused
+    outgoing_allow_private: tuple[str, ...] = ()  # ranges / host names outgoing requests may reach though private
     extra: dict = field(default_factory=dict)
 
     @property
@@ -84,6 +86,8 @@ def load_settings() -> Settings:
         base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
         trusted_proxies=tuple(p.strip() for p in os.environ.get("MAUTIC_TRUSTED_PROXIES", "").split(",") if p.strip()),
         form_submits_per_minute=int(os.environ.get("MAUTIC_FORM_SUBMITS_PER_MINUTE", "20")),
+        upload_quota_mb=int(os.environ.get("MAUTIC_UPLOAD_QUOTA_MB", "1024")),
+        outgoing_allow_private=tuple(p.strip() for p in os.environ.get("MAUTIC_OUTGOING_ALLOW_PRIVATE", "").split(",") if p.strip()),
     )
 
 

@@ -3,35 +3,41 @@
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
+from urllib.parse import urlencode
 
-from mautic_app import hitqueue
+import httpx
+
+from mautic_app import hitqueue, outgoing
 from mautic_app.db import session_scope
 from mautic_app.services import forms
 from mautic_app.tasks.celery_app import app
 
 log = logging.getLogger(__name__)
-TIMEOUT_SECONDS = 10
 
 
 @app.task(name="mautic.forms.repost", ignore_result=True, bind=True, max_retries=3, default_retry_delay=60)
 def repost(self, submission_id: int) -> None:
-    """POST the results, form-encoded with Mautic's names, to the action's URL; retried a few times if it fails."""
+    """POST the results, form-encoded with Mautic's names, to the action's URL, through ``outgoing``
+    (public addresses only); retried a few times if the other site fails, never when it is refused."""
     with session_scope() as session:
         found = forms.repost_payload(session=session, submission_id=submission_id)
     if found is None:
         return
     url, data = found
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode(), method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Mautic form re-post"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as reply:  # noqa: S310  (http(s) only: checked on save)
-            reply.read(1024)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        log.warning("re-posting submission %s to %s failed: %s", submission_id, url, exc)
-        raise self.retry(exc=exc) from exc
+        reply = outgoing.send("POST", url, content=urlencode(data).encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Mautic form re-post"})
+    except outgoing.Refused as exc:
+        log.warning("re-posting submission %s to %s refused: %s", submission_id, url, exc)
+        return
+    except (httpx.HTTPError, OSError) as exc:  # TimeoutError is an OSError
+        failure: Exception = exc
+    else:
+        if reply.ok:
+            return
+        failure = RuntimeError(f"the site answered {reply.status}")
+    log.warning("re-posting submission %s to %s failed: %s", submission_id, url, failure)
+    raise self.retry(exc=failure)
 
 
 @app.task(name="mautic.forms.record_queued_submissions", ignore_result=True)
