@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +26,7 @@ MAX_VALUE = 4000  # characters of one submitted value
 MAX_FIELDS = 100
 MAX_OPTIONS = 200
 MAX_POST_BYTES = 64 * 1024  # a whole post without files
+MAX_FILE_MB = 50.0  # the most a file field may take; a post with files is at most this plus MAX_POST_BYTES
 HONEYPOT = "mfhp_website"  # never shown to people; bots that fill every input give themselves away
 ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
@@ -236,7 +237,7 @@ def check_fields(raw: list[Mapping[str, Any]], *, contact_fields: set[str], comp
             props["allowed_extensions"] = [e for e in (_text(x, 10).lower().lstrip(".") for x in props.get("allowed_extensions")
                                                        or DEFAULT_EXTENSIONS) if re.fullmatch(r"[a-z0-9]{1,10}", e)]
             try:
-                props["max_size_mb"] = max(0.01, min(float(props.get("max_size_mb") or 1), 50.0))
+                props["max_size_mb"] = max(0.01, min(float(props.get("max_size_mb") or 1), MAX_FILE_MB))
             except (TypeError, ValueError):
                 errors[f"{key}.max_size_mb"] = "Enter a size in MB."
         try:
@@ -291,8 +292,12 @@ def _options(raw: Any) -> list[dict[str, str]]:
     return out
 
 
-def check_actions(raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Submitted actions as ``{"type", "name", "properties"}``, or :class:`FormError`."""
+def check_actions(raw: list[Mapping[str, Any]], *, url_refusal: Callable[[str], str | None] = lambda url: None,
+                  ) -> list[dict[str, Any]]:
+    """Submitted actions as ``{"type", "name", "properties"}``, or :class:`FormError`.
+
+    ``url_refusal`` says why the server will not send to a URL (``outgoing.url_refusal``: its host is private).
+    """
     errors: dict[str, str] = {}
     out = []
     for i, item in enumerate(raw[:50]):
@@ -328,6 +333,8 @@ def check_actions(raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 url = web_url(value)
                 if not url:
                     errors[f"{key}.{pkey}"] = f"{label}: enter an http(s) address."
+                elif reason := url_refusal(url):
+                    errors[f"{key}.{pkey}"] = f"{label}: {reason}"
                 props[pkey] = url or ""
             else:
                 props[pkey] = _text(value, 255)
@@ -413,11 +420,8 @@ def _value(f: Field, raw: Any) -> Any:
         if not isinstance(raw, Mapping):
             raise ValueError("Choose a file to upload.")
         name = _text(raw.get("filename"), 255)
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if ext not in (f.properties.get("allowed_extensions") or DEFAULT_EXTENSIONS):
-            raise ValueError("This kind of file is not accepted.")
-        if int(raw.get("size") or 0) > float(f.properties.get("max_size_mb") or 1) * 1024 * 1024:
-            raise ValueError(f"The file is larger than {f.properties.get('max_size_mb') or 1} MB.")
+        if problem := upload_refusal(f, name, int(raw.get("size") or 0)):
+            raise ValueError(problem)
         return {"filename": name, "stored": _text(raw.get("stored"), 255)}
     if kind.multiple:
         items = raw if isinstance(raw, list) else ([] if raw in (None, "") else [raw])
@@ -475,6 +479,16 @@ def _value(f: Field, raw: Any) -> Any:
     if f.type not in ("textarea",):
         text = text.replace("\r", " ").replace("\n", " ")
     return text[:255] if f.type not in ("textarea", "hidden") else text
+
+
+def upload_refusal(f: Field, filename: str, size: int) -> str | None:
+    """Why a file field cannot take this file, or None: checked before a byte of it is kept."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in (f.properties.get("allowed_extensions") or DEFAULT_EXTENSIONS):
+        return "This kind of file is not accepted."
+    if size > float(f.properties.get("max_size_mb") or 1) * 1024 * 1024:
+        return f"The file is larger than {f.properties.get('max_size_mb') or 1} MB."
+    return None
 
 
 def read_post(pairs: Iterable[tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:

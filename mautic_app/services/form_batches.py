@@ -45,6 +45,7 @@ from mautic_app.services.forms import (
     Submitted,
     _ActionContext,
     actions_of,
+    discard_uploads,
     snapshot,
     submit,
 )
@@ -87,10 +88,12 @@ def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, 
         form = forms[form_id]
         if form is None:
             log.warning("queued submission for deleted form %s dropped", form_id)
+            discard_uploads(form_id, raw.get("values") or {})
             continue
         posted = Posted(values=raw.get("values") or {}, ip=raw.get("ip"), device_id=raw.get("device"),
                         referer=raw.get("referer"), page_url=raw.get("page_url"), user_agent=raw.get("ua"))
         checked = rules.check_post(form.fields, posted.values, hidden={f.alias for f in form.fields})
+        discard_uploads(form_id, posted.values, keep=checked.values)  # the form changed since the post was checked
         clean = {}
         for alias, value in checked.contact.items():
             spec = specs.get(alias)
@@ -212,6 +215,7 @@ def _alone(session: Session, item: _Item) -> Submitted | None:
             return submit(session=session, form=item.form, posted=item.posted, checked_already=True)
     except Exception:  # noqa: BLE001  (one broken submission must not lose the batch)
         log.exception("queued submission for form %s dropped", item.form.id)
+        discard_uploads(item.form.id, item.posted.values)
         return None
 
 

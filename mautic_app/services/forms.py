@@ -11,17 +11,22 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import re
+import secrets
+import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import changefeed, outgoing
 from mautic_app.domain import forms as rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
@@ -110,7 +115,7 @@ def save_form(
         errors |= exc.errors
         checked_fields = []
     try:
-        checked_actions = rules.check_actions(actions)
+        checked_actions = rules.check_actions(actions, url_refusal=outgoing.url_refusal)
     except rules.FormError as exc:
         errors |= exc.errors
         checked_actions = []
@@ -275,6 +280,8 @@ def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
                         one_updates, one_reposts = form_batches.record(session=session, items=[item])
                 except Exception:  # noqa: BLE001
                     log.exception("queued submission dropped: form %s", item.get("form_id"))
+                    if isinstance(item.get("form_id"), int):
+                        discard_uploads(item["form_id"], item.get("values") or {})
                     continue
                 updates |= one_updates
                 reposts += one_reposts
@@ -405,6 +412,7 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
     )
     session.add(row)
     session.flush()
+    discard_uploads(form.id, posted.values, keep=checked.values)
     timeline.log(session=session, contact_id=contact_id, event_type="form_submitted",
                  details={"name": form.name, "form_id": form.id, "submission_id": row.id})
     from mautic_app.services import points
@@ -595,26 +603,96 @@ def submission(*, session: Session, form_id: int, submission_id: int) -> FormSub
 
 def upload_folder(form_id: int) -> Path:
     """Where a form's uploaded files are kept, each under a random name (never one a visitor chose)."""
-    return settings.data_dir / "form_uploads" / str(int(form_id))
+    return uploads_root() / str(int(form_id))
+
+
+def uploads_root() -> Path:
+    """Every file visitors uploaded: what ``MAUTIC_UPLOAD_QUOTA_MB`` counts."""
+    return settings.data_dir / "form_uploads"
+
+
+class UploadsFull(RuntimeError):
+    """The installation's upload quota (``MAUTIC_UPLOAD_QUOTA_MB``) is reached."""
+
+
+USAGE_SECONDS = 10.0  # files other servers keep count here within this; this process's own at once
+_usage: dict[Path, tuple[float, int]] = {}  # uploads root → (when read from disk, bytes)
+_usage_lock = threading.Lock()
+
+
+def keep_upload(form_id: int, source: BinaryIO, filename: str, size: int) -> dict[str, Any]:
+    """Copy a received file (already checked against its field) into the form's folder under a random
+    name, whole or not at all; raises :class:`UploadsFull` when it would pass the installation's quota."""
+    _count_upload(size)
+    name = Path(filename or "file").name[:200]
+    stored = f"{secrets.token_hex(12)}_{''.join(c for c in name if c.isascii() and (c.isalnum() or c in '._-'))[:100]}"
+    path = upload_folder(form_id) / stored
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source.seek(0)
+        with open(path, "xb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        _count_upload(-size)
+        raise
+    return {"filename": name, "size": size, "stored": stored}
+
+
+def _count_upload(size: int) -> None:
+    """Add a file to the uploads' total (a negative size takes one off), refusing one past the quota."""
+    root = uploads_root()
+    with _usage_lock:
+        read_at, used = _usage.get(root, (0.0, 0))
+        if time.monotonic() - read_at > USAGE_SECONDS:
+            read_at, used = time.monotonic(), _size_on_disk(root)
+        if size > 0 and used + size > settings.upload_quota_mb * 1024 * 1024:
+            raise UploadsFull
+        _usage[root] = (read_at, max(0, used + size))
+
+
+def _size_on_disk(folder: Path) -> int:
+    total = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(parent, name)).st_size
+            except FileNotFoundError:  # deleted while counting
+                continue
+    return total
 
 
 def uploaded_file(*, session: Session, form_id: int, submission_id: int, alias: str) -> tuple[Path, str] | None:
     """(file on disk, the visitor's file name) of a submission's upload, or None."""
     row = submission(session=session, form_id=form_id, submission_id=submission_id)
     value = (row.values or {}).get(alias) if row is not None else None
-    stored = value.get("stored") if isinstance(value, dict) else None
-    if not isinstance(stored, str) or not _STORED_NAME.fullmatch(stored):
+    stored = _stored(value)
+    if stored is None:
         return None
     path = upload_folder(form_id) / stored
     return (path, str(value.get("filename") or stored)) if path.is_file() else None
 
 
-def discard_uploads(form_id: int, values: dict[str, Any]) -> None:
-    """Delete the files of a post that was not kept (refused, or caught by the honeypot)."""
+def discard_uploads(form_id: int, values: dict[str, Any], *, keep: dict[str, Any] | None = None) -> None:
+    """Delete the files of a post that was not kept (refused, caught by the honeypot, lost), or only
+    those its stored values ``keep`` do not name (a field that keeps no result, or was removed since)."""
+    kept = {_stored(v) for v in (keep or {}).values()}
     for value in values.values():
-        stored = value.get("stored") if isinstance(value, dict) else None
-        if isinstance(stored, str) and _STORED_NAME.fullmatch(stored):
-            (upload_folder(form_id) / stored).unlink(missing_ok=True)
+        stored = _stored(value)
+        if stored is not None and stored not in kept:
+            path = upload_folder(form_id) / stored
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            _count_upload(-size)
+
+
+def _stored(value: Any) -> str | None:
+    """The stored name of an upload's value, if it is one of ours."""
+    stored = value.get("stored") if isinstance(value, dict) else None
+    return stored if isinstance(stored, str) and _STORED_NAME.fullmatch(stored) else None
 
 
 _STORED_NAME = re.compile(r"[0-9a-f]{24}_[\w.-]{0,100}")  # no separators: always a file of the form's own folder

@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import secrets
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartParser
 
 from mautic_app import hitqueue
 from mautic_app.db import session_scope
@@ -38,7 +39,7 @@ from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, tru
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 RUNTIME = Path(__file__).parent / "static" / "mauticform.js"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_POST_WITH_FILES = int(rules.MAX_FILE_MB * 1024 * 1024) + rules.MAX_POST_BYTES
 NOT_FOUND_JS = "/* This form does not exist or is not published. */\n"
 
 
@@ -181,20 +182,21 @@ async def submit_preflight(request: Request) -> Response:
 @router.post("/form/submit")
 async def submit(request: Request) -> Response:
     ajax = request.query_params.get("ajax") in ("1", "true") or request.headers.get("x-requested-with") == "XMLHttpRequest"
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-        return _refuse(request, ajax, 413, "The form is too large to send.")
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return _refuse(request, ajax, 415, "Send the form as a web form (form-encoded or multipart).")
-    if kind == "application/x-www-form-urlencoded" and declared and declared.isdigit() and int(declared) > rules.MAX_POST_BYTES:
+    cap = rules.MAX_POST_BYTES if kind == "application/x-www-form-urlencoded" else MAX_POST_WITH_FILES
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
         return _refuse(request, ajax, 413, "The form is too large to send.")
     try:
-        data = await _read_form(request, kind)
+        data = await _read_form(request, kind, cap)
     except _TooLarge:
         return _refuse(request, ajax, 413, "The form is too large to send.")
-    except Exception:  # noqa: BLE001  (malformed or oversized bodies of every kind)
+    except Exception:  # noqa: BLE001  (malformed bodies of every kind, and visitors gone mid-post)
         return _refuse(request, ajax, 400, "The form could not be read.")
+    values: dict[str, Any] = {}
+    form_id = 0
     try:
         values, meta = rules.read_post((k, v) for k, v in data.multi_items())
         form_id = _int(meta.get("formid")) or _int(request.query_params.get("formId"))
@@ -210,27 +212,26 @@ async def submit(request: Request) -> Response:
         if not hitqueue.enabled() and not await _limiter.allow(f"{ip}:{form_id}"):  # with Redis: in the queue's push
             return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
         device = tracking_rules.valid_id(data.get(DEVICE_COOKIE) if isinstance(data.get(DEVICE_COOKIE), str) else None) or _device(request)
-        files = {k: v for k, v in values.items() if isinstance(v, UploadFile)}
-        for alias, upload in files.items():
-            values[alias] = await _keep_upload(form_id, upload)
+        if any(isinstance(v, UploadFile) for v in data.values()):
+            refused = await _keep_uploads(request, ajax, form_id, values)
+            if refused is not None:
+                return refused
         posted = forms.Posted(values=values, ip=ip, device_id=device, referer=request.headers.get("referer"),
                               page_url=page_url or rules.web_url(request.headers.get("referer")),
                               user_agent=(request.headers.get("user-agent") or "")[:1024])
-        try:
-            if hitqueue.enabled():
-                response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
-                if files and not kept:
-                    await run_in_threadpool(forms.discard_uploads, form_id, values)
-                return response
-            result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
-        except Exception:
-            if files:  # the post is lost: so are its files
-                await run_in_threadpool(forms.discard_uploads, form_id, values)
-            raise
+        if hitqueue.enabled():
+            response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
+            if not kept:
+                await _discard(form_id, values)
+            return response
+        result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
+    except BaseException:
+        forms.discard_uploads(form_id, values)  # the post is lost, so are its files (here: a cancelled task awaits nothing)
+        raise
     finally:
         await data.close()
-    if (result is None or result[0].errors) and files:
-        await run_in_threadpool(forms.discard_uploads, form_id, values)
+    if result is None or result[0].errors:
+        await _discard(form_id, values)
     if result is None:
         return _refuse(request, ajax, 404, "This form does not exist or is not published.")
     outcome, reply = result
@@ -247,17 +248,65 @@ class _TooLarge(ValueError):
     pass
 
 
-async def _read_form(request: Request, kind: str) -> FormData:
-    """The post's fields. A plain form-encoded post (every AJAX post) is parsed directly: it is the
-    busy path, and Starlette's streaming form parser costs several times more; files need multipart."""
+async def _read_form(request: Request, kind: str, cap: int) -> FormData:
+    """The post's fields, the body refused as soon as it passes ``cap`` bytes (with or without a
+    Content-Length). Files wait in temporary files that vanish with the request; only
+    :func:`_keep_uploads` keeps any. A plain form-encoded post (every AJAX post) is parsed directly:
+    it is the busy path, and the streaming parser costs several times more."""
+    body = _capped(request.stream(), cap)
     if kind != "application/x-www-form-urlencoded":
-        return await request.form(max_files=10, max_fields=300, max_part_size=rules.MAX_POST_BYTES)
-    raw = b""
-    async for chunk in request.stream():  # chunked bodies without a length are capped as they arrive
-        raw += chunk
-        if len(raw) > rules.MAX_POST_BYTES:
-            raise _TooLarge
+        return await MultiPartParser(request.headers, body, max_files=10, max_fields=300, max_part_size=rules.MAX_POST_BYTES).parse()
+    raw = b"".join([chunk async for chunk in body])
     return FormData(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=300))
+
+
+async def _capped(stream: AsyncIterator[bytes], cap: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > cap:
+            raise _TooLarge
+        yield chunk
+
+
+async def _keep_uploads(request: Request, ajax: bool, form_id: int, values: dict[str, Any]) -> Response | None:
+    """Keep the files of the form's own file fields that pass their field's checks, whole; a refusal
+    when the form is not live or the uploads' quota is reached. Files under any other name are dropped
+    unkept; a file its field refuses is replaced by its name and size, for the field's error."""
+    form = await run_in_threadpool(forms.cached_form, form_id)
+    if not forms.is_live(form):
+        return _refuse(request, ajax, 404, "This form does not exist or is not published.")
+    file_fields = {f.alias: f for f in form.fields if f.type == "file"}
+    for alias, value in list(values.items()):
+        sent = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, UploadFile)]
+        if not sent:
+            continue
+        field = file_fields.get(alias)
+        if field is None:
+            if isinstance(value, list):
+                values[alias] = [v for v in value if not isinstance(v, UploadFile)]
+            else:
+                del values[alias]
+            continue
+        upload = sent[-1]  # as for text, the last one sent
+        name, size = upload.filename or "", upload.size or 0
+        if not name and not size:  # a file input left empty
+            values[alias] = None
+        elif rules.upload_refusal(field, name, size) or not field.save_result:
+            values[alias] = {"filename": name, "size": size}  # nothing kept: the field's check says why, or keeps no result
+        else:
+            try:
+                values[alias] = await run_in_threadpool(forms.keep_upload, form_id, upload.file, name, size)
+            except forms.UploadsFull:
+                await _discard(form_id, values)
+                return _refuse(request, ajax, 507, "This site cannot take more uploaded files now. Please try again later.")
+    return None
+
+
+async def _discard(form_id: int, values: dict[str, Any]) -> None:
+    """Delete the files a post kept (off the event loop; most posts have none)."""
+    if any(isinstance(v, dict) and v.get("stored") for v in values.values()):
+        await run_in_threadpool(forms.discard_uploads, form_id, values)
 
 
 def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str | None):
@@ -305,22 +354,6 @@ def _wake_writer() -> None:
     from mautic_app.tasks.forms import record_queued_submissions
 
     _quietly(record_queued_submissions.delay)
-
-
-async def _keep_upload(form_id: int, upload: UploadFile) -> dict[str, Any]:
-    """Store an uploaded file under a random name; the field's checks decide later whether it counts."""
-    name = Path(upload.filename or "file").name[:200]
-    folder = forms.upload_folder(form_id)
-    size = 0
-    stored = f"{secrets.token_hex(12)}_{''.join(c for c in name if c.isascii() and (c.isalnum() or c in '._-'))[:100]}"
-    await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
-    with open(folder / stored, "wb") as out:  # noqa: ASYNC230  (small files, bounded by the size cap)
-        while chunk := await upload.read(64 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                break
-            out.write(chunk)
-    return {"filename": name, "size": size, "stored": stored}
 
 
 def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str | None) -> Response:

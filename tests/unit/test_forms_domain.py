@@ -1,6 +1,8 @@
-"""Form rules without a database: conditional fields (Mautic's "in" and "notIn")."""
+"""Form rules without a database: conditional fields (Mautic's "in" and "notIn"), uploads, re-post URLs."""
 
 from __future__ import annotations
+
+import pytest
 
 from mautic_app.domain import forms as rules
 
@@ -31,3 +33,31 @@ def test_the_page_tells_the_embed_script_which_rule_applies():
     html = rules.render_form(form_id=1, alias="survey", name="Survey", fields=_fields({"expr": "notIn", "values": ["Bikes"]}),
                              action="/form/submit")
     assert 'data-mautic-form-expr="notIn"' in html and 'data-mautic-form-show-on="interest"' in html
+
+
+def _file_field(**properties) -> rules.Field:
+    return rules.check_fields([{"label": "CV", "alias": "cv", "type": "file", "properties": properties}],
+                              contact_fields=set(), company_fields=set())[0]
+
+
+def test_a_file_is_judged_by_its_name_and_whole_size_before_it_is_kept():
+    cv = _file_field(allowed_extensions=["pdf"], max_size_mb=0.5)
+    assert rules.upload_refusal(cv, "cv.PDF", 512 * 1024) is None
+    assert rules.upload_refusal(cv, "cv.pdf", 512 * 1024 + 1) == "The file is larger than 0.5 MB."
+    assert rules.upload_refusal(cv, "cv.pdf.exe", 10) == "This kind of file is not accepted."
+    assert rules.upload_refusal(cv, "pdf", 10) == "This kind of file is not accepted."
+    assert _file_field(max_size_mb=5000).properties["max_size_mb"] == rules.MAX_FILE_MB
+    assert rules.check_post([cv], {"cv": {"filename": "cv.pdf", "size": 10**6}}).errors == {"cv": "The file is larger than 0.5 MB."}
+
+
+def test_a_repost_url_must_be_web_and_one_the_server_sends_to():
+    def refusal(url: str) -> str | None:
+        return "10.0.0.5 is a private address" if "10.0.0.5" in url else None
+
+    ok = rules.check_actions([{"type": "form.repost", "properties": {"post_url": "https://crm.example/hook"}}], url_refusal=refusal)
+    assert ok[0]["properties"]["post_url"] == "https://crm.example/hook"
+    for url, message in (("ftp://crm.example/", "URL: enter an http(s) address."),
+                         ("http://10.0.0.5/hook", "URL: 10.0.0.5 is a private address")):
+        with pytest.raises(rules.FormError) as refused:
+            rules.check_actions([{"type": "form.repost", "properties": {"post_url": url}}], url_refusal=refusal)
+        assert refused.value.errors == {"actions.0.post_url": message}
