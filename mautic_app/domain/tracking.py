@@ -335,11 +335,11 @@ def trusted_site(site: str | None, own: tuple[str, ...], allowed_hosts: tuple[st
     visitor's ids and pre-fill values: our own origin (``own``: ``host[:port]`` as the browser names
     it) or an allowed site of Settings → Tracking, matched as form redirects are.
 
-    ``null``, a missing header and anything but an http(s) address are nobody we trust. Cached:
+    ``null``, a missing header and anything but a plain http(s) address are nobody we trust. Cached:
     the tracking routes ask on every hit.
     """
     url = web_url(site)
-    if not url:
+    if not url or "\\" in url or "@" in urlsplit(url).netloc:  # browsers send neither; parsers disagree on both
         return False
     if urlsplit(url).netloc.lower() in {o.lower() for o in own if o}:
         return True

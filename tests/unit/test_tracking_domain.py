@@ -232,6 +232,8 @@ def test_a_signed_email_nobody_has_yet_identifies_the_visitor_itself():
     (None, False),
     ("javascript:alert(1)", False),
     ("shop.example", False),
+    ("https://evil.example\\@shop.example/", False),  # a browser goes to evil.example; Python reads shop.example
+    ("https://evil@shop.example", False),
 ])
 def test_only_our_own_origin_and_allowed_sites_are_trusted(site, trusted):
     own = ("app.example:3000", "")
