@@ -173,13 +173,19 @@ def _text(value: Any, limit: int) -> str:
 
 
 def web_url(value: Any) -> str | None:
-    """An absolute http(s) URL, or None."""
+    """An absolute http(s) URL, or None.
+
+    Backslashes, control characters and user info are refused: browsers read ``https://evil\\@shop/``
+    as a path on evil, while Python's parser sees the host shop, so a host check could be passed.
+    """
     s = _text(value, 2048)
+    if "\\" in s or any(ord(c) <= 32 or ord(c) == 127 for c in s):
+        return None
     try:
         parts = urlsplit(s)
     except ValueError:
         return None
-    return s if parts.scheme.lower() in ("http", "https") and parts.hostname and not any(c in s for c in "\r\n\t ") else None
+    return s if parts.scheme.lower() in ("http", "https") and parts.hostname and "@" not in parts.netloc else None
 
 
 def alias_from_label(label: str, taken: Iterable[str] = ()) -> str:
