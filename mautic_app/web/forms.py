@@ -77,15 +77,21 @@ async def page(request: Request, form_id: int) -> Response:
 async def prefill(request: Request) -> Response:
     """What a known visitor's form looks like: fields progressive profiling hides, and auto-fill values.
 
-    Only to a page whose ``Origin`` is our own or an allowed site of Settings → Tracking: any other
-    site, and a request naming no site (a server that learnt a device id), gets nothing, not even
-    which fields are known (``generate.js`` already leaves those out of the form).
+    Values (and our cookie's visitor) only for a page whose ``Origin`` is our own or an allowed site
+    of Settings → Tracking, with credentials. Any other site learns only which fields to hide for the
+    device id its own pages keep (no value, no cookie, no credentials); a request naming no site (a
+    server that learnt a device id) gets nothing.
     """
     headers = {"Cache-Control": "private, no-store", "Vary": "Origin, Cookie"}
-    if not await from_trusted_site(request):
+    form_id = _int(request.query_params.get("id"))
+    if await from_trusted_site(request):
+        hide, values = await run_in_threadpool(_known_visitor, form_id, _device(request))
+        return JSONResponse({"hide": hide, "values": values}, headers=headers | trusted_cors(request))
+    own_device = tracking_rules.valid_id(request.query_params.get(DEVICE_COOKIE))
+    if request.headers.get("origin") in (None, "null") or not own_device:
         return JSONResponse({"hide": [], "values": {}}, headers=headers)
-    hide, values = await run_in_threadpool(_known_visitor, _int(request.query_params.get("id")), _device(request))
-    return JSONResponse({"hide": hide, "values": values}, headers=headers | trusted_cors(request))
+    hide, _values = await run_in_threadpool(_known_visitor, form_id, own_device)
+    return JSONResponse({"hide": hide, "values": {}}, headers=headers | {"Access-Control-Allow-Origin": "*"})
 
 
 def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str):

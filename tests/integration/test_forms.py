@@ -270,7 +270,7 @@ def test_progressive_profiling_and_prefill_only_for_allowed_sites(site, session)
     assert "mauticform[company]" not in js  # known, and set to hide when known
     assert "mauticform[firstname]" in js and "Hal" not in js  # auto-fill values never ride in the script
     refused = site.get(f"/form/prefill?id={form_id}&mautic_device_id={device}", headers={"Origin": "https://evil.example"})
-    assert refused.json() == {"hide": [], "values": {}}  # nothing for another site, not even which fields are known
+    assert refused.json() == {"hide": ["company"], "values": {}}  # which fields to hide for the id it names, never a value
     with session() as s:
         tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
         s.commit()

@@ -180,11 +180,18 @@ def test_prefill_values_go_only_to_allowed_sites(browser, session):
     flush()
     query = f"/form/prefill?id={form_id}&mautic_device_id={device}"
 
-    # A server that learnt the device id, a page of another site, a sandboxed frame: nothing at all.
-    for origin in (None, EVIL, "null"):
+    # A server that learnt the device id, a sandboxed frame: nothing at all.
+    for origin in (None, "null"):
         r = browser(origin, jar=shop).get(query)
         assert r.json() == {"hide": [], "values": {}}, origin
         assert "access-control-allow-origin" not in r.headers and "access-control-allow-credentials" not in r.headers
+    # Another site's page: never a value, nor credentials; it may learn which fields to hide only for
+    # the device id it names itself (its own pages keep it), never for the visitor's cookie.
+    evil = browser(EVIL, jar=shop)
+    assert evil.get(f"/form/prefill?id={form_id}").json() == {"hide": [], "values": {}}
+    r = evil.get(query)
+    assert r.json() == {"hide": ["company"], "values": {}}
+    assert r.headers["access-control-allow-origin"] == "*" and "access-control-allow-credentials" not in r.headers
 
     r = shop.get(query)
     assert r.json() == {"hide": ["company"], "values": {"firstname": "Hal"}}

@@ -65,12 +65,12 @@
   q('[name^="' + prefix + '"]').forEach(function (el) { var a = aliasOf(el.name); if (a && params.hasOwnProperty(a)) fromQuery[a] = params[a]; });
   fill(fromQuery, true);
   // A known visitor (the tracking script's id on this page): drop the fields progressive profiling
-  // hides, and fill auto-fill fields when the server trusts this site with the values.
+  // hides, and fill auto-fill fields when the server trusts this site with the values. The id travels
+  // as a parameter, so no cookie is needed: any site can read the answer, an allowed one gets values.
   var device = store && store.getItem('mautic_device_id');
   if (F.prefill && device) {
     var x = new XMLHttpRequest();
     x.open('GET', F.base + '/form/prefill?id=' + F.id + '&mautic_device_id=' + encodeURIComponent(device));
-    x.withCredentials = true;
     x.onload = function () {
       var r;
       try { r = x.status === 200 && JSON.parse(x.responseText); } catch (e) { r = null; }
