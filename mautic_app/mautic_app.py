@@ -6,7 +6,8 @@ import gc
 
 import reflex as rx
 
-from mautic_app.ui.guard import SignInGuard
+from mautic_app.ui.browser_errors import log_browser_error
+from mautic_app.ui.guard import SignInGuard, UploadsNeedASession
 from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
     companies,
     company_detail,
@@ -35,7 +36,8 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
 from mautic_app.web.app import build_public_app
 
 app = rx.App(
-    api_transformer=build_public_app(),
+    api_transformer=[build_public_app(), UploadsNeedASession],
+    frontend_exception_handler=log_browser_error,
     theme=None,
     head_components=[],
 )

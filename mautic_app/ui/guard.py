@@ -14,7 +14,6 @@ The session token is the ``HttpOnly`` cookie the browser sent with the socket's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -28,6 +27,9 @@ from reflex.state import (
 )
 from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mautic_app.db import session_scope
 from mautic_app.services import users
@@ -35,6 +37,8 @@ from mautic_app.services import users
 if TYPE_CHECKING:
     from reflex.app import App
     from reflex.state import BaseState
+
+    from mautic_app.ui.session import SessionState
 
 # Reflex's own handlers that run before anyone can sign in: hydration, page-load enumeration,
 # browser storage and error reports. They read nothing of ours.
@@ -77,16 +81,21 @@ def is_admin_only(state_full_name: str) -> bool:
     return state_full_name in _ADMIN_STATES
 
 
+def first_cookie(raw: str, name: str) -> str:
+    """The first ``name`` cookie of a ``Cookie`` header, read as browsers and Starlette read them.
+
+    The first, not the last: a cookie planted for a parent domain comes after the site's own.
+    """
+    for chunk in raw.split(";"):
+        key, _, value = chunk.partition("=")
+        if key.strip() == name:
+            return value.strip().strip('"')
+    return ""
+
+
 def session_token(headers: dict[str, Any] | None) -> str:
     """The session cookie from the socket handshake's headers (set by the server, never by page state)."""
-    raw = (headers or {}).get("cookie") or ""
-    jar = SimpleCookie()
-    try:
-        jar.load(raw)
-    except CookieError:
-        return ""
-    morsel = jar.get(users.SESSION_COOKIE)
-    return morsel.value if morsel else ""
+    return first_cookie((headers or {}).get("cookie") or "", users.SESSION_COOKIE)
 
 
 def _lookup(token: str) -> SignedIn | None:
@@ -95,17 +104,22 @@ def _lookup(token: str) -> SignedIn | None:
         return None if user is None else SignedIn(user.id, user.username, user.display_name, user.is_admin)
 
 
-async def signed_in_user(state: BaseState) -> SignedIn | None:
-    """The user whose live session this tab's socket carries, read from the database now."""
-    token = session_token(state._get_root_state().router_data.get("headers"))
+async def user_for_token(token: str) -> SignedIn | None:
     return await rx.run_in_thread(lambda: _lookup(token)) if token else None
 
 
-async def _show(root: BaseState, user: SignedIn | None) -> None:
-    """Keep the shell's view of the user (name, admin menu) in step; assigned only when it changed."""
-    from mautic_app.ui.session import SessionState
+async def signed_in_user(state: BaseState) -> SignedIn | None:
+    """The user whose live session this tab's socket carries, read from the database now."""
+    return await user_for_token(session_token(state._get_root_state().router_data.get("headers")))
 
-    shown = await root.get_state(SessionState)
+
+def viewer(user: SignedIn | None) -> str:
+    """Whom a tab's page data was loaded for: the user and their admin flag ("" for nobody)."""
+    return f"{user.id}:{int(user.is_admin)}" if user else ""
+
+
+async def _show(shown: SessionState, user: SignedIn | None) -> None:
+    """Keep the shell's view of the user (name, admin menu) in step; assigned only when it changed."""
     values = (user.id, user.username, user.name, user.is_admin) if user else (0, "", "", False)
     if (shown.user_id, shown.username, shown.user_name, shown.is_admin) != values:
         shown.user_id, shown.username, shown.user_name, shown.is_admin = values
@@ -133,25 +147,61 @@ async def allowed(state: BaseState, state_full_name: str) -> SignedIn | None:
     return user
 
 
+async def _tab_viewer(token: str) -> str:
+    """Whom the tab ``token`` has page data for (read, not locked: a check, not a change)."""
+    from reflex.istate.manager.token import BaseStateToken
+
+    from mautic_app.ui.session import SessionState
+
+    root = await RegistrationContext.get().app.state_manager.get_state(BaseStateToken(ident=token, cls=SessionState))
+    return (await root._get_root_state().get_state(SessionState))._viewer
+
+
+class UploadsNeedASession:
+    """In front of Reflex's ``/_upload``, which runs the handler named in a header for the tab named in
+    another, on the session that tab's socket carries: the upload request must carry a live session
+    of its own, for the user that tab belongs to. A tab id alone (it sits in the page's storage and in
+    socket URLs) is not enough."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/_upload"):
+            headers = Headers(scope=scope)
+            user = await user_for_token(first_cookie(headers.get("cookie", ""), users.SESSION_COOKIE))
+            tab = headers.get("reflex-client-token", "")
+            if user is None or not tab or len(tab) > 64 or await _tab_viewer(tab) != viewer(user):
+                await PlainTextResponse("Sign in to upload files.", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class SignInGuard(rx.Middleware):
     """Runs before every event (foreground, background and upload alike), under the state's lock."""
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
+        from mautic_app.ui.session import SessionState
+
         root = state._get_root_state()
         registered = RegistrationContext.get().event_handlers.get(event.name)
         target = registered.states[0].get_full_name() if registered else ""
         by_name = event.name.rpartition(".")[2] == _NEVER
+        user = await signed_in_user(root)
+        shown = await root.get_state(SessionState)
         if event.name in _HYDRATE:
-            user = await signed_in_user(root)
-            if user is None:
-                # A tab whose session ended (signed out, expired, disabled) gets back no page data.
+            if shown._viewer != viewer(user):
+                # The tab's page data was loaded for someone else, or for a session that has ended: it is dropped.
                 root.reset()
-            await _show(root, user)
+                shown._viewer = viewer(user)
+            await _show(shown, user)
             return None
+        if shown._viewer != viewer(user):
+            # Nothing runs on page data loaded for another user; a full reload hydrates a clean tab.
+            return await _refusal(root, rx.call_script("window.location.reload()"))
         if is_open(target) and not by_name:
             return None
-        user = await signed_in_user(root)
-        await _show(root, user)
+        await _show(shown, user)
         if user is None:
             return await _refusal(root, to_login(root.router.url.path, root.router.url.query))
         if by_name or not registered:

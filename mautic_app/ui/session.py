@@ -15,6 +15,8 @@ class SessionState(rx.State):
     username: str = ""
     user_name: str = ""
     is_admin: bool = False
+    # Whom the tab's page data was loaded for (``guard.viewer``): page data never outlives its user.
+    _viewer: str = ""
 
     @rx.var
     def signed_in(self) -> bool:

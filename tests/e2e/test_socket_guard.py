@@ -90,7 +90,8 @@ def _payload(registered: Any) -> dict[str, Any]:
 class Tab:
     """One browser tab's socket, spoken to as a script would: any handler by name, any payload."""
 
-    def __init__(self, base_url: str, *, cookie: str | None = None, token: str | None = None) -> None:
+    def __init__(self, base_url: str, *, cookie: str | None = None, token: str | None = None, path: str = "/",
+                 hydrate: bool = True) -> None:
         self.token = token or str(uuid.uuid4())
         self.frames: list[dict[str, Any]] = []
         self._arrived = threading.Condition()
@@ -99,6 +100,8 @@ class Tab:
         headers = {"Cookie": f"{users.SESSION_COOKIE}={cookie}"} if cookie else {}
         self.sio.connect(f"{base_url}?token={self.token}", socketio_path="/_event", namespaces=["/_event"],
                          transports=["websocket"], headers=headers, wait_timeout=10)
+        if hydrate:  # as a browser does first
+            self.hydration = self.call(f"{ROOT}.hydrate_and_load", path=path, until=lambda f: bool(f))
 
     def _on_event(self, data: Any) -> None:
         frame = json.loads(data) if isinstance(data, str) else data
@@ -133,8 +136,10 @@ REFUSALS = ("This action is not available.", "Only administrators can do this.")
 
 
 def _refused(frames: list[dict[str, Any]]) -> bool:
-    """The guard answered: a redirect away (to /login, or home for a non-admin) or its refusal message."""
-    return any(e.get("name") == "_redirect" or any(r in json.dumps(e) for r in REFUSALS) for e in _events(frames))
+    """The guard answered: a redirect away (to /login, or home for a non-admin), a reload for a clean tab, or its
+    refusal message."""
+    return any(e.get("name") == "_redirect" or "window.location.reload()" in json.dumps(e)
+               or any(r in json.dumps(e) for r in REFUSALS) for e in _events(frames))
 
 
 def _answered(frames: list[dict[str, Any]]) -> bool:
@@ -234,42 +239,85 @@ def test_no_handler_answers_without_a_session(app_server, handlers, db):
     assert _changed(before, _snapshot(db)) == []
 
 
-def test_uploads_need_a_session(app_server, handlers, db):
-    """Reflex's upload route runs a handler too: the import upload is refused and nothing is kept."""
+def _upload(base_url: str, tab: Tab, handler: str, cookie: str | None) -> requests.Response:
+    return requests.post(base_url + "/_upload", timeout=10,
+                         headers={"reflex-client-token": tab.token, "reflex-event-handler": handler}
+                         | ({"Cookie": f"{users.SESSION_COOKIE}={cookie}"} if cookie else {}),
+                         files={"files": ("people.csv", b"email\nann@example.com\n" * 1000, "text/csv")})
+
+
+def test_uploads_need_a_session_of_their_own_for_their_tab(app_server, handlers, db):
+    """Reflex's upload route runs a handler for the tab a header names: a tab id alone, or another user's
+    session, uploads nothing; the tab's own user does (the control)."""
     name = next(n for n in handlers if n.endswith("imports_state.receive_upload"))
-    before = _snapshot(db)
     folder = Path(app_server["data_dir"]) / "imports"
-    files_before = set(folder.rglob("*")) if folder.exists() else set()
-    tab = Tab(app_server["base_url"])
-    try:
-        tab.call(f"{ROOT}.hydrate_and_load", until=lambda f: bool(f))
-        reply = requests.post(app_server["base_url"] + "/_upload", timeout=10,
-                              headers={"reflex-client-token": tab.token, "reflex-event-handler": name},
-                              files={"files": ("people.csv", b"email\nann@example.com\n" * 1000, "text/csv")})
-        time.sleep(1)
-    finally:
-        tab.close()
-    assert reply.status_code in (200, 202, 400)
-    assert _changed(before, _snapshot(db)) == []
-    assert (set(folder.rglob("*")) if folder.exists() else set()) == files_before
+    base = app_server["base_url"]
+    with _user_session(db, admin=False) as mine, _user_session(db, admin=False) as theirs:
+        before, files_before = _snapshot(db), set(folder.rglob("*"))
+        stranger = Tab(base, path="/contacts/import")
+        signed_in = Tab(base, cookie=mine, path="/contacts/import")
+        try:
+            replies = [_upload(base, stranger, name, None), _upload(base, signed_in, name, None),
+                       _upload(base, signed_in, name, theirs)]
+            time.sleep(1)
+            assert [r.status_code for r in replies] == [403, 403, 403]
+            assert _changed(before, _snapshot(db)) == []
+            assert set(folder.rglob("*")) == files_before
+            assert _upload(base, signed_in, name, mine).status_code in (200, 202)
+            deadline = time.monotonic() + 10
+            while "imports" not in _changed(before, _snapshot(db)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "imports" in _changed(before, _snapshot(db))
+        finally:
+            stranger.close()
+            signed_in.close()
 
 
 def test_a_tab_whose_session_ended_gets_no_page_data_back(app_server, db):
     """Data a signed-in tab loaded stays on the server: reconnecting the same tab without the session shows none."""
     secrets = _secrets(db)
     with _user_session(db, admin=True) as token:
-        tab = Tab(app_server["base_url"], cookie=token)
+        tab = Tab(app_server["base_url"], cookie=token, path="/contacts")
         loaded = tab.call(f"{ROOT}.mautic_app___ui___pages___contacts____contacts_state.load", path="/contacts",
                           until=lambda f: bool(_leaks(f, secrets)))
         tab.close()
         assert _leaks(loaded, secrets), "the control: a signed-in tab does get contacts"
-        again = Tab(app_server["base_url"], token=tab.token)
+        again = Tab(app_server["base_url"], token=tab.token, path="/contacts")
+        again.close()
+    assert again.hydration, "hydration answers"
+    assert _leaks(again.hydration, secrets) == []
+
+
+def test_the_next_user_of_a_tab_sees_nothing_the_last_one_loaded(app_server, db):
+    """An admin's tab (users list, identity secret) signed out elsewhere; a marketer signs in on the same tab:
+    nothing runs on the admin's page data, and hydration gives none of it."""
+    users_state = f"{ROOT}.mautic_app___ui___pages___users____users_state"
+    tracking_state = f"{ROOT}.mautic_app___ui___pages___tracking_settings____tracking_settings_state"
+    with _user_session(db, admin=True) as admin, _user_session(db, admin=False) as marketer:
+        tab = Tab(app_server["base_url"], cookie=admin, path="/settings/users")
+        shown = tab.call(f"{users_state}.load", path="/settings/users", until=lambda f: users_state in _delta_states(f))
+        shown += tab.call(f"{tracking_state}.load", path="/settings/tracking",
+                          until=lambda f: tracking_state in _delta_states(f))
+        tab.close()
+        # All but the marketer's own name, which their shell shows.
+        secrets = [v for v in _secrets(db) if not v.startswith("probe-marketer-")] + _tracking_secrets(db)
+        assert len(_leaks(shown, secrets)) >= 2, "the control: the admin's tab holds users and the identity secret"
+        other = Tab(app_server["base_url"], cookie=marketer, token=tab.token, hydrate=False)
         try:
-            frames = again.call(f"{ROOT}.hydrate_and_load", path="/contacts", until=lambda f: bool(f))
+            first = other.call(f"{ROOT}.reflex___state____update_vars_internal_state.update_vars_internal", {"vars": {}},
+                               path="/settings/users")
+            assert _refused(first) and _delta_states(first) <= REFUSAL_KEYS
+            hydrated = other.call(f"{ROOT}.hydrate_and_load", path="/", until=lambda f: bool(f))
         finally:
-            again.close()
-    assert frames, "hydration answers"
-    assert _leaks(frames, secrets) == []
+            other.close()
+    assert _leaks(first + hydrated, secrets) == []
+
+
+def _tracking_secrets(db: Path) -> list[str]:
+    """Long secret strings of Settings → Tracking (the identity secret)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        values = [json.loads(v) for (v,) in conn.execute("SELECT value FROM tracking_settings")]
+    return [v for v in values if isinstance(v, str) and len(v) >= 32]
 
 
 def test_admin_pages_refuse_a_signed_in_non_admin(app_server, handlers, db):
@@ -286,7 +334,7 @@ def test_admin_pages_refuse_a_signed_in_non_admin(app_server, handlers, db):
     before = _snapshot(db)
     problems = []
     with _user_session(db, admin=False) as token:
-        tab = Tab(app_server["base_url"], cookie=token)
+        tab = Tab(app_server["base_url"], cookie=token, path="/settings/users")
         try:
             for name in targets:
                 frames = tab.call(name, _payload(handlers[name]), path="/settings/users")
@@ -305,7 +353,7 @@ def test_control_an_admin_session_reads_and_writes(app_server, handlers, db):
     """The harness can see data and writes: an admin's tab gets the users list and saves a stage."""
     with _user_session(db, admin=True) as token:
         before = _snapshot(db)
-        tab = Tab(app_server["base_url"], cookie=token)
+        tab = Tab(app_server["base_url"], cookie=token, path="/settings/users")
         try:
             users_state = f"{ROOT}.mautic_app___ui___pages___users____users_state"
             frames = tab.call(f"{users_state}.load", path="/settings/users",

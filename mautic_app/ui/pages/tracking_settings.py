@@ -9,7 +9,6 @@ from mautic_app.db import session_scope
 from mautic_app.services import tracking
 from mautic_app.ui.components.widgets import confirm_dialog, labelled
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
 ROUTE = "/settings/tracking"
 SNIPPET = """<script>
@@ -64,8 +63,6 @@ class TrackingSettingsState(rx.State):
 
     @rx.event
     async def load(self):
-        if not (await self.get_state(SessionState)).is_admin:
-            return
         self.snippet = SNIPPET.format(origin=self.router.url.origin)
         self.values = await rx.run_in_thread(_load)
         self.identity_secret = await rx.run_in_thread(_secret)
