@@ -7,7 +7,7 @@ changes nothing. Failures are forgotten 15 minutes after the last one (or after 
 imposed ends), or at once when the account or address signs in.
 
 With Redis (``settings.redis_url``) every web process shares the counts: one atomic script per
-failure, keys that expire by themselves. If Redis is unreachable, sign-ins go ahead with a logged
+try, keys that expire by themselves. If Redis is unreachable, sign-ins go ahead with a logged
 warning: an outage must not lock everyone out. Without Redis (the embedded default, one web
 process) the counts live in this process, in a bounded table.
 """
@@ -36,14 +36,19 @@ REDIS_TIMEOUT_SECONDS = 0.5  # a sign-in waits at most this long on an unwell Re
 WARN_EVERY_SECONDS = 60.0
 
 
+def attempt(*, username: str, ip: str) -> int:
+    """Take one sign-in try before its password is checked.
+
+    Returns the wait still running (the try is refused and nothing is recorded), or 0: the try may go
+    on and is already counted as a failure, so a burst of tries cannot all pass before the first is
+    counted. A right password then calls :func:`succeeded`, which clears the count.
+    """
+    return _store().attempt(_keys(username, ip))
+
+
 def wait_seconds(*, username: str, ip: str) -> int:
     """0 if a sign-in may be tried now, else the whole seconds to wait (rounded up)."""
     return _store().wait(_keys(username, ip))
-
-
-def failed(*, username: str, ip: str) -> int:
-    """Record a failed sign-in; returns the wait it now imposes (0 while failures are still free)."""
-    return _store().fail(_keys(username, ip))
 
 
 def succeeded(*, username: str, ip: str) -> None:
@@ -108,22 +113,22 @@ class _MemoryStore:
             left = max((r.wait_until - now for k in keys if (r := self.records.get(k.name))), default=0.0)
         return math.ceil(left) if left > 0 else 0
 
-    def fail(self, keys: list[_Key]) -> int:
+    def attempt(self, keys: list[_Key]) -> int:
         now = time.monotonic()
-        longest = 0.0
         with self.lock:
+            left = max((r.wait_until - now for k in keys if (r := self.records.get(k.name))), default=0.0)
+            if left > 0:
+                return math.ceil(left)
             for key in keys:
                 record = self.records.pop(key.name, None)
                 if record is None or record.forget_at <= now:
                     record = _Record(0, now, now)
                 record.failures += 1
-                wait = wait_after(record.failures, key.free)
-                record.wait_until = max(record.wait_until, now + wait)
+                record.wait_until = max(record.wait_until, now + wait_after(record.failures, key.free))
                 record.forget_at = record.wait_until + FORGET_AFTER_SECONDS
                 self.records[key.name] = record
-                longest = max(longest, record.wait_until - now)
             self._bound(now)
-        return math.ceil(longest) if longest > 0 else 0
+        return 0
 
     def clear(self, keys: list[_Key]) -> None:
         with self.lock:
@@ -145,25 +150,29 @@ _memory = _MemoryStore()
 # ------------------------------------------------------------------ Redis
 
 # KEYS: each rule's failure count and its wait, in turn. ARGV: forget-after, first and longest wait
-# (ms), then each rule's free failures. Returns the longest wait now running (ms). Same rules as
-# ``wait_after``; one script, so concurrent failures cannot shorten each other's waits.
-_FAIL_SCRIPT = """
+# (ms), then each rule's free failures. Returns the longest wait already running (ms): the try is
+# refused and nothing changes; else 0, with the try counted as a failure. Same rules as
+# ``wait_after``; one script, so concurrent tries are counted one after another.
+_ATTEMPT_SCRIPT = """
 local forget, first, longest_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local longest = 0
+local running = 0
+for i = 1, #KEYS, 2 do
+  running = math.max(running, redis.call('PTTL', KEYS[i + 1]))
+end
+if running > 0 then
+  return running
+end
 for i = 1, #KEYS, 2 do
   local failures = redis.call('INCR', KEYS[i])
   local free = tonumber(ARGV[3 + (i + 1) / 2])
+  local left = 0
   if failures > free then
-    local wait = math.floor(math.min(longest_wait, first * 2 ^ math.min(failures - free - 1, 30)))
-    if redis.call('PTTL', KEYS[i + 1]) < wait then
-      redis.call('SET', KEYS[i + 1], failures, 'PX', wait)
-    end
+    left = math.floor(math.min(longest_wait, first * 2 ^ math.min(failures - free - 1, 30)))
+    redis.call('SET', KEYS[i + 1], failures, 'PX', left)
   end
-  local left = math.max(redis.call('PTTL', KEYS[i + 1]), 0)
   redis.call('PEXPIRE', KEYS[i], left + forget)
-  longest = math.max(longest, left)
 end
-return longest
+return 0
 """
 
 
@@ -174,7 +183,7 @@ class _RedisStore:
         self.errors = redis.RedisError
         self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                            socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
-        self.fail_script = self.client.register_script(_FAIL_SCRIPT)
+        self.attempt_script = self.client.register_script(_ATTEMPT_SCRIPT)
         self.warned_at = -math.inf
 
     def wait(self, keys: list[_Key]) -> int:
@@ -184,11 +193,11 @@ class _RedisStore:
         left = self._safely(lambda: max(pipe.execute()), 0)
         return math.ceil(left / 1000) if left > 0 else 0
 
-    def fail(self, keys: list[_Key]) -> int:
+    def attempt(self, keys: list[_Key]) -> int:
         names = [n for key in keys for n in (f"{key.name}:failures", f"{key.name}:wait")]
         args = [FORGET_AFTER_SECONDS * 1000, FIRST_WAIT_SECONDS * 1000, LONGEST_WAIT_SECONDS * 1000,
                 *(key.free for key in keys)]
-        left = self._safely(lambda: int(self.fail_script(keys=names, args=args)), 0)
+        left = self._safely(lambda: int(self.attempt_script(keys=names, args=args)), 0)
         return math.ceil(left / 1000) if left > 0 else 0
 
     def clear(self, keys: list[_Key]) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from mautic_app.models import User, UserSession
 from mautic_app.models.base import utcnow
@@ -102,8 +102,13 @@ def save_user(
     password: str = "",
     is_admin: bool = False,
     is_active: bool = True,
+    keep_session: str = "",
 ) -> User:
-    """Create or edit a user; a blank password on edit keeps the current one."""
+    """Create or edit a user; a blank password on edit keeps the current one.
+
+    A new password signs the user out everywhere (a password is changed because it leaked), except
+    in the browser whose session token is ``keep_session`` (the user changing their own).
+    """
     errors: dict[str, str] = {}
     username = username.strip()
     if not username:
@@ -135,6 +140,9 @@ def save_user(
     user.is_active = is_active
     if password:
         user.password_hash = hash_password(password)
+        if user_id:
+            session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id,
+                                                      col(UserSession.token_hash) != _token_hash(keep_session)))
     session.add(user)
     session.flush()
     return user

@@ -91,12 +91,11 @@ async def log_in(request: Request) -> Response:
         return _back_to_login(next_path, error="missing")
     ip = request_rules.visitor_ip(request.client.host if request.client else None,
                                   request.headers.get("x-forwarded-for"), settings.trusted_proxies) or ""
-    wait = await run_in_threadpool(lambda: throttle.wait_seconds(username=username, ip=ip))
-    if wait:
+    if wait := await run_in_threadpool(lambda: throttle.attempt(username=username, ip=ip)):
         return _back_to_login(next_path, error="wait", seconds=wait)
     token = await run_in_threadpool(_sign_in, username, password)
     if token is None:
-        wait = await run_in_threadpool(lambda: throttle.failed(username=username, ip=ip))
+        wait = await run_in_threadpool(lambda: throttle.wait_seconds(username=username, ip=ip))
         return _back_to_login(next_path, **({"error": "wait", "seconds": wait} if wait else {"error": "wrong"}))
     await run_in_threadpool(lambda: throttle.succeeded(username=username, ip=ip))
     response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})

@@ -33,27 +33,31 @@ def redis_store(monkeypatch) -> None:
 
 
 def test_five_free_failures_then_waits_that_double_and_success_clears(store):
-    assert [throttle.failed(username="ann", ip=IP) for _ in range(6)] == [0, 0, 0, 0, 0, 1]
+    assert [throttle.attempt(username="ann", ip=IP) for _ in range(6)] == [0] * 6  # the sixth starts a wait
     assert throttle.wait_seconds(username="ANN", ip="198.51.100.1") == 1
-    assert throttle.wait_seconds(username="ann", ip=IP) == 1  # asking changes nothing
+    assert throttle.attempt(username="ann", ip=IP) == 1  # refused during the wait, and nothing recorded
+    assert throttle.wait_seconds(username="ann", ip=IP) == 1
     time.sleep(1.05)
     assert throttle.wait_seconds(username="ann", ip=IP) == 0
-    assert throttle.failed(username="ann", ip=IP) == 2
+    assert throttle.attempt(username="ann", ip=IP) == 0
+    assert throttle.wait_seconds(username="ann", ip=IP) == 2
     throttle.succeeded(username="ann", ip=IP)
     assert throttle.wait_seconds(username="ann", ip=IP) == 0
-    assert throttle.failed(username="ann", ip=IP) == 0
+    assert throttle.attempt(username="ann", ip=IP) == 0
+    assert throttle.wait_seconds(username="ann", ip=IP) == 0
 
 
-def test_concurrent_failures_are_all_counted_and_keep_the_longest_wait(store):
+def test_a_burst_of_concurrent_tries_lets_through_only_the_free_ones(store):
+    """Tries are counted before their passwords are checked, atomically: a burst cannot all pass the check."""
     with ThreadPoolExecutor(8) as pool:
-        waits = list(pool.map(lambda n: throttle.failed(username="bob", ip=f"198.51.100.{n}"), range(9)))
-    assert sorted(waits) == [0, 0, 0, 0, 0, 1, 2, 4, 8]
-    assert throttle.wait_seconds(username="bob", ip=IP) == 8
+        waits = list(pool.map(lambda n: throttle.attempt(username="bob", ip=f"198.51.100.{n}"), range(40)))
+    assert sorted(waits) == [0] * 6 + [1] * 34
+    assert throttle.wait_seconds(username="bob", ip=IP) == 1
 
 
 def test_redis_keys_expire_and_every_process_sees_the_same_limits(redis_store):
     for _ in range(6):
-        throttle.failed(username="cy", ip=IP)
+        throttle.attempt(username="cy", ip=IP)
     other_process = throttle._RedisStore(REDIS_URL)
     assert other_process.wait(throttle._keys("cy", IP)) == 1
     client = other_process.client

@@ -32,7 +32,12 @@ def clock(monkeypatch) -> Clock:
 
 
 def fail(times: int, username: str = "ann", ip: str = IP) -> list[int]:
-    return [throttle.failed(username=username, ip=ip) for _ in range(times)]
+    """Wrong passwords, one after another: each try is let through, and the wait it leaves is returned."""
+    waits = []
+    for _ in range(times):
+        assert throttle.attempt(username=username, ip=ip) == 0
+        waits.append(throttle.wait_seconds(username=username, ip=ip))
+    return waits
 
 
 def test_the_wait_doubles_from_one_second_after_the_free_failures_up_to_fifteen_minutes():
@@ -45,6 +50,7 @@ def test_an_account_waits_after_five_failures_and_tries_during_the_wait_change_n
     assert throttle.wait_seconds(username="ann", ip=IP) == 0
     assert fail(1) == [1]
     for _ in range(10):  # refused tries: nothing recorded, the wait neither grows nor ends
+        assert throttle.attempt(username="ann", ip=IP) == 1
         assert throttle.wait_seconds(username="ann", ip=IP) == 1
     clock.now += 0.4
     assert throttle.wait_seconds(username="ann", ip=IP) == 1  # whole seconds, rounded up
@@ -58,18 +64,23 @@ def test_an_account_waits_after_five_failures_and_tries_during_the_wait_change_n
 def test_the_account_is_matched_without_case_and_from_any_address(clock):
     fail(3, username="Ann")
     fail(2, username=" ANN ", ip="198.51.100.1")
-    assert throttle.failed(username="ann", ip="198.51.100.2") == 1
+    assert fail(1, username="ann", ip="198.51.100.2") == [1]
     assert throttle.wait_seconds(username="aNN", ip="198.51.100.3") == 1
     assert throttle.wait_seconds(username="bob", ip="198.51.100.3") == 0
 
 
 def test_an_address_waits_after_twenty_failures_whatever_the_accounts(clock):
     for n in range(20):
-        assert throttle.failed(username=f"user{n}", ip=IP) == 0
-    assert throttle.failed(username="someone-else", ip=IP) == 1
+        assert fail(1, username=f"user{n}") == [0]
+    assert fail(1, username="someone-else") == [1]
     assert throttle.wait_seconds(username="admin", ip=IP) == 1
     assert throttle.wait_seconds(username="admin", ip="198.51.100.9") == 0
     assert throttle.wait_seconds(username="admin", ip="") == 0  # an unknown address counts for its accounts only
+
+
+def test_a_burst_of_tries_is_counted_one_after_another(clock):
+    """Each try is counted before its password is checked: only the free ones and the one that starts a wait pass."""
+    assert [throttle.attempt(username="ann", ip=IP) for _ in range(40)] == [0] * 6 + [1] * 34
 
 
 def test_success_clears_the_account_and_the_address(clock):
@@ -80,7 +91,9 @@ def test_success_clears_the_account_and_the_address(clock):
 
 
 def test_failures_are_forgotten_fifteen_minutes_after_the_last_wait_ends(clock):
-    assert fail(7) == [0, 0, 0, 0, 0, 1, 2]
+    assert fail(6) == [0, 0, 0, 0, 0, 1]
+    clock.now += 1
+    assert fail(1) == [2]
     clock.now += 2 + 15 * 60 - 1
     assert fail(1) == [4]  # still remembered one second before
     clock.now += 4 + 15 * 60
@@ -90,9 +103,9 @@ def test_failures_are_forgotten_fifteen_minutes_after_the_last_wait_ends(clock):
 def test_the_table_in_memory_is_bounded(clock):
     store = throttle._MemoryStore(size=50)
     for n in range(500):
-        store.fail(throttle._keys(f"user{n}", f"198.51.{n // 250}.{n % 250}"))
+        store.attempt(throttle._keys(f"user{n}", f"198.51.{n // 250}.{n % 250}"))
     assert len(store.records) == 50
-    store.fail(throttle._keys("last", IP))
+    store.attempt(throttle._keys("last", IP))
     assert throttle._keys("last", IP)[0].name in store.records
 
 

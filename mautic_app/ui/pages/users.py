@@ -9,6 +9,7 @@ import reflex as rx
 from mautic_app.db import session_scope
 from mautic_app.services import users
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, confirm_dialog, labelled, plain_header
+from mautic_app.ui.guard import session_token
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
@@ -34,9 +35,9 @@ def _load() -> list[dict[str, str]]:
         ]
 
 
-def _save(user_id: int | None, values: dict[str, Any]) -> str:
+def _save(user_id: int | None, values: dict[str, Any], keep_session: str) -> str:
     with session_scope() as session:
-        return users.save_user(session=session, user_id=user_id, **values).username
+        return users.save_user(session=session, user_id=user_id, keep_session=keep_session, **values).username
 
 
 def _delete(user_id: int, acting_user_id: int) -> None:
@@ -132,7 +133,9 @@ class UsersState(rx.State):
         self.saving = True
         yield
         try:
-            username = await rx.run_in_thread(lambda: _save(user_id, values))
+            # Your own new password keeps you signed in here and signs you out everywhere else.
+            mine = session_token(self.router_data.get("headers")) if user_id == session.user_id else ""
+            username = await rx.run_in_thread(lambda: _save(user_id, values, mine))
         except users.UserError as exc:
             self.saving = False
             self.errors = {k: "" for k in FORM_KEYS} | {k: str(v) for k, v in exc.errors.items()}

@@ -4,8 +4,9 @@ Checking a password costs one argon2 verification (~50 ms), which would dominate
 throughput, so a successful check is remembered for a minute under a keyed hash of the
 credentials (never the password itself). Every request still reads its user's row (one
 primary-key read): a user disabled, demoted or given a new password loses the old access at
-once. Failures are never cached; they count towards ``throttle``'s limits, and while an account
-or address must wait, requests are refused before their password is checked.
+once. Credentials remembered this way pass even while their account must wait (only the right
+password finds them); any other request takes a try from ``throttle`` before its password is
+checked, and is refused while its account or address must wait.
 """
 
 from __future__ import annotations
@@ -98,26 +99,30 @@ def _still_valid(entry: _Verified) -> ApiAccount | None:
     return ApiAccount(entry.user_id, row.is_admin)
 
 
-def authenticate(username: str, password: str) -> tuple[ApiAccount | None, bool]:
-    """The account for these credentials, and whether the password was verified now (not from the cache)."""
+def remembered(username: str, password: str) -> ApiAccount | None:
+    """The account these credentials were verified for within the last minute, if it is unchanged since."""
     key = _cache_key(username, password)
-    now = time.monotonic()
     entry = _cache.get(key)
-    if entry is not None and entry.expires > now:
-        if (account := _still_valid(entry)) is not None:
-            return account, False
+    if entry is None or entry.expires <= time.monotonic():
+        return None
+    if (account := _still_valid(entry)) is None:
         _cache.pop(key, None)
+    return account
+
+
+def verify(username: str, password: str) -> ApiAccount | None:
+    """Check the password (one argon2 verification) and remember a success for a minute."""
     with session_scope() as session:
         user = users.authenticate(session=session, username=username, password=password)
         if user is None or user.id is None:
-            return None, True
+            return None
         account = ApiAccount(user.id, user.is_admin)
-        entry = _Verified(now + CACHE_SECONDS, user.id, user.username, user.password_hash)
+        entry = _Verified(time.monotonic() + CACHE_SECONDS, user.id, user.username, user.password_hash)
     with _lock:
         if len(_cache) >= CACHE_SIZE:
             _cache.clear()
-        _cache[key] = entry
-    return account, True
+        _cache[_cache_key(username, password)] = entry
+    return account
 
 
 def api_account(request: Request, credentials: tuple[str, str] | None = Depends(basic)) -> ApiAccount:
@@ -129,17 +134,15 @@ def api_account(request: Request, credentials: tuple[str, str] | None = Depends(
     username, password = credentials
     ip = visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
                     settings.trusted_proxies) or ""
-    if wait := throttle.wait_seconds(username=username, ip=ip):
+    if (account := remembered(username, password)) is not None:
+        return account  # verified within the minute: only the right password finds this
+    if wait := throttle.attempt(username=username, ip=ip):
         raise _too_many(wait)
-    account, checked = authenticate(username, password)
-    if account is None:
-        if wait := throttle.failed(username=username, ip=ip):
+    if (account := verify(username, password)) is None:
+        if wait := throttle.wait_seconds(username=username, ip=ip):
             raise _too_many(wait)
         raise _unauthorized("API authorization denied: the username or password is wrong.")
-    if checked:
-        # Only a password verified now clears failures: a client riding the cache would otherwise
-        # wipe a guesser's count on every request.
-        throttle.succeeded(username=username, ip=ip)
+    throttle.succeeded(username=username, ip=ip)
     return account
 
 
