@@ -35,6 +35,12 @@ from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
 )
 from mautic_app.web.app import build_public_app
 
+# Reflex would wrap every route, ours included, in CORS that lets any site read replies with the
+# visitor's credentials (it echoes the Origin whenever a cookie or cached password is sent). Our
+# public routes answer CORS themselves (tracking and form embeds, for the sites they serve); the
+# app's own pages, the API and Reflex's routes are same-origin.
+rx.App._add_cors = staticmethod(lambda api: None)
+
 app = rx.App(
     api_transformer=[build_public_app(), UploadsNeedASession],
     frontend_exception_handler=log_browser_error,
