@@ -14,6 +14,9 @@ Fixtures for other tests to use:
 - ``api``: the same, authenticated with the admin's Basic credentials.
 - ``admin_credentials``: the bootstrapped admin's (username, password).
 - ``session``: ``mautic_app.db.session_scope`` (one unit of work per ``with``).
+
+Helpers: ``visitor_browser(...)`` (a visitor's browser on a site, for the public routes),
+``error_of(response, status)`` (the one error of a Mautic-shaped error reply), ``new_contact``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +169,44 @@ def api(client) -> TestClient:
 @pytest.fixture
 def admin_credentials() -> tuple[str, str]:
     return ADMIN_USER, ADMIN_PASSWORD
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+@contextmanager
+def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "203.0.113.9") -> Iterator[TestClient]:
+    """A visitor's browser on ``origin`` talking to the public routes, without credentials. The writers are
+    not woken (tests drain the Redis queues themselves) and the queues and in-process caches start empty."""
+    from mautic_app import hitqueue
+    from mautic_app.services import focus, forms, tracking
+    from mautic_app.web.app import build_public_app
+
+    def empty_queues() -> None:
+        if hitqueue.enabled():
+            r = hitqueue._redis()
+            r.delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK, *r.keys(hitqueue.FORM_RATE_KEY + "*"))
+
+    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
+    monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
+    empty_queues()
+    tracking._cached_settings.clear()
+    forms._snapshots.clear()
+    focus._show_on.clear()
+    with TestClient(build_public_app(), client=(ip, 50000), headers={"User-Agent": BROWSER, "Origin": origin}) as c:
+        yield c
+    empty_queues()
+
+
+def error_of(response, status: int) -> dict:
+    """The one error of a Mautic-shaped error reply, checked to carry ``status``."""
+    assert response.status_code == status, response.text
+    errors = response.json()["errors"]
+    assert len(errors) == 1 and errors[0]["code"] == status
+    return errors[0]
+
+
+def new_contact(api, **values) -> int:
+    r = api.post("/api/contacts/new", json=values)
+    assert r.status_code == 201, r.text
+    return r.json()["contact"]["id"]

@@ -8,14 +8,7 @@ import sqlalchemy as sa
 
 from mautic_app.models import Contact, FormField, FormSubmission
 from mautic_app.services import forms
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
-
+from tests.integration.conftest import error_of
 
 FIELDS = [
     {"label": "E-mail", "alias": "email", "type": "email", "isRequired": True, "leadField": "email"},

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
+from tests.integration.conftest import error_of
 
 
 def created(response, key: str) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.conftest import error_of, new_contact
+
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
@@ -14,17 +16,6 @@ def no_broker(monkeypatch):
     monkeypatch.setattr(segment_tasks, "contacts_changed", lambda payload: None)
 
 
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
-
-
-def new_contact(api, **values) -> int:
-    r = api.post("/api/contacts/new", json=values)
-    assert r.status_code == 201, r.text
-    return r.json()["contact"]["id"]
 
 
 MAUTIC_FILTER = {"glue": "and", "field": "city", "object": "lead", "type": "text", "operator": "=", "properties": {"filter": "Berlin"}}

@@ -16,7 +16,8 @@ from mautic_app import hitqueue
 from mautic_app.domain import focus as rules
 from mautic_app.models import Contact, ContactEvent, FocusItem, FocusStat, Form
 from mautic_app.models.base import utcnow
-from mautic_app.services import focus, tracking
+from mautic_app.services import focus
+from tests.integration.conftest import visitor_browser
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -30,17 +31,8 @@ HOSTILE = "</script><img src=x onerror=alert(1)>\u2028"
 @pytest.fixture
 def site(database, monkeypatch) -> Iterator[TestClient]:
     """A visitor's browser on another site."""
-    from mautic_app.web.app import build_public_app
-
-    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
-    tracking._cached_settings.clear()
-    focus._show_on.clear()
-    with TestClient(build_public_app(), headers={"User-Agent": BROWSER, "Origin": SITE}) as c:
+    with visitor_browser(monkeypatch, origin=SITE) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
 
 
 def visit(client: TestClient, url: str) -> dict:

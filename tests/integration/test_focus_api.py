@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.conftest import error_of
+
 NEW = {
     "name": "Spring sale", "type": "link", "style": "modal",
     "properties": {
@@ -16,12 +18,6 @@ NEW = {
     "utmTags": {"utmSource": "focus", "utmMedium": "modal"},
 }
 
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
 
 
 def test_requires_auth(client):

@@ -21,6 +21,7 @@ from mautic_app.models import (
     Tag,
 )
 from mautic_app.services import contacts, forms, points, segments, tracking
+from tests.integration.conftest import visitor_browser
 
 SITE = "https://shop.example"
 VISITOR_IP = "203.0.113.9"
@@ -29,22 +30,9 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 @pytest.fixture
 def site(database, monkeypatch, override_settings) -> Iterator:
-    from starlette.testclient import TestClient
-
-    from mautic_app.web.app import build_public_app
-
-    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
     override_settings(form_submits_per_minute=0)
-    if hitqueue.enabled():
-        r = hitqueue._redis()
-        r.delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK, *r.keys(hitqueue.FORM_RATE_KEY + "*"))
-    tracking._cached_settings.clear()
-    forms._snapshots.clear()
-    with TestClient(build_public_app(), client=(VISITOR_IP, 50000), headers={"User-Agent": UA, "Origin": SITE}) as c:
+    with visitor_browser(monkeypatch, origin=SITE, ip=VISITOR_IP) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
 
 
 FIELDS = [

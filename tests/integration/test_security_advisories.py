@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from mautic_app import hitqueue
 from mautic_app.models import Contact, ContactEvent, FieldDefinition, FocusStat, FormSubmission, PageHit, User
 from mautic_app.services import contacts, focus, forms, timeline, tracking, users
+from tests.integration.conftest import visitor_browser
 
 SITE = "https://shop.example"
 VISITOR_IP = "203.0.113.21"
@@ -31,22 +32,9 @@ LEAKS = re.compile(r"sqlite|psycopg|postgres|syntax error|traceback|sqlalchemy|o
 @pytest.fixture
 def site(database, monkeypatch, override_settings) -> Iterator:
     """A visitor's browser on another site (the writers' queues drained by the tests when Redis is on)."""
-    from starlette.testclient import TestClient
-
-    from mautic_app.web.app import build_public_app
-
-    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
     override_settings(form_submits_per_minute=0)
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
-    tracking._cached_settings.clear()
-    forms._snapshots.clear()
-    focus._show_on.clear()
-    with TestClient(build_public_app(), client=(VISITOR_IP, 50000), headers={"User-Agent": UA, "Origin": SITE}) as c:
+    with visitor_browser(monkeypatch, origin=SITE, ip=VISITOR_IP) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,8 @@ from mautic_app import hitqueue
 from mautic_app.domain import focus as focus_rules
 from mautic_app.domain import segments as segment_rules
 from mautic_app.models import PageHit
-from mautic_app.services import focus, segments, tracking
+from mautic_app.services import segments
+from tests.integration.conftest import error_of, new_contact, visitor_browser
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -45,30 +46,10 @@ def no_broker(monkeypatch):
 @pytest.fixture
 def site(database, monkeypatch) -> Iterator[TestClient]:
     """A visitor's browser on the customer's site (no credentials)."""
-    from mautic_app.web.app import build_public_app
-
-    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
-    tracking._cached_settings.clear()
-    focus._show_on.clear()
-    with TestClient(build_public_app(), headers={"User-Agent": BROWSER, "Origin": SITE}) as c:
+    with visitor_browser(monkeypatch, origin=SITE) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
 
 
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
-
-
-def new_contact(api, **values) -> int:
-    r = api.post("/api/contacts/new", json=values)
-    assert r.status_code == 201, r.text
-    return r.json()["contact"]["id"]
 
 
 def regexp_segment(api, pattern: str, *, field: str = "city", operator: str = "regexp", name: str = "Pattern"):

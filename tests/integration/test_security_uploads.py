@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from mautic_app import hitqueue, outgoing
 from mautic_app.models import FormAction, FormSubmission
-from mautic_app.services import forms, tracking
+from mautic_app.services import forms
+from tests.integration.conftest import visitor_browser
 
 SITE = "https://shop.example"
 VISITOR_IP = "203.0.113.40"
@@ -34,21 +35,9 @@ MB = 1024 * 1024
 
 @pytest.fixture
 def site(database, monkeypatch, override_settings) -> Iterator:
-    from starlette.testclient import TestClient
-
-    from mautic_app.web.app import build_public_app
-
-    monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
     override_settings(form_submits_per_minute=0)
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
-    tracking._cached_settings.clear()
-    forms._snapshots.clear()
-    with TestClient(build_public_app(), client=(VISITOR_IP, 50000), headers={"User-Agent": UA, "Origin": SITE}) as c:
+    with visitor_browser(monkeypatch, origin=SITE, ip=VISITOR_IP) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
 
 
 def make_form(session, *, actions=None, cv_mb: float = 0.1, cv_saved: bool = True) -> int:
