@@ -5,7 +5,9 @@ Reflex lets any socket client call any registered handler by name, so a sign-in 
 the login page and Reflex's own hydration are open; every other handler needs a session that the
 database says is live at that moment (a user signed out, disabled or demoted loses access at once),
 and the handlers of admin pages need an admin. A new page is guarded without writing anything; an
-admin page is marked by ``template(..., admin_only=True)``.
+admin page is marked by ``template(..., admin_only=True)``. Page data belongs to the user it was
+loaded for: a tab that someone else (or a demoted admin) uses next is emptied at hydration, and no
+handler runs on the old data before that.
 
 The session token is the ``HttpOnly`` cookie the browser sent with the socket's handshake (set by
 ``POST /auth/login``): scripts cannot read it, and it never enters page state.
@@ -118,7 +120,7 @@ def viewer(user: SignedIn | None) -> str:
     return f"{user.id}:{int(user.is_admin)}" if user else ""
 
 
-async def _show(shown: SessionState, user: SignedIn | None) -> None:
+def _show(shown: SessionState, user: SignedIn | None) -> None:
     """Keep the shell's view of the user (name, admin menu) in step; assigned only when it changed."""
     values = (user.id, user.username, user.name, user.is_admin) if user else (0, "", "", False)
     if (shown.user_id, shown.username, shown.user_name, shown.is_admin) != values:
@@ -194,14 +196,14 @@ class SignInGuard(rx.Middleware):
                 # The tab's page data was loaded for someone else, or for a session that has ended: it is dropped.
                 root.reset()
                 shown._viewer = viewer(user)
-            await _show(shown, user)
+            _show(shown, user)
             return None
         if shown._viewer != viewer(user):
             # Nothing runs on page data loaded for another user; a full reload hydrates a clean tab.
             return await _refusal(root, rx.call_script("window.location.reload()"))
         if is_open(target) and not by_name:
             return None
-        await _show(shown, user)
+        _show(shown, user)
         if user is None:
             return await _refusal(root, to_login(root.router.url.path, root.router.url.query))
         if by_name or not registered:
