@@ -338,8 +338,8 @@ def trusted_site(site: str | None, own: tuple[str, ...], allowed_hosts: tuple[st
     ``null``, a missing header and anything but a plain http(s) address are nobody we trust. Cached:
     the tracking routes ask on every hit.
     """
-    url = web_url(site)
-    if not url or "\\" in url or "@" in urlsplit(url).netloc:  # browsers send neither; parsers disagree on both
+    url = web_url(site)  # refuses backslashes and user info, on which browsers and parsers disagree
+    if not url:
         return False
     if urlsplit(url).netloc.lower() in {o.lower() for o in own if o}:
         return True
