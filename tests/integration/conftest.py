@@ -16,7 +16,8 @@ Fixtures for other tests to use:
 - ``session``: ``mautic_app.db.session_scope`` (one unit of work per ``with``).
 
 Helpers: ``visitor_browser(...)`` (a visitor's browser on a site, for the public routes),
-``error_of(response, status)`` (the one error of a Mautic-shaped error reply), ``new_contact``.
+``visit(client, url)`` (a tracked page view, stored before it returns), ``error_of(response, status)``
+(the one error of a Mautic-shaped error reply), ``new_contact``.
 """
 
 from __future__ import annotations
@@ -196,6 +197,17 @@ def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "
     with TestClient(build_public_app(), client=(ip, 50000), headers={"User-Agent": BROWSER, "Origin": origin}) as c:
         yield c
     empty_queues()
+
+
+def visit(client: TestClient, url: str) -> dict:
+    """One tracked page view, stored before this returns (the queue drained when Redis is on)."""
+    from mautic_app import hitqueue
+
+    r = client.post("/mtc/event", data={"page_url": url, "page_title": "A page"})
+    assert r.status_code == 200, r.text
+    if hitqueue.enabled():
+        hitqueue.drain(linger=0)
+    return r.json()
 
 
 def error_of(response, status: int) -> dict:

@@ -12,12 +12,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue
 from mautic_app.domain import focus as rules
 from mautic_app.models import Contact, ContactEvent, FocusItem, FocusStat, Form
 from mautic_app.models.base import utcnow
 from mautic_app.services import focus
-from tests.integration.conftest import visitor_browser
+from tests.integration.conftest import visit, visitor_browser
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -33,14 +32,6 @@ def site(database, monkeypatch) -> Iterator[TestClient]:
     """A visitor's browser on another site."""
     with visitor_browser(monkeypatch, origin=SITE) as c:
         yield c
-
-
-def visit(client: TestClient, url: str) -> dict:
-    r = client.post("/mtc/event", data={"page_url": url, "page_title": "A page"})
-    assert r.status_code == 200, r.text
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
-    return r.json()
 
 
 def save(session, focus_id=None, **values) -> int:

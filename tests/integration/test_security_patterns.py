@@ -18,12 +18,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from mautic_app import hitqueue
 from mautic_app.domain import focus as focus_rules
 from mautic_app.domain import segments as segment_rules
 from mautic_app.models import PageHit
 from mautic_app.services import segments
-from tests.integration.conftest import error_of, new_contact, visitor_browser
+from tests.integration.conftest import error_of, new_contact, visit, visitor_browser
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -59,14 +58,6 @@ def regexp_segment(api, pattern: str, *, field: str = "city", operator: str = "r
 
 def members(api, segment_id: int) -> int:
     return api.get(f"/api/segments/{segment_id}").json()["list"]["contactCount"]
-
-
-def visit(client: TestClient, url: str) -> dict:
-    r = client.post("/mtc/event", data={"page_url": url, "page_title": "A page"})
-    assert r.status_code == 200, r.text
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
-    return r.json()
 
 
 # ---------------------------------------------------------------- segment regexp filters
