@@ -13,6 +13,7 @@ from mautic_app.models.base import utcnow
 
 class FocusItem(SQLModel, table=True):
     __tablename__ = "focus_items"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted item's id is never handed out again
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=191)

@@ -13,6 +13,7 @@ from mautic_app.models.base import utcnow
 
 class Form(SQLModel, table=True):
     __tablename__ = "forms"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted form's id is never handed out again
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=191)
@@ -39,7 +40,7 @@ class FormField(SQLModel, table=True):
     """One field of a form; ``type`` is one of ``domain.forms.FIELD_TYPES``."""
 
     __tablename__ = "form_fields"
-    __table_args__ = (sa.UniqueConstraint("form_id", "alias"),)
+    __table_args__ = (sa.UniqueConstraint("form_id", "alias"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     form_id: int = Field(foreign_key="forms.id", ondelete="CASCADE", index=True)
@@ -69,6 +70,7 @@ class FormAction(SQLModel, table=True):
     """What a submission does; ``type`` is one of ``domain.forms.ACTION_TYPES``."""
 
     __tablename__ = "form_actions"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     form_id: int = Field(foreign_key="forms.id", ondelete="CASCADE", index=True)

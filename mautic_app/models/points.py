@@ -25,6 +25,7 @@ class PointAction(SQLModel, table=True):
     """A scored behaviour: ``type`` is one of domain.points.ACTION_TYPES (url.hit, form.submit, ...)."""
 
     __tablename__ = "point_actions"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted action's id is never handed out again
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=191)
@@ -53,6 +54,7 @@ class PointActionLog(SQLModel, table=True):
 
 class PointTrigger(SQLModel, table=True):
     __tablename__ = "point_triggers"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=191)
