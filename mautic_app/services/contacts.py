@@ -136,6 +136,30 @@ def find_existing(*, session: Session, values: dict[str, Any]) -> int | None:
     return session.execute(sa.select(t.c.id).where(sa.or_(*conds)).order_by(t.c.id).limit(1)).scalar()
 
 
+def claim_identifiers(*, session: Session, values: dict[str, Any]) -> None:
+    """Make this transaction the only one that may look up and then create a contact with these unique
+    identifier values, until it ends: without it two requests with one new e-mail both find nobody and
+    both create a contact. Call it before :func:`find_existing` when a miss leads to a create.
+
+    PostgreSQL: one transaction-scoped advisory lock per identifier value (in a fixed order, so two
+    callers never wait on each other crosswise). SQLite: its one write lock, taken now rather than at
+    the first write, so the lookup that follows already sees every committed contact. Identifiers
+    cannot be a unique index: which fields identify a contact is a setting, and duplicates may exist.
+    """
+    keys = sorted({
+        f"mautic:contact:{spec.alias}:{str(values[spec.alias]).strip().lower()}"
+        for spec in field_service.specs(session=session, obj="contact")
+        if spec.is_unique_identifier and values.get(spec.alias) not in (None, "")
+    })
+    if not keys:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        for key in keys:
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+    else:
+        session.execute(sa.text("UPDATE contacts SET id = id WHERE 0"))  # begins the write transaction, changes nothing
+
+
 # ---------------------------------------------------------------- reads
 
 
@@ -332,6 +356,8 @@ def create(
     """Create a contact; returns (id, created). With ``merge_existing`` an identifier match updates instead."""
     clean = clean_values(session=session, values=values, creating=True, check_required=check_required,
                          overwrite_with_blank=overwrite_with_blank)
+    if merge_existing:
+        claim_identifiers(session=session, values=clean)
     if merge_existing and (existing := find_existing(session=session, values=clean)):
         update(session=session, contact_id=existing, values=clean, user_id=user_id, source=source,
                overwrite_with_blank=overwrite_with_blank, already_clean=True)
