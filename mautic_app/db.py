@@ -63,8 +63,10 @@ def session_scope() -> Iterator[Session]:
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:
     """Ids for ``n`` new rows of ``table``, so children can be written without a RETURNING round trip per row.
 
-    On SQLite max(id) is stable only while the caller holds the write lock (an import batch does, through
-    its claim UPDATE); callers without it must not use this there.
+    On SQLite they follow both max(id) and the table's ``sqlite_sequence`` entry (AUTOINCREMENT tables:
+    a deleted newest row's id is never given again), and the entry is moved past them at once (inserting
+    them would move it too). max(id) is stable only while the caller holds the write lock (an import batch
+    does, through its claim UPDATE); callers without it must not use this there.
     """
     if n <= 0:
         return []
@@ -72,8 +74,13 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
         return session.execute(
             sa.text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"), {"t": table, "n": n}
         ).scalar_one()
-    first = (session.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar() or 0) + 1  # noqa: S608 (constant names)
-    return list(range(first, first + n))
+    top = session.execute(
+        sa.text(f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "  # noqa: S608 (constant names)
+                "coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = :t), 0))"), {"t": table}
+    ).scalar_one()
+    last = top + n
+    session.execute(sa.text("UPDATE sqlite_sequence SET seq = :last WHERE name = :t AND seq < :last"), {"t": table, "last": last})
+    return list(range(top + 1, last + 1))
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
