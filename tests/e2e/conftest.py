@@ -37,12 +37,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Variables through which an app started here would reach a developer's own app: its database, Redis,
+# data folder (MAUTIC_*), Celery broker (CELERY_BROKER_URL wins over the app's own setting), and Reflex's
+# state manager, states and uploads folders (REFLEX_*, e.g. REFLEX_REDIS_URL).
+SHARED_ENV_PREFIXES = ("MAUTIC_", "CELERY_", "REFLEX_")
+
+
+def isolated_env(data: Path) -> dict[str, str]:
+    """The environment for an app of the tests' own: the embedded default (SQLite, filesystem broker, no
+    Redis) entirely under ``data``. Reflex's page states and uploads, by default ``.states`` and
+    ``uploaded_files`` in the project (where ``make run`` keeps them), go under ``data`` too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SHARED_ENV_PREFIXES)}
+    return env | {"MAUTIC_DATA_DIR": str(data), "REFLEX_STATES_WORKDIR": str(data / "states"),
+                  "REFLEX_UPLOADED_FILES_DIR": str(data / "uploaded_files")}
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory) -> dict:
     data = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAUTIC_")}
-    env |= {"MAUTIC_DATA_DIR": str(data), "MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port)}
+    env = isolated_env(data)
+    env |= {"MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port)}
     log_dir = data / "logs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mautic_app.launcher", "--demo", "--port", str(port), "--log-dir", str(log_dir)],

@@ -47,7 +47,9 @@ with warnings.catch_warnings():
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin-password-123"
 PG_SERVER = os.environ.get("MAUTIC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("MAUTIC_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# A Redis database of the tests' own (an app started with MAUTIC_REDIS_URL=redis://127.0.0.1:6379/0, the
+# usual choice, never sees their queues, locks or Celery messages); MAUTIC_TEST_REDIS names another.
+REDIS_URL = os.environ.get("MAUTIC_TEST_REDIS", "redis://127.0.0.1:6379/15")
 RUN_ID = uuid.uuid4().hex[:10]
 
 
