@@ -13,6 +13,7 @@ whose segments changed).
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import threading
@@ -25,11 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
+from mautic_app import aftercommit
 from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "mautic:"
 POLL_SECONDS = 0.25
+LOOK_BACK = 200  # ids a poll looks behind the highest seen (see _Hub._poll_table)
 KEEP_FOR = timedelta(minutes=10)
 _redis_client = None
 _redis_lock = threading.Lock()
@@ -70,11 +73,16 @@ def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
 
 
 def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any]) -> None:
-    """Queue a publication that goes out once ``session`` commits (merged per topic)."""
-    if not event.contains(session, "after_commit", _flush):
-        event.listen(session, "after_commit", _flush)
-        event.listen(session, "after_rollback", _drop)
-    session.info.setdefault("changefeed", {}).setdefault(topic, []).append(payload)
+    """Queue a publication that goes out once ``session`` commits (merged per topic).
+
+    Without Redis the entries are written by the committing transaction itself, on its own
+    connection; with Redis they are published once the connection is back in the pool. Either way
+    nothing here ever takes a second connection while the session holds one.
+    """
+    pending = aftercommit.scratch(session, "changefeed")
+    if not pending:
+        aftercommit.call(session, lambda: _announce(session), key="changefeed")
+    pending.setdefault(topic, []).append(payload)
 
 
 # Background work that follows a topic, as "module:function" (imported when first needed, so this
@@ -82,20 +90,46 @@ def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any
 WATCHERS: dict[str, tuple[str, ...]] = {"contacts": ("mautic_app.tasks.segments:contacts_changed",)}
 
 
-def _flush(session: OrmSession) -> None:
-    if session.in_nested_transaction():
-        return  # SQLAlchemy also calls after_commit when a savepoint is released
-    pending = session.info.pop("changefeed", {})
+def _merged(pending: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """One payload per topic: every id (sorted) and action, and the last value of any other key."""
+    out = {}
     for topic, payloads in pending.items():
         ids = sorted({i for p in payloads for i in p.get("ids", [])})
         actions = sorted({p.get("action", "") for p in payloads} - {""})
-        merged: dict[str, Any] = {"ids": ids[:1000], "actions": actions}
+        merged: dict[str, Any] = {"ids": ids, "actions": actions}
         for p in payloads:
             for k, v in p.items():
                 if k not in ("ids", "action"):
                     merged[k] = v
-        publish(topic, merged)
-        _notify_watchers(topic, {**merged, "ids": ids})
+        out[topic] = merged
+    return out
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_entries(session: OrmSession) -> None:
+    """Without Redis: the change feed's rows commit with the data they announce."""
+    pending = aftercommit.scratch(session, "changefeed")
+    if settings.redis_url or session.in_nested_transaction() or not pending:
+        return
+    from mautic_app.models import ChangeFeedEntry
+
+    merged = _merged(pending)
+    pending.clear()
+    aftercommit.scratch(session, "changefeed_written").update(merged)
+    now = _now()
+    session.execute(sa.insert(ChangeFeedEntry.__table__), [
+        {"topic": topic, "payload": {**payload, "ids": payload["ids"][:1000]}, "created_at": now} for topic, payload in merged.items()])
+
+
+def _announce(session: OrmSession) -> None:
+    """After the commit, with the connection given back: publish (Redis) and run the watchers."""
+    merged = aftercommit.scratch(session, "changefeed_written")
+    if not merged:
+        merged = _merged(aftercommit.scratch(session, "changefeed"))
+        for topic, payload in merged.items():
+            publish(topic, {**payload, "ids": payload["ids"][:1000]})
+    for topic, payload in merged.items():
+        _notify_watchers(topic, payload)
 
 
 def _notify_watchers(topic: str, payload: dict[str, Any]) -> None:
@@ -108,11 +142,6 @@ def _notify_watchers(topic: str, payload: dict[str, Any]) -> None:
             getattr(importlib.import_module(module), name)(payload)
         except Exception:  # noqa: BLE001
             log.exception("watcher %s failed for %s", target, topic)
-
-
-def _drop(session: OrmSession) -> None:
-    if not session.in_nested_transaction():
-        session.info.pop("changefeed", None)
 
 
 def _now():
@@ -184,6 +213,8 @@ class _Hub:
             await client.aclose()
 
     async def _poll_table(self) -> None:
+        """Entries commit with the data they announce, so on PostgreSQL a smaller id can become
+        visible after a larger one: each look goes back ``LOOK_BACK`` ids and skips those seen."""
         from mautic_app.db import get_engine
         from mautic_app.models import ChangeFeedEntry
 
@@ -200,12 +231,20 @@ class _Hub:
                     sa.select(table.c.id, table.c.topic, table.c.payload).where(table.c.id > after).order_by(table.c.id).limit(500)
                 ).all()
 
-        seen = await asyncio.to_thread(last_id)
+        top = start = await asyncio.to_thread(last_id)
+        seen: collections.deque[int] = collections.deque(maxlen=4 * LOOK_BACK)
+        seen_set: set[int] = set()
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            rows = await asyncio.to_thread(since, seen)
+            rows = await asyncio.to_thread(since, max(0, top - LOOK_BACK))
             for row in rows:
-                seen = row.id
+                if row.id <= start or row.id in seen_set:
+                    continue
+                if len(seen) == seen.maxlen:
+                    seen_set.discard(seen[0])
+                seen.append(row.id)
+                seen_set.add(row.id)
+                top = max(top, row.id)
                 self._deliver(row.topic, row.payload or {})
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+import os
+import threading
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -11,10 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.pool import Pool
 from sqlmodel import Session
 
 from mautic_app.domain.segments import sql_regexp
 from mautic_app.settings import settings
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -30,6 +37,62 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def _sqlite_regexp(dbapi_conn, _record) -> None:
     """REGEXP on RE2 (linear time, bounded value), replacing SQLAlchemy's, which runs Python's backtracking ``re``."""
     dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
+
+
+class NestedCheckout(RuntimeError):
+    """A thread asked the pool for a connection while it held one (see :func:`forbid_nested_checkouts`)."""
+
+
+_held: dict[int, set[int]] = {}  # thread → ids of the pooled connections it holds
+_held_lock = threading.Lock()
+_on_nested: list[Callable[[str], None]] = []
+
+
+def forbid_nested_checkouts(on_nested: Callable[[str], None] | None = None) -> None:
+    """Refuse, with :class:`NestedCheckout`, any checkout by a thread that already holds a connection.
+
+    A thread that waits for a second connection while holding one deadlocks as soon as every
+    pooled connection is held that way (a burst did it, issue 15). The test suites and the app
+    started with ``MAUTIC_STRICT_CONNECTIONS=1`` run with this on, so such code fails at once
+    instead of under load; ``on_nested`` also hears of each one (with the stack), for callers
+    that catch the error.
+    """
+    if on_nested is not None:
+        _on_nested.append(on_nested)
+    if not event.contains(Pool, "checkout", _checkout):
+        event.listen(Pool, "checkout", _checkout)
+        event.listen(Pool, "checkin", _checkin)
+        event.listen(Pool, "detach", _checkin)
+
+
+def _checkout(_dbapi_conn, record, _proxy) -> None:
+    thread = threading.get_ident()
+    with _held_lock:
+        held = _held.setdefault(thread, set())
+        nested = bool(held - {id(record)})
+        if not nested:
+            held.add(id(record))
+    if nested:
+        where = "".join(traceback.format_stack(limit=25)[:-1])
+        message = f"a second database connection was taken by a thread that holds one:\n{where}"
+        log.error(message)
+        for hear in _on_nested:
+            hear(message)
+        raise NestedCheckout(message)
+
+
+def _checkin(_dbapi_conn, record) -> None:
+    with _held_lock:
+        for thread, held in list(_held.items()):
+            if id(record) in held:
+                held.discard(id(record))
+                if not held:
+                    del _held[thread]
+                return
+
+
+if os.environ.get("MAUTIC_STRICT_CONNECTIONS") == "1":
+    forbid_nested_checkouts()
 
 
 @cache

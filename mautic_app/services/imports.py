@@ -27,11 +27,10 @@ from typing import Any, BinaryIO
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import aftercommit, changefeed
 from mautic_app.db import allocate_ids, refresh_statistics
 from mautic_app.domain import csv_import as csvi
 from mautic_app.domain.fields import IDENTIFYING_FIELDS, FieldValueError, is_anonymous, normalize_value
@@ -225,33 +224,13 @@ def _now_iso() -> str:
     return utcnow().isoformat()
 
 
-def _enqueue(import_id: int, offset: int) -> None:
-    """Hand a batch to Celery. If the broker is down, the stalled-import sweep re-queues it later."""
-    from mautic_app.tasks.imports import run_import_batch
-
-    try:
-        run_import_batch.delay(import_id, offset)
-    except Exception:  # noqa: BLE001
-        log.exception("could not queue import %s", import_id)
+BATCH_TASK = "mautic.imports.run_batch"
 
 
 def enqueue_after_commit(session: Session, import_id: int, offset: int) -> None:
-    """Queue a batch once ``session`` commits, so a worker never looks before the row is visible."""
-    if not event.contains(session, "after_commit", _send_pending):
-        event.listen(session, "after_commit", _send_pending)
-        event.listen(session, "after_rollback", _drop_pending)
-    session.info.setdefault("import_batches", []).append((import_id, offset))
-
-
-def _send_pending(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # SQLAlchemy also calls after_commit when a savepoint is released
-    for import_id, offset in session.info.pop("import_batches", []):
-        _enqueue(import_id, offset)
-
-
-def _drop_pending(session: Session) -> None:
-    session.info.pop("import_batches", None)
+    """Queue a batch once ``session`` commits, so a worker never looks before the row is visible.
+    If the broker is down, the stalled-import sweep re-queues it later."""
+    aftercommit.enqueue(session, BATCH_TASK, import_id, offset)
 
 
 def _tags(raw: Any) -> list[str]:

@@ -18,10 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import aftercommit, changefeed
 from mautic_app.domain import segments as rules
 from mautic_app.models import (
     CompanyContact,
@@ -45,6 +44,7 @@ from mautic_app.services import contacts, stages
 from mautic_app.services import fields as field_service
 
 log = logging.getLogger(__name__)
+REBUILD_TASK = "mautic.segments.rebuild"
 SAMPLE_SIZE = 10
 # Seconds after which the database gives up a statement: a costly regular expression on a big table
 # must not hold a connection (and, for the count, a thread of the web process) for ever.
@@ -195,32 +195,12 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
 
 def queue_rebuild(segment_id: int) -> None:
     """Hand a rebuild to Celery ("Rebuild now"); if the broker is down, beat's full rebuild catches up."""
-    from mautic_app.tasks.segments import rebuild
-
-    try:
-        rebuild.delay(segment_id)
-    except Exception:  # noqa: BLE001
-        log.exception("could not queue a rebuild of segment %s", segment_id)
+    aftercommit.send_task(REBUILD_TASK, segment_id)
 
 
 def _rebuild_after_commit(session: Session, segment_id: int) -> None:
     """A saved segment is rebuilt once the save commits, so the worker sees its new filters."""
-    if not event.contains(session, "after_commit", _send_rebuilds):
-        event.listen(session, "after_commit", _send_rebuilds)
-        event.listen(session, "after_rollback", _drop_rebuilds)
-    session.info.setdefault("segment_rebuilds", set()).add(segment_id)
-
-
-def _send_rebuilds(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # SQLAlchemy also calls after_commit when a savepoint is released
-    for segment_id in sorted(session.info.pop("segment_rebuilds", set())):
-        queue_rebuild(segment_id)
-
-
-def _drop_rebuilds(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info.pop("segment_rebuilds", None)
+    aftercommit.enqueue(session, REBUILD_TASK, segment_id)
 
 
 def _free_alias(session: Session, alias: str) -> str:
@@ -272,12 +252,6 @@ def list_segments(*, session: Session, search: str = "", start: int = 0, limit: 
     total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
     rows = session.exec(q.order_by(Segment.name, Segment.id).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
     return total, list(rows)
-
-
-def any_filtered(*, session: Session) -> bool:
-    """Whether any published segment has filters (changed contacts need re-evaluating only then)."""
-    rows = session.execute(sa.select(Segment.filters).where(col(Segment.is_published).is_(True))).scalars()
-    return any(rows)
 
 
 def published_ids(*, session: Session) -> list[int]:
@@ -511,10 +485,12 @@ def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tu
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
+    segments = [s for s in session.exec(select(Segment).where(col(Segment.is_published).is_(True))).all() if s.filters]
+    if not segments:
+        return {}
     now = utcnow()
     comp = compiler(session=session, now=now)
     out = {}
-    segments = session.exec(select(Segment).where(col(Segment.is_published).is_(True))).all()
     for segment in segments:
         filters = rules.parse_filters(segment.filters)
         if not filters:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from mautic_app import changefeed
@@ -13,20 +12,16 @@ from mautic_app.tasks.celery_app import app
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
-_filtered: tuple[float, bool] = (0.0, False)  # (when looked, whether any segment has filters)
 
 
 def contacts_changed(payload: dict[str, Any]) -> None:
-    """Change-feed watcher (see ``changefeed.WATCHERS``): queue the changed contacts' re-evaluation."""
-    global _filtered
+    """Change-feed watcher (see ``changefeed.WATCHERS``): queue the changed contacts' re-evaluation.
+
+    It runs after a commit and must not touch the database: whether any segment has filters is
+    the task's question, asked with the segments as they are when it runs (a cached answer here
+    kept a contact out of a segment saved a second earlier).
+    """
     ids = [i for i in payload.get("ids") or [] if isinstance(i, int)]
-    if not ids:
-        return
-    if time.monotonic() - _filtered[0] > 5:  # a busy site commits many times a second: look now and then
-        with session_scope() as session:
-            _filtered = (time.monotonic(), segments.any_filtered(session=session))
-    if not _filtered[1]:
-        return
     for start in range(0, len(ids), CHUNK):
         update_contacts.delay(ids[start:start + CHUNK])
 

@@ -55,7 +55,7 @@ def test_prune_drops_old_table_entries(database):
 
 def test_savepoints_do_not_publish_early(database, session, monkeypatch):
     sent = []
-    monkeypatch.setattr(changefeed, "publish", lambda topic, payload=None: sent.append((topic, payload)))
+    monkeypatch.setattr(changefeed, "_notify_watchers", lambda topic, payload: sent.append((topic, payload)))
     with session() as s:
         with s.begin_nested():
             contacts.create(session=s, values={"email": "nested@example.com"})

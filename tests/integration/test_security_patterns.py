@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from mautic_app import aftercommit
 from mautic_app.domain import focus as focus_rules
 from mautic_app.domain import segments as segment_rules
 from mautic_app.models import PageHit
@@ -38,7 +39,7 @@ def no_broker(monkeypatch):
     """Saving a segment queues a rebuild; here it runs at once instead of on a worker."""
     from mautic_app.tasks import segments as segment_tasks
 
-    monkeypatch.setattr(segment_tasks.rebuild, "delay", lambda segment_id: segment_tasks.rebuild(segment_id))
+    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
     monkeypatch.setattr(segment_tasks, "contacts_changed", lambda payload: None)
 
 

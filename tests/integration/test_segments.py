@@ -261,7 +261,6 @@ def test_a_contact_changed_anywhere_is_re_evaluated_after_commit(session, monkey
 
     queued = []
     monkeypatch.setattr(segment_tasks.update_contacts, "delay", lambda ids: queued.append(ids) or segment_tasks.update_contacts(ids))
-    monkeypatch.setattr(segment_tasks, "_filtered", (0.0, False))
     with session() as s:
         cid = make(s, city="Graz", email="g@example.com")
         sid = segment(s, [f("city", "=", "Vienna")])

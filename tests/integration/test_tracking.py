@@ -238,8 +238,8 @@ def test_json_bodies_the_pixel_and_cors(site, session):
 
 
 def test_hits_publish_live_updates(site, session, monkeypatch):
-    published = []
-    monkeypatch.setattr("mautic_app.changefeed.publish", lambda topic, payload=None: published.append((topic, payload)))
+    published = []  # every announcement, by Redis or by the change feed's table, reaches the watchers
+    monkeypatch.setattr("mautic_app.changefeed._notify_watchers", lambda topic, payload: published.append((topic, payload)))
     reply = visit(site, f"{SITE}/live")
     with session() as s:
         cid = s.execute(sa.select(Contact.id).where(Contact.public_id == reply["id"])).scalar_one()
