@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
@@ -34,6 +35,7 @@ from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.services import forms, tracking
 from mautic_app.settings import settings
+from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
 
 log = logging.getLogger(__name__)
@@ -135,10 +137,6 @@ def _known_visitor(form_id: int | None, device: str | None) -> tuple[list[str], 
         return [f.alias for f in fields if f.alias not in shown], {k: v for k, v in view.prefill.items() if k in auto}
 
 
-def _allowed_hosts() -> list[str]:
-    return list(tracking.cached_settings().get("allowed_hosts") or [])
-
-
 def _page_html(title: str, body: str, head: str) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f'{head}<title>{rules.e(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}'
@@ -225,29 +223,15 @@ async def submit(request: Request) -> Response:
         posted = forms.Posted(values=values, ip=ip, device_id=device, referer=request.headers.get("referer"),
                               page_url=page_url or rules.web_url(request.headers.get("referer")),
                               user_agent=(request.headers.get("user-agent") or "")[:1024])
-        if hitqueue.enabled():
-            response, kept = await _queue(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
-            if not kept:
-                await _discard(form_id, values)
-            return response
-        result = await run_in_threadpool(_submit, form_id, posted, meta.get("return") or "", origin_page)
+        response, kept = await _accept(request, ajax, form_id, posted, meta.get("return") or "", origin_page)
+        if not kept:
+            await _discard(form_id, values)
+        return response
     except BaseException:
         forms.discard_uploads(form_id, values)  # the post is lost, so are its files (here: a cancelled task awaits nothing)
         raise
     finally:
         await data.close()
-    if result is None or result[0].errors:
-        await _discard(form_id, values)
-    if result is None:
-        return _refuse(request, ajax, 404, "This form does not exist or is not published.")
-    outcome, reply = result
-    if outcome.errors:
-        return await _invalid(request, ajax, form_id, outcome.errors, values)
-    if outcome.repost:
-        from mautic_app.tasks.forms import repost
-
-        _quietly(lambda: repost.delay(outcome.repost["submission_id"]))
-    return _answer(request, ajax, reply, reply.get("redirect"))
 
 
 class _TooLarge(ValueError):
@@ -315,25 +299,11 @@ async def _discard(form_id: int, values: dict[str, Any]) -> None:
         await run_in_threadpool(forms.discard_uploads, form_id, values)
 
 
-def _submit(form_id: int, posted: forms.Posted, return_to: str, origin_page: str | None):
-    """The embedded default (no Redis): the submission is written before the answer."""
-    with session_scope() as session:
-        form = forms.get_form(session=session, form_id=form_id)
-        if not forms.is_live(form):
-            return None
-        outcome = forms.submit(session=session, form=form, posted=posted)
-        if outcome.errors:
-            session.rollback()
-            return outcome, {}
-        reply = rules.after_submit(form.post_action, form.post_action_property, return_to=return_to,
-                                   page=origin_page or posted.page_url, allowed_hosts=_allowed_hosts())
-    return outcome, reply
-
-
-async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Posted, return_to: str,
-                 origin_page: str | None) -> tuple[Response, bool]:
-    """With Redis: check the post against the cached form, queue it for the writer and answer at once;
-    returns the answer and whether the post was kept."""
+async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Posted, return_to: str,
+                  origin_page: str | None) -> tuple[Response, bool]:
+    """Check the post against the cached form and hand it to the writer: with Redis, queued and
+    answered at once; on the embedded default, answered once this process's writer has stored it
+    (``group_commit``). Returns the answer and whether the post was kept."""
     form = forms.cached_form_if_fresh(form_id)
     if form is False:
         form = await run_in_threadpool(forms.cached_form, form_id)
@@ -348,12 +318,28 @@ async def _queue(request: Request, ajax: bool, form_id: int, posted: forms.Poste
                                page=origin_page or posted.page_url, allowed_hosts=settings_now.get("allowed_hosts") or [])
     item = {"form_id": form_id, "values": posted.values, "ip": posted.ip, "device": posted.device_id,
             "referer": posted.referer, "page_url": posted.page_url, "ua": posted.user_agent}
-    writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
+    try:
+        if not hitqueue.enabled():
+            await _form_writer.submit(item)
+            return _answer(request, ajax, reply, reply.get("redirect")), True
+        writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
+    except (Busy, OSError, RedisError) as exc:
+        if not isinstance(exc, Busy):
+            log.warning("form post not queued, Redis is unavailable: %s", exc)
+        return _refuse(request, ajax, 503, "The form cannot be received right now. Please try again in a moment."), False
     if writing is None:
         return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute."), False
     if not writing and hitqueue.claim_wake(hitqueue.FORM_QUEUE):
         await run_in_threadpool(_wake_writer)
     return _answer(request, ajax, reply, reply.get("redirect")), True
+
+
+def _write_posts(items: list[dict[str, Any]]) -> list[None]:
+    forms.record_queued(items=items)
+    return [None] * len(items)
+
+
+_form_writer = GroupWriter("form posts", _write_posts, batch=200, max_waiting=500)
 
 
 def _wake_writer() -> None:
@@ -391,10 +377,12 @@ def _rerender(form_id: int, errors: dict[str, str], values: dict[str, Any], base
 
 
 def _refuse(request: Request, ajax: bool, status: int, message: str) -> Response:
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
     if ajax:
         return JSONResponse({"success": 0, "errorMessage": message, "errors": [{"code": status, "message": message}]},
-                            status_code=status, headers=_cors(request))
-    return HTMLResponse(_page_html("The form was not sent", f'<p role="alert">{rules.e(message)}</p>', ""), status_code=status)
+                            status_code=status, headers=_cors(request) | retry)
+    return HTMLResponse(_page_html("The form was not sent", f'<p role="alert">{rules.e(message)}</p>', ""), status_code=status,
+                        headers=retry)
 
 
 # ------------------------------------------------------------------ small helpers

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from mautic_app import hitqueue
@@ -31,6 +32,7 @@ from mautic_app.domain import tracking as rules
 from mautic_app.models.base import utcnow
 from mautic_app.services import focus, tracking, users
 from mautic_app.settings import settings
+from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -43,6 +45,7 @@ ONE_YEAR = 365 * 86400
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NOT_TRACKED = {"success": 0, "id": None, "sid": None, "device_id": None, "events": {}}
 NOBODY = {"id": None, "sid": None, "device_id": None}
+_RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 @router.get("/mtc.js")
@@ -78,7 +81,11 @@ async def event(request: Request) -> Response:
         params = await _body(request)
     except _BadRequest as exc:
         return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=_cors(request))
-    reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
+    try:
+        reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
+    except Busy:
+        return JSONResponse({"errors": [{"code": 503, "message": "Too busy to record this visit now. Try again shortly."}]},
+                            status_code=503, headers=_cors(request) | _RETRY)
     if reply is None:
         return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=_cors(request))
     return _with_cookies(JSONResponse(reply, headers=_cors(request)), request, cookies)
@@ -92,12 +99,17 @@ async def pixel(request: Request) -> Response:
     least the page's origin by default); a page that sends neither is a site we do not know.
     """
     params = _flat(request.query_params.multi_items())
-    if not _too_big(params):
-        reply, cookies = await _track(request, params, source="pixel",
-                                      site=request.headers.get("origin") or request.headers.get("referer"))
-    else:
-        reply, cookies = None, ""
-    response = Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
+    status = 200
+    try:
+        if not _too_big(params):
+            reply, cookies = await _track(request, params, source="pixel",
+                                          site=request.headers.get("origin") or request.headers.get("referer"))
+        else:
+            reply, cookies = None, ""
+    except Busy:
+        reply, cookies, status = None, "", 503
+    response = Response(PIXEL, status_code=status, media_type="image/gif",
+                        headers={"Cache-Control": "no-store, max-age=0"} | (_RETRY if status == 503 else {}))
     return _with_cookies(response, request, cookies) if reply else response
 
 
@@ -198,7 +210,7 @@ async def _track(request: Request, params: dict[str, Any], *, source: str, site:
     if hitqueue.enabled():
         public_id = await _queue(hit, device)
     else:
-        public_id = await run_in_threadpool(_write_now, hit, device)
+        public_id = await _hit_writer.submit((hit, device))
     reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {},
              "focus": await _focus_for(hit.page.get("url"))}
     return reply, ((hit.device_id, public_id) if trusted else None)
@@ -216,6 +228,15 @@ async def _focus_for(url: str | None) -> list[int]:
 
 
 async def _queue(hit: rules.Hit, device: str | None) -> str:
+    """Queue the hit in Redis; :class:`Busy` when Redis cannot take it (the hit is not acknowledged)."""
+    try:
+        return await _push(hit, device)
+    except (OSError, RedisError) as exc:
+        log.warning("hit not queued, Redis is unavailable: %s", exc)
+        raise Busy("hits") from exc
+
+
+async def _push(hit: rules.Hit, device: str | None) -> str:
     wake = False
     if device:
         hit.device_id = device
@@ -248,17 +269,24 @@ def _wake_writer() -> None:
         log.exception("could not wake the hit writer")
 
 
-def _write_now(hit: rules.Hit, device: str | None) -> str:
-    """The embedded default: no queue, the hit is written before the reply."""
+def _write_hits(items: list[tuple[rules.Hit, str | None]]) -> list[str]:
+    """The embedded default's writer (see ``group_commit``): a batch of hits in one transaction,
+    each with its device's public id, a new device and contact for a device we never issued."""
     with session_scope() as session:
-        public_id = tracking.public_id_of_device(session=session, device_id=device) if device else None
-        if public_id:
-            hit.device_id = device or ""
-        else:
-            hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
-            public_id = hit.contact_id
-        updates = tracking.record_hits(session=session, hits=[hit.as_dict()])
-    return updates.get(hit.device_id, public_id)
+        public_ids = []
+        for hit, device in items:
+            public_id = tracking.public_id_of_device(session=session, device_id=device) if device else None
+            if public_id:
+                hit.device_id = device or ""
+            else:
+                hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
+                public_id = hit.contact_id
+            public_ids.append(public_id)
+        updates = tracking.record_hits(session=session, hits=[hit.as_dict() for hit, _ in items])
+    return [updates.get(hit.device_id, public_id) for (hit, _), public_id in zip(items, public_ids, strict=True)]
+
+
+_hit_writer = GroupWriter("hits", _write_hits, batch=500)
 
 
 async def _known_public_id(device: str) -> str | None:
