@@ -8,7 +8,7 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms", "concurrency"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
@@ -27,6 +27,10 @@ def main() -> int:
         from bench import forms
 
         forms.run()
+    if "concurrency" in names:
+        from bench import concurrency
+
+        concurrency.run()
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from bench.common import report, scratch_database
+from bench.common import report, scratch_database, use_database
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "200000"))
 COLUMNS = ["email", "firstname", "lastname", "city", "zipcode", "phone", "points"]
@@ -29,24 +29,12 @@ def write_csv(path: Path, rows: int) -> None:
 
 def run() -> None:
     folder = Path(tempfile.mkdtemp(prefix="mautic-bench-import-"))
-    os.environ["MAUTIC_DATA_DIR"] = str(folder)  # keeps the bench's queued batch away from a running app
     path = folder / "contacts.csv"
     write_csv(path, ROWS)
     print(f"wrote {ROWS:,} rows ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     with scratch_database("mautic_bench_import") as url:
-        os.environ["MAUTIC_DATABASE_URL"] = url
-        from mautic_app import settings as settings_module
-
-        settings_module.settings = settings_module.load_settings()
-        import mautic_app.db as db
-        from mautic_app.services import imports, setup
-
-        for module in (db, imports):
-            module.settings = settings_module.settings
-        db.get_engine.cache_clear()
-        setup.migrate()
-        with db.session_scope() as session:
-            setup.bootstrap(session=session, admin_user="admin", admin_password="bench-password")
+        db = use_database(url, data_dir=folder)  # the bench's queued batch stays away from a running app
+        from mautic_app.services import imports
 
         with db.get_engine().begin() as conn:
             conn.execute(sa.text("CREATE TABLE contacts_copy (LIKE contacts INCLUDING ALL)"))

@@ -1,7 +1,7 @@
 """Form submissions per second and latency through the production server, against a bare route.
 
-Starts the app as ``make run`` does (launcher: Reflex in production mode, Celery workers) on
-PostgreSQL and Redis, with ``MAUTIC_BENCH_ROUTES=1`` so ``POST /bench/bare`` answers without doing
+Starts the app (``bench.server``: the production web server and the Celery workers ``make run``
+starts) on PostgreSQL and Redis of its own, with ``MAUTIC_BENCH_ROUTES=1`` so ``POST /bench/bare`` answers without doing
 any work, and with the per-IP submission limit off (everything comes from 127.0.0.1). A form of
 six mapped fields (e-mail, first and last name, company, phone, country) with two actions (+5
 points, tag "bench") is made with ``services.forms.save_form`` before the server starts.
@@ -19,7 +19,6 @@ import gzip
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,14 +30,14 @@ from pathlib import Path
 import psycopg
 import redis
 
-from bench.common import report, scratch_database, use_database
-from bench.tracking import _free_port, _ms, _wait
+from bench.common import report, scratch_database, scratch_redis, use_database
+from bench.load import _ms
+from bench.server import app_server
 
 SECONDS = int(os.environ.get("BENCH_FORMS_SECONDS", "15"))
 PACED_RATE = int(os.environ.get("BENCH_FORMS_RATE", "100"))
 CONNECTIONS = int(os.environ.get("BENCH_FORMS_CONNECTIONS", "16"))
 POOL = int(os.environ.get("BENCH_FORMS_CONTACTS", "1000"))  # returning contacts to draw e-mail addresses from
-REDIS_URL = os.environ.get("BENCH_FORMS_REDIS_URL", "redis://127.0.0.1:6379/8")
 ROOT = Path(__file__).resolve().parent.parent
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 ORIGIN = "https://shop.example"
@@ -121,9 +120,9 @@ end
 """
 
 
-def _seed(url: str) -> tuple[int, int | None, list[str]]:
+def _seed(url: str, data_dir: Path) -> tuple[int, int | None, list[str]]:
     """The bench form, a focus item showing it (when focus items exist), and the returning contacts' e-mails."""
-    db = use_database(url)
+    db = use_database(url, data_dir=data_dir)
     from mautic_app.services import contacts, forms
 
     emails = [f"known{i}@bench.example.com" for i in range(POOL)]
@@ -181,11 +180,11 @@ def _lua(path: Path, *, emails: list[str], form_id: int, run: str, paced: int) -
     return path
 
 
-def _drain() -> float:
+def _drain(redis_url: str) -> float:
     """Wait until the writer has stored every queued submission; returns how long that took."""
     from mautic_app.hitqueue import FORM_QUEUE
 
-    r, t0 = redis.Redis.from_url(REDIS_URL), time.perf_counter()
+    r, t0 = redis.Redis.from_url(redis_url), time.perf_counter()
     while r.llen(FORM_QUEUE):  # submissions leave the queue only once their batch is committed
         if time.perf_counter() - t0 > 1200:
             raise RuntimeError("the form writer did not drain the queue in 20 minutes")
@@ -197,18 +196,11 @@ def run() -> None:
     if not shutil.which("wrk"):
         print("forms: wrk is missing (make bench installs Debian's wrk)", file=sys.stderr)
         return
-    port = _free_port()
     folder = Path(tempfile.mkdtemp(prefix="mautic-bench-forms-"))
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    with scratch_database("mautic_bench_forms") as url:
-        form_id, focus_id, emails = _seed(url)
-        env = dict(os.environ, MAUTIC_DATABASE_URL=url, MAUTIC_REDIS_URL=REDIS_URL, MAUTIC_DATA_DIR=str(folder),
-                   MAUTIC_ADMIN_PASSWORD="bench-password", MAUTIC_BENCH_ROUTES="1", MAUTIC_PORT=str(port),
-                   MAUTIC_FORM_SUBMITS_PER_MINUTE="0")
-        app = subprocess.Popen([sys.executable, "-m", "mautic_app.launcher", "--port", str(port), "--log-dir", str(folder / "logs")],
-                               cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            _wait(port, app)
+    with scratch_redis("forms") as redis_url, scratch_database("mautic_bench_forms") as url:
+        form_id, focus_id, emails = _seed(url, folder / "seed")
+        with app_server(folder, database_url=url, redis_url=redis_url, MAUTIC_FORM_SUBMITS_PER_MINUTE="0") as app:
+            port = app.port
             base = f"http://127.0.0.1:{port}"
             routes = (("bare", "/bench/bare"), ("forms", "/form/submit?ajax=1"))
             warm_ups, results = {}, {}
@@ -217,7 +209,7 @@ def run() -> None:
                                       3, CONNECTIONS)
                 results[name] = _wrk(base + path, _lua(folder / f"{name}-m.lua", emails=emails, form_id=form_id, run="m", paced=0),
                                      SECONDS, CONNECTIONS)
-            burst_stored, burst_wait = _count(url, form_id), _drain()  # the paced runs start with the writer idle
+            burst_stored, burst_wait = _count(url, form_id), _drain(redis_url)  # the paced runs start with the writer idle
             writer_rate = (_count(url, form_id) - burst_stored) / burst_wait if burst_wait > 0.5 else None
             connections = 20
             pace = max(1, int(1000 * connections / PACED_RATE))
@@ -225,14 +217,8 @@ def run() -> None:
                                 SECONDS, connections) for name, path in routes}
             js_status, js_size = _gzipped(f"{base}/form/generate.js?id={form_id}")
             focus_status, focus_size = _gzipped(f"{base}/focus/{focus_id}.js") if focus_id else (None, None)
-            waited = _drain()
+            waited = _drain(redis_url)
             stored = _count(url, form_id)
-        finally:
-            os.killpg(app.pid, signal.SIGINT)
-            try:
-                app.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(app.pid, signal.SIGKILL)
     runs = (warm_ups["forms"], results["forms"], paced["forms"])
     succeeded = sum(r["succeeded"] for r in runs)
     refused = sum(r["requests"] - r["succeeded"] for r in runs)
