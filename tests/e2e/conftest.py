@@ -41,6 +41,7 @@ def _free_port() -> int:
 # data folder (MAUTIC_*), Celery broker (CELERY_BROKER_URL wins over the app's own setting), and Reflex's
 # state manager, states and uploads folders (REFLEX_*, e.g. REFLEX_REDIS_URL).
 SHARED_ENV_PREFIXES = ("MAUTIC_", "CELERY_", "REFLEX_")
+NESTED_CHECKOUT = "a second database connection was taken by a thread that holds one"
 
 
 def isolated_env(data: Path) -> dict[str, str]:
@@ -57,7 +58,8 @@ def app_server(tmp_path_factory) -> dict:
     data = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = isolated_env(data)
-    env |= {"MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port)}
+    # The app refuses a second database connection to a thread that holds one (tests/conftest.py).
+    env |= {"MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port), "MAUTIC_STRICT_CONNECTIONS": "1"}
     log_dir = data / "logs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mautic_app.launcher", "--demo", "--port", str(port), "--log-dir", str(log_dir)],
@@ -85,6 +87,9 @@ def app_server(tmp_path_factory) -> dict:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+    nested = [line for log in log_dir.glob("*.log") for line in log.read_text(errors="replace").splitlines()
+              if NESTED_CHECKOUT in line]
+    assert not nested, f"the app took a second database connection in a thread holding one ({len(nested)}x): see {log_dir}"
 
 
 @pytest.fixture(scope="session")

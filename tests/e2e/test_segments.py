@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 import uuid
 
 from playwright.sync_api import Page, expect
@@ -147,3 +149,26 @@ def test_add_to_a_segment_in_bulk_and_remove_by_hand_on_the_contact_page(signed_
     page.get_by_label("Add to segment").select_option(label=name)
     page.get_by_role("button", name="Add", exact=True).last.click()
     expect(page.get_by_role("list", name="Segments").get_by_role("link", name=name)).to_be_visible()
+
+
+def test_a_contact_changed_a_second_after_a_segment_is_saved_joins_it(signed_in: Page, base_url, app_server):
+    """Through the API, as an integration would: the watcher knows of the new segment at once."""
+    page = signed_in
+    town = f"Town{uuid.uuid4().hex[:6]}"
+    (later,) = make_contacts(app_server, [{"email": f"later.{town}@example.com", "firstname": "Lou", "city": "Elsewhere"}])
+    api = page.context.request
+    auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{app_server['admin_password']}".encode()).decode()}
+    saved = api.post(base_url + "/api/segments/new", headers=auth, data={
+        "name": f"Followers in {town}",
+        "filters": [{"glue": "and", "field": "city", "object": "lead", "type": "text", "operator": "=", "properties": {"filter": town}}]})
+    assert saved.status == 201, saved.text()
+    segment_id = saved.json()["list"]["id"]
+    deadline = time.monotonic() + 30
+    while not api.get(f"{base_url}/api/segments/{segment_id}", headers=auth).json()["list"]["lastBuiltDate"]:
+        assert time.monotonic() < deadline, "the saved segment was never built"
+        time.sleep(0.2)  # built with nobody in it: from now on only the watcher can bring Lou in
+
+    assert api.patch(f"{base_url}/api/contacts/{later}/edit", headers=auth, data={"city": town}).ok
+    page.goto(f"{base_url}/segments/{segment_id}")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^1 member$"))).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("table", name="Members")).to_contain_text("Lou")
