@@ -3,8 +3,10 @@
 With Redis, a route pushes each accepted hit on a Redis list and answers at once; one Celery
 task at a time (a Redis lock) drains the list in batches through ``services.tracking``. A
 batch leaves the list only after its transaction commits, so an acknowledged hit is never
-lost (a crash between commit and trim can write a batch twice, never zero times). Devices'
-public ids are cached in Redis so the route can answer returning visitors without the database.
+lost; and that transaction records the batch (``services.queue_batches``), so a writer killed
+between its commit and taking the batch off leaves it to the next writer to take off, never to
+write again. Every queued item carries an id of its own (``q``) for that. Devices' public ids
+are cached in Redis so the route can answer returning visitors without the database.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import collections
 import contextlib
 import json
 import logging
+import secrets
 import time
 import weakref
 from collections.abc import Callable
@@ -33,7 +36,9 @@ BATCH = 1000
 # Under steady traffic a batch starts at most this often unless a full one is waiting: a batch
 # costs tens of milliseconds whatever its size, so fuller batches cost far less a hit.
 BATCH_EVERY_SECONDS = 0.3
-LOCK_SECONDS = 60
+# A writer renews its lock after every batch. The lock only saves work (two writers on one batch write
+# it once: services.queue_batches), so it is short: a writer killed with it held stops the queue this long.
+LOCK_SECONDS = 10
 LINGER_SECONDS = 2.0  # a drainer waits this long for more hits before it lets go
 IDLE_POLL_SECONDS = 0.05
 PUSH_TIMEOUT_SECONDS = 5.0  # a hit whose push takes longer answers an error, and the connection is replaced
@@ -240,7 +245,13 @@ async def push(hit: dict[str, Any], *, remember: tuple[str, str] | None = None, 
 
     Returns (whether no writer is draining, so one needs waking; the cached public id).
     """
+    hit["q"] = _item_id()
     return await _loop_state().pusher.push(json.dumps(hit, separators=(",", ":")), remember, lookup)
+
+
+def _item_id() -> str:
+    """Every queued item is unique, so a batch is known by its first item (``services.queue_batches``)."""
+    return secrets.token_hex(12)
 
 
 async def cached_public_id(device_id: str) -> str | None:
@@ -264,26 +275,75 @@ def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple
     from mautic_app.db import get_engine, refresh_statistics, session_scope
     from mautic_app.services import tracking
 
-    def write(hits: list[dict[str, Any]]) -> dict[str, str]:
+    def write(hits: list[dict[str, Any]], batch: Batch) -> dict[str, str]:
         refresh_statistics(get_engine(), tracking.STATS_TABLES)  # before the batch: no connection is held yet
         with session_scope() as session:
+            if not batch.claim(session):
+                return {}
             return tracking.record_hits(session=session, hits=hits)
 
     return drain_queue(QUEUE, LOCK, write, batch=BATCH, every=BATCH_EVERY_SECONDS, max_seconds=max_seconds, linger=linger)
 
 
+class Batch:
+    """The batch a writer is storing: ``claim`` it first thing in its transaction (``services.queue_batches``)."""
+
+    def __init__(self, queue: str, raw: list[bytes], forget: list[str]) -> None:
+        from mautic_app.services import queue_batches
+
+        self.first = raw[0]
+        self.items = len(raw)
+        self.key = queue_batches.key_of(queue, raw[0])
+        self.forget = forget
+        self.written_before: int | None = None  # items an earlier run took, when it had committed this batch
+
+    def claim(self, session) -> bool:
+        """Whether to write the batch: False when an earlier run (a writer killed before it took the batch
+        off the queue, or one racing this one) already committed it."""
+        from mautic_app.services import queue_batches
+
+        self.written_before = queue_batches.claim(session=session, key=self.key, items=self.items, forget=self.forget)
+        return self.written_before is None
+
+    @property
+    def taken(self) -> int:
+        """How many items, from the head of the queue, the committed batch holds."""
+        return self.items if self.written_before is None else self.written_before
+
+
+# Take a committed batch off the queue: only if it still starts the queue (a writer racing this one may
+# have taken it off already; trimming again would drop items nobody wrote).
+_TRIM = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+  return 1
+end
+return 0
+"""
+
+
+def _trim(r, queue: str, batch: Batch, updates: dict[str, str]) -> None:
+    pipe = r.pipeline(transaction=False)
+    for device_id, public_id in updates.items():
+        pipe.set(DEVICE_KEY + device_id, public_id, ex=DEVICE_TTL)
+    pipe.eval(_TRIM, 1, queue, batch.first, batch.taken)
+    pipe.execute()
+
+
 def drain_queue(
-    queue: str, lock_key: str, write: Callable[[list[dict[str, Any]]], dict[str, str]], *, batch: int, every: float,
+    queue: str, lock_key: str, write: Callable[[list[dict[str, Any]], Batch], dict[str, str]], *, batch: int, every: float,
     max_seconds: float = 30.0, linger: float = LINGER_SECONDS,
 ) -> tuple[int, bool]:
-    """Drain ``queue`` through ``write`` (one batch, one transaction) until ``max_seconds`` pass or it
-    has stayed empty ``linger`` seconds; ``write`` returns device id → public id for the routes' cache.
+    """Drain ``queue`` through ``write`` (one batch, one transaction, which claims the :class:`Batch`
+    first) until ``max_seconds`` pass or it has stayed empty ``linger`` seconds; ``write`` returns
+    device id → public id for the routes' cache.
 
     Returns (items taken, whether more are waiting). Only one drainer per queue runs at a time; a
-    second one returns at once. Items leave the queue only after ``write`` committed them. While a
-    drainer holds the lock, routes do not wake another; it lingers so a steady stream needs no
-    wake-ups at all. The lock is released before the final look at the queue, so an item pushed at
-    that moment is either seen here or finds the lock free and wakes a new drainer.
+    second one returns at once. Items leave the queue only after ``write`` committed them, and a
+    batch committed once is never written again (see :class:`Batch`). While a drainer holds the lock,
+    routes do not wake another; it lingers so a steady stream needs no wake-ups at all. The lock is
+    released before the final look at the queue, so an item pushed at that moment is either seen
+    here or finds the lock free and wakes a new drainer.
     """
     r = _redis()
     lock = r.lock(lock_key, timeout=LOCK_SECONDS)
@@ -291,6 +351,7 @@ def drain_queue(
         return 0, False
     taken, started = 0, time.monotonic()
     idle_since, next_batch = None, 0.0
+    done: list[str] = []  # markers of batches taken off the queue: the next batch deletes them
     try:
         while time.monotonic() - started < max_seconds:
             waiting = r.llen(queue)
@@ -306,20 +367,26 @@ def drain_queue(
                 continue
             next_batch = time.monotonic() + every
             raw = r.lrange(queue, 0, batch - 1)
+            if not raw:
+                continue
             items = []
             for item in raw:
                 try:
                     items.append(json.loads(item))
                 except ValueError:
                     log.warning("unreadable queued item dropped from %s", queue)
-            updates = write(items)
-            pipe = r.pipeline(transaction=False)
-            for device_id, public_id in updates.items():
-                pipe.set(DEVICE_KEY + device_id, public_id, ex=DEVICE_TTL)
-            pipe.ltrim(queue, len(raw), -1)
-            pipe.execute()
-            lock.reacquire()
-            taken += len(raw)
+            current = Batch(queue, raw, done)
+            updates = write(items, current)
+            if current.written_before is not None:
+                log.warning("%s: a batch of %s items was already stored (its writer stopped before taking it off the "
+                            "queue); taken off, not written again", queue, current.written_before)
+            _trim(r, queue, current, updates)
+            done = [current.key]
+            taken += current.taken
+            try:
+                lock.reacquire()
+            except LockError:  # it expired during a long batch: another drainer may be at work now
+                break
     finally:
         with contextlib.suppress(LockError):  # it expired: another drainer may hold it now
             lock.release()
@@ -352,7 +419,7 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
     state = _loop_state()
     if state.form_connection is None or not state.form_connection.usable:
         state.form_connection = await _Connection.open(settings.redis_url)
-    payload = json.dumps(item, separators=(",", ":"), default=str)
+    payload = json.dumps({**item, "q": _item_id()}, separators=(",", ":"), default=str)
     try:
         (answer,) = await state.form_connection.send(
             [("EVAL", _FORM_PUSH, 3, FORM_QUEUE, FORM_RATE_KEY + rate_key, FORM_LOCK, payload, limit)])
@@ -367,5 +434,5 @@ def drain_submissions(*, max_seconds: float = 5.0, linger: float = 0.5) -> tuple
     """Store queued form submissions in turns of at most five seconds, as often as beat starts one."""
     from mautic_app.services import forms
 
-    return drain_queue(FORM_QUEUE, FORM_LOCK, lambda items: forms.record_queued(items=items), batch=FORM_BATCH, every=0.2,
-                       max_seconds=max_seconds, linger=linger)
+    return drain_queue(FORM_QUEUE, FORM_LOCK, lambda items, batch: forms.record_queued(items=items, batch=batch),
+                       batch=FORM_BATCH, every=0.2, max_seconds=max_seconds, linger=linger)

@@ -27,6 +27,7 @@ from mautic_app.models.points import (
     PointTriggerEvent,
     PointTriggerLog,
 )
+from mautic_app.models.queues import QueueBatch
 from mautic_app.models.segments import Segment, SegmentContact
 from mautic_app.models.stages import Stage
 from mautic_app.models.tracking import ContactDevice, PageHit, TrackingSetting
@@ -64,6 +65,7 @@ __all__ = [
     "PointTrigger",
     "PointTriggerEvent",
     "PointTriggerLog",
+    "QueueBatch",
     "Stage",
     "Tag",
     "TrackingSetting",

@@ -260,14 +260,20 @@ def maybe_hidden(form: FormSnapshot) -> set[str]:
         or (f.mapped_field and not f.show_when_value_exists and not f.is_auto_fill))}
 
 
-def record_queued(*, items: list[dict[str, Any]]) -> dict[str, str]:
+def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str, str]:
     """The queued writer: store checked submissions in one transaction (see ``services.form_batches``);
-    returns device id → public id for the tracking routes' cache."""
+    returns device id → public id for the tracking routes' cache.
+
+    ``batch`` (a ``hitqueue.Batch``) is claimed first in that transaction: when an earlier writer already
+    committed these submissions (and was killed before it took them off the queue) nothing is written.
+    """
     from mautic_app.db import get_engine, refresh_statistics, session_scope
     from mautic_app.services import form_batches
 
     refresh_statistics(get_engine(), form_batches.STATS_TABLES)
     with session_scope() as session:
+        if batch is not None and not batch.claim(session):
+            return {}
         try:
             with session.begin_nested():
                 updates, reposts = form_batches.record(session=session, items=items)
