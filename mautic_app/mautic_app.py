@@ -41,7 +41,26 @@ from mautic_app.web.app import build_public_app
 # app's own pages, the API and Reflex's routes are same-origin.
 rx.App._add_cors = staticmethod(lambda api: None)
 
-app = rx.App(
+
+class MauticApp(rx.App):
+    """Reflex's app, adding the ``@rx.page`` pages (``template``) once.
+
+    Reflex adds the decorated pages to the app at every compile. ``reflex run --env prod`` compiles in
+    the supervising process, then forks the server's workers from it, and each worker compiles the same
+    app object again: every page was added a second time, and each warned "Page ... is being
+    redefined" at start-up (once per worker).
+    """
+
+    _decorated_pages_added = False
+
+    def _apply_decorated_pages(self) -> None:
+        if self._decorated_pages_added:
+            return
+        super()._apply_decorated_pages()
+        self._decorated_pages_added = True
+
+
+app = MauticApp(
     api_transformer=[build_public_app(), UploadsNeedASession],
     frontend_exception_handler=log_browser_error,
     theme=None,
