@@ -32,6 +32,46 @@ ADMIN_NAV: list[tuple[str, str, str]] = [
 ]
 
 
+class RecordPage(rx.State, mixin=True):
+    """The state of a page that shows one record at a time (``/forms/3``, ``/contacts/7/edit``).
+
+    Reflex keeps one state per page for a tab: when a marketer opens record B after record A, the
+    page's vars still hold A until B's load replaces them. A page whose on_load belongs to a
+    ``RecordPage`` is shown by :func:`template` only once its load has finished for the address in
+    the browser's bar (the load calls ``_loaded_here()`` when its vars hold that record, or know it is
+    missing); a spinner until then. So the previous record's values never show, and nothing can be
+    typed into fields that a running load is about to replace.
+    """
+
+    # The path (as the browser sent it) whose record the page's vars hold; "" before the first load.
+    loaded_path: str = ""
+
+    def _loaded_here(self) -> None:
+        self.loaded_path = self.router.url.path
+
+
+# The path in the browser's address bar, read in the browser (React Router's location): it changes the
+# moment a link is followed, before any event reaches the server.
+_LOCATION = rx.vars.use_hook_var("react-router", "useLocation", dict[str, str])
+
+
+def _record_ready(states: list[type[RecordPage]]) -> rx.Var[bool]:
+    """True once every record state's load has finished for the path the browser shows.
+
+    ``is_hydrated`` turns false in the browser as soon as a link is followed and true again once the
+    page's on_load handlers have all run; ``loaded_path`` tells a finished load of another record
+    apart (the first frame after a click, before the browser has flipped ``is_hydrated``).
+    """
+    ready: rx.Var[bool] = rx.State.is_hydrated
+    for state in states:
+        ready = ready & (state.loaded_path == _LOCATION["pathname"])
+    return ready
+
+
+def loading(label: str = "Loading") -> rx.Component:
+    return rx.center(rx.spinner(size="3"), role="status", aria_label=label, width="100%", padding="4rem")
+
+
 class ShellState(rx.State):
     """The top bar's search box; it searches contacts."""
 
@@ -192,22 +232,25 @@ def template(
 
     Every handler of every page is already refused to visitors who are not signed in (``ui/guard.py``);
     ``admin_only`` also refuses the handlers of the page's states (those of its ``on_load``) to non-admins.
+    A page loaded by a :class:`RecordPage` shows a spinner until its own record is loaded.
     """
     loads = on_load if isinstance(on_load, list) else [on_load]
     if admin_only:
         for handler in loads:
             guard.admin_only(handler.state_full_name)
+    records = [h.state for h in loads if isinstance(h.state, type) and issubclass(h.state, RecordPage)]
 
     def decorator(page: Callable[[], rx.Component]) -> rx.Component:
         def wrapped() -> rx.Component:
+            body = rx.cond(_record_ready(records), page(), loading()) if records else page()
             return rx.hstack(
                 sidebar(),
                 rx.vstack(
                     top_bar(),
                     rx.cond(
                         SessionState.signed_in,
-                        rx.box(page(), padding=["1rem", "1rem", "1.5rem"], width="100%", max_width="90rem", role="main"),
-                        rx.center(rx.spinner(size="3"), width="100%", padding="4rem"),
+                        rx.box(body, padding=["1rem", "1rem", "1.5rem"], width="100%", max_width="90rem", role="main"),
+                        loading(),
                     ),
                     spacing="0",
                     width="100%",

@@ -32,7 +32,7 @@ from mautic_app.ui.components.widgets import (
     plain_header,
     sort_header,
 )
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.session import SessionState
 
 ROUTE = "/companies"
@@ -286,7 +286,7 @@ def _save_form(company_id: int | None, values: dict[str, Any], owner_id: int | N
         return new_id
 
 
-class CompanyFormState(rx.State):
+class CompanyFormState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
     missing: bool = False
@@ -317,17 +317,20 @@ class CompanyFormState(rx.State):
         yield
         if cid < 0:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         data = await rx.run_in_thread(lambda: _load_form(cid or None))
         self.cid = cid
         if data is None:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         self.groups, self.values = data["groups"], data["values"]
         self.errors = {alias: "" for alias in data["values"]} | {"owner": "", "score": ""}
         self.owner_id, self.score, self.name, self.owners = data["owner_id"], data["score"], data["name"], data["owners"]
         self.form_key += 1
         self.loaded = True
+        self._loaded_here()
 
     @rx.event
     async def save(self, form: rx.form.FormData):

@@ -15,7 +15,7 @@ from mautic_app.ui import live
 from mautic_app.ui.components.contact_data import display_name, owner_options
 from mautic_app.ui.components.field_input import GROUP_LABELS, display_value
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, confirm_dialog, plain_header, section
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.pages.companies import company_id_from_path
 from mautic_app.ui.session import SessionState
 
@@ -112,7 +112,7 @@ def _delete(company_id: int) -> None:
         companies.delete(session=session, company_ids=[company_id])
 
 
-class CompanyState(rx.State):
+class CompanyState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
     missing: bool = False
@@ -173,8 +173,10 @@ class CompanyState(rx.State):
         yield
         if not cid:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         await self._reload()
+        self._loaded_here()
         if not self.missing:
             yield CompanyState.follow_changes
 

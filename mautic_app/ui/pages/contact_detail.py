@@ -26,7 +26,7 @@ from mautic_app.ui.components.widgets import (
     plain_header,
     section,
 )
-from mautic_app.ui.layout import template
+from mautic_app.ui.layout import RecordPage, template
 from mautic_app.ui.session import SessionState
 
 TIMELINE_PAGE = 25
@@ -183,7 +183,7 @@ def _find_companies(query: str, exclude: list[str]) -> list[dict[str, str]]:
         return [{"id": str(r["id"]), "name": r.get("companyname") or ""} for r in rows if str(r["id"]) not in exclude]
 
 
-class ContactDetailState(rx.State):
+class ContactDetailState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
     missing: bool = False
@@ -307,15 +307,18 @@ class ContactDetailState(rx.State):
         self.company_results, self.company_searched, self.tag_error, self.note_error = [], False, "", ""
         if not cid:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         if not await self._refresh():
             self.loaded = True
+            self._loaded_here()
             if self.merged_into:
                 return rx.redirect(f"/contacts/{self.merged_into}", replace=True)
             return
         await self._reload_events(keep=False)
         await self._reload_visits()
         self.loaded = True
+        self._loaded_here()
         return ContactDetailState.follow_changes
 
     @rx.event(background=True)

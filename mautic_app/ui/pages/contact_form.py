@@ -22,7 +22,7 @@ from mautic_app.ui.components.field_input import (
     shared_datalists,
 )
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.session import SessionState
 
 
@@ -88,7 +88,7 @@ def split_tags(text: str) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in str(text or "").replace("|", ",").split(",") if t.strip()))
 
 
-class ContactFormState(rx.State):
+class ContactFormState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
     missing: bool = False
@@ -121,11 +121,13 @@ class ContactFormState(rx.State):
         yield
         if cid < 0:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         data = await rx.run_in_thread(lambda: _load(cid or None))
         self.cid = cid
         if data is None:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         self.groups = data["groups"]
         self.values = data["values"]
@@ -134,6 +136,7 @@ class ContactFormState(rx.State):
         self.owners, self.stages, self.name = data["owners"], data["stages"], data["name"]
         self.form_key += 1
         self.loaded = True
+        self._loaded_here()
 
     @rx.event
     async def save(self, form: rx.form.FormData):

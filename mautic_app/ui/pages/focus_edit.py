@@ -20,7 +20,7 @@ from mautic_app.models.base import utcnow
 from mautic_app.services import focus
 from mautic_app.ui import live
 from mautic_app.ui.components.widgets import labelled, native_select
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.session import SessionState
 
 STATS_DAYS = 30
@@ -120,7 +120,7 @@ def _rate(part: int, whole: int) -> str:
     return f"{part / whole * 100:.1f}%" if whole else "0%"
 
 
-class FocusEditState(rx.State):
+class FocusEditState(RecordPage, rx.State):
     focus_id: int = 0
     loaded: bool = False
     missing: bool = False
@@ -188,12 +188,14 @@ class FocusEditState(rx.State):
             draft = await rx.run_in_thread(lambda: _read(focus_id))
             if draft is None:
                 self.missing, self.loaded = True, True
+                self._loaded_here()
                 return
             self.draft = draft
             await self._load_stats()
         else:
             self.draft = _blank()
         self.loaded = True
+        self._loaded_here()
         return FocusEditState.follow_changes
 
     async def _load_stats(self) -> None:

@@ -16,7 +16,7 @@ from mautic_app.domain import forms as rules
 from mautic_app.services import forms, segments
 from mautic_app.ui.components.sortable import drag_item
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.session import SessionState
 
 FIELD_KEYS = ("label", "alias", "type", "is_required", "mapped", "default_value", "help_message", "options", "placeholder",
@@ -152,7 +152,7 @@ def _save(form_id: int | None, settings: dict[str, str], rows: list[dict[str, st
         return form.id, {}
 
 
-class FormEditState(rx.State):
+class FormEditState(RecordPage, rx.State):
     form_id: int = 0  # 0 while new
     missing: bool = False
     settings: dict[str, str] = dict(SETTINGS)
@@ -220,9 +220,11 @@ class FormEditState(rx.State):
             data = await rx.run_in_thread(lambda: _read(form_id))
             if data is None:
                 self.missing = True
+                self._loaded_here()
                 return
             self.form_id, self.settings, self.fields, self.actions = form_id, data["settings"], data["fields"], data["actions"]
         self._refresh()
+        self._loaded_here()
 
     @rx.event
     def set_setting(self, key: str, value: str | bool):

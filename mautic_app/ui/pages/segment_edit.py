@@ -16,7 +16,7 @@ from mautic_app.domain import segments as rules
 from mautic_app.services import segments
 from mautic_app.ui import live
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, page_header, template
 from mautic_app.ui.session import SessionState
 
 MEMBERS_SHOWN = 25
@@ -104,7 +104,7 @@ def _change_member(segment_id: int, contact_id: int, add: bool, user_id: int | N
         return change(session=session, segment_id=segment_id, contact_ids=[contact_id], user_id=user_id)
 
 
-class SegmentEditState(rx.State):
+class SegmentEditState(RecordPage, rx.State):
     segment_id: int = 0
     loaded: bool = False
     missing: bool = False
@@ -163,6 +163,7 @@ class SegmentEditState(rx.State):
             data = await rx.run_in_thread(lambda: _read(segment_id))
             if data is None:
                 self.missing, self.loaded = True, True
+                self._loaded_here()
                 return
             self.name, self.description, self.published = data["name"], data["description"], data["published"]
             self.filters = [self._row_from(f) for f in data["filters"]]
@@ -171,6 +172,7 @@ class SegmentEditState(rx.State):
             self.name, self.description, self.published, self.filters = "", "", True, []
         self.loaded = True
         await self._count()
+        self._loaded_here()
         return SegmentEditState.follow_changes
 
     def _row_from(self, f: dict[str, Any]) -> dict[str, str]:
