@@ -34,6 +34,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _savepoint_takes_the_write_lock(conn: sa.Connection, _name: str) -> None:
+    """A savepoint opened outside a transaction begins one on SQLite, deferred: the reads that
+    follow see one snapshot, and the first write after another connection has committed fails
+    at once with "database is locked" (the busy timeout does not apply). Savepoints here wrap
+    writes (a batch with a one-by-one fallback), so such a transaction starts as a writer:
+    ``BEGIN IMMEDIATE`` waits its turn for the lock, then everything it reads is current."""
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def _sqlite_regexp(dbapi_conn, _record) -> None:
     """REGEXP on RE2 (linear time, bounded value), replacing SQLAlchemy's, which runs Python's backtracking ``re``."""
     dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
@@ -107,6 +118,7 @@ def get_engine(url: str | None = None) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", _sqlite_regexp)
+        event.listen(engine, "savepoint", _savepoint_takes_the_write_lock)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
