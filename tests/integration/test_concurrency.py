@@ -237,8 +237,6 @@ def test_64_concurrent_api_edits_and_creates_are_all_stored_without_duplicates(s
     assert _duplicate_emails(session) == []
 
 
-@pytest.mark.xfail(strict=True, reason="throttle.attempt counts every sign-in in flight as a failure until its password "
-                   "is checked, so the 6th of 64 first sign-ins at once is refused 429 (web/api/auth.py)")
 def test_64_first_sign_ins_at_once_are_all_let_in(server):
     """An integration starting 64 workers at once: none of them has been verified yet, all give the right password."""
     outcome = Outcome()
