@@ -45,11 +45,11 @@ def claim(*, session: Session, key: str, items: int, forget: Iterable[str] = ())
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = insert.values(key=key, items=items, date_added=utcnow()).on_conflict_do_nothing(index_elements=["key"])
-    if session.execute(stmt).rowcount:
+    if session.execute(stmt.returning(table.c.key)).first() is not None:  # (rowcount says 1 either way on psycopg)
         if forget := [k for k in forget if k != key]:
             session.execute(sa.delete(table).where(table.c.key.in_(forget)))
         if _last_prune is None or time.monotonic() - _last_prune > PRUNE_EVERY_SECONDS:
             _last_prune = time.monotonic()
             session.execute(sa.delete(table).where(table.c.date_added < utcnow() - KEEP))
         return None
-    return session.execute(sa.select(table.c.items).where(table.c.key == key)).scalar_one()
+    return session.execute(sa.select(table.c["items"]).where(table.c.key == key)).scalar_one()
