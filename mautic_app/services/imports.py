@@ -317,8 +317,10 @@ def mark_failed(*, session: Session, import_id: int, message: str) -> None:
     changefeed.publish_after_commit(session, "imports", {"id": import_id})
 
 
-def stalled(*, session: Session, now: datetime | None = None) -> list[tuple[int, int]]:
-    """(id, offset) of imports whose batch chain died (queued and never picked, or silent too long).
+def stalled(*, session: Session, now: datetime | None = None, every_active: bool = False) -> list[tuple[int, int]]:
+    """(id, offset) of imports whose batch chain died (queued and never picked, or silent too long);
+    with ``every_active``, of every queued or running import (a worker starting after a crash: the
+    chain it was running died with it, and waiting out the stall period would hold the import for minutes).
 
     Their heartbeat moves on, so they are re-queued at most once per stall period; a duplicate
     batch is harmless because the byte-offset claim lets only one run.
@@ -328,7 +330,7 @@ def stalled(*, session: Session, now: datetime | None = None) -> list[tuple[int,
     for row in session.exec(select(ContactImport).where(col(ContactImport.status).in_(ACTIVE))).all():
         beat = (row.options or {}).get("heartbeat")
         last = datetime.fromisoformat(beat) if beat else row.date_added
-        if now - last > (QUEUED_STALL if row.status == "queued" else RUNNING_STALL):
+        if every_active or now - last > (QUEUED_STALL if row.status == "queued" else RUNNING_STALL):
             row.options = {**row.options, "heartbeat": now.isoformat()}
             session.add(row)
             out.append((row.id, row.byte_offset))
