@@ -223,6 +223,16 @@ def public_id_of_device(*, session: Session, device_id: str) -> str | None:
     ).scalar()
 
 
+def public_ids_of_devices(*, session: Session, device_ids: list[str]) -> dict[str, str]:
+    """Device id → its contact's public id, for those of ``device_ids`` we issued (one query for a batch)."""
+    if not device_ids:
+        return {}
+    return dict(session.execute(
+        sa.select(ContactDevice.tracking_id, Contact.public_id).join(Contact, col(ContactDevice.contact_id) == Contact.id)
+        .where(among(session, ContactDevice.tracking_id, sorted(set(device_ids))), col(Contact.public_id).is_not(None))
+    ).tuples().all())
+
+
 def ensure_public_id(*, session: Session, contact_id: int) -> str:
     current = session.execute(sa.select(Contact.public_id).where(Contact.id == contact_id)).scalar()
     if current:

@@ -273,9 +273,10 @@ def _write_hits(items: list[tuple[rules.Hit, str | None]]) -> list[str]:
     """The embedded default's writer (see ``group_commit``): a batch of hits in one transaction,
     each with its device's public id, a new device and contact for a device we never issued."""
     with session_scope() as session:
+        known = tracking.public_ids_of_devices(session=session, device_ids=[device for _, device in items if device])
         public_ids = []
         for hit, device in items:
-            public_id = tracking.public_id_of_device(session=session, device_id=device) if device else None
+            public_id = known.get(device) if device else None
             if public_id:
                 hit.device_id = device or ""
             else:
