@@ -7,9 +7,19 @@ that error. The app the end-to-end tests start runs with the same rule (``MAUTIC
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
-from mautic_app import db
+# Before the app's settings are first read: nothing a developer's shell points at (their database,
+# Redis, broker, data folder) reaches the tests, and the settings' generated key goes to a folder
+# of the run's own. Fixtures point the app at each test's own database (MAUTIC_TEST_* stay).
+for _name in [k for k in os.environ if k.startswith(("MAUTIC_", "CELERY_")) and not k.startswith("MAUTIC_TEST_")]:
+    del os.environ[_name]
+os.environ["MAUTIC_DATA_DIR"] = tempfile.mkdtemp(prefix="mautic-tests-")
+
+from mautic_app import db  # noqa: E402
 
 _nested: list[str] = []
 db.forbid_nested_checkouts(_nested.append)
