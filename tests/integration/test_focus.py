@@ -188,7 +188,7 @@ def test_a_stat_is_announced_on_the_change_feed(site, session, monkeypatch):
     from mautic_app import changefeed
 
     heard = []
-    monkeypatch.setattr(changefeed, "publish", lambda topic, payload=None: heard.append((topic, payload)))
+    monkeypatch.setattr(changefeed, "_notify_watchers", lambda topic, payload: heard.append((topic, payload)))
     fid = save(session)
     site.get(f"/focus/{fid}/viewpixel.gif")
     assert ("focus", {"ids": [fid], "actions": ["saved"]}) in heard
