@@ -12,11 +12,11 @@ import os
 from fastapi import FastAPI
 
 from mautic_app.web import auth, exports, focus, forms, tracking
-from mautic_app.web.api import build_api
+from mautic_app.web.api import NO_TELEMETRY, build_api
 
 
 def build_public_app() -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, telemetry=NO_TELEMETRY)
     app.include_router(auth.router)
     app.include_router(exports.router)
     app.include_router(tracking.router)

@@ -37,10 +37,14 @@ class ApiGate:
         await self.app(scope, receive, send_nosniff)
 
 
+# FastAPI's built-in OpenTelemetry looks up three unconfigured providers on every request; nothing here exports any.
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
 def build_api() -> FastAPI:
     api = FastAPI(
         title="Mautic API", version="1.0", description=DESCRIPTION,
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, telemetry=NO_TELEMETRY,
         openapi_tags=[
             {"name": "Contacts", "description": "Contacts, their notes, do-not-contact, UTM tags, points and activity."},
             {"name": "Companies", "description": "Companies and their contacts."},
