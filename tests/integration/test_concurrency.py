@@ -13,112 +13,41 @@ unanswered and the end of its log, rather than hanging the suite.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-import mautic_app.settings as settings_module
 from mautic_app import hitqueue
 from mautic_app.models import Contact, FormSubmission, PageHit, SegmentContact
-from mautic_app.settings import PROJECT_ROOT
+from tests.integration import servers
 from tests.integration.conftest import ADMIN_PASSWORD, ADMIN_USER, BROWSER
+from tests.integration.servers import Server
 
 pytestmark = pytest.mark.timeout(240)
 
 REQUEST_TIMEOUT = 30.0  # an answer later than this counts as none: the server is stuck
-START_TIMEOUT = 60.0
 CONNECTIONS = 64
 SITE = "https://shop.example"
 
 
-def public_app():
-    """What the server process serves: the public routes, and ``/ping`` exactly as Reflex's backend has it
-    (a plain function, so Starlette runs it on the same thread pool as the routes' blocking work)."""
-    from reflex.app import ping
-
-    from mautic_app.web.app import build_public_app
-
-    app = build_public_app()
-    app.add_route("/ping", ping, methods=["GET"])
-    return app
-
-
-# ------------------------------------------------------------------ the server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    base: str
-    log: Path
-    proc: subprocess.Popen
-
-    def log_tail(self, chars: int = 4000) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return f"--- server log ({self.log}) ---\n{text[-chars:]}"
-
-
 @pytest.fixture
 def server(database, tmp_path) -> Iterator[Server]:
-    """Granian serving :func:`public_app` on this test's database, data folder and (PostgreSQL) Redis."""
-    cfg = settings_module.settings
-    port = _free_port()
-    env = os.environ | {
-        "MAUTIC_DATABASE_URL": database.url,
-        "MAUTIC_DATA_DIR": str(cfg.data_dir),
-        "MAUTIC_REDIS_URL": cfg.redis_url or "",
-        "MAUTIC_SECRET_KEY": cfg.secret_key,
-        "MAUTIC_PORT": str(port),
-        "MAUTIC_FORM_SUBMITS_PER_MINUTE": "0",  # every post comes from 127.0.0.1
-        "MAUTIC_STRICT_CONNECTIONS": "1",  # a thread taking a second connection fails at once (and is logged), never waits
-    }
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--log-level", "warning", "tests.integration.test_concurrency:public_app"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", log_path, proc)
+    """Granian serving the public app on this test's database, data folder and (PostgreSQL) Redis."""
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server stopped while starting\n{srv.log_tail()}")
-            try:
-                with urllib.request.urlopen(srv.base + "/ping", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not answer /ping within {START_TIMEOUT:.0f} s\n{srv.log_tail()}")
-                time.sleep(0.2)
-        _clear_queues()
+        srv = servers.start(tmp_path, MAUTIC_FORM_SUBMITS_PER_MINUTE="0")  # every post comes from 127.0.0.1
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    _clear_queues()
+    try:
         yield srv
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        srv.stop()
         _clear_queues()
 
 

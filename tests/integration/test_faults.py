@@ -22,14 +22,12 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,18 +43,14 @@ from mautic_app import db as db_module
 from mautic_app.services import imports
 from mautic_app.settings import PROJECT_ROOT
 from mautic_app.tasks.celery_app import make_app
+from tests.integration import servers
 from tests.integration.conftest import ADMIN_PASSWORD, ADMIN_USER, BROWSER, _bootstrap
+from tests.integration.servers import Server, child_env, free_port
 
 pytestmark = pytest.mark.timeout(180)
 
 SITE = "https://shop.example"
 START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(check, timeout: float, what: str, every: float = 0.1, diagnose=lambda: ""):
@@ -130,7 +124,7 @@ class PrivateRedis:
 def private_redis(tmp_path_factory) -> Iterator[PrivateRedis]:
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
-    server = PrivateRedis(_free_port(), tmp_path_factory.mktemp("private-redis"))
+    server = PrivateRedis(free_port(), tmp_path_factory.mktemp("private-redis"))
     server.start()
     yield server
     if server.proc is not None and server.proc.poll() is None:
@@ -151,19 +145,6 @@ def use_private_redis(private_redis, override_settings, monkeypatch) -> PrivateR
 # ------------------------------------------------------------------ real Celery workers
 
 
-def _child_env(**values: str) -> dict[str, str]:
-    """The environment of a process started here: this test's settings, never the developer's own."""
-    cfg = settings_module.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAUTIC_", "CELERY_"))}
-    return env | {
-        "MAUTIC_DATA_DIR": str(cfg.data_dir),
-        "MAUTIC_DATABASE_URL": cfg.database_url,
-        "MAUTIC_REDIS_URL": cfg.redis_url or "",
-        "MAUTIC_SECRET_KEY": cfg.secret_key,
-        "MAUTIC_STRICT_CONNECTIONS": "1",
-    } | values
-
-
 class Worker:
     """``celery -A mautic_app.tasks.celery_app worker`` in a process group of its own, with this test's settings."""
 
@@ -177,7 +158,7 @@ class Worker:
                 [sys.executable, "-m", "celery", "-A", "mautic_app.tasks.celery_app", "worker", "--loglevel=INFO",
                  "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue,
                  "-n", f"faults{Worker.count}@%h"],
-                cwd=PROJECT_ROOT, env=_child_env(**env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=PROJECT_ROOT, env=child_env(**env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
     def wait_ready(self) -> None:
@@ -351,7 +332,7 @@ def test_a_killed_hit_writer_leaves_every_acknowledged_hit_stored_exactly_once(
     assert r.llen(hitqueue.QUEUE) == n
 
     # 1. Killed between its first batch's commit and taking that batch off the queue.
-    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT], cwd=PROJECT_ROOT, env=_child_env(),
+    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT], cwd=PROJECT_ROOT, env=child_env(),
                              capture_output=True, timeout=120)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode(errors="replace")[-3000:]
     assert sum(_stored(session).values()) == hitqueue.BATCH  # committed...
@@ -430,55 +411,14 @@ def test_a_killed_form_writer_stores_each_submission_once(database, session, use
 # ------------------------------------------------------------------ Redis restarted during a burst
 
 
-def public_app():
-    """What the server process serves: the public routes (as the production backend serves them)."""
-    from mautic_app.web.app import build_public_app
-
-    return build_public_app()
-
-
-@dataclass
-class Server:
-    base: str
-    log: Path
-    proc: subprocess.Popen
-
-    def log_tail(self, chars: int = 4000) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return f"--- server log ---\n{text[-chars:]}"
-
-
-def _serve(tmp_path: Path) -> Server:
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--log-level", "warning", "tests.integration.test_faults:public_app"],
-            cwd=PROJECT_ROOT, env=_child_env(MAUTIC_PORT=str(port)), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", log, proc)
-
-    def up() -> bool:
-        assert proc.poll() is None, f"the server stopped while starting\n{srv.log_tail()}"
-        try:
-            with urllib.request.urlopen(srv.base + "/mtc.js", timeout=2):
-                return True
-        except urllib.error.HTTPError:
-            return True  # it answers
-        except OSError:
-            return False
-
-    _wait_for(up, START_TIMEOUT, "the server did not answer", every=0.2, diagnose=srv.log_tail)
-    return srv
-
-
 @pytest.fixture
 def server(database, tmp_path, use_private_redis) -> Iterator[Server]:
-    srv = _serve(tmp_path)
+    try:
+        srv = servers.start(tmp_path)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield srv
-    _kill_group(srv.proc, signal.SIGTERM)
+    srv.stop()
 
 
 def test_redis_restarted_during_a_burst(database, session, server, use_private_redis):
@@ -581,7 +521,7 @@ def private_postgres() -> Iterator[PrivateCluster]:
         pytest.skip("no postgres user to run a private cluster as")
     folder = Path(tempfile.mkdtemp(prefix="mautic-faults-pg-"))
     os.chown(folder, postgres.pw_uid, postgres.pw_gid)
-    cluster = PrivateCluster(folder, _free_port())
+    cluster = PrivateCluster(folder, free_port())
     subprocess.run(["runuser", "-u", "postgres", "--", "initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres",
                     "--no-sync"], check=True, capture_output=True, timeout=120)
     options = f"-p {cluster.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
