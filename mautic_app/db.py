@@ -22,6 +22,7 @@ from mautic_app.domain.segments import sql_regexp
 from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
+SQLITE_BUSY_SECONDS = 15.0  # how long a write waits for SQLite's lock before it fails ("database is locked")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -30,7 +31,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cur.close()
 
 
@@ -42,7 +43,10 @@ def _savepoint_takes_the_write_lock(conn: sa.Connection, _name: str) -> None:
     ``BEGIN IMMEDIATE`` waits its turn for the lock, then everything it reads is current."""
     raw = conn.connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
-        raw.execute("BEGIN IMMEDIATE")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except raw.OperationalError as exc:  # as SQLAlchemy reports the database's own errors
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
 
 def _sqlite_regexp(dbapi_conn, _record) -> None:
@@ -115,7 +119,7 @@ def get_engine(url: str | None = None) -> sa.Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", _sqlite_regexp)
         event.listen(engine, "savepoint", _savepoint_takes_the_write_lock)

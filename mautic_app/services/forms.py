@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed, outgoing
+from mautic_app import aftercommit, changefeed, outgoing
 from mautic_app.domain import forms as rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
@@ -35,6 +35,7 @@ from mautic_app.services import fields as field_service
 from mautic_app.settings import settings
 
 log = logging.getLogger(__name__)
+REPOST_TASK = "mautic.forms.repost"
 
 
 class FormNotFound(LookupError):
@@ -277,6 +278,8 @@ def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str
         try:
             with session.begin_nested():
                 updates, reposts = form_batches.record(session=session, items=items)
+        except sa.exc.OperationalError:
+            raise  # the database is busy or gone: nothing is stored, and the writer's callers are told so
         except Exception:  # noqa: BLE001  (one bad submission must not hold up the queue behind it)
             log.exception("form submission batch of %s failed; writing them one by one", len(items))
             updates, reposts = {}, []
@@ -284,6 +287,8 @@ def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str
                 try:
                     with session.begin_nested():
                         one_updates, one_reposts = form_batches.record(session=session, items=[item])
+                except sa.exc.OperationalError:
+                    raise
                 except Exception:  # noqa: BLE001
                     log.exception("queued submission dropped: form %s", item.get("form_id"))
                     if isinstance(item.get("form_id"), int):
@@ -291,12 +296,9 @@ def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str
                     continue
                 updates |= one_updates
                 reposts += one_reposts
-        session.commit()
-    if reposts:
-        from mautic_app.tasks.forms import repost
-
         for submission_id in reposts:
-            repost.delay(submission_id)
+            aftercommit.enqueue(session, REPOST_TASK, submission_id)
+        session.commit()
     return updates
 
 

@@ -291,12 +291,15 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]], max_age: ti
     Bots (by the user-agent parser) are dropped here. A proven claim (a signed ``ct`` token or
     e-mail signature) may merge the visitor into a known contact, keeping every hit; publicly
     updatable fields without proof only fill in the visitor's own anonymous contact. Publishes ``hits`` and ``contacts`` once the caller commits. Should the
-    batch fail, its hits are written one by one so a single bad hit loses only itself.
+    batch fail, its hits are written one by one so a single bad hit loses only itself; a database that
+    is busy or gone (``OperationalError``) fails the whole call instead, so nothing is taken for stored.
     """
     hits = [h for h in hits if isinstance(h, dict) and h.get("device") and isinstance(h.get("page"), dict)]
     try:
         with session.begin_nested():
             return _write(session, hits, max_age)
+    except sa.exc.OperationalError:
+        raise  # the database is busy or gone: nothing is stored, and the caller is told so
     except Exception:  # noqa: BLE001
         log.exception("tracking batch of %s failed; writing its hits one by one", len(hits))
     updates: dict[str, str] = {}
@@ -304,6 +307,8 @@ def record_hits(*, session: Session, hits: Iterable[dict[str, Any]], max_age: ti
         try:
             with session.begin_nested():
                 updates |= _write(session, [hit], max_age)
+        except sa.exc.OperationalError:
+            raise
         except Exception:  # noqa: BLE001
             log.exception("tracking hit dropped: %s", {k: hit.get(k) for k in ("device", "at", "source")})
     return updates

@@ -12,6 +12,7 @@ actions within a second or so. The embedded default writes it before answering.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -25,6 +26,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
@@ -320,12 +322,16 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
             "referer": posted.referer, "page_url": posted.page_url, "ua": posted.user_agent}
     try:
         if not hitqueue.enabled():
-            await _form_writer.submit(item)
+            try:
+                await _form_writer.submit({**item, "values": dict(posted.values)})
+            except asyncio.CancelledError:
+                posted.values.clear()  # the visitor left, but the writer has the post: its files are the writer's now
+                raise
             return _answer(request, ajax, reply, reply.get("redirect")), True
         writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
-    except (Busy, OSError, RedisError) as exc:
+    except (Busy, OSError, RedisError, OperationalError) as exc:
         if not isinstance(exc, Busy):
-            log.warning("form post not queued, Redis is unavailable: %s", exc)
+            log.warning("form post not stored, the queue or database is unavailable: %s", exc)
         return _refuse(request, ajax, 503, "The form cannot be received right now. Please try again in a moment."), False
     if writing is None:
         return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute."), False

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from mautic_app import hitqueue
@@ -210,7 +211,10 @@ async def _track(request: Request, params: dict[str, Any], *, source: str, site:
     if hitqueue.enabled():
         public_id = await _queue(hit, device)
     else:
-        public_id = await _hit_writer.submit((hit, device))
+        try:
+            public_id = await _hit_writer.submit((hit, device))
+        except OperationalError as exc:  # the write lock stayed taken past the busy timeout: not stored
+            raise Busy("hits") from exc
     reply = {"success": 1, "id": public_id, "sid": hit.device_id, "device_id": hit.device_id, "events": {},
              "focus": await _focus_for(hit.page.get("url"))}
     return reply, ((hit.device_id, public_id) if trusted else None)

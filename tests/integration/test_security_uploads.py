@@ -325,10 +325,10 @@ def dns(monkeypatch) -> dict[str, list[str]]:
 @pytest.fixture
 def reposts(monkeypatch) -> list[int]:
     """Re-posts the routes and the writer queue; the test runs them as the worker would."""
-    from mautic_app.tasks.forms import repost
+    from mautic_app import aftercommit
 
     queued: list[int] = []
-    monkeypatch.setattr(repost, "delay", queued.append)
+    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: queued.append(args[0]) if task == forms.REPOST_TASK else None)
     return queued
 
 
