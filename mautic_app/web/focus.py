@@ -18,6 +18,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain import focus as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.services import focus
+from mautic_app.web.group_commit import Busy, GroupWriter
 from mautic_app.web.tracking import DEVICE_COOKIE, PIXEL, _cors
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,21 @@ async def pixel(name: str, request: Request) -> Response:
     device = tracking_rules.valid_id(request.query_params.get(DEVICE_COOKIE)) or tracking_rules.valid_id(
         request.cookies.get(DEVICE_COOKIE))
 
-    def record() -> None:
-        with session_scope() as session:
-            focus.record_stat(session=session, focus_id=focus_id, stat_type=stat_type, device_id=device)
-
     try:
-        await run_in_threadpool(record)
+        await _stat_writer.submit((focus_id, stat_type, device))
+    except Busy:
+        log.warning("focus stat %s for %s not recorded: the writer is far behind", stat_type, focus_id)
     except Exception:  # noqa: BLE001  (a lost stat is not worth a broken image)
         log.exception("could not record focus stat %s for %s", stat_type, focus_id)
     return response
+
+
+def _write_stats(items: list[tuple[int, str, str | None]]) -> list[None]:
+    """Every page view with a focus item sends one: written in batches, like hits (``group_commit``)."""
+    with session_scope() as session:
+        for focus_id, stat_type, device in items:
+            focus.record_stat(session=session, focus_id=focus_id, stat_type=stat_type, device_id=device)
+    return [None] * len(items)
+
+
+_stat_writer = GroupWriter("focus stats", _write_stats)

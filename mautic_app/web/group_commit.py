@@ -69,18 +69,23 @@ class GroupWriter:
                     self._wake.wait()
                 batch, self._waiting = self._waiting[:self.batch], self._waiting[self.batch:]
                 self._writing_since = time.monotonic()
+            results: list[Any] = [None] * len(batch)
+            error: BaseException | None = RuntimeError(f"{self.name} writer stopped")
             try:
-                results, error = self._write([item for item, _, _ in batch]), None
+                written = self._write([item for item, _, _ in batch])
+                if len(written) != len(batch):
+                    raise RuntimeError(f"{self.name} writer returned {len(written)} results for {len(batch)} items")
+                results, error = written, None
             except Exception as exc:  # noqa: BLE001  (every request of the batch hears it; the thread goes on)
                 log.exception("%s writer: a batch of %s failed", self.name, len(batch))
-                results, error = [None] * len(batch), exc
-            finally:
+                error = exc
+            finally:  # whatever happened, nobody is left waiting
                 self._writing_since = None
-            for (_, loop, future), result in zip(batch, results, strict=True):
-                try:
-                    loop.call_soon_threadsafe(_settle, future, result, error)
-                except RuntimeError:
-                    pass  # that request's event loop has closed: nobody is waiting
+                for (_, loop, future), result in zip(batch, results, strict=True):
+                    try:
+                        loop.call_soon_threadsafe(_settle, future, result, error)
+                    except RuntimeError:
+                        pass  # that request's event loop has closed: nobody is waiting
 
 
 def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
