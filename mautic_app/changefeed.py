@@ -113,6 +113,7 @@ def _write_entries(session: OrmSession) -> None:
         return
     from mautic_app.models import ChangeFeedEntry
 
+    session.flush()  # the data first: the entry's id is taken as late as can be (see _Hub._poll_table)
     merged = _merged(pending)
     pending.clear()
     aftercommit.scratch(session, "changefeed_written").update(merged)
@@ -291,5 +292,6 @@ def prune(*, older_than: timedelta = KEEP_FOR) -> int:
     from mautic_app.models import ChangeFeedEntry
 
     table = ChangeFeedEntry.__table__
-    with get_engine().begin() as conn:
-        return conn.execute(sa.delete(table).where(table.c.created_at < _now() - older_than)).rowcount or 0
+    newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+    with get_engine().begin() as conn:  # the newest entry stays, so SQLite never hands its id out again (pollers skip ids seen)
+        return conn.execute(sa.delete(table).where(table.c.created_at < _now() - older_than, table.c.id < newest)).rowcount or 0

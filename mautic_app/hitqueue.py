@@ -417,15 +417,17 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
     """Queue a checked form submission: None when over the per-minute ``limit``, else 1 when a
     writer is draining and 0 when one needs waking. Over the lean connection the hits use."""
     state = _loop_state()
-    if state.form_connection is None or not state.form_connection.usable:
-        state.form_connection = await _Connection.open(settings.redis_url)
+    connection = state.form_connection
+    if connection is None or not connection.usable:
+        connection = state.form_connection = await _Connection.open(settings.redis_url)
     payload = json.dumps({**item, "q": _item_id()}, separators=(",", ":"), default=str)
     try:
-        (answer,) = await state.form_connection.send(
+        (answer,) = await connection.send(
             [("EVAL", _FORM_PUSH, 3, FORM_QUEUE, FORM_RATE_KEY + rate_key, FORM_LOCK, payload, limit)])
     except Exception:
-        state.form_connection.close()  # a timed-out or broken connection is not reused
-        state.form_connection = None
+        connection.close()  # a timed-out or broken connection is not reused (posts sharing it fail with it)
+        if state.form_connection is connection:
+            state.form_connection = None
         raise
     return None if int(answer) < 0 else int(answer)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import sqlalchemy as sa
+
 from mautic_app import changefeed
 from mautic_app.services import contacts
 
@@ -46,11 +48,20 @@ def test_committed_changes_reach_subscribers_and_rollbacks_do_not(database, sess
     asyncio.run(scenario())
 
 
-def test_prune_drops_old_table_entries(database):
-    changefeed.publish("contacts", {"ids": [1]})
+def test_prune_drops_old_table_entries_but_the_newest(database):
+    """The newest stays: SQLite would hand an emptied table's ids out again, and pollers skip ids they saw."""
     from datetime import timedelta
 
-    assert changefeed.prune(older_than=timedelta(seconds=-1)) >= (1 if database.backend == "sqlite" else 0)
+    from mautic_app.db import get_engine
+    from mautic_app.models import ChangeFeedEntry
+
+    for n in range(3):
+        changefeed.publish("contacts", {"ids": [n]})
+    pruned = changefeed.prune(older_than=timedelta(seconds=-1))
+    with get_engine().connect() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(ChangeFeedEntry.__table__)).scalar()
+    if database.backend == "sqlite":  # with Redis (the PostgreSQL deployment) nothing goes through the table
+        assert (pruned, left) == (2, 1)
 
 
 def test_savepoints_do_not_publish_early(database, session, monkeypatch):
