@@ -1,7 +1,7 @@
 """The app under benchmark, in processes of its own, on the run's own database, Redis and data folder.
 
 By default: the production web server (Granian, as Reflex's production backend runs, as many workers
-as ``make run`` starts) serving the public routes and Reflex's ``/ping`` (:func:`public_app`), with the
+as ``make run`` starts) serving the public routes and Reflex's ``/ping`` (``mautic_app.web.app.standalone_app``), with the
 Celery workers ``make run`` starts beside it (the main one with beat; with Redis, the niced writers
 worker too). The marketer's UI is left out: building the frontend costs minutes and no benchmarked
 request goes through it. ``BENCH_LAUNCHER=1`` starts ``make run``'s launcher instead (whole app, frontend
@@ -26,18 +26,6 @@ from mautic_app.settings import PROJECT_ROOT
 from mautic_app.tasks.celery_app import WRITERS_QUEUE
 
 ADMIN_PASSWORD = "bench-password"
-
-
-def public_app():
-    """What the web server serves here: the public routes, and ``/ping`` exactly as Reflex's backend has it
-    (a plain function: Starlette runs it on the thread pool the routes' blocking work uses too)."""
-    from reflex.app import ping
-
-    from mautic_app.web.app import build_public_app
-
-    app = build_public_app()
-    app.add_route("/ping", ping, methods=["GET"])
-    return app
 
 
 def free_port() -> int:
@@ -84,7 +72,7 @@ def app_server(folder: Path, *, database_url: str | None, redis_url: str | None,
                                    logs / "celery-writers.log", nice=10))
             workers = env.get("GRANIAN_WORKERS", str((os.cpu_count() or 1) + 1) if redis_url else "1")
             procs.append(start([python, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1",
-                                "--port", str(port), "--workers", workers, "--log-level", "warning", "bench.server:public_app"],
+                                "--port", str(port), "--workers", workers, "--log-level", "warning", "mautic_app.web.app:standalone_app"],
                                env, logs / "web.log"))
         _wait(port, procs, logs)
         sqlite_path = None if database_url else folder / "mautic.db"

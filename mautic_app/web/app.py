@@ -26,3 +26,13 @@ def build_public_app() -> FastAPI:
         app.include_router(tracking.bench_router)
     app.mount("/api", build_api())
     return app
+
+
+def standalone_app() -> FastAPI:
+    """The public routes and ``/ping`` exactly as Reflex's backend serves them, without the UI: what the
+    benchmarks and the tests that need a real server run under Granian (``--factory``)."""
+    from reflex.app import ping
+
+    app = build_public_app()
+    app.add_route("/ping", ping, methods=["GET"])
+    return app

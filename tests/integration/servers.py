@@ -22,18 +22,6 @@ from mautic_app.settings import PROJECT_ROOT
 START_TIMEOUT = 60.0
 
 
-def public_app():
-    """What the server process serves: the public routes, and ``/ping`` exactly as Reflex's backend has it
-    (a plain function, so Starlette runs it on the same thread pool as the routes' blocking work)."""
-    from reflex.app import ping
-
-    from mautic_app.web.app import build_public_app
-
-    app = build_public_app()
-    app.add_route("/ping", ping, methods=["GET"])
-    return app
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,14 +65,14 @@ class Server:
 
 
 def start(folder: Path, **env: str) -> Server:
-    """Serve :func:`public_app` with the current test's settings (``env`` adds to them); returns once
+    """Serve ``mautic_app.web.app.standalone_app`` with the current test's settings (``env`` adds to them); returns once
     ``/ping`` answers, or raises ``RuntimeError`` with the end of the server's log."""
     port = free_port()
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--log-level", "warning", f"{__name__}:public_app"],
+             "--workers", "1", "--log-level", "warning", "mautic_app.web.app:standalone_app"],
             cwd=PROJECT_ROOT, env=child_env(MAUTIC_PORT=str(port), **env), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
