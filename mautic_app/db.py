@@ -35,18 +35,27 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _savepoint_takes_the_write_lock(conn: sa.Connection, _name: str) -> None:
-    """A savepoint opened outside a transaction begins one on SQLite, deferred: the reads that
-    follow see one snapshot, and the first write after another connection has committed fails
-    at once with "database is locked" (the busy timeout does not apply). Savepoints here wrap
-    writes (a batch with a one-by-one fallback), so such a transaction starts as a writer:
-    ``BEGIN IMMEDIATE`` waits its turn for the lock, then everything it reads is current."""
+def take_sqlite_write_lock(conn: sa.Connection) -> None:
+    """On SQLite, make the connection's transaction a writer now (``BEGIN IMMEDIATE``, waiting its turn
+    for the lock up to the busy timeout) unless it is one already; elsewhere nothing.
+
+    Reads before the first write otherwise run on a snapshot: two requests could both find no contact
+    for one new e-mail, and a write after another connection's commit fails at once with "database is
+    locked" (the busy timeout does not apply to it)."""
+    if conn.dialect.name != "sqlite":
+        return
     raw = conn.connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
         try:
             raw.execute("BEGIN IMMEDIATE")
         except raw.OperationalError as exc:  # as SQLAlchemy reports the database's own errors
             raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+
+
+def _savepoint_takes_the_write_lock(conn: sa.Connection, _name: str) -> None:
+    """A savepoint opened outside a transaction begins a deferred one on SQLite. Savepoints here wrap
+    writes (a batch with a one-by-one fallback), so such a transaction starts as a writer."""
+    take_sqlite_write_lock(conn)
 
 
 def _sqlite_regexp(dbapi_conn, _record) -> None:

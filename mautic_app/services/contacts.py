@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
-from mautic_app.db import insert_many
+from mautic_app.db import insert_many, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -157,7 +157,7 @@ def claim_identifiers(*, session: Session, values: dict[str, Any]) -> None:
         for key in keys:
             session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
     else:
-        session.execute(sa.text("UPDATE contacts SET id = id WHERE 0"))  # begins the write transaction, changes nothing
+        take_sqlite_write_lock(session.connection())
 
 
 # ---------------------------------------------------------------- reads
