@@ -2,7 +2,9 @@
 
 import reflex as rx
 
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
+
+settings = get_settings()
 
 config = rx.Config(
     app_name="mautic_app",

@@ -97,11 +97,7 @@ def use_database(url: str, *, data_dir: Path | None = None, redis_url: str | Non
     os.environ["MAUTIC_REDIS_URL"] = redis_url or ""
     from mautic_app import settings as settings_module
 
-    new = settings_module.load_settings()
-    settings_module.settings = new
-    for module_name, module in list(sys.modules.items()):  # modules that imported the old object keep their own reference
-        if module_name.startswith("mautic_app") and isinstance(getattr(module, "settings", None), settings_module.Settings):
-            module.settings = new
+    settings_module.use_settings(settings_module.load_settings())
     import mautic_app.db as db
 
     db.get_engine.cache_clear()

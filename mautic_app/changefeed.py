@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
 from mautic_app import aftercommit
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "mautic:"
@@ -44,7 +44,7 @@ def _redis():
         if _redis_client is None:
             import redis
 
-            _redis_client = redis.Redis.from_url(settings.redis_url)
+            _redis_client = redis.Redis.from_url(get_settings().redis_url)
         return _redis_client
 
 
@@ -53,14 +53,14 @@ def _prefix() -> str:
     numbers (staging beside production, parallel test runs) must not hear each other."""
     from redis.connection import parse_url
 
-    return f"{CHANNEL_PREFIX}{parse_url(settings.redis_url or 'redis://localhost').get('db', 0)}:"
+    return f"{CHANNEL_PREFIX}{parse_url(get_settings().redis_url or 'redis://localhost').get('db', 0)}:"
 
 
 def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
     """Tell every subscriber of ``topic`` now. Never raises: a lost live update is not worth a failed write."""
     payload = payload or {}
     try:
-        if settings.redis_url:
+        if get_settings().redis_url:
             _redis().publish(_prefix() + topic, json.dumps(payload, default=str))
         else:
             from mautic_app.db import get_engine
@@ -109,7 +109,7 @@ def _merged(pending: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any
 def _write_entries(session: OrmSession) -> None:
     """Without Redis: the change feed's rows commit with the data they announce."""
     pending = aftercommit.scratch(session, "changefeed")
-    if settings.redis_url or session.in_nested_transaction() or not pending:
+    if get_settings().redis_url or session.in_nested_transaction() or not pending:
         return
     from mautic_app.models import ChangeFeedEntry
 
@@ -182,7 +182,7 @@ class _Hub:
     async def _run(self) -> None:
         while True:
             try:
-                if settings.redis_url:
+                if get_settings().redis_url:
                     await self._listen_redis()
                 else:
                     await self._poll_table()
@@ -195,7 +195,7 @@ class _Hub:
     async def _listen_redis(self) -> None:
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis.from_url(settings.redis_url)
+        client = aioredis.Redis.from_url(get_settings().redis_url)
         pubsub = client.pubsub()
         prefix = _prefix()
         await pubsub.psubscribe(prefix + "*")

@@ -19,7 +19,7 @@ from sqlalchemy.pool import Pool
 from sqlmodel import Session
 
 from mautic_app.domain.segments import sql_regexp
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 SQLITE_BUSY_SECONDS = 15.0  # how long a write waits for SQLite's lock before it fails ("database is locked")
@@ -121,7 +121,7 @@ if os.environ.get("MAUTIC_STRICT_CONNECTIONS") == "1":
 
 @cache
 def get_engine(url: str | None = None) -> sa.Engine:
-    url = url or settings.database_url
+    url = url or get_settings().database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -24,7 +24,7 @@ from typing import Any
 
 from redis.exceptions import LockError, ResponseError
 
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ _sync_client = None
 
 
 def enabled() -> bool:
-    return bool(settings.redis_url)
+    return bool(get_settings().redis_url)
 
 
 def claim_wake(queue: str) -> bool:
@@ -193,7 +193,7 @@ class _Pusher:
 
     async def _send(self, batch) -> list[tuple[bool, str | None]]:
         if self.connection is None or not self.connection.usable:
-            self.connection = await _Connection.open(settings.redis_url)
+            self.connection = await _Connection.open(get_settings().redis_url)
         commands: list[tuple[Any, ...]] = [
             ("SET", DEVICE_KEY + remember[0], remember[1], "EX", DEVICE_TTL) for _, remember, _, _ in batch if remember
         ]
@@ -218,7 +218,7 @@ class _LoopState:
     def __init__(self) -> None:
         import redis.asyncio as aredis
 
-        self.client = aredis.Redis.from_url(settings.redis_url)
+        self.client = aredis.Redis.from_url(get_settings().redis_url)
         self.pusher = _Pusher()
         self.form_connection: _Connection | None = None  # form submissions' pushes
 
@@ -236,7 +236,7 @@ def _redis():
     if _sync_client is None:
         import redis
 
-        _sync_client = redis.Redis.from_url(settings.redis_url)
+        _sync_client = redis.Redis.from_url(get_settings().redis_url)
     return _sync_client
 
 
@@ -419,7 +419,7 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
     state = _loop_state()
     connection = state.form_connection
     if connection is None or not connection.usable:
-        connection = state.form_connection = await _Connection.open(settings.redis_url)
+        connection = state.form_connection = await _Connection.open(get_settings().redis_url)
     payload = json.dumps({**item, "q": _item_id()}, separators=(",", ":"), default=str)
     try:
         (answer,) = await connection.send(

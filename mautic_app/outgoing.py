@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 MAX_REDIRECTS = 3
 CONNECT_SECONDS = 5.0
@@ -180,7 +180,7 @@ def _check(host: str, addresses: Iterable[str]) -> str:
     found = list(addresses)
     if not found:
         raise Refused(f"{host} cannot be found.")
-    allowed = allowance(settings.outgoing_allow_private)
+    allowed = allowance(get_settings().outgoing_allow_private)
     for address in found:
         if reason := address_refusal(address, host=host, allowed=allowed):
             shown = host if host == address else f"{host} ({address})"

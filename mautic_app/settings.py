@@ -2,12 +2,17 @@
 
 The embedded default needs no server: SQLite under ``var/`` and a filesystem Celery broker.
 ``MAUTIC_DATABASE_URL`` and ``MAUTIC_REDIS_URL`` switch to PostgreSQL and Redis.
+
+Code reads them through :func:`get_settings` at the moment it needs them, so tests and benchmarks
+swap them with :func:`use_settings`; importing this module reads and writes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +26,9 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key(data_dir: Path) -> str:
-    """A signing key from the environment, else one generated once and kept in the data folder."""
-    env = os.environ.get("MAUTIC_SECRET_KEY")
-    if env:
-        return env
+@functools.cache
+def _stored_secret_key(data_dir: Path) -> str:
+    """The signing key kept in the data folder, generated there the first time one is needed."""
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
@@ -42,7 +45,7 @@ class Settings:
     database_url: str
     redis_url: str | None
     port: int
-    secret_key: str
+    signing_key: str = ""  # MAUTIC_SECRET_KEY; empty: the data folder's own key (see ``secret_key``)
     session_hours: int = 12
     api_enabled: bool = True
     api_basic_auth: bool = True
@@ -53,6 +56,10 @@ class Settings:
     upload_quota_mb: int = 1024  # all files visitors upload, together; once reached new uploads are refused
     outgoing_allow_private: tuple[str, ...] = ()  # ranges / host names outgoing requests may reach though private
     extra: dict = field(default_factory=dict)
+
+    @property
+    def secret_key(self) -> str:
+        return self.signing_key or _stored_secret_key(self.data_dir)
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,7 +85,7 @@ def load_settings() -> Settings:
         database_url=db_url,
         redis_url=os.environ.get("MAUTIC_REDIS_URL") or None,
         port=port,
-        secret_key=_secret_key(data_dir),
+        signing_key=os.environ.get("MAUTIC_SECRET_KEY", ""),
         session_hours=int(os.environ.get("MAUTIC_SESSION_HOURS", "12")),
         api_enabled=_flag("MAUTIC_API_ENABLED", True),
         api_basic_auth=_flag("MAUTIC_API_BASIC_AUTH", True),
@@ -91,4 +98,23 @@ def load_settings() -> Settings:
     )
 
 
-settings = load_settings()
+_current: Settings | None = None
+_loading = threading.Lock()
+
+
+def get_settings() -> Settings:
+    """The settings in force: read from the environment on first use."""
+    global _current
+    if _current is None:
+        with _loading:
+            if _current is None:
+                _current = load_settings()
+    return _current
+
+
+def use_settings(new: Settings | None) -> Settings | None:
+    """Put ``new`` in force (tests, benchmarks); ``None`` reads the environment again on next use.
+    Returns the settings that were in force, to put back."""
+    global _current
+    previous, _current = _current, new
+    return previous

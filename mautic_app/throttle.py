@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _keys(username: str, ip: str) -> list[_Key]:
     installation's database is part of the hash, so installations sharing a Redis count apart.
     """
     def hashed(kind: str, value: str) -> str:
-        digest = hashlib.blake2b(f"{settings.database_url}\0{kind}\0{value}".encode(), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(f"{get_settings().database_url}\0{kind}\0{value}".encode(), digest_size=16).hexdigest()
         return f"mautic:signin:{kind}:{digest}"
 
     keys = [_Key(hashed("account", username.strip().lower()), FREE_FAILURES_PER_ACCOUNT)]
@@ -86,7 +86,7 @@ def _keys(username: str, ip: str) -> list[_Key]:
 
 
 def _store() -> _RedisStore | _MemoryStore:
-    return _redis_store(settings.redis_url) if settings.redis_url else _memory
+    return _redis_store(get_settings().redis_url) if get_settings().redis_url else _memory
 
 
 # ------------------------------------------------------------------ process memory

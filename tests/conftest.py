@@ -7,8 +7,10 @@ that error. The app the end-to-end tests start runs with the same rule (``MAUTIC
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +22,7 @@ for _name in [k for k in os.environ if k.startswith(("MAUTIC_", "CELERY_")) and 
 os.environ["MAUTIC_DATA_DIR"] = tempfile.mkdtemp(prefix="mautic-tests-")
 
 from mautic_app import db  # noqa: E402
+from mautic_app import settings as settings_module  # noqa: E402
 
 _nested: list[str] = []
 db.forbid_nested_checkouts(_nested.append)
@@ -33,3 +36,13 @@ def no_nested_checkouts():
         found = list(_nested)
         _nested.clear()
         pytest.fail(f"{len(found)} nested database checkout(s); the first:\n{found[0]}", pytrace=False)
+
+
+@pytest.fixture
+def change_settings(monkeypatch) -> Callable[..., None]:
+    """``change_settings(redis_url=None)``: settings fields changed for the rest of this test."""
+
+    def apply(**changes) -> None:
+        monkeypatch.setattr(settings_module, "_current", dataclasses.replace(settings_module.get_settings(), **changes))
+
+    return apply

@@ -32,7 +32,7 @@ from mautic_app.models import Company, ContactDevice, Form, FormAction, FormFiel
 from mautic_app.models.base import utcnow
 from mautic_app.services import contacts, timeline
 from mautic_app.services import fields as field_service
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 REPOST_TASK = "mautic.forms.repost"
@@ -616,7 +616,7 @@ def upload_folder(form_id: int) -> Path:
 
 def uploads_root() -> Path:
     """Every file visitors uploaded: what ``MAUTIC_UPLOAD_QUOTA_MB`` counts."""
-    return settings.data_dir / "form_uploads"
+    return get_settings().data_dir / "form_uploads"
 
 
 class UploadsFull(RuntimeError):
@@ -654,7 +654,7 @@ def _count_upload(size: int) -> None:
         read_at, used = _usage.get(root, (0.0, 0))
         if time.monotonic() - read_at > USAGE_SECONDS:
             read_at, used = time.monotonic(), _size_on_disk(root)
-        if size > 0 and used + size > settings.upload_quota_mb * 1024 * 1024:
+        if size > 0 and used + size > get_settings().upload_quota_mb * 1024 * 1024:
             raise UploadsFull
         _usage[root] = (read_at, max(0, used + size))
 

@@ -51,7 +51,7 @@ from mautic_app.models.base import utcnow
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
 from mautic_app.services import timeline
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def create_import(
         raise CsvImportError({"file": "The file is empty."})
     if size > max_bytes:
         raise CsvImportError({"file": f"The file is larger than {max_bytes // (1024 * 1024)} MB."})
-    settings.import_folder.mkdir(parents=True, exist_ok=True)
+    get_settings().import_folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.csv"
-    target = settings.import_folder / name
+    target = get_settings().import_folder / name
     src: BinaryIO = io.BytesIO(data) if data is not None else open(path, "rb")  # noqa: SIM115
     try:
         with src:
@@ -152,7 +152,7 @@ def _get(session: Session, import_id: int) -> ContactImport:
 
 
 def _file(row: ContactImport) -> Path:
-    return settings.import_folder / row.file_path
+    return get_settings().import_folder / row.file_path
 
 
 def _check_dialect(delimiter: str, enclosure: str, escape: str, encoding: str) -> dict[str, str]:
@@ -419,7 +419,7 @@ def run_batch(*, session: Session, import_id: int, expected_offset: int | None =
             row.started_at = now
             row.total_rows = _estimate_rows(f, data_start, dialect.newline)
         start = max(row.byte_offset, data_start)
-        records = list(islice(csvi.iter_records(f, start, dialect), batch_size or settings.import_batch_size))
+        records = list(islice(csvi.iter_records(f, start, dialect), batch_size or get_settings().import_batch_size))
         size = os.fstat(f.fileno()).st_size
     end = records[-1].end if records else start
     result = _Batch(session, row, headers).run(records, first_row=row.processed_rows + 2)

@@ -39,7 +39,7 @@ from mautic_app.models import (
 from mautic_app.models.base import utcnow
 from mautic_app.services import contacts
 from mautic_app.services import fields as field_service
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings as app_settings
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def ensure_public_id(*, session: Session, contact_id: int) -> str:
 def contact_token(*, session: Session, contact_id: int, channel: str = "email", channel_id: int | None = None) -> str:
     """A signed token to put on tracked links (``?ct=...``) so a click identifies its contact."""
     public_id = ensure_public_id(session=session, contact_id=contact_id)
-    return rules.sign_contact_token(settings.secret_key, public_id, channel, channel_id)
+    return rules.sign_contact_token(app_settings().secret_key, public_id, channel, channel_id)
 
 
 # ------------------------------------------------------------------ the writer
@@ -601,7 +601,7 @@ def _proof(s: Session, hit: dict[str, Any]) -> tuple[int | None, bool]:
     """
     if hit.get("ct"):
         days = _stored_setting(s, "token_max_age_days")
-        public_id = rules.read_contact_token(settings.secret_key, hit["ct"], days * 86400)
+        public_id = rules.read_contact_token(app_settings().secret_key, hit["ct"], days * 86400)
         target = s.execute(sa.select(Contact.id).where(Contact.public_id == public_id)).scalar() if public_id else None
         if target is not None:
             return target, True

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, delete, select
 
 from mautic_app.models import User, UserSession
 from mautic_app.models.base import utcnow
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash keeps the timing the same for unknown usernames.
@@ -57,7 +57,7 @@ def start_session(*, session: Session, user: User) -> str:
     """Create a session and return the token the browser keeps."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=now + timedelta(hours=settings.session_hours)))
+    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=now + timedelta(hours=get_settings().session_hours)))
     user.last_login = now
     session.add(user)
     session.flush()

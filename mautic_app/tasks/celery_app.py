@@ -21,7 +21,7 @@ from celery import Celery, signals
 from celery.schedules import crontab
 
 from mautic_app import broker
-from mautic_app.settings import Settings, settings
+from mautic_app.settings import Settings, get_settings
 
 
 def task_modules() -> list[str]:
@@ -82,7 +82,7 @@ def make_app(cfg: Settings) -> Celery:
     return celery
 
 
-app = make_app(settings)
+app = make_app(get_settings())
 
 
 @signals.worker_init.connect

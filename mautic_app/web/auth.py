@@ -19,7 +19,7 @@ from mautic_app import throttle
 from mautic_app.db import session_scope
 from mautic_app.domain import tracking as request_rules
 from mautic_app.services import users
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 8 * 1024
@@ -38,14 +38,14 @@ def is_https(request: Request) -> bool:
         return True
     peer = request.client.host if request.client else None
     return request.headers.get("x-forwarded-proto") == "https" and request_rules.is_trusted_proxy(
-        request_rules.clean_ip(peer), settings.trusted_proxies)
+        request_rules.clean_ip(peer), get_settings().trusted_proxies)
 
 
 def _same_site(request: Request) -> bool:
     """A form post from one of our own pages (browsers send ``Origin`` on every POST)."""
     origin = request.headers.get("origin")
     if origin is not None:
-        parts, ours = urlsplit(origin), urlsplit(settings.base_url)
+        parts, ours = urlsplit(origin), urlsplit(get_settings().base_url)
         return parts.scheme in ("http", "https") and parts.netloc in (request.headers.get("host", ""), ours.netloc)
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
@@ -90,7 +90,7 @@ async def log_in(request: Request) -> Response:
     if not username or not password:
         return _back_to_login(next_path, error="missing")
     ip = request_rules.visitor_ip(request.client.host if request.client else None,
-                                  request.headers.get("x-forwarded-for"), settings.trusted_proxies) or ""
+                                  request.headers.get("x-forwarded-for"), get_settings().trusted_proxies) or ""
     if wait := await run_in_threadpool(lambda: throttle.attempt(username=username, ip=ip)):
         return _back_to_login(next_path, error="wait", seconds=wait)
     token = await run_in_threadpool(_sign_in, username, password)
@@ -99,7 +99,7 @@ async def log_in(request: Request) -> Response:
         return _back_to_login(next_path, **({"error": "wait", "seconds": wait} if wait else {"error": "wrong"}))
     await run_in_threadpool(lambda: throttle.succeeded(username=username, ip=ip))
     response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})
-    response.set_cookie(users.SESSION_COOKIE, token, max_age=settings.session_hours * 3600, path="/",
+    response.set_cookie(users.SESSION_COOKIE, token, max_age=get_settings().session_hours * 3600, path="/",
                         httponly=True, samesite="strict", secure=is_https(request))
     return response
 

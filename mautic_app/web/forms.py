@@ -36,7 +36,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.services import forms, tracking
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
 
@@ -164,7 +164,7 @@ class _Limiter:
         self.local: dict[str, list[float]] = defaultdict(list)
 
     async def allow(self, key: str) -> bool:
-        limit = settings.form_submits_per_minute
+        limit = get_settings().form_submits_per_minute
         if limit <= 0:
             return True
         now = time.monotonic()
@@ -211,7 +211,7 @@ async def submit(request: Request) -> Response:
         page_url = rules.web_url(data.get("mautic_page_url")) if isinstance(data.get("mautic_page_url"), str) else None
         origin_page = request.headers.get("origin") or request.headers.get("referer")
         ip = tracking_rules.visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
-                                       settings.trusted_proxies)
+                                       get_settings().trusted_proxies)
         if meta.get(rules.HONEYPOT):
             # A bot filled the field people never see: it is told all went well, and nothing is kept.
             return _answer(request, ajax, {"success": 1, "message": "Thank you."}, None)
@@ -328,7 +328,7 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
                 posted.values.clear()  # the visitor left, but the writer has the post: its files are the writer's now
                 raise
             return _answer(request, ajax, reply, reply.get("redirect")), True
-        writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=settings.form_submits_per_minute)
+        writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=get_settings().form_submits_per_minute)
     except (Busy, OSError, RedisError, OperationalError) as exc:
         if not isinstance(exc, Busy):
             log.warning("form post not stored, the queue or database is unavailable: %s", exc)

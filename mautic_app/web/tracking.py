@@ -32,7 +32,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain import tracking as rules
 from mautic_app.models.base import utcnow
 from mautic_app.services import focus, tracking, users
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ async def _track(request: Request, params: dict[str, Any], *, source: str, site:
     set: another site's hits name, and learn, only the ids that site was given.
     """
     ua = request.headers.get("user-agent", "")
-    ip = rules.visitor_ip(_peer(request), request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    ip = rules.visitor_ip(_peer(request), request.headers.get("x-forwarded-for"), get_settings().trusted_proxies)
     if rules.looks_like_bot(ua) or await _is_marketer(request):
         return NOT_TRACKED, None
     current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
@@ -326,7 +326,7 @@ async def from_trusted_site(request: Request) -> bool:
 
 def _own(request: Request) -> tuple[str, str]:
     """Our own origin as a browser names it (``host[:port]``): the host asked for, and the configured address."""
-    return request.headers.get("host", ""), _netloc(settings.base_url)
+    return request.headers.get("host", ""), _netloc(get_settings().base_url)
 
 
 @lru_cache(maxsize=8)
@@ -353,7 +353,7 @@ def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | N
         return response
     secure = request.url.scheme == "https" or (
         request.headers.get("x-forwarded-proto") == "https"
-        and rules.is_trusted_proxy(rules.clean_ip(_peer(request)), settings.trusted_proxies))
+        and rules.is_trusted_proxy(rules.clean_ip(_peer(request)), get_settings().trusted_proxies))
     same_site = "none" if secure else "lax"
     device, public_id = ids
     for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):

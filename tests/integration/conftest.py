@@ -4,8 +4,8 @@ Every test gets a fresh, migrated and bootstrapped database, copied from a templ
 once per session (a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL),
 so tests never see each other's rows and set-up stays cheap.
 
-Settings are read once at import time (``mautic_app.settings.settings``) and several modules
-hold their own reference, so :func:`override_settings` swaps the object everywhere it is held.
+Code reads settings through ``get_settings()``, so a test swaps them with ``use_settings`` (undone by
+``monkeypatch`` at the end of the test).
 
 Fixtures for other tests to use:
 - ``database``: parametrized over ``sqlite`` and ``postgresql``; the app is pointed at it.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -60,10 +59,9 @@ class Database:
 
 
 def _apply_settings(monkeypatch: pytest.MonkeyPatch, new) -> None:
-    """Point every module that holds the settings object at ``new``, and drop what was built from the old."""
-    for name, module in list(sys.modules.items()):
-        if name.startswith("mautic_app") and isinstance(getattr(module, "settings", None), settings_module.Settings):
-            monkeypatch.setattr(module, "settings", new)
+    """Put ``new`` in force for this test, and drop what was built from the old."""
+    monkeypatch.setattr(settings_module, "_current", settings_module.get_settings())  # put back afterwards
+    settings_module.use_settings(new)
     db_module.get_engine.cache_clear()
     field_service._cache.clear()
 
@@ -86,7 +84,7 @@ def _admin_engine() -> sa.Engine:
 def sqlite_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.db"
-    base = settings_module.settings
+    base = settings_module.get_settings()
     with pytest.MonkeyPatch.context() as mp:
         _bootstrap(dataclasses.replace(base, data_dir=folder, database_url=f"sqlite:///{path}", redis_url=None), mp)
     db_module.get_engine.cache_clear()
@@ -100,7 +98,7 @@ def postgres_template() -> Iterator[str]:
     admin = _admin_engine()
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = settings_module.settings
+    base = settings_module.get_settings()
     try:
         with pytest.MonkeyPatch.context() as mp:
             _bootstrap(dataclasses.replace(base, database_url=f"{PG_SERVER}/{name}", redis_url=REDIS_URL), mp)
@@ -115,7 +113,7 @@ def postgres_template() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path, monkeypatch) -> Iterator[Database]:
     """A fresh database for this test, with the app's settings pointed at it."""
-    base = settings_module.settings
+    base = settings_module.get_settings()
     if request.param == "sqlite":
         path = tmp_path / "mautic.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -145,7 +143,7 @@ def override_settings(database, monkeypatch) -> Callable[..., None]:
     """Change settings fields for the rest of this test, e.g. ``override_settings(api_enabled=False)``."""
 
     def apply(**changes) -> None:
-        _apply_settings(monkeypatch, dataclasses.replace(settings_module.settings, **changes))
+        _apply_settings(monkeypatch, dataclasses.replace(settings_module.get_settings(), **changes))
 
     return apply
 

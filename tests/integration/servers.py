@@ -31,7 +31,7 @@ def free_port() -> int:
 def child_env(**values: str) -> dict[str, str]:
     """The environment of a process started by a test: its settings, never the developer's own; a thread
     taking a second database connection fails at once (and is logged) rather than waiting."""
-    cfg = settings_module.settings
+    cfg = settings_module.get_settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAUTIC_", "CELERY_"))}
     return env | {
         "MAUTIC_DATA_DIR": str(cfg.data_dir),

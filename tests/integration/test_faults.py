@@ -196,7 +196,7 @@ def workers(tmp_path) -> Iterator[list[Worker]]:
 @pytest.fixture
 def celery_client(database, monkeypatch):
     """A Celery app on this test's broker; after-commit task sends go through it."""
-    client = make_app(settings_module.settings)
+    client = make_app(settings_module.get_settings())
     monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     return client
 
@@ -244,7 +244,7 @@ def test_a_worker_killed_half_way_through_an_import_resumes_it_with_every_row_on
         import redis
 
         redis.Redis(port=private_redis.port).flushall()
-        client = make_app(settings_module.settings)
+        client = make_app(settings_module.get_settings())
         monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     env = {"MAUTIC_IMPORT_BATCH_SIZE": str(IMPORT_BATCH)}
     workers.append(first := Worker(tmp_path, "celery", **env))
@@ -544,10 +544,10 @@ def test_postgresql_restarted_while_the_app_runs(private_postgres, tmp_path, mon
     with admin.connect() as conn:
         conn.execute(sa.text('CREATE DATABASE "mautic"'))
     admin.dispose()
-    cfg = dataclasses.replace(settings_module.settings, data_dir=tmp_path, database_url=f"{private_postgres.server}/mautic",
+    cfg = dataclasses.replace(settings_module.get_settings(), data_dir=tmp_path, database_url=f"{private_postgres.server}/mautic",
                               redis_url=None)
     _bootstrap(cfg, monkeypatch)
-    client = make_app(settings_module.settings)  # the embedded broker in this test's data folder
+    client = make_app(settings_module.get_settings())  # the embedded broker in this test's data folder
     monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     workers.append(worker := Worker(tmp_path, "celery"))
     worker.wait_ready()

@@ -119,11 +119,11 @@ def test_submission_creates_contact_keeps_values_and_runs_actions(site, session)
 
 def test_uploaded_files_download_for_marketers_only_and_refused_posts_keep_none(site, session):
     from mautic_app.services import users
-    from mautic_app.settings import settings
+    from mautic_app.settings import get_settings
 
     form_id = make_form(session, fields=[FIELDS[0], {"label": "CV", "alias": "cv", "type": "file",
                                                      "properties": {"allowed_extensions": ["pdf", "html"]}}])
-    folder = settings.data_dir / "form_uploads" / str(form_id)
+    folder = get_settings().data_dir / "form_uploads" / str(form_id)
 
     assert _multipart(site, form_id, "", "cv.pdf").json()["validationErrors"] == {"email": "E-mail is required."}
     assert not folder.exists() or list(folder.iterdir()) == []  # the refused post's file is gone

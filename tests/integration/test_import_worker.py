@@ -47,7 +47,7 @@ def worker(database, tmp_path):
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_worker_imports_a_queued_file(database, session, worker, monkeypatch, tmp_path):
-    client = make_app(settings_module.settings)  # same broker folder as the worker
+    client = make_app(settings_module.get_settings())  # same broker folder as the worker
     monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     data = "email,firstname,tags\n" + "".join(f"w{i}@example.com,Worker {i},queued\n" for i in range(30)) + "broken,Row,\n"
     with session() as s:
@@ -73,7 +73,7 @@ def test_worker_imports_a_queued_file(database, session, worker, monkeypatch, tm
 def test_celery_config_for_each_broker(tmp_path):
     from mautic_app.tasks.celery_app import config, task_modules
 
-    base = settings_module.settings
+    base = settings_module.get_settings()
     embedded = config(dataclasses.replace(base, data_dir=tmp_path, redis_url=None))
     options = embedded["broker_transport_options"]
     assert embedded["broker_url"].startswith("mauticfs://") and "result_backend" not in embedded

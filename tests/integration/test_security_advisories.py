@@ -323,9 +323,9 @@ TRAVERSALS = [
 @pytest.fixture
 def canary(database):
     """A private file in the data folder that no route may serve."""
-    from mautic_app.settings import settings
+    from mautic_app.settings import get_settings
 
-    path = settings.data_dir / "canary.txt"
+    path = get_settings().data_dir / "canary.txt"
     path.write_text("CANARY-SECRET")
     return path
 
@@ -336,7 +336,7 @@ def _marketer_session(session) -> str:
 
 
 def test_uploaded_files_stay_in_their_folder_whatever_their_names(site, session, canary):
-    from mautic_app.settings import settings
+    from mautic_app.settings import get_settings
 
     form_id = make_form(session)
     folder = forms.upload_folder(form_id)
@@ -344,7 +344,7 @@ def test_uploaded_files_stay_in_their_folder_whatever_their_names(site, session,
         r = submit(site, form_id, email=f"u{n}@example.com", files={"mauticform[cv]": (name, b"payload", "text/plain")})
         assert r.json()["success"] == 1, r.text
     assert canary.read_text() == "CANARY-SECRET"
-    outside = [p for p in settings.data_dir.rglob("*") if p.is_file() and folder not in p.parents and p != canary]
+    outside = [p for p in get_settings().data_dir.rglob("*") if p.is_file() and folder not in p.parents and p != canary]
     assert not [p for p in outside if p.read_bytes() == b"payload"]
     assert len(list(folder.iterdir())) == 5
     # A file field posted as text naming a path stores no file reference at all.

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from mautic_app import hitqueue, outgoing
 from mautic_app.models import FormAction, FormSubmission
 from mautic_app.services import forms
+from mautic_app.settings import get_settings
 from tests.integration.conftest import visitor_browser
 
 SITE = "https://shop.example"
@@ -73,7 +74,7 @@ def kept_files() -> list[bytes]:
 
 
 def files_anywhere_with(content: bytes) -> list:
-    return [p for p in forms.settings.data_dir.rglob("*") if p.is_file() and content in p.read_bytes()]
+    return [p for p in get_settings().data_dir.rglob("*") if p.is_file() and content in p.read_bytes()]
 
 
 def submissions(session) -> list[dict]:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from mautic_app import throttle
 from mautic_app.models import User, UserSession
 from mautic_app.services import users
+from mautic_app.settings import get_settings
 from tests.integration.conftest import ADMIN_PASSWORD, ADMIN_USER
 
 ORIGIN = {"Origin": "http://testserver"}
@@ -126,7 +127,7 @@ def test_the_limit_is_shared_through_redis_when_it_is_configured(client, databas
         pytest.skip("the PostgreSQL deployment runs with Redis")
     for _ in range(6):
         post_login(client, password="guess-123456")
-    another_process = throttle._RedisStore(throttle.settings.redis_url)
+    another_process = throttle._RedisStore(get_settings().redis_url)
     assert another_process.wait(throttle._keys(ADMIN_USER, "")) == 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,21 +14,21 @@ from tests.integration.conftest import REDIS_URL
 IP = "203.0.113.77"
 
 
-def _use(monkeypatch, redis_url: str | None) -> None:
+def _use(monkeypatch, change_settings, redis_url: str | None) -> None:
     """Limits in Redis or in memory, for an installation of their own (its own database URL)."""
     own = f"sqlite:///throttle-{uuid.uuid4().hex}.db"
-    monkeypatch.setattr(throttle, "settings", dataclasses.replace(throttle.settings, redis_url=redis_url, database_url=own))
+    change_settings(redis_url=redis_url, database_url=own)
     monkeypatch.setattr(throttle, "_memory", throttle._MemoryStore())
 
 
 @pytest.fixture(params=["memory", "redis"])
-def store(request, monkeypatch) -> None:
-    _use(monkeypatch, REDIS_URL if request.param == "redis" else None)
+def store(request, monkeypatch, change_settings) -> None:
+    _use(monkeypatch, change_settings, REDIS_URL if request.param == "redis" else None)
 
 
 @pytest.fixture
-def redis_store(monkeypatch) -> None:
-    _use(monkeypatch, REDIS_URL)
+def redis_store(monkeypatch, change_settings) -> None:
+    _use(monkeypatch, change_settings, REDIS_URL)
 
 
 def test_five_free_failures_then_waits_that_double_and_success_clears(store):

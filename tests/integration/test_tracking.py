@@ -188,15 +188,11 @@ def test_bots_marketers_and_do_not_track_addresses_are_not_tracked(site, session
     assert rows(session, Contact) == [] and rows(session, PageHit) == []
 
 
-def test_behind_a_trusted_proxy_the_forwarded_visitor_is_recorded(site, session, monkeypatch):
-    import dataclasses
-
-    from mautic_app.web import tracking as routes
-
+def test_behind_a_trusted_proxy_the_forwarded_visitor_is_recorded(site, session, change_settings):
     r = site.post("/mtc/event", data={"page_url": f"{SITE}/direct"},
                   headers={"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https"})
     assert "secure" not in r.headers["set-cookie"].lower()  # nobody's header is believed by default
-    monkeypatch.setattr(routes, "settings", dataclasses.replace(routes.settings, trusted_proxies=("203.0.113.0/24",)))
+    change_settings(trusted_proxies=("203.0.113.0/24",))
     site.cookies.clear()
     r = site.post("/mtc/event", data={"page_url": f"{SITE}/proxied"},
                   headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.1", "X-Forwarded-Proto": "https"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from mautic_app import outgoing
@@ -76,7 +74,7 @@ def dns(monkeypatch):
     return names
 
 
-def test_saved_urls_say_why_a_private_host_will_not_be_sent_to(dns, monkeypatch):
+def test_saved_urls_say_why_a_private_host_will_not_be_sent_to(dns, change_settings):
     dns |= {"public.example": ["93.184.215.14"], "sneaky.example": ["93.184.215.14", "10.0.0.5"],
             "inside.example": ["192.168.1.20"]}
     assert outgoing.url_refusal("https://public.example/hook") is None
@@ -88,7 +86,7 @@ def test_saved_urls_say_why_a_private_host_will_not_be_sent_to(dns, monkeypatch)
     assert "10.0.0.5" in outgoing.url_refusal("http://sneaky.example/")  # one private answer is enough
     assert outgoing.url_refusal("http://169.254.169.254/latest/meta-data/").endswith("is the cloud metadata address: the server does not send to it.")
     assert outgoing.url_refusal("http://not-yet-live.example/") is None  # checked again when sending
-    monkeypatch.setattr(outgoing, "settings", dataclasses.replace(outgoing.settings, outgoing_allow_private=("inside.example",)))
+    change_settings(outgoing_allow_private=("inside.example",))
     assert outgoing.url_refusal("http://inside.example/") is None
 
 

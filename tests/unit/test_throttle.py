@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from types import SimpleNamespace
 
@@ -22,11 +21,11 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
+def clock(monkeypatch, change_settings) -> Clock:
     """A fresh in-memory store, and time that moves only when a test says so."""
     fake = Clock()
     monkeypatch.setattr(throttle, "time", SimpleNamespace(monotonic=fake.monotonic))
-    monkeypatch.setattr(throttle, "settings", dataclasses.replace(throttle.settings, redis_url=None))
+    change_settings(redis_url=None)
     monkeypatch.setattr(throttle, "_memory", throttle._MemoryStore())
     return fake
 
@@ -114,8 +113,8 @@ def test_user_names_and_addresses_are_not_kept_in_clear(clock):
     assert all(len(n) < 80 and "allory" not in n and IP not in n for n in names)
 
 
-def test_when_redis_does_not_answer_sign_ins_go_ahead_with_a_warning(monkeypatch, caplog):
-    monkeypatch.setattr(throttle, "settings", dataclasses.replace(throttle.settings, redis_url="redis://127.0.0.1:1/0"))
+def test_when_redis_does_not_answer_sign_ins_go_ahead_with_a_warning(monkeypatch, caplog, change_settings):
+    change_settings(redis_url="redis://127.0.0.1:1/0")
     monkeypatch.setattr(throttle, "_redis_stores", {})
     with caplog.at_level(logging.WARNING, logger="mautic_app.throttle"):
         assert fail(30) == [0] * 30

@@ -21,7 +21,7 @@ import reflex as rx
 from mautic_app.db import session_scope
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import imports
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 from mautic_app.ui import live
 from mautic_app.ui.components.contact_data import parse_id
 from mautic_app.ui.components.widgets import (
@@ -239,7 +239,7 @@ class ImportsState(rx.State):
         async with self:
             user_id = (await self.get_state(SessionState)).user_id
         limit = imports.MAX_FILE_BYTES + 1  # one byte over lets the service word the size error
-        folder = settings.import_folder
+        folder = get_settings().import_folder
         part = folder / f".upload-{uuid.uuid4().hex}.part"
         name, size, error, import_id = None, 0, "", 0
         try:

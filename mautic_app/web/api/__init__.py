@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mautic_app import settings as settings_module
+from mautic_app.settings import get_settings
 from mautic_app.web.api import companies, contacts, devices, errors, fields, focus, forms, notes, points, segments
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
@@ -24,7 +24,7 @@ class ApiGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not settings_module.settings.api_enabled:
+        if not get_settings().api_enabled:
             response = errors.error_response(403, "The API is disabled.")
             await response(scope, receive, send)
             return

@@ -28,7 +28,7 @@ from mautic_app.db import session_scope
 from mautic_app.domain.tracking import visitor_ip
 from mautic_app.models import User
 from mautic_app.services import users
-from mautic_app.settings import settings
+from mautic_app.settings import get_settings
 from mautic_app.web.api.errors import ApiError
 
 CACHE_SECONDS = 60.0
@@ -76,8 +76,8 @@ basic = BasicCredentials(auto_error=False, realm="Mautic", description="A Mautic
 
 
 def _cache_key(username: str, password: str) -> str:
-    message = f"{settings.database_url}\0{username}\0{password}".encode()
-    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+    message = f"{get_settings().database_url}\0{username}\0{password}".encode()
+    return hmac.new(get_settings().secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -128,13 +128,13 @@ def verify(username: str, password: str) -> ApiAccount | None:
 
 def api_account(request: Request, credentials: tuple[str, str] | None = Depends(basic)) -> ApiAccount:
     """The caller, checked once per request (FastAPI shares it between ``api_user`` and ``api_admin``)."""
-    if not settings.api_basic_auth:
+    if not get_settings().api_basic_auth:
         raise _unauthorized("Basic authentication is disabled; use OAuth2.")
     if credentials is None:
         raise _unauthorized("API authorization denied: give a username and password (HTTP Basic).")
     username, password = credentials
     ip = visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
-                    settings.trusted_proxies) or ""
+                    get_settings().trusted_proxies) or ""
     if (account := remembered(username, password)) is not None:
         return account  # verified within the minute: only the right password finds this
     # An integration starting many requests at once sends the same credentials in each: one is
