@@ -157,6 +157,11 @@ def group_choices(*, session: Session) -> list[tuple[int, str]]:
     return [(r.id, r.name) for r in session.execute(sa.select(PointGroup.id, PointGroup.name).order_by(PointGroup.name).limit(1000))]
 
 
+def group_options(*, session: Session) -> list[dict[str, str]]:
+    """Every group as a picker's ``value`` / ``label`` choices."""
+    return [{"value": str(i), "label": name} for i, name in group_choices(session=session)]
+
+
 def get_group(*, session: Session, group_id: int) -> PointGroup | None:
     return session.get(PointGroup, group_id)
 

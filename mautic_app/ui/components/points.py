@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import reflex as rx
-from sqlmodel import Session
 
+from mautic_app import routes
 from mautic_app.domain import points as rules
-from mautic_app.services import points
 from mautic_app.ui.components.widgets import labelled
 
-SECTIONS = (("Actions", "/points"), ("Triggers", "/points/triggers"), ("Groups", "/points/groups"))
+SECTIONS = (("Actions", routes.POINT_ACTIONS), ("Triggers", routes.POINT_TRIGGERS), ("Groups", routes.POINT_GROUPS))
 
 
 def section_nav(current: str) -> rx.Component:
@@ -35,10 +34,6 @@ def section_nav(current: str) -> rx.Component:
         ),
         aria_label="Points",
     )
-
-
-def group_options(session: Session) -> list[dict[str, str]]:
-    return [{"value": str(i), "label": name} for i, name in points.group_choices(session=session)]
 
 
 def type_options(rule_types: Mapping[str, rules.RuleType]) -> list[rx.Component]:

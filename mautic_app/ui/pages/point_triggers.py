@@ -25,7 +25,6 @@ from mautic_app.ui.components.points import (
     error_aria,
     form_flag,
     form_properties,
-    group_options,
     property_inputs,
     section_nav,
     switch_field,
@@ -68,7 +67,7 @@ def _load(search: str, start: int, limit: int) -> dict[str, Any]:
         events = points.events_of(session=session, trigger_ids=ids)
         names = points.group_names(session=session, ids=[r.group_id for r in rows])
         reached = points.trigger_counts(session=session, trigger_ids=ids)
-        return {"rows": [_row(r, events[r.id], names, reached) for r in rows], "total": total, "groups": group_options(session)}
+        return {"rows": [_row(r, events[r.id], names, reached) for r in rows], "total": total, "groups": points.group_options(session=session)}
 
 
 def _event(uid: int, event_type: str, event_id: str = "", name: str = "", properties: dict[str, Any] | None = None) -> dict[str, str]:

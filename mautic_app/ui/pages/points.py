@@ -25,7 +25,6 @@ from mautic_app.ui.components.points import (
     error_aria,
     form_flag,
     form_properties,
-    group_options,
     property_inputs,
     section_nav,
     switch_field,
@@ -66,7 +65,7 @@ def _load(search: str, start: int, limit: int) -> dict[str, Any]:
     with session_scope() as session:
         rows, total = points.list_actions(session=session, search=search, start=start, limit=limit)
         names = points.group_names(session=session, ids=[r.group_id for r in rows])
-        return {"rows": [_row(r, names) for r in rows], "total": total, "groups": group_options(session)}
+        return {"rows": [_row(r, names) for r in rows], "total": total, "groups": points.group_options(session=session)}
 
 
 def _draft(action_id: int | None) -> dict[str, Any] | None:
