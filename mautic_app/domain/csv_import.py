@@ -286,7 +286,7 @@ def iter_records(f: BinaryIO, start: int, dialect: Dialect) -> Iterator[Record]:
     while True:
         consumed: list[tuple[int, int, str, str | None]] = []
 
-        def texts(pos: int = pos, consumed: list = consumed) -> Iterator[str]:
+        def texts(pos: int = pos, consumed: list[tuple[int, int, str, str | None]] = consumed) -> Iterator[str]:
             for s, e, data in _lines(f, pos, dialect.newline):
                 error = None
                 if data is None:
@@ -456,13 +456,12 @@ class RowParser:
                 continue
             found = True
             try:
-                if kind == "field":
-                    row.values[spec.alias] = None if text == "NULL" else self._value(spec, text)
-                elif kind == "company":
-                    if text != "NULL":
-                        row.company[spec.alias] = self._value(spec, text)
-                else:
+                if spec is None:  # a special column (tags, owner, ...)
                     self._special(row, kind, text)
+                elif kind == "field":
+                    row.values[spec.alias] = None if text == "NULL" else self._value(spec, text)
+                elif text != "NULL":
+                    row.company[spec.alias] = self._value(spec, text)
             except (FieldValueError, RowError) as exc:
                 label = spec.label if spec else SPECIAL_COLUMNS[kind]
                 errors.append(f'Column "{header}" ({label}): {exc}')

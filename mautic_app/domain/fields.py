@@ -64,7 +64,7 @@ class FieldSpec:
     order: int = 0
 
 
-def _core(alias, label, type_="text", group="core", **kw) -> FieldSpec:
+def _core(alias: str, label: str, type_: str = "text", group: str = "core", **kw: Any) -> FieldSpec:
     return FieldSpec(alias=alias, label=label, type=type_, group=group, is_fixed=True, **kw)
 
 

@@ -91,11 +91,11 @@ def _text(value: Any, limit: int) -> str:
     return str(value).replace("\x00", "").strip()[:limit]
 
 
-def safe_link(url: Any) -> str:
-    """``url`` when it is an absolute http(s) address, else "" (``javascript:``, ``data:``, relative...)."""
-    if not isinstance(url, str):
+def safe_link(value: object) -> str:
+    """``value`` when it is an absolute http(s) address, else "" (``javascript:``, ``data:``, relative...)."""
+    if not isinstance(value, str):
         return ""
-    url = url.strip()
+    url = value.strip()
     if not url or len(url) > LIMITS["link_url"] or any(ord(c) < 32 or c.isspace() for c in url):
         return ""
     try:
@@ -139,7 +139,7 @@ def clean_properties(style: str, raw: Mapping[str, Any] | None, *, item_type: st
     out["frequency"] = frequency
     for key in ("stop_after_conversion", "stop_after_close", "animate", "link_activation", "link_new_window"):
         out[key] = _flag(raw.get(key), DEFAULTS[key])
-    colours = raw.get("colors") if isinstance(raw.get("colors"), dict) else {}
+    colours: dict[str, Any] = raw["colors"] if isinstance(raw.get("colors"), dict) else {}
     out["colors"] = {}
     for key, default in DEFAULT_COLOURS.items():
         value = colours.get(key, raw.get(f"color_{key}"))

@@ -13,6 +13,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -272,8 +273,8 @@ def check_fields(raw: list[Mapping[str, Any]], *, contact_fields: set[str], comp
     aliases = {f.alias: f for f in out}
     for i, f in enumerate(out):
         if f.parent_alias:
-            parent = aliases.get(f.parent_alias)
-            if parent is None or parent is f or not parent.kind.stores_value:
+            parent_field = aliases.get(f.parent_alias)
+            if parent_field is None or parent_field is f or not parent_field.kind.stores_value:
                 errors[f"fields.{i}.parent_alias"] = "Show this field depending on another field of this form."
             elif not f.conditions.get("any") and not f.conditions.get("values"):
                 errors[f"fields.{i}.conditions"] = "Choose the values that show this field, or any value."
@@ -318,7 +319,7 @@ def check_actions(raw: list[Mapping[str, Any]], *, url_refusal: Callable[[str], 
         props_in = item.get("properties") or {}
         props: dict[str, Any] = {}
         for pkey, label, pkind in kind.properties:
-            value = props_in.get(pkey)
+            value: Any = props_in.get(pkey)
             if pkind == "number":
                 try:
                     props[pkey] = int(float(value))
@@ -381,7 +382,7 @@ def is_shown_by_parent(f: Field, posted: Mapping[str, Any]) -> bool:
     return not matches if f.conditions.get("expr") == "notIn" else matches
 
 
-def check_post(fields: list[Field], posted: Mapping[str, Any], *, hidden: set[str] = frozenset()) -> Checked:
+def check_post(fields: list[Field], posted: Mapping[str, Any], *, hidden: AbstractSet[str] = frozenset()) -> Checked:
     """Read ``mauticform[...]`` values against the fields; unknown names are ignored.
 
     ``hidden``: aliases progressive profiling did not show this visitor, so not required.

@@ -494,7 +494,7 @@ class Compiler:
             return sa.false()
         return sa.or_(*(sa.and_(*(compiled[id(f)] for f in group)) for group in groups(filters)))
 
-    def matching_ids(self, filters: list[SegmentFilter], *, segment_id: int | None = None) -> sa.Select:
+    def matching_ids(self, filters: list[SegmentFilter], *, segment_id: int | None = None) -> sa.Select[int]:
         c = self.t.contacts
         return sa.select(c.c.id).where(self.condition(filters, segment_id=segment_id))
 
@@ -531,7 +531,7 @@ class Compiler:
 
     # -- scalar values (a column of the contact, or of one related row)
 
-    def _scalar(self, col: Any, kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
+    def _scalar(self, col: sa.ColumnElement[Any], kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
         if kind == "multiselect" and op in MULTI_VALUE:
             # Stored "a|b|c": including needs every listed value, excluding needs none of them.
             wrapped = sa.literal("|") + col + sa.literal("|")
@@ -567,14 +567,14 @@ class Compiler:
             return text == str(value).lower()
         return _COMPARATORS[op](text, str(value).lower())
 
-    def _regexp(self, col: Any, kind: str, pattern: str) -> sa.ColumnElement[bool]:
+    def _regexp(self, col: sa.ColumnElement[Any], kind: str, pattern: str) -> sa.ColumnElement[bool]:
         """Read on the value's first ``MAX_MATCHED_VALUE`` characters on both databases (the cost is bounded, the answer the same)."""
         text = sa.func.substr(sa.cast(col, sa.String) if kind == "number" else col, 1, MAX_MATCHED_VALUE)
         if self.dialect == "sqlite":  # REGEXP is db.py's RE2 function, which takes no flags argument
             return text.regexp_match("(?i)" + pattern)
         return text.regexp_match(pattern, flags="i")
 
-    def _dated(self, col: Any, kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
+    def _dated(self, col: sa.ColumnElement[Any], kind: str, op: str, value: Any) -> sa.ColumnElement[bool]:
         today = self.today if kind == "date" else self.utc_today
         if op == "between":
             start = self._bounds(kind, resolve_date(value[0], today))[0]
@@ -586,13 +586,14 @@ class Compiler:
         start, end = self._bounds(kind, resolved)
         if start == end:  # an exact moment
             return _COMPARATORS[op](col, start) if op != "=" else col == start
-        return {
+        conditions: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
             "=": lambda: sa.and_(col >= start, col < end),
             "gt": lambda: col >= end,  # after the last second of the period
             "gte": lambda: col >= start,
             "lt": lambda: col < start,
             "lte": lambda: col < end,  # up to its last second
-        }[op]()
+        }
+        return conditions[op]()
 
     def _bounds(self, kind: str, resolved: Any) -> tuple[Any, Any]:
         if isinstance(resolved, datetime):
@@ -679,7 +680,7 @@ class Compiler:
 
 
 _TEXTUAL = {"text", "textarea", "html", "lookup", "email", "url", "tel", "select", "country", "region", "locale", "timezone", "multiselect"}
-_COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
+_COMPARATORS: dict[str, Callable[[sa.ColumnElement[Any], Any], sa.ColumnElement[bool]]] = {
     "=": lambda a, b: a == b,
     "gt": lambda a, b: a > b,
     "gte": lambda a, b: a >= b,

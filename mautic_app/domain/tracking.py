@@ -219,7 +219,7 @@ def page_labels(pages: list[tuple[str, str | None]], limit: int = 40) -> list[st
     titles = [short(t.strip()) if t and t.strip() else "" for _, t in pages]
     shared = Counter(titles)
     labels = [t if t and shared[t] == 1 else address(url) for (url, _), t in zip(pages, titles, strict=True)]
-    alike, seen = Counter(labels), Counter()
+    alike, seen = Counter(labels), Counter[str]()
     for i, label in enumerate(labels):  # addresses cut at the same point
         if alike[label] > 1:
             seen[label] += 1
