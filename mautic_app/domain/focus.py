@@ -61,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "colors": dict(DEFAULT_COLOURS), "headline": "", "tagline": "", "button_text": "", "link_url": "",
     "link_new_window": True, "show_on": [],
 }
-_RUNTIME = Path(__file__).resolve().parents[1] / "web" / "static" / "focus.js"
+_RUNTIME = Path(__file__).resolve().parents[2] / "assets" / "focus.js"
 _CONFIG_SLOT = "__FOCUS_CONFIG__"
 
 

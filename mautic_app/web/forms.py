@@ -42,7 +42,7 @@ from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, tru
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-RUNTIME = Path(__file__).parent / "static" / "mauticform.js"
+RUNTIME = Path(__file__).resolve().parents[2] / "assets" / "mauticform.js"
 MAX_POST_WITH_FILES = int(rules.MAX_FILE_MB * 1024 * 1024) + rules.MAX_POST_BYTES
 NOT_FOUND_JS = "/* This form does not exist or is not published. */\n"
 

@@ -38,7 +38,7 @@ from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
-SCRIPT = Path(__file__).parent / "static" / "mtc.js"
+SCRIPT = Path(__file__).resolve().parents[2] / "assets" / "mtc.js"
 DEVICE_COOKIE = "mautic_device_id"
 CONTACT_COOKIE = "mtc_id"
 SESSION_COOKIE = "mautic_session"

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "mautic_app" / "web" / "static" / "mtc.js"
+SCRIPT = ROOT / "assets" / "mtc.js"
 HARNESS = Path(__file__).resolve().parent / "js" / "mtc_harness.js"
 NODE = shutil.which("node")
 
