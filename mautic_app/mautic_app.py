@@ -39,7 +39,7 @@ from mautic_app.web.app import build_public_app
 # visitor's credentials (it echoes the Origin whenever a cookie or cached password is sent). Our
 # public routes answer CORS themselves (tracking and form embeds, for the sites they serve); the
 # app's own pages, the API and Reflex's routes are same-origin.
-rx.App._add_cors = staticmethod(lambda api: None)
+rx.App._add_cors = staticmethod(lambda api: None)  # type: ignore[method-assign]
 
 
 class MauticApp(rx.App):

@@ -19,7 +19,7 @@ class DragItem(rx.el.Div):
     on_drop: rx.EventHandler[no_args_event_spec]
 
 
-def drag_item(*children: rx.Component, on_pick: rx.EventSpec, on_put: rx.EventSpec, on_done: rx.EventSpec,
+def drag_item(*children: rx.Component, on_pick: rx.event.EventSpec, on_put: rx.event.EventSpec, on_done: rx.event.EventSpec,
               **props) -> rx.Component:
     """``on_pick`` when a drag starts here, ``on_put`` when one is dropped here, ``on_done`` when it ends."""
     return DragItem.create(
