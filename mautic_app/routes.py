@@ -13,6 +13,9 @@ from urllib.parse import quote
 
 DASHBOARD = "/"
 LOGIN = "/login"
+# Signing in and out are form posts to HTTP routes (web/auth.py): only a response sets an HttpOnly cookie.
+AUTH_LOGIN = "/auth/login"
+AUTH_LOGOUT = "/auth/logout"
 
 CONTACTS = "/contacts"
 CONTACT_NEW = "/contacts/new"
@@ -102,6 +105,11 @@ def form_result_file(form_id: Any, submission_id: Any, alias: Any) -> str:
 
 def focus_item(focus_id: Any) -> str:
     return _fill(FOCUS_ITEM, focus_id)
+
+
+def custom_fields(obj: str) -> str:
+    """Settings → Custom fields on the tab of ``obj`` ("contact" or "company")."""
+    return f"{CUSTOM_FIELDS}?object={obj}"
 
 
 def login(next_path: str = "") -> str:

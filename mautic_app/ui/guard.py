@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.istate.manager.token import BaseStateToken
 from reflex.state import (
     FrontendEventExceptionState,
     OnLoadInternalState,
@@ -33,14 +33,14 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import users
+from mautic_app.ui.session import SessionState
 
 if TYPE_CHECKING:
     from reflex.app import App
     from reflex.state import BaseState
-
-    from mautic_app.ui.session import SessionState
 
 # Reflex's own handlers that run before anyone can sign in: hydration, page-load enumeration,
 # browser storage and error reports. They read nothing of ours.
@@ -136,9 +136,9 @@ async def _refusal(root: BaseState, *specs: Any) -> StateUpdate:
 
 def to_login(path: str, query: str = "") -> Any:
     """Where a refused visitor goes: the login page, back to ``path`` afterwards (a local path only)."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or path.rstrip("/") in ("", "/login"):
-        return rx.redirect("/login")
-    return rx.redirect("/login?" + urlencode({"next": path + (f"?{query}" if query else "")}))
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or path.rstrip("/") in ("", routes.LOGIN):
+        return rx.redirect(routes.LOGIN)
+    return rx.redirect(routes.login(path + (f"?{query}" if query else "")))
 
 
 async def allowed(state: BaseState, state_full_name: str) -> SignedIn | None:
@@ -151,10 +151,6 @@ async def allowed(state: BaseState, state_full_name: str) -> SignedIn | None:
 
 async def _tab_viewer(token: str) -> str:
     """Whom the tab ``token`` has page data for (read, not locked: a check, not a change)."""
-    from reflex.istate.manager.token import BaseStateToken
-
-    from mautic_app.ui.session import SessionState
-
     root = await RegistrationContext.get().app.state_manager.get_state(BaseStateToken(ident=token, cls=SessionState))
     return (await root._get_root_state().get_state(SessionState))._viewer
 
@@ -183,8 +179,6 @@ class SignInGuard(rx.Middleware):
     """Runs before every event (foreground, background and upload alike), under the state's lock."""
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
-        from mautic_app.ui.session import SessionState
-
         root = state._get_root_state()
         registered = RegistrationContext.get().event_handlers.get(event.name)
         target = registered.states[0].get_full_name() if registered else ""
@@ -209,5 +203,5 @@ class SignInGuard(rx.Middleware):
         if by_name or not registered:
             return await _refusal(root, rx.toast.error("This action is not available."))
         if is_admin_only(target) and not user.is_admin:
-            return await _refusal(root, rx.toast.error("Only administrators can do this."), rx.redirect("/"))
+            return await _refusal(root, rx.toast.error("Only administrators can do this."), rx.redirect(routes.DASHBOARD))
         return None

@@ -9,26 +9,27 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.ui import guard
 from mautic_app.ui.components.widgets import post_form
 from mautic_app.ui.session import SessionState
 
 NAV: list[tuple[str, str, str]] = [
-    ("Dashboard", "/", "layout-dashboard"),
-    ("Contacts", "/contacts", "users"),
-    ("Visitors", "/visitors", "eye"),
-    ("Segments", "/segments", "filter"),
-    ("Forms", "/forms", "clipboard-list"),
-    ("Focus items", "/focus", "target"),
-    ("Companies", "/companies", "building-2"),
-    ("Stages", "/stages", "milestone"),
-    ("Points", "/points", "trophy"),
-    ("Imports", "/contacts/import", "upload"),
+    ("Dashboard", routes.DASHBOARD, "layout-dashboard"),
+    ("Contacts", routes.CONTACTS, "users"),
+    ("Visitors", routes.VISITORS, "eye"),
+    ("Segments", routes.SEGMENTS, "filter"),
+    ("Forms", routes.FORMS, "clipboard-list"),
+    ("Focus items", routes.FOCUS_ITEMS, "target"),
+    ("Companies", routes.COMPANIES, "building-2"),
+    ("Stages", routes.STAGES, "milestone"),
+    ("Points", routes.POINT_ACTIONS, "trophy"),
+    ("Imports", routes.IMPORTS, "upload"),
 ]
 ADMIN_NAV: list[tuple[str, str, str]] = [
-    ("Custom fields", "/settings/fields", "list-plus"),
-    ("Users", "/settings/users", "user-cog"),
-    ("Tracking", "/settings/tracking", "radar"),
+    ("Custom fields", routes.CUSTOM_FIELDS, "list-plus"),
+    ("Users", routes.USERS, "user-cog"),
+    ("Tracking", routes.TRACKING_SETTINGS, "radar"),
 ]
 
 
@@ -83,10 +84,8 @@ class ShellState(rx.State):
 
     @rx.event
     def search(self, form: dict):
-        from urllib.parse import quote
-
         text = str(form.get("q", "")).strip()
-        return rx.redirect(f"/contacts?search={quote(text)}" if text else "/contacts")
+        return rx.redirect(routes.contacts_search(text) if text else routes.CONTACTS)
 
 
 def _deeper_links(href: str) -> list[str]:
@@ -95,7 +94,7 @@ def _deeper_links(href: str) -> list[str]:
 
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     current = rx.State.router.page.path
-    if href == "/":
+    if href == routes.DASHBOARD:
         active = current == href
     else:
         # The most specific entry wins: /contacts/import lights "Imports", not "Contacts".
@@ -209,7 +208,7 @@ def top_bar() -> rx.Component:
             ),
         ),
         # Signing out is a form post: the server ends the session and clears its HttpOnly cookie.
-        post_form(id="log-out", action="/auth/logout", hidden=True),
+        post_form(id="log-out", action=routes.AUTH_LOGOUT, hidden=True),
         align="center",
         spacing="3",
         padding="0.75rem 1rem",

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import reflex as rx
+from reflex_base.registry import RegistrationContext
 
 from mautic_app import changefeed
 from mautic_app.ui.guard import allowed
@@ -22,9 +23,8 @@ DEBOUNCE_SECONDS = 0.15
 
 
 def _connected(state: rx.State) -> bool:
-    from mautic_app.mautic_app import app
-
-    namespace = app.event_namespace
+    """Whether the tab's socket is still open (the app is the one Reflex registered, looked up, not imported)."""
+    namespace = RegistrationContext.get().app.event_namespace
     if namespace is None:
         return False
     return state.router.session.client_token in namespace.token_to_sid

@@ -108,6 +108,11 @@ def plain_header(label: str | rx.Var) -> rx.Component:
     return rx.table.column_header_cell(rx.text(label, weight="bold", white_space="nowrap"))
 
 
+def hidden_header(label: str, **props: Any) -> rx.Component:
+    """A column header only screen readers read (the row actions', a reorder column's)."""
+    return rx.table.column_header_cell(rx.el.span(label, style=VISUALLY_HIDDEN), **props)
+
+
 def pager(page: rx.Var, pages: rx.Var, known_last: rx.Var, on_prev, on_next, page_size: rx.Var, on_size,
           sizes: tuple[int, ...] = (10, 30, 50, 100, 200)) -> rx.Component:
     """Previous/next buttons, the page position and a page-size choice."""

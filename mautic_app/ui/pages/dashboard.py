@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.domain.tracking import page_labels
 from mautic_app.models.base import utcnow
@@ -181,7 +182,7 @@ def _live_panel() -> rx.Component:
             rx.hstack(
                 rx.heading("Live visitors", size="4", as_="h2", id="live-visitors-heading"),
                 rx.spacer(),
-                rx.link("All visitors", href="/visitors", size="2"),
+                rx.link("All visitors", href=routes.VISITORS, size="2"),
                 align="center",
                 width="100%",
             ),
@@ -197,7 +198,7 @@ def _live_panel() -> rx.Component:
                 rx.el.ul(
                     rx.foreach(S.live_rows, lambda r: rx.el.li(
                         rx.hstack(
-                            rx.link(r["name"], href="/contacts/" + r["contact_id"].to(str), size="2", weight="medium",
+                            rx.link(r["name"], href=routes.contact(r["contact_id"].to(str)), size="2", weight="medium",
                                     white_space="nowrap", color_scheme=rx.cond(r["identified"] == "1", "accent", "gray")),
                             rx.text(r["title"], size="2", color=rx.color("gray", 11), overflow="hidden",
                                     text_overflow="ellipsis", white_space="nowrap", min_width="0", flex="1"),
@@ -234,7 +235,7 @@ def _chart(title: str, heading_id: str, figure: rx.Var) -> rx.Component:
     )
 
 
-@template(route="/", title="Dashboard", on_load=DashboardState.load)
+@template(route=routes.DASHBOARD, title="Dashboard", on_load=DashboardState.load)
 def index() -> rx.Component:
     return rx.vstack(
         page_header(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.domain.fields import FIELD_GROUPS, FIELD_TYPES, alias_from_label, options_of
 from mautic_app.services import fields as field_service
-from mautic_app.ui import live
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, confirm_dialog, labelled, native_select, plain_header
+from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, record_dialog
+from mautic_app.ui.components.paged_list import count_status, delete_button, delete_confirmation, list_table, row_actions
+from mautic_app.ui.components.points import error_aria, form_flag
+from mautic_app.ui.components.widgets import hidden_header, labelled, native_select
 from mautic_app.ui.layout import page_header, template
 
-ROUTE = "/settings/fields"
 OBJECTS = {"contact": "Contact fields", "company": "Company fields"}
 GROUP_LABELS = {"core": "Core", "social": "Social", "personal": "Personal", "professional": "Professional"}
 OPTION_TYPES = ("select", "multiselect", "lookup")
@@ -83,37 +85,30 @@ def _delete(field_id: int) -> None:
         field_service.delete_field(session=session, field_id=field_id)
 
 
-class FieldsState(rx.State):
+class FieldsState(ListDialog, rx.State):
+    noun: ClassVar[str] = "field"
+    follow_topics: ClassVar[tuple[str, ...]] = ("fields",)
+    name_key: ClassVar[str] = "label"
+    refusal: ClassVar[tuple[type[Exception], ...]] = (field_service.FieldError,)
+    blank: ClassVar[dict[str, str]] = {
+        "label": "", "alias": "", "type": "text", "group": "core", "default_value": "", "options": "", "yes": "Yes",
+        "no": "No", "scale": "0",
+    } | {name: "" for name in FLAG_NAMES} | {"is_visible": "1", "is_listable": "1"}
+    form_keys: ClassVar[tuple[str, ...]] = FORM_KEYS
+
     obj: str = "contact"
-    rows: list[dict[str, str]] = []
-    loaded: bool = False
     busy_move: bool = False
-    # The create / edit dialog: label, alias and type are controlled (the alias follows the label
-    # until edited; the type decides which properties are asked for), the rest come from the form.
-    editing: bool = False
-    edit_id: int = 0
+    # Label, alias and type are controlled: the alias follows the label until edited; the type decides
+    # which properties are asked for. The rest come from the form.
     f_label: str = ""
     f_alias: str = ""
     alias_touched: bool = False
     f_type: str = "text"
-    draft: dict[str, str] = {}
-    errors: dict[str, str] = {k: "" for k in FORM_KEYS}
-    saving: bool = False
-    form_key: int = 0
-    delete_id: int = 0
-    delete_label: str = ""
-    delete_error: str = ""
-    deleting: bool = False
-    _following: bool = False
 
     @rx.var
     def dialog_title(self) -> str:
         noun = "contact field" if self.obj == "contact" else "company field"
         return f"Edit {noun}" if self.edit_id else f"New {noun}"
-
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id > 0
 
     @rx.var
     def last_index(self) -> int:
@@ -124,33 +119,28 @@ class FieldsState(rx.State):
         custom = sum(1 for r in self.rows if not r["fixed"])
         return f"{len(self.rows)} fields ({custom} custom)"
 
+    async def _on_load(self) -> None:
+        wanted = str(self.router.url.query_parameters.get("object", "") or "")
+        if wanted in OBJECTS:
+            self.obj = wanted
+
     async def _reload(self) -> None:
         obj = self.obj
         self.rows = await rx.run_in_thread(lambda: _load(obj))
         self.loaded = True
 
-    @rx.event
-    async def load(self):
-        self.editing, self.delete_id = False, 0
-        wanted = str(self.router.url.query_parameters.get("object", "") or "")
-        if wanted in OBJECTS:
-            self.obj = wanted
-        await self._reload()
-        return FieldsState.follow_changes
+    def _deletable(self, row: dict[str, str]) -> bool:
+        return not row["fixed"]
 
-    @rx.event(background=True)
-    async def follow_changes(self):
-        async def refresh(_batch):
-            await self._reload()
-
-        await live.follow(self, ["fields"], refresh)
+    async def _remove(self, row_id: int) -> None:
+        await rx.run_in_thread(lambda: _delete(row_id))
 
     @rx.event
     async def set_obj(self, value: str):
         if value in OBJECTS and value != self.obj:
             self.obj = value
             self.loaded = False
-            yield rx.call_script(f"window.history.replaceState(window.history.state, '', '{ROUTE}?object={value}')")
+            yield rx.call_script(f"window.history.replaceState(window.history.state, '', '{routes.custom_fields(value)}')")
             await self._reload()
 
     # ------------------------------------------------------------ order
@@ -167,31 +157,10 @@ class FieldsState(rx.State):
 
     # ------------------------------------------------------------ create / edit
 
-    def _open(self, edit_id: int, row: dict[str, str]) -> None:
-        self.edit_id = edit_id
-        self.f_label, self.f_alias, self.f_type = row["label"], row["alias"], row["type"]
+    def _open_dialog(self, edit_id: int, draft: dict[str, str]) -> None:
+        super()._open_dialog(edit_id, draft)
+        self.f_label, self.f_alias, self.f_type = draft["label"], draft["alias"], draft["type"]
         self.alias_touched = bool(edit_id)
-        self.draft = {k: row.get(k, "") for k in ("group", "default_value", "options", "yes", "no", "scale", *FLAG_NAMES)}
-        self.errors = {k: "" for k in FORM_KEYS}
-        self.form_key += 1
-        self.editing = True
-
-    @rx.event
-    def open_new(self):
-        blank = {"label": "", "alias": "", "type": "text", "group": "core", "default_value": "", "options": "",
-                 "yes": "Yes", "no": "No", "scale": "0", "is_visible": "1", "is_listable": "1"}
-        self._open(0, blank)
-
-    @rx.event
-    def open_edit(self, field_id: str):
-        row = next((r for r in self.rows if r["id"] == field_id), None)
-        if row is not None:
-            self._open(int(field_id), row)
-
-    @rx.event
-    def close_dialog(self, _open: bool = False):
-        if not self.saving:
-            self.editing = False
 
     @rx.event
     def set_label(self, value: str):
@@ -225,7 +194,7 @@ class FieldsState(rx.State):
             "group": str(form.get("group", "core")),
             "default_value": str(form.get("default_value", "")).strip() or None,
             "properties": _properties(field_type, form),
-            **{name: str(form.get(name, "")).lower() in {"1", "on", "true"} for name in FLAG_NAMES},
+            **{name: form_flag(form, name) for name in FLAG_NAMES},
         }
         # Keep what was typed if the save fails and the form is shown again.
         self.draft = self.draft | {
@@ -234,49 +203,8 @@ class FieldsState(rx.State):
             "no": str(form.get("no", "No")), "scale": str(form.get("scale", "0")),
         } | {name: "1" if values[name] else "" for name in FLAG_NAMES}
         obj, field_id = self.obj, self.edit_id or None
-        self.saving = True
-        yield
-        try:
-            label = await rx.run_in_thread(lambda: _save(obj, field_id, values))
-        except field_service.FieldError as exc:
-            self.saving = False
-            self.errors = {k: "" for k in FORM_KEYS} | {k: str(v) for k, v in exc.errors.items()}
-            return
-        self.saving = False
-        self.editing = False
-        await self._reload()
-        yield rx.toast.success(f"Field “{label}” saved.")
-
-    # ------------------------------------------------------------ delete
-
-    @rx.event
-    def ask_delete(self, field_id: str):
-        row = next((r for r in self.rows if r["id"] == field_id), None)
-        if row is not None and not row["fixed"]:
-            self.delete_id, self.delete_label, self.delete_error = int(field_id), row["label"], ""
-
-    @rx.event
-    def cancel_delete(self, _open: bool = False):
-        if not self.deleting:
-            self.delete_id = 0
-
-    @rx.event
-    async def confirm_delete(self):
-        field_id, label = self.delete_id, self.delete_label
-        if not field_id:
-            return
-        self.deleting = True
-        yield
-        try:
-            await rx.run_in_thread(lambda: _delete(field_id))
-        except field_service.FieldError as exc:
-            self.deleting = False
-            self.delete_error = " ".join(exc.errors.values())
-            return
-        self.deleting = False
-        self.delete_id = 0
-        await self._reload()
-        yield rx.toast.success(f"Field “{label}” deleted.")
+        async for update in self._submit(lambda: _save(obj, field_id, values)):
+            yield update
 
 
 # ---------------------------------------------------------------- view
@@ -324,52 +252,20 @@ def _table_row(row: rx.Var, index: rx.Var) -> rx.Component:
         rx.table.cell(row["type_label"]),
         rx.table.cell(row["group_label"]),
         rx.table.cell(_flag_badges(row)),
-        rx.table.cell(
-            rx.hstack(
-                rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft", aria_label="Edit " + label,
-                               on_click=S.open_edit(row["id"])),
-                rx.cond(
-                    row["fixed"] == "1",
-                    rx.box(width="24px"),
-                    rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="soft", color_scheme="red",
-                                   aria_label="Delete " + label, on_click=S.ask_delete(row["id"])),
-                ),
-                spacing="2",
-                justify="end",
-            ),
-        ),
+        rx.table.cell(row_actions(S, row, name=label, delete=rx.cond(row["fixed"] == "1", rx.box(width="24px"),
+                                                                     delete_button(S, row, label)))),
         _hover={"background": rx.color("gray", 2)},
     )
 
 
 def _table() -> rx.Component:
     S = FieldsState
+    columns = (hidden_header("Order"), "Label", "Alias", "Type", "Group", "Flags")
     return rx.cond(
         S.loaded,
         rx.vstack(
-            rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status"),
-            rx.box(
-                rx.table.root(
-                    rx.el.caption(rx.cond(S.obj == "contact", "Contact fields", "Company fields"), style=VISUALLY_HIDDEN),
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(rx.el.span("Order", style=VISUALLY_HIDDEN)),
-                            plain_header("Label"),
-                            plain_header("Alias"),
-                            plain_header("Type"),
-                            plain_header("Group"),
-                            plain_header("Flags"),
-                            rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
-                        ),
-                    ),
-                    rx.table.body(rx.foreach(S.rows, _table_row)),
-                    variant="surface",
-                    size="1",
-                    width="100%",
-                ),
-                overflow_x="auto",
-                width="100%",
-            ),
+            count_status(S),
+            list_table(S, rx.cond(S.obj == "contact", "Contact fields", "Company fields"), columns, _table_row, size="1"),
             spacing="2",
             width="100%",
             padding_top="1rem",
@@ -378,18 +274,13 @@ def _table() -> rx.Component:
     )
 
 
-def _described(key: str, control_id: str) -> dict[str, Any]:
-    error = FieldsState.errors[key]
-    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
-
-
 def _type_properties() -> rx.Component:
     S = FieldsState
     error = S.errors["properties"]
     options = labelled(
         "Options",
         rx.text_area(id="field-options", name="options", default_value=S.draft["options"], rows="5", width="100%",
-                     placeholder="One option per line", **_described("properties", "field-options")),
+                     placeholder="One option per line", **error_aria(S.errors["properties"], "field-options")),
         "field-options",
         required=S.f_type != "lookup",
         error=error,
@@ -409,7 +300,7 @@ def _type_properties() -> rx.Component:
     number = labelled(
         "Decimal places",
         rx.input(id="field-scale", name="scale", type="number", min="0", max="8", step="1", default_value=S.draft["scale"],
-                 width="8rem", **_described("properties", "field-scale")),
+                 width="8rem", **error_aria(S.errors["properties"], "field-scale")),
         "field-scale",
         error=error,
     )
@@ -444,101 +335,71 @@ def _flag_switch(name: str, label: str, hint: str) -> rx.Component:
 
 def _dialog() -> rx.Component:
     S = FieldsState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.dialog_title),
-            rx.dialog.description(
-                rx.cond(S.edit_id > 0, "A field's alias and type cannot change once it is created.",
-                        "Each field becomes a column of its own; its alias is the column name."),
-                size="2",
-                color=rx.color("gray", 11),
-                margin_bottom="1rem",
-            ),
-            rx.form(
-                rx.vstack(
-                    rx.grid(
-                        labelled(
-                            "Label",
-                            rx.input(id="field-label", name="label", value=S.f_label, on_change=S.set_label, auto_focus=True,
-                                     width="100%", aria_required=True, **_described("label", "field-label")),
-                            "field-label",
-                            required=True,
-                            error=S.errors["label"],
-                        ),
-                        labelled(
-                            "Alias",
-                            rx.input(id="field-alias", name="alias", value=S.f_alias, on_change=S.set_alias,
-                                     disabled=S.edit_id > 0, width="100%", font_family="monospace",
-                                     **_described("alias", "field-alias")),
-                            "field-alias",
-                            error=S.errors["alias"],
-                            hint="Suggested from the label; lower-case letters, digits and underscores.",
-                        ),
-                        labelled(
-                            "Type",
-                            native_select(*[rx.el.option(label, value=key) for key, label in FIELD_TYPES.items()],
-                                          id="field-type", name="type", value=S.f_type, on_change=S.set_type, disabled=S.edit_id > 0,
-                                          **_described("type", "field-type")),
-                            "field-type",
-                            error=S.errors["type"],
-                        ),
-                        labelled(
-                            "Group",
-                            native_select(*[rx.el.option(GROUP_LABELS[g], value=g) for g in FIELD_GROUPS],
-                                          id="field-group", name="group", default_value=S.draft["group"],
-                                          **_described("group", "field-group")),
-                            "field-group",
-                            error=S.errors["group"],
-                        ),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="4",
-                        width="100%",
-                    ),
-                    _type_properties(),
-                    labelled(
-                        "Default value",
-                        rx.input(id="field-default", name="default_value", default_value=S.draft["default_value"], width="100%",
-                                 **_described("default_value", "field-default")),
-                        "field-default",
-                        error=S.errors["default_value"],
-                    ),
-                    rx.el.fieldset(
-                        rx.el.legend(rx.text("Behaviour", size="2", weight="medium"), style={"margin_bottom": "0.5rem"}),
-                        rx.grid(*[_flag_switch(*flag) for flag in FLAGS], columns=rx.breakpoints(initial="1", sm="2"),
-                                spacing="3", width="100%"),
-                        style={"border": "none", "padding": "0", "margin": "0", "width": "100%"},
-                    ),
-                    rx.cond(
-                        (S.errors["id"] != "") | (S.errors["object"] != ""),
-                        rx.callout(S.errors["id"] + " " + S.errors["object"], color_scheme="red", role="alert", width="100%"),
-                    ),
-                    rx.hstack(
-                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_dialog(False)),
-                        rx.button("Save", type="submit", loading=S.saving),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=S.save,
-                no_validate=True,
-                key=S.form_key,
-                aria_label=S.dialog_title,
-            ),
-            max_width="44rem",
+    return record_dialog(
+        S,
+        rx.dialog.description(
+            rx.cond(S.edit_id > 0, "A field's alias and type cannot change once it is created.",
+                    "Each field becomes a column of its own; its alias is the column name."),
+            size="2",
+            color=rx.color("gray", 11),
+            margin_bottom="1rem",
         ),
-        open=S.editing,
-        on_open_change=S.close_dialog,
+        rx.grid(
+            labelled(
+                "Label",
+                rx.input(id="field-label", name="label", value=S.f_label, on_change=S.set_label, auto_focus=True,
+                         width="100%", aria_required=True, **error_aria(S.errors["label"], "field-label")),
+                "field-label",
+                required=True,
+                error=S.errors["label"],
+            ),
+            labelled(
+                "Alias",
+                rx.input(id="field-alias", name="alias", value=S.f_alias, on_change=S.set_alias,
+                         disabled=S.edit_id > 0, width="100%", font_family="monospace",
+                         **error_aria(S.errors["alias"], "field-alias")),
+                "field-alias",
+                error=S.errors["alias"],
+                hint="Suggested from the label; lower-case letters, digits and underscores.",
+            ),
+            labelled(
+                "Type",
+                native_select(*[rx.el.option(label, value=key) for key, label in FIELD_TYPES.items()],
+                              id="field-type", name="type", value=S.f_type, on_change=S.set_type, disabled=S.edit_id > 0,
+                              **error_aria(S.errors["type"], "field-type")),
+                "field-type",
+                error=S.errors["type"],
+            ),
+            labelled(
+                "Group",
+                native_select(*[rx.el.option(GROUP_LABELS[g], value=g) for g in FIELD_GROUPS],
+                              id="field-group", name="group", default_value=S.draft["group"],
+                              **error_aria(S.errors["group"], "field-group")),
+                "field-group",
+                error=S.errors["group"],
+            ),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+        _type_properties(),
+        dialog_input(S, "Default value", "default_value", "field-default"),
+        rx.el.fieldset(
+            rx.el.legend(rx.text("Behaviour", size="2", weight="medium"), style={"margin_bottom": "0.5rem"}),
+            rx.grid(*[_flag_switch(*flag) for flag in FLAGS], columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="3", width="100%"),
+            style={"border": "none", "padding": "0", "margin": "0", "width": "100%"},
+        ),
+        problems=("id", "object"),
+        max_width="44rem",
     )
 
 
-@template(route=ROUTE, title="Custom fields", on_load=FieldsState.load, admin_only=True)
+@template(route=routes.CUSTOM_FIELDS, title="Custom fields", on_load=FieldsState.load, admin_only=True)
 def fields_page() -> rx.Component:
     S = FieldsState
     return rx.vstack(
-        page_header("Custom fields", rx.button(rx.icon("plus", size=16), "New field", on_click=S.open_new)),
+        page_header("Custom fields", new_button(S, "New field")),
         rx.tabs.root(
             rx.tabs.list(*[rx.tabs.trigger(label, value=key) for key, label in OBJECTS.items()]),
             *[rx.tabs.content(_table(), value=key) for key in OBJECTS],
@@ -547,20 +408,7 @@ def fields_page() -> rx.Component:
             width="100%",
         ),
         _dialog(),
-        confirm_dialog(
-            open=S.delete_open,
-            title="Delete field",
-            description=rx.cond(
-                S.delete_error != "",
-                S.delete_error,
-                "Delete the field “" + S.delete_label + "”? Its column and every value stored in it are removed. "
-                "This cannot be undone.",
-            ),
-            confirm_label="Delete",
-            on_confirm=S.confirm_delete,
-            on_cancel=S.cancel_delete,
-            busy=S.deleting,
-        ),
+        delete_confirmation(S, "Its column and every value stored in it are removed."),
         spacing="3",
         width="100%",
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import forms
 from mautic_app.ui import live
@@ -14,11 +16,6 @@ from mautic_app.ui.layout import page_header, template
 
 PAGE = 25
 COLUMNS = 6  # field values shown in the table; the CSV has them all
-
-
-def _form_id(path: str) -> int | None:
-    parts = [p for p in (path or "").split("/") if p]
-    return int(parts[1]) if len(parts) == 3 and parts[0] == "forms" and parts[1].isdigit() else None
 
 
 def _load(form_id: int, search: str, start: int) -> dict[str, Any] | None:
@@ -39,7 +36,7 @@ def _load(form_id: int, search: str, start: int) -> dict[str, Any] | None:
 
 def _cell(form_id: int, submission_id: int, alias: str, value: Any) -> dict[str, str]:
     """A value as text, and for an uploaded file the address that downloads it."""
-    href = f"/forms/{form_id}/results/{submission_id}/files/{alias}" if isinstance(value, dict) and value.get("stored") else ""
+    href = routes.form_result_file(form_id, submission_id, alias) if isinstance(value, dict) and value.get("stored") else ""
     return {"text": forms.value_text(value)[:200], "href": href}
 
 
@@ -62,9 +59,7 @@ class FormResultsState(rx.State):
 
     @rx.var
     def export_href(self) -> str:
-        from urllib.parse import quote
-
-        return f"/forms/{self.form_id}/results.csv?search={quote(self.search)}"
+        return f"{routes.form_results_csv(self.form_id)}?search={quote(self.search)}"
 
     async def _reload(self) -> None:
         form_id, search, start = self.form_id, self.search, self.start
@@ -76,7 +71,7 @@ class FormResultsState(rx.State):
 
     @rx.event
     async def load(self):
-        form_id = _form_id(self.router.url.path)
+        form_id = routes.id_in_path(self.router.url.path, routes.FORM_RESULTS)
         if form_id is None:
             self.missing = True
             return
@@ -103,7 +98,7 @@ class FormResultsState(rx.State):
         await self._reload()
 
 
-@template(route="/forms/[form_id]/results", title="Form results", on_load=FormResultsState.load)
+@template(route=routes.FORM_RESULTS, title="Form results", on_load=FormResultsState.load)
 def form_results_page() -> rx.Component:
     S = FormResultsState
     return rx.cond(
@@ -111,7 +106,7 @@ def form_results_page() -> rx.Component:
         rx.callout("This form does not exist.", color_scheme="red", role="alert"),
         rx.vstack(
             page_header("Results: " + S.name,
-                        rx.link(rx.button("Edit form", variant="soft", tab_index=-1), href="/forms/" + S.form_id.to(str)),
+                        rx.link(rx.button("Edit form", variant="soft", tab_index=-1), href=routes.form(S.form_id.to(str))),
                         rx.link(rx.button(rx.icon("download", size=16), "Export to CSV", tab_index=-1), href=S.export_href, is_external=True)),
             rx.form(
                 rx.hstack(
@@ -132,7 +127,7 @@ def form_results_page() -> rx.Component:
                     )),
                     rx.table.body(rx.foreach(S.rows, lambda r: rx.table.row(
                         rx.table.row_header_cell(r["date"].to(str)),
-                        rx.table.cell(rx.cond(r["contact"].to(str) != "", rx.link("#" + r["contact"].to(str), href="/contacts/" + r["contact"].to(str)))),
+                        rx.table.cell(rx.cond(r["contact"].to(str) != "", rx.link("#" + r["contact"].to(str), href=routes.contact(r["contact"].to(str))))),
                         rx.table.cell(r["ip"].to(str)),
                         rx.foreach(r["values"].to(list[dict[str, str]]), lambda v: rx.table.cell(rx.cond(
                             v["href"] != "", rx.el.a(v["text"], href=v["href"], download="", aria_label="Download " + v["text"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.ui.components.widgets import post_form
 from mautic_app.ui.guard import open_to_visitors, signed_in_user
 from mautic_app.web.auth import local_path
@@ -21,13 +22,13 @@ ERRORS = {
 @open_to_visitors
 class LoginState(rx.State):
     error: str = ""
-    next_path: str = "/"
+    next_path: str = routes.DASHBOARD
 
     @rx.event
     async def load(self):
         """Read the outcome of the last post; a visitor who is already signed in goes on."""
         query = self.router.url.query_parameters
-        self.next_path = local_path(str(query.get("next", "/")))
+        self.next_path = local_path(str(query.get("next", routes.DASHBOARD)))
         if await signed_in_user(self):
             return rx.redirect(self.next_path)
         code, seconds = str(query.get("error", "")), str(query.get("seconds", ""))
@@ -44,7 +45,7 @@ def _duration(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-@rx.page(route="/login", title="Log in | Mautic", on_load=LoginState.load)
+@rx.page(route=routes.LOGIN, title="Log in | Mautic", on_load=LoginState.load)
 def login() -> rx.Component:
     return rx.center(
         rx.card(
@@ -71,7 +72,7 @@ def login() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                action="/auth/login",
+                action=routes.AUTH_LOGIN,
             ),
             width="100%",
             max_width="24rem",

@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.domain import points as rules
 from mautic_app.services import points
-from mautic_app.ui import live
+from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, publish_window, record_dialog
 from mautic_app.ui.components.paged_list import (
     PagedList,
     delete_confirmation,
@@ -17,6 +18,7 @@ from mautic_app.ui.components.paged_list import (
     list_body,
     list_status,
     list_table,
+    named_row,
     row_actions,
     search_form,
 )
@@ -31,15 +33,9 @@ from mautic_app.ui.components.points import (
     type_options,
     when_input,
 )
-from mautic_app.ui.components.widgets import (
-    VISUALLY_HIDDEN,
-    labelled,
-    native_select,
-    option_list,
-)
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select, option_list
 from mautic_app.ui.layout import page_header, template
 
-ROUTE = "/points/triggers"
 FORM_KEYS = ("name", "description", "points", "group", "color", "publish_up", "publish_down", "events", "id")
 EVENT_KEYS = rules.property_keys(rules.TRIGGER_EVENT_TYPES.values())
 EVENT_ERRORS = ("type", "name", "properties", "any", *EVENT_KEYS)
@@ -112,26 +108,18 @@ def _event_prefix(uid: str | rx.Var) -> str | rx.Var:
     return "ev" + uid + "_"
 
 
-class PointTriggersState(PagedList, rx.State):
+class PointTriggersState(ListDialog, PagedList, rx.State):
     noun: ClassVar[str] = "trigger"
     nouns: ClassVar[str] = "triggers"
+    follow_topics: ClassVar[tuple[str, ...]] = ("point_triggers", "point_groups")
+    refusal: ClassVar[tuple[type[Exception], ...]] = (points.PointError,)
+    form_keys: ClassVar[tuple[str, ...]] = FORM_KEYS
 
     groups: list[dict[str, str]] = []
-    # The create / edit dialog; events are a list the dialog adds to and removes from.
-    editing: bool = False
-    edit_id: int = 0
-    draft: dict[str, str] = {}
-    errors: dict[str, str] = {k: "" for k in FORM_KEYS}
+    # The dialog's events: a list it adds to and removes from.
     events: list[dict[str, str]] = []
     new_event_type: str = DEFAULT_EVENT
     next_uid: int = 1
-    saving: bool = False
-    form_key: int = 0
-    _following: bool = False
-
-    @rx.var
-    def dialog_title(self) -> str:
-        return "Edit trigger" if self.edit_id else "New trigger"
 
     async def _reload(self) -> None:
         data = await self._fetch_page(_load)
@@ -141,40 +129,23 @@ class PointTriggersState(PagedList, rx.State):
     async def _remove(self, row_id: int) -> None:
         await rx.run_in_thread(lambda: _delete(row_id))
 
-    @rx.event
-    async def load(self):
-        self.editing, self.delete_id = False, 0
-        await self._reload()
-        return PointTriggersState.follow_changes
-
-    @rx.event(background=True)
-    async def follow_changes(self):
-        async def refresh(_batch):
-            await self._reload()
-
-        await live.follow(self, ["point_triggers", "point_groups"], refresh)
-
-    # ------------------------------------------------------------ create / edit
-
     async def _open(self, trigger_id: int):
         data = await rx.run_in_thread(lambda: _draft(trigger_id or None))
         if data is None:
             await self._reload()
             return rx.toast.error("This trigger no longer exists.")
-        self.edit_id, self.draft, self.events = trigger_id, data["draft"], data["events"]
+        self.events = data["events"]
         self.next_uid = len(self.events) + 1
-        self.errors = {k: "" for k in FORM_KEYS}
-        self.form_key += 1
-        self.editing = True
+        self._open_dialog(trigger_id, data["draft"])
 
     @rx.event
     async def open_new(self):
         return await self._open(0)
 
     @rx.event
-    async def open_edit(self, trigger_id: str):
-        if trigger_id.isdigit():
-            return await self._open(int(trigger_id))
+    async def open_edit(self, row_id: str):
+        if row_id.isdigit():
+            return await self._open(int(row_id))
 
     @rx.event
     def set_new_event_type(self, value: str):
@@ -191,11 +162,6 @@ class PointTriggersState(PagedList, rx.State):
     @rx.event
     def remove_event(self, uid: str):
         self.events = [e for e in self.events if e["uid"] != uid]
-
-    @rx.event
-    def close_dialog(self, _open: bool = False):
-        if not self.saving:
-            self.editing = False
 
     def _events_from(self, form: dict) -> list[dict[str, Any]]:
         """Each event's submitted values, keeping the dialog's copy in step for when it re-renders."""
@@ -240,17 +206,8 @@ class PointTriggersState(PagedList, rx.State):
                                                           "publish_down")} | {
             "existing": "1" if values["trigger_existing"] else "", "published": "1" if values["is_published"] else ""}
         trigger_id = self.edit_id or None
-        self.saving = True
-        yield
-        try:
-            name = await rx.run_in_thread(lambda: _save(trigger_id, values))
-        except points.PointError as exc:
-            self.saving = False
-            self._show_errors(exc.errors)
-            return
-        self.saving, self.editing = False, False
-        await self._reload()
-        yield rx.toast.success(f"Trigger “{name}” saved.")
+        async for update in self._submit(lambda: _save(trigger_id, values)):
+            yield update
 
 
 # ---------------------------------------------------------------- view
@@ -258,16 +215,12 @@ class PointTriggersState(PagedList, rx.State):
 
 def _list_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.hstack(
-                rx.box(width="0.75rem", height="0.75rem", border_radius="50%", background=row["color"], aria_hidden="true",
-                       flex_shrink="0"),
-                rx.text(row["name"], weight="medium"),
-                rx.cond(row["published"] == "", rx.badge("Unpublished", color_scheme="gray", variant="soft")),
-                align="center",
-                spacing="2",
-            ),
-        ),
+        rx.table.row_header_cell(named_row(
+            row,
+            rx.box(width="0.75rem", height="0.75rem", border_radius="50%", background=row["color"], aria_hidden="true",
+                   flex_shrink="0"),
+            rx.text(row["name"], weight="medium"),
+        )),
         rx.table.cell(row["points"]),
         rx.table.cell(rx.cond(row["group"] != "", row["group"], rx.text("Total points", color=rx.color("gray", 10)))),
         rx.table.cell(row["events"], max_width="24rem"),
@@ -339,86 +292,48 @@ def _events_editor() -> rx.Component:
 
 def _dialog() -> rx.Component:
     S = PointTriggersState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.dialog_title),
-            rx.dialog.description("When a contact's score reaches the minimum, the events run once for that contact.",
-                                  size="2", color=rx.color("gray", 11), margin_bottom="1rem"),
-            rx.form(
-                rx.vstack(
-                    labelled("Name", rx.input(id="trigger-name", name="name", default_value=S.draft["name"], auto_focus=True,
-                                              width="100%", aria_required=True, **error_aria(S.errors["name"], "trigger-name")),
-                             "trigger-name", required=True, error=S.errors["name"]),
-                    labelled("Description", rx.text_area(id="trigger-description", name="description",
-                                                         default_value=S.draft["description"], rows="2", width="100%"),
-                             "trigger-description", error=S.errors["description"]),
-                    rx.grid(
-                        labelled("Minimum points", rx.input(id="trigger-points", name="points", type="number", step="1",
-                                                            default_value=S.draft["points"], width="100%",
-                                                            **error_aria(S.errors["points"], "trigger-points")),
-                                 "trigger-points", error=S.errors["points"]),
-                        labelled("Point group",
-                                 native_select(*option_list(S.groups, blank="None: the total points"), id="trigger-group",
-                                               name="group_id", default_value=S.draft["group_id"],
-                                               **error_aria(S.errors["group"], "trigger-group")),
-                                 "trigger-group", error=S.errors["group"], hint="Watch this group's score instead of the total."),
-                        labelled("Colour", rx.el.input(id="trigger-color", name="color", type="color",
-                                                       default_value=S.draft["color"],
-                                                       style={"width": "4rem", "height": "var(--space-6)", "padding": "0",
-                                                              "border": "1px solid var(--gray-a7)",
-                                                              "border_radius": "var(--radius-2)"},
-                                                       **error_aria(S.errors["color"], "trigger-color")),
-                                 "trigger-color", error=S.errors["color"]),
-                        labelled("Publish from (UTC)", rx.input(id="trigger-publish-up", name="publish_up", type="datetime-local",
-                                                                default_value=S.draft["publish_up"], width="100%",
-                                                                **error_aria(S.errors["publish_up"], "trigger-publish-up")),
-                                 "trigger-publish-up", error=S.errors["publish_up"]),
-                        labelled("Publish until (UTC)", rx.input(id="trigger-publish-down", name="publish_down",
-                                                                 type="datetime-local", default_value=S.draft["publish_down"],
-                                                                 width="100%",
-                                                                 **error_aria(S.errors["publish_down"], "trigger-publish-down")),
-                                 "trigger-publish-down", error=S.errors["publish_down"]),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.hstack(
-                        switch_field("trigger", "trigger_existing", "Apply to contacts already at this score",
-                                     S.draft["existing"] == "1"),
-                        switch_field("trigger", "is_published", "Published", S.draft["published"] == "1"),
-                        spacing="5",
-                        wrap="wrap",
-                    ),
-                    _events_editor(),
-                    rx.cond(S.errors["id"] != "", rx.callout(S.errors["id"], color_scheme="red", role="alert", width="100%")),
-                    rx.hstack(
-                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_dialog(False)),
-                        rx.button("Save", type="submit", loading=S.saving),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=S.save,
-                no_validate=True,
-                key=S.form_key,
-                aria_label=S.dialog_title,
-            ),
-            max_width="48rem",
+    return record_dialog(
+        S,
+        "When a contact's score reaches the minimum, the events run once for that contact.",
+        dialog_input(S, "Name", "name", "trigger-name", required=True, auto_focus=True),
+        dialog_input(S, "Description", "description", "trigger-description", text_area=True, rows="2"),
+        rx.grid(
+            dialog_input(S, "Minimum points", "points", "trigger-points", type="number", step="1"),
+            labelled("Point group",
+                     native_select(*option_list(S.groups, blank="None: the total points"), id="trigger-group",
+                                   name="group_id", default_value=S.draft["group_id"],
+                                   **error_aria(S.errors["group"], "trigger-group")),
+                     "trigger-group", error=S.errors["group"], hint="Watch this group's score instead of the total."),
+            labelled("Colour", rx.el.input(id="trigger-color", name="color", type="color",
+                                           default_value=S.draft["color"],
+                                           style={"width": "4rem", "height": "var(--space-6)", "padding": "0",
+                                                  "border": "1px solid var(--gray-a7)",
+                                                  "border_radius": "var(--radius-2)"},
+                                           **error_aria(S.errors["color"], "trigger-color")),
+                     "trigger-color", error=S.errors["color"]),
+            *publish_window(S, "trigger"),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
         ),
-        open=S.editing,
-        on_open_change=S.close_dialog,
+        rx.hstack(
+            switch_field("trigger", "trigger_existing", "Apply to contacts already at this score",
+                         S.draft["existing"] == "1"),
+            switch_field("trigger", "is_published", "Published", S.draft["published"] == "1"),
+            spacing="5",
+            wrap="wrap",
+        ),
+        _events_editor(),
+        max_width="48rem",
     )
 
 
-@template(route=ROUTE, title="Point triggers", on_load=PointTriggersState.load)
+@template(route=routes.POINT_TRIGGERS, title="Point triggers", on_load=PointTriggersState.load)
 def point_triggers_page() -> rx.Component:
     S = PointTriggersState
     return rx.vstack(
-        page_header("Point triggers", rx.button(rx.icon("plus", size=16), "New trigger", on_click=S.open_new)),
-        section_nav(ROUTE),
+        page_header("Point triggers", new_button(S, "New trigger")),
+        section_nav(routes.POINT_TRIGGERS),
         search_form(S, "Point triggers"),
         list_status(S),
         list_body(

@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.domain import points as rules
 from mautic_app.services import points
-from mautic_app.ui import live
+from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, publish_window, record_dialog
 from mautic_app.ui.components.paged_list import (
     PagedList,
     delete_confirmation,
@@ -17,6 +18,7 @@ from mautic_app.ui.components.paged_list import (
     list_body,
     list_status,
     list_table,
+    named_row,
     row_actions,
     search_form,
 )
@@ -31,15 +33,9 @@ from mautic_app.ui.components.points import (
     type_options,
     when_input,
 )
-from mautic_app.ui.components.widgets import (
-    labelled,
-    native_select,
-    option_list,
-)
+from mautic_app.ui.components.widgets import labelled, native_select, option_list
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
 
-ROUTE = "/points"
 PROP_PREFIX = "prop_"
 PROPERTY_KEYS = rules.property_keys(rules.ACTION_TYPES.values())
 FORM_KEYS = ("name", "description", "type", "delta", "group", "publish_up", "publish_down", "properties", "id", *PROPERTY_KEYS)
@@ -96,24 +92,16 @@ def _delete(action_id: int) -> None:
         points.delete_actions(session=session, action_ids=[action_id])
 
 
-class PointActionsState(PagedList, rx.State):
+class PointActionsState(ListDialog, PagedList, rx.State):
     noun: ClassVar[str] = "point action"
     nouns: ClassVar[str] = "point actions"
+    follow_topics: ClassVar[tuple[str, ...]] = ("point_actions", "point_groups")
+    refusal: ClassVar[tuple[type[Exception], ...]] = (points.PointError,)
+    form_keys: ClassVar[tuple[str, ...]] = FORM_KEYS
 
     groups: list[dict[str, str]] = []
-    # The create / edit dialog: the type is controlled (it decides which properties are asked for).
-    editing: bool = False
-    edit_id: int = 0
+    # The type is controlled: it decides which properties the dialog asks for.
     f_type: str = DEFAULT_TYPE
-    draft: dict[str, str] = {}
-    errors: dict[str, str] = {k: "" for k in FORM_KEYS}
-    saving: bool = False
-    form_key: int = 0
-    _following: bool = False
-
-    @rx.var
-    def dialog_title(self) -> str:
-        return "Edit point action" if self.edit_id else "New point action"
 
     async def _reload(self) -> None:
         data = await self._fetch_page(_load)
@@ -123,51 +111,27 @@ class PointActionsState(PagedList, rx.State):
     async def _remove(self, row_id: int) -> None:
         await rx.run_in_thread(lambda: _delete(row_id))
 
-    @rx.event
-    async def load(self):
-        self.editing, self.delete_id = False, 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
-        await self._reload()
-        return PointActionsState.follow_changes
-
-    @rx.event(background=True)
-    async def follow_changes(self):
-        async def refresh(_batch):
-            await self._reload()
-
-        await live.follow(self, ["point_actions", "point_groups"], refresh)
-
-    # ------------------------------------------------------------ create / edit
-
     async def _open(self, action_id: int):
         draft = await rx.run_in_thread(lambda: _draft(action_id or None))
         if draft is None:
             await self._reload()
             return rx.toast.error("This point action no longer exists.")
-        self.edit_id, self.draft, self.f_type = action_id, draft, draft["type"]
-        self.errors = {k: "" for k in FORM_KEYS}
-        self.form_key += 1
-        self.editing = True
+        self.f_type = draft["type"]
+        self._open_dialog(action_id, draft)
 
     @rx.event
     async def open_new(self):
         return await self._open(0)
 
     @rx.event
-    async def open_edit(self, action_id: str):
-        if action_id.isdigit():
-            return await self._open(int(action_id))
+    async def open_edit(self, row_id: str):
+        if row_id.isdigit():
+            return await self._open(int(row_id))
 
     @rx.event
     def set_type(self, value: str):
         if value in rules.ACTION_TYPES:
             self.f_type = value
-
-    @rx.event
-    def close_dialog(self, _open: bool = False):
-        if not self.saving:
-            self.editing = False
 
     @rx.event
     async def save(self, form: dict):
@@ -185,17 +149,8 @@ class PointActionsState(PagedList, rx.State):
         self.draft = self.draft | {k: values[k] for k in ("name", "description", "delta", "group_id", "publish_up", "publish_down")} | {
             "repeatable": "1" if values["repeatable"] else "", "published": "1" if values["is_published"] else ""} | props
         action_id = self.edit_id or None
-        self.saving = True
-        yield
-        try:
-            name = await rx.run_in_thread(lambda: _save(action_id, values))
-        except points.PointError as exc:
-            self.saving = False
-            self.errors = {k: "" for k in FORM_KEYS} | {k: str(v) for k, v in exc.errors.items() if k in FORM_KEYS}
-            return
-        self.saving, self.editing = False, False
-        await self._reload()
-        yield rx.toast.success(f"Point action “{name}” saved.")
+        async for update in self._submit(lambda: _save(action_id, values)):
+            yield update
 
 
 # ---------------------------------------------------------------- view
@@ -203,14 +158,7 @@ class PointActionsState(PagedList, rx.State):
 
 def _list_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.hstack(
-                rx.text(row["name"], weight="medium"),
-                rx.cond(row["published"] == "", rx.badge("Unpublished", color_scheme="gray", variant="soft")),
-                align="center",
-                spacing="2",
-            ),
-        ),
+        rx.table.row_header_cell(named_row(row, rx.text(row["name"], weight="medium"))),
         rx.table.cell(rx.text(row["summary"], title=row["type_label"]), max_width="28rem", overflow="hidden",
                       text_overflow="ellipsis", white_space="nowrap"),
         rx.table.cell(row["delta"]),
@@ -223,89 +171,51 @@ def _list_row(row: rx.Var) -> rx.Component:
 
 def _dialog() -> rx.Component:
     S = PointActionsState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.dialog_title),
-            rx.dialog.description("Contacts gain (or lose) these points when they do this.", size="2",
-                                  color=rx.color("gray", 11), margin_bottom="1rem"),
-            rx.form(
-                rx.vstack(
-                    labelled("Name", rx.input(id="action-name", name="name", default_value=S.draft["name"], auto_focus=True,
-                                              width="100%", aria_required=True, **error_aria(S.errors["name"], "action-name")),
-                             "action-name", required=True, error=S.errors["name"]),
-                    labelled("Description", rx.text_area(id="action-description", name="description",
-                                                         default_value=S.draft["description"], rows="2", width="100%"),
-                             "action-description", error=S.errors["description"]),
-                    labelled("When a contact…",
-                             native_select(*type_options(rules.ACTION_TYPES), id="action-type", name="type", value=S.f_type,
-                                           on_change=S.set_type, **error_aria(S.errors["type"], "action-type")),
-                             "action-type", error=S.errors["type"]),
-                    rx.match(
-                        S.f_type,
-                        *[(key, property_inputs(kind, name_prefix=PROP_PREFIX, values=S.draft, errors=S.errors))
-                          for key, kind in rules.ACTION_TYPES.items()],
-                        rx.fragment(),
-                    ),
-                    rx.grid(
-                        labelled("Points change", rx.input(id="action-delta", name="delta", type="number", step="1",
-                                                           default_value=S.draft["delta"], width="100%",
-                                                           **error_aria(S.errors["delta"], "action-delta")),
-                                 "action-delta", error=S.errors["delta"], hint="Negative numbers take points away."),
-                        labelled("Point group",
-                                 native_select(*option_list(S.groups, blank="None: the total points"), id="action-group",
-                                               name="group_id", default_value=S.draft["group_id"],
-                                               **error_aria(S.errors["group"], "action-group")),
-                                 "action-group", error=S.errors["group"]),
-                        labelled("Publish from (UTC)", rx.input(id="action-publish-up", name="publish_up", type="datetime-local",
-                                                                default_value=S.draft["publish_up"], width="100%",
-                                                                **error_aria(S.errors["publish_up"], "action-publish-up")),
-                                 "action-publish-up", error=S.errors["publish_up"]),
-                        labelled("Publish until (UTC)", rx.input(id="action-publish-down", name="publish_down",
-                                                                 type="datetime-local", default_value=S.draft["publish_down"],
-                                                                 width="100%",
-                                                                 **error_aria(S.errors["publish_down"], "action-publish-down")),
-                                 "action-publish-down", error=S.errors["publish_down"]),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.hstack(
-                        switch_field("action", "repeatable", "Score every time (repeatable)", S.draft["repeatable"] == "1"),
-                        switch_field("action", "is_published", "Published", S.draft["published"] == "1"),
-                        spacing="5",
-                        wrap="wrap",
-                    ),
-                    rx.cond((S.errors["id"] != "") | (S.errors["properties"] != ""),
-                            rx.callout(S.errors["id"] + " " + S.errors["properties"], color_scheme="red", role="alert",
-                                       width="100%")),
-                    rx.hstack(
-                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_dialog(False)),
-                        rx.button("Save", type="submit", loading=S.saving),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=S.save,
-                no_validate=True,
-                key=S.form_key,
-                aria_label=S.dialog_title,
-            ),
-            max_width="44rem",
+    return record_dialog(
+        S,
+        "Contacts gain (or lose) these points when they do this.",
+        dialog_input(S, "Name", "name", "action-name", required=True, auto_focus=True),
+        dialog_input(S, "Description", "description", "action-description", text_area=True, rows="2"),
+        labelled("When a contact…",
+                 native_select(*type_options(rules.ACTION_TYPES), id="action-type", name="type", value=S.f_type,
+                               on_change=S.set_type, **error_aria(S.errors["type"], "action-type")),
+                 "action-type", error=S.errors["type"]),
+        rx.match(
+            S.f_type,
+            *[(key, property_inputs(kind, name_prefix=PROP_PREFIX, values=S.draft, errors=S.errors))
+              for key, kind in rules.ACTION_TYPES.items()],
+            rx.fragment(),
         ),
-        open=S.editing,
-        on_open_change=S.close_dialog,
+        rx.grid(
+            dialog_input(S, "Points change", "delta", "action-delta", type="number", step="1",
+                         hint="Negative numbers take points away."),
+            labelled("Point group",
+                     native_select(*option_list(S.groups, blank="None: the total points"), id="action-group",
+                                   name="group_id", default_value=S.draft["group_id"],
+                                   **error_aria(S.errors["group"], "action-group")),
+                     "action-group", error=S.errors["group"]),
+            *publish_window(S, "action"),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
+        ),
+        rx.hstack(
+            switch_field("action", "repeatable", "Score every time (repeatable)", S.draft["repeatable"] == "1"),
+            switch_field("action", "is_published", "Published", S.draft["published"] == "1"),
+            spacing="5",
+            wrap="wrap",
+        ),
+        problems=("id", "properties"),
+        max_width="44rem",
     )
 
 
-@template(route=ROUTE, title="Point actions", on_load=PointActionsState.load)
+@template(route=routes.POINT_ACTIONS, title="Point actions", on_load=PointActionsState.load)
 def point_actions_page() -> rx.Component:
     S = PointActionsState
     return rx.vstack(
-        page_header("Point actions", rx.button(rx.icon("plus", size=16), "New point action", on_click=S.open_new)),
-        section_nav(ROUTE),
+        page_header("Point actions", new_button(S, "New point action")),
+        section_nav(routes.POINT_ACTIONS),
         search_form(S, "Point actions"),
         list_status(S),
         list_body(

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import quote
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import segments
 from mautic_app.ui import live
-from mautic_app.ui.components.paged_list import DeleteConfirm, delete_confirmation, list_table, row_actions
+from mautic_app.ui.components.paged_list import DeleteConfirm, all_rows_body, delete_confirmation, linked_name, row_actions
 from mautic_app.ui.layout import page_header, template
-from mautic_app.ui.session import SessionState
-
-ROUTE = "/segments"
 
 
 def when(value) -> str:
@@ -28,7 +25,7 @@ def _load() -> list[dict[str, str]]:
             {
                 "id": str(s.id), "name": s.name, "alias": s.alias, "description": s.description or "",
                 "published": "1" if s.is_published else "", "members": f"{s.member_count:,}",
-                "members_href": "/contacts?search=" + quote(f"segment:{s.alias}"),
+                "members_href": routes.contacts_search(f"segment:{s.alias}"),
                 "built": when(s.last_built) or "Not built yet",
                 "took": f"{s.build_seconds:.2f} s" if s.build_seconds is not None else "",
                 "filters": str(len(s.filters or [])),
@@ -49,19 +46,14 @@ def _users_of(segment_id: int) -> list[str]:
 
 class SegmentsState(DeleteConfirm, rx.State):
     noun: ClassVar[str] = "segment"
+    nouns: ClassVar[str] = "segments"
+    follow_topics: ClassVar[tuple[str, ...]] = ("segments",)
 
-    loaded: bool = False
     blocked: str = ""  # why the last delete could not happen
     rebuilding: list[str] = []  # segment ids a rebuild is running or queued for
-    _following: bool = False
-
-    @rx.var
-    def count_label(self) -> str:
-        return "1 segment" if len(self.rows) == 1 else f"{len(self.rows)} segments"
 
     async def _reload(self) -> None:
-        self.rows = await rx.run_in_thread(_load)
-        self.loaded = True
+        await self._fetch_all(_load)
 
     async def _remove(self, row_id: int) -> None:
         await rx.run_in_thread(lambda: _delete(row_id))
@@ -79,16 +71,10 @@ class SegmentsState(DeleteConfirm, rx.State):
         self.blocked = ""
         self.delete_id, self.delete_name = int(row_id), row["name"]
 
-    @rx.event
-    async def load(self):
-        self.delete_id = 0
-        if not (await self.get_state(SessionState)).user_id:  # the login guard is redirecting
-            return
-        await self._reload()
-        return SegmentsState.follow_changes
-
     @rx.event(background=True)
     async def follow_changes(self):
+        """Besides reloading, keep track of the rebuilds that run, to show them as they go."""
+
         async def refresh(batch):
             for payload in batch:
                 ids = {str(i) for i in payload.get("ids", [])}
@@ -98,7 +84,7 @@ class SegmentsState(DeleteConfirm, rx.State):
                     self.rebuilding = [i for i in self.rebuilding if i not in ids]
             await self._reload()
 
-        await live.follow(self, ["segments"], refresh)
+        await live.follow(self, self.follow_topics, refresh)
 
     @rx.event
     async def rebuild_now(self, segment_id: str):
@@ -114,18 +100,9 @@ def _row(row: rx.Var) -> rx.Component:
     S = SegmentsState
     name = row["name"].to(str)
     busy = S.rebuilding.contains(row["id"])
+    href = routes.segment(row["id"].to(str))
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.vstack(
-                rx.hstack(
-                    rx.link(row["name"], href="/segments/" + row["id"].to(str), weight="medium"),
-                    rx.cond(row["published"] == "", rx.badge("Unpublished", color_scheme="gray", variant="soft")),
-                    align="center", spacing="2",
-                ),
-                rx.text(row["description"], size="1", color=rx.color("gray", 10)),
-                spacing="0",
-            ),
-        ),
+        rx.table.row_header_cell(linked_name(row, href)),
         rx.table.cell(rx.link(row["members"], href=row["members_href"], aria_label="Contacts in " + name + ": " + row["members"].to(str))),
         rx.table.cell(
             rx.cond(busy, rx.hstack(rx.spinner(size="1"), rx.text("Rebuilding…", size="2"), role="status", align="center"),
@@ -135,9 +112,7 @@ def _row(row: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.icon_button(rx.icon("refresh-cw", size=14), size="1", variant="soft", aria_label="Rebuild " + name,
                                on_click=S.rebuild_now(row["id"]), disabled=busy),
-                row_actions(S, row, edit=rx.link(rx.icon_button(rx.icon("pencil", size=14), size="1", variant="soft",
-                                                                aria_label="Edit " + name, tab_index=-1),
-                                                 href="/segments/" + row["id"].to(str))),
+                row_actions(S, row, edit_href=href),
                 spacing="2", justify="end",
             ),
         ),
@@ -145,33 +120,15 @@ def _row(row: rx.Var) -> rx.Component:
     )
 
 
-@template(route=ROUTE, title="Segments", on_load=SegmentsState.load)
+@template(route=routes.SEGMENTS, title="Segments", on_load=SegmentsState.load)
 def segments_page() -> rx.Component:
     S = SegmentsState
     return rx.vstack(
-        page_header("Segments", rx.link(rx.button(rx.icon("plus", size=16), "New segment", tab_index=-1), href="/segments/new")),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    rx.cond(S.blocked != "", rx.callout(S.blocked, color_scheme="red", role="alert", width="100%")),
-                    rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status"),
-                    list_table(S, "Segments", ("Name", "Contacts", "Last built"), _row),
-                    width="100%", spacing="2",
-                ),
-                rx.center(
-                    rx.vstack(
-                        rx.icon("filter", size=32, color=rx.color("gray", 8)),
-                        rx.text("No segments yet. Create one to group contacts by who they are and what they do.",
-                                color=rx.color("gray", 10)),
-                        align="center",
-                    ),
-                    width="100%", padding="3rem",
-                ),
-            ),
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
-        ),
+        page_header("Segments", rx.link(rx.button(rx.icon("plus", size=16), "New segment", tab_index=-1),
+                                        href=routes.SEGMENT_NEW)),
+        rx.cond(S.blocked != "", rx.callout(S.blocked, color_scheme="red", role="alert", width="100%")),
+        all_rows_body(S, "Segments", ("Name", "Contacts", "Last built"), _row, empty_icon="filter",
+                      empty_text="No segments yet. Create one to group contacts by who they are and what they do."),
         delete_confirmation(S, "Its contacts stay; only the grouping goes."),
         spacing="3", width="100%",
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import tracking
 from mautic_app.ui.components.widgets import confirm_dialog, labelled
 from mautic_app.ui.layout import page_header, template
 
-ROUTE = "/settings/tracking"
 SNIPPET = """<script>
     (function(w,d,t,u,n,a,m){{w['MauticTrackingObject']=n;
         w[n]=w[n]||function(){{(w[n].q=w[n].q||[]).push(arguments)}},a=d.createElement(t),
@@ -119,7 +119,7 @@ class TrackingSettingsState(rx.State):
         yield rx.toast.success("A new identity secret was generated.")
 
 
-@template(route=ROUTE, title="Tracking", on_load=TrackingSettingsState.load, admin_only=True)
+@template(route=routes.TRACKING_SETTINGS, title="Tracking", on_load=TrackingSettingsState.load, admin_only=True)
 def tracking_settings_page() -> rx.Component:
     S = TrackingSettingsState
     return rx.vstack(

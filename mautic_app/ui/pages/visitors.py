@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import visitors
 from mautic_app.ui import live
@@ -75,7 +76,7 @@ class VisitorsState(rx.State):
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.link(row["name"], href="/contacts/" + row["contact_id"].to(str), weight="medium",
+            rx.link(row["name"], href=routes.contact(row["contact_id"].to(str)), weight="medium",
                     color_scheme=rx.cond(row["identified"] == "1", "accent", "gray")),
             max_width="16rem",
         ),
@@ -86,7 +87,7 @@ def _row(row: rx.Var) -> rx.Component:
     )
 
 
-@template(route="/visitors", title="Visitors", on_load=VisitorsState.load)
+@template(route=routes.VISITORS, title="Visitors", on_load=VisitorsState.load)
 def visitors_page() -> rx.Component:
     S = VisitorsState
     return rx.vstack(
