@@ -45,7 +45,7 @@ from mautic_app.models import (
 )
 from mautic_app.models.base import utcnow
 from mautic_app.services import fields as field_service
-from mautic_app.services import timeline
+from mautic_app.services import stages, timeline
 
 DNC_REASONS = {1: "Unsubscribed", 2: "Bounced", 3: "Manual"}
 NOTE_TYPES = ("general", "email", "call", "meeting")
@@ -776,3 +776,13 @@ def owners(*, session: Session) -> list[dict[str, Any]]:
         {"id": u.id, "username": u.username, "firstName": u.first_name, "lastName": u.last_name, "name": u.display_name}
         for u in session.exec(select(User).where(User.is_active == True).order_by(User.username)).all()  # noqa: E712
     ]
+
+
+def owner_options(*, session: Session) -> list[dict[str, str]]:
+    """The users a contact or company can be given to, as a picker's ``value`` / ``label`` choices."""
+    return [{"value": str(u["id"]), "label": u["name"] or u["username"]} for u in owners(session=session)]
+
+
+def stage_options(*, session: Session) -> list[dict[str, str]]:
+    """The stages a contact can be put in, as a picker's ``value`` / ``label`` choices."""
+    return [{"value": str(s.id), "label": s.name} for s in stages.list_stages(session=session)]

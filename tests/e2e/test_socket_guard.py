@@ -278,7 +278,7 @@ def test_a_tab_whose_session_ended_gets_no_page_data_back(app_server, db):
     secrets = _secrets(db)
     with _user_session(db, admin=True) as token:
         tab = Tab(app_server["base_url"], cookie=token, path="/contacts")
-        loaded = tab.call(f"{ROOT}.mautic_app___ui___pages___contacts____contacts_state.load", path="/contacts",
+        loaded = tab.call(f"{ROOT}.mautic_app___ui___pages___contacts___state____contacts_state.load", path="/contacts",
                           until=lambda f: bool(_leaks(f, secrets)))
         tab.close()
         assert _leaks(loaded, secrets), "the control: a signed-in tab does get contacts"

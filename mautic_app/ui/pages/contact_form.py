@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
+from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import contacts
 from mautic_app.services import fields as field_service
-from mautic_app.ui.components.contact_data import display_name, id_from_path, owner_options, parse_id, stage_options
-from mautic_app.ui.components.field_input import (
-    GROUP_LABELS,
-    NOT_EDITABLE,
-    FieldInput,
-    describe_field,
-    field_control,
-    form_values,
-    input_value,
-    shared_datalists,
-)
+from mautic_app.ui.components.contact_data import display_name, parse_id, split_tags
+from mautic_app.ui.components.field_input import NOT_EDITABLE
+from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
-from mautic_app.ui.layout import RecordPage, page_header, template
-from mautic_app.ui.session import SessionState
-
-
-@dataclasses.dataclass
-class FieldGroup:
-    key: str = ""
-    label: str = ""
-    fields: list[FieldInput] = dataclasses.field(default_factory=list)
+from mautic_app.ui.layout import template
 
 
 def _load(contact_id: int | None) -> dict[str, Any] | None:
@@ -43,20 +27,13 @@ def _load(contact_id: int | None) -> dict[str, Any] | None:
             if not row:
                 return None
             tags = contacts.tags_of(session=session, ids=[contact_id])[contact_id]
-        fields = [describe_field(s) for s in specs]
-        groups = [
-            FieldGroup(key=g, label=label, fields=[f for f in fields if f.group == g])
-            for g, label in GROUP_LABELS.items()
-        ]
-        return {
-            "groups": [g for g in groups if g.fields],
-            "values": {s.alias: input_value(s.type, row.get(s.alias)) if row else input_value(s.type, s.default_value) for s in specs},
+        return form_fields(specs, row) | {
             "owner_id": str(row.get("owner_id") or ""),
             "stage_id": str(row.get("stage_id") or ""),
             "tags": ", ".join(tags),
             "name": display_name(row) if row else "",
-            "owners": owner_options(session),
-            "stages": stage_options(session),
+            "owners": contacts.owner_options(session=session),
+            "stages": contacts.stage_options(session=session),
         }
 
 
@@ -84,130 +61,57 @@ def _save(contact_id: int | None, values: dict[str, Any], owner_id: int | None, 
         return contact_id
 
 
-def split_tags(text: str) -> list[str]:
-    return list(dict.fromkeys(t.strip() for t in str(text or "").replace("|", ",").split(",") if t.strip()))
+class ContactFormState(RecordForm, rx.State):
+    noun: ClassVar[str] = "contact"
+    new_route: ClassVar[str] = routes.CONTACT_NEW
+    edit_route: ClassVar[str] = routes.CONTACT_EDIT
+    list_route: ClassVar[str] = routes.CONTACTS
+    side_fields: ClassVar[tuple[str, ...]] = ("owner", "stage", "tags")
+    record_error: ClassVar[type[Exception]] = contacts.ContactError
 
-
-class ContactFormState(RecordPage, rx.State):
-    cid: int = 0
-    loaded: bool = False
-    missing: bool = False
-    name: str = ""
-    groups: list[FieldGroup] = []
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    owner_id: str = ""
     stage_id: str = ""
     tags: str = ""
-    owners: list[dict[str, str]] = []
     stages: list[dict[str, str]] = []
-    form_error: str = ""
-    saving: bool = False
-    form_key: int = 0
 
-    @rx.var
-    def heading(self) -> str:
-        return f"Edit {self.name}" if self.cid else "New contact"
+    def _href(self, record_id: int) -> str:
+        return routes.contact(record_id)
 
-    @rx.var
-    def cancel_href(self) -> str:
-        return f"/contacts/{self.cid}" if self.cid else "/contacts"
+    def _read(self, record_id: int | None) -> dict[str, Any] | None:
+        return _load(record_id)
 
-    @rx.event
-    async def load(self):
-        path = self.router.url.path.rstrip("/")
-        cid = 0 if path.endswith("/new") else (id_from_path(path) or -1)
-        self.loaded, self.missing, self.form_error, self.saving = False, False, "", False
-        yield
-        if cid < 0:
-            self.missing, self.loaded = True, True
-            self._loaded_here()
-            return
-        data = await rx.run_in_thread(lambda: _load(cid or None))
-        self.cid = cid
-        if data is None:
-            self.missing, self.loaded = True, True
-            self._loaded_here()
-            return
-        self.groups = data["groups"]
-        self.values = data["values"]
-        self.errors = {alias: "" for alias in data["values"]} | {"owner": "", "stage": "", "tags": ""}
-        self.owner_id, self.stage_id, self.tags = data["owner_id"], data["stage_id"], data["tags"]
-        self.owners, self.stages, self.name = data["owners"], data["stages"], data["name"]
-        self.form_key += 1
-        self.loaded = True
-        self._loaded_here()
+    def _side_values(self, form: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+        return {"owner_id": parse_id(form.get("owner_id")), "stage_id": parse_id(form.get("stage_id")),
+                "tags": split_tags(str(form.get("tags", "")))}
 
-    @rx.event
-    async def save(self, form: rx.form.FormData):
-        if self.saving:
-            return
-        fields = [f for g in self.groups for f in g.fields]
-        values = form_values(fields, form, self.values)
-        owner_id, stage_id = parse_id(form.get("owner_id")), parse_id(form.get("stage_id"))
-        tags = split_tags(str(form.get("tags", "")))
-        cid, user_id = self.cid or None, (await self.get_state(SessionState)).user_id
-        self.saving = True
-        yield
-        try:
-            saved = await rx.run_in_thread(lambda: _save(cid, values, owner_id, stage_id, tags, user_id))
-        except contacts.ContactError as exc:
-            self.saving = False
-            self.errors = {k: "" for k in self.errors} | {k: v for k, v in exc.errors.items()}
-            unknown = [v for k, v in exc.errors.items() if k not in self.values and k not in ("owner", "stage", "tags")]
-            self.form_error = " ".join(unknown) or "Please correct the highlighted fields."
-            return
-        # Not loaded any more: the next visit to this form waits for its own load instead of showing
-        # this one's values (Reflex keeps a tab's state between pages), where typing would be lost.
-        self.saving, self.loaded = False, False
-        self.form_error = ""
-        yield rx.toast.success("Contact saved.")
-        yield rx.redirect(f"/contacts/{saved}")
-
-
-def _group_card(group: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.el.fieldset(
-            rx.el.legend(
-                rx.heading(group.label, size="3", as_="span"),
-                style={"padding": "0", "margin_bottom": "var(--space-3)"},
-            ),
-            rx.grid(
-                rx.foreach(group.fields, lambda f: field_control(f, ContactFormState.values, ContactFormState.errors)),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="4",
-                width="100%",
-            ),
-            style={"border": "none", "padding": "0", "margin": "0", "min_width": "0"},
-        ),
-        width="100%",
-    )
+    def _store(self, record_id: int | None, values: dict[str, Any], side: dict[str, Any], user_id: int) -> int:
+        return _save(record_id, values, side["owner_id"], side["stage_id"], side["tags"], user_id)
 
 
 def _side_card() -> rx.Component:
+    S = ContactFormState
     return rx.card(
         rx.vstack(
             rx.heading("Ownership and tags", size="3", as_="h2"),
             labelled(
                 "Owner",
-                native_select(*option_list(ContactFormState.owners, blank="No owner"), id="contact-owner", name="owner_id",
-                              default_value=ContactFormState.owner_id),
+                native_select(*option_list(S.owners, blank="No owner"), id="contact-owner", name="owner_id",
+                              default_value=S.owner_id),
                 "contact-owner",
-                error=ContactFormState.errors["owner"],
+                error=S.errors["owner"],
             ),
             labelled(
                 "Stage",
-                native_select(*option_list(ContactFormState.stages, blank="No stage"), id="contact-stage", name="stage_id",
-                              default_value=ContactFormState.stage_id),
+                native_select(*option_list(S.stages, blank="No stage"), id="contact-stage", name="stage_id",
+                              default_value=S.stage_id),
                 "contact-stage",
-                error=ContactFormState.errors["stage"],
+                error=S.errors["stage"],
             ),
             labelled(
                 "Tags",
-                rx.input(id="contact-tags", name="tags", default_value=ContactFormState.tags, placeholder="newsletter, vip",
+                rx.input(id="contact-tags", name="tags", default_value=S.tags, placeholder="newsletter, vip",
                          width="100%", aria_describedby="contact-tags-hint"),
                 "contact-tags",
-                error=ContactFormState.errors["tags"],
+                error=S.errors["tags"],
             ),
             rx.text("Separate tags with commas.", id="contact-tags-hint", size="1", color=rx.color("gray", 10)),
             spacing="4",
@@ -217,68 +121,15 @@ def _side_card() -> rx.Component:
     )
 
 
-def _form() -> rx.Component:
-    return rx.form(
-        rx.grid(
-            rx.vstack(
-                rx.foreach(ContactFormState.groups, _group_card),
-                spacing="4",
-                width="100%",
-                min_width="0",
-            ),
-            rx.vstack(
-                _side_card(),
-                rx.cond(
-                    ContactFormState.form_error != "",
-                    rx.callout(ContactFormState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
-                ),
-                rx.hstack(
-                    rx.button(rx.icon("save", size=16), "Save", type="submit", loading=ContactFormState.saving),
-                    rx.button(rx.link("Cancel", href=ContactFormState.cancel_href, underline="none"), as_child=True,
-                              variant="soft", color_scheme="gray"),
-                    spacing="3",
-                ),
-                spacing="4",
-                width="100%",
-                position=rx.breakpoints(initial="static", lg="sticky"),
-                top="5rem",
-            ),
-            columns=rx.breakpoints(initial="1", lg="3fr 1fr"),
-            spacing="4",
-            width="100%",
-            align_items="start",
-        ),
-        shared_datalists(),
-        on_submit=ContactFormState.save,
-        no_validate=True,
-        key=ContactFormState.form_key,
-        aria_label=ContactFormState.heading,
-        width="100%",
-    )
-
-
 def _page() -> rx.Component:
-    return rx.vstack(
-        page_header(ContactFormState.heading),
-        rx.cond(
-            ContactFormState.loaded,
-            rx.cond(
-                ContactFormState.missing,
-                rx.callout("This contact does not exist (it may have been deleted or merged).", icon="info", role="alert"),
-                _form(),
-            ),
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
-        ),
-        width="100%",
-        spacing="2",
-    )
+    return record_form_page(ContactFormState, _side_card, "This contact does not exist (it may have been deleted or merged).")
 
 
-@template(route="/contacts/new", title="New contact", on_load=ContactFormState.load)
+@template(route=routes.CONTACT_NEW, title="New contact", on_load=ContactFormState.load)
 def new_contact() -> rx.Component:
     return _page()
 
 
-@template(route="/contacts/[contact_id]/edit", title="Edit contact", on_load=ContactFormState.load)
+@template(route=routes.CONTACT_EDIT, title="Edit contact", on_load=ContactFormState.load)
 def edit_contact() -> rx.Component:
     return _page()

@@ -1,0 +1,80 @@
+"""The contacts table: a row per contact with its selection box, its name linking to its page, and the chosen
+columns, under sortable headers."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mautic_app import routes
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, plain_header, sort_header
+from mautic_app.ui.pages.contacts.state import ContactsState
+
+S = ContactsState
+NAME_SORT = "lastname"
+
+
+def _cell(row: rx.Var, column: rx.Var) -> rx.Component:
+    return rx.table.cell(row[column["key"]], max_width="18rem", overflow="hidden", text_overflow="ellipsis", white_space="nowrap")
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.checkbox(
+                checked=S.selected.contains(row["id"]),
+                on_change=lambda on: S.toggle_row(row["id"], on),
+                aria_label="Select " + row["name"].to(str),
+            ),
+            width="2.5rem",
+        ),
+        rx.table.row_header_cell(
+            rx.link(
+                row["name"],
+                href=routes.contact(row["id"]),
+                weight="medium",
+                color_scheme=rx.cond(row["anonymous"] == "1", "gray", "accent"),
+            ),
+            max_width="18rem",
+            overflow="hidden",
+            text_overflow="ellipsis",
+            white_space="nowrap",
+        ),
+        rx.foreach(S.visible_columns, lambda c: _cell(row, c)),
+        _hover={"background": rx.color("gray", 2)},
+    )
+
+
+def contacts_table() -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.el.caption("Contacts", style=VISUALLY_HIDDEN),
+            rx.table.header(
+                rx.table.row(
+                    rx.table.column_header_cell(
+                        rx.checkbox(
+                            checked=S.all_selected,
+                            on_change=S.toggle_all,
+                            aria_label="Select all contacts on this page",
+                        ),
+                        width="2.5rem",
+                    ),
+                    sort_header("Name", NAME_SORT, S.order_by, S.order_dir, S.sort),
+                    rx.foreach(
+                        S.visible_columns,
+                        lambda c: rx.cond(
+                            c["sort"] != "",
+                            sort_header(c["label"], c["sort"], S.order_by, S.order_dir, S.sort),
+                            plain_header(c["label"]),
+                        ),
+                    ),
+                ),
+            ),
+            rx.table.body(rx.foreach(S.rows, _row)),
+            variant="surface",
+            size="2",
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
