@@ -7,7 +7,8 @@ before the data it is told about is visible.
 
 Topics in use: ``contacts`` ({"ids": [...], "action": ...}), ``companies``, ``stages``,
 ``fields``, ``imports`` ({"id": n}), ``segments`` (segment ids), ``segment_members`` (contact ids
-whose segments changed).
+whose segments changed), ``forms``, ``focus``, ``tracking_settings``, ``users``. Every process
+hears every topic for its named caches (:mod:`mautic_app.cache`, through :func:`hear` and :func:`follow`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import asyncio
 import collections
 import json
 import logging
+import os
 import threading
+import time
+import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -119,7 +123,8 @@ def _write_entries(session: OrmSession) -> None:
     aftercommit.scratch(session, "changefeed_written").update(merged)
     now = _now()
     session.execute(sa.insert(ChangeFeedEntry.__table__), [
-        {"topic": topic, "payload": {**payload, "ids": payload["ids"][:1000]}, "created_at": now} for topic, payload in merged.items()])
+        {"topic": topic, "payload": {**payload, "ids": payload["ids"][:1000], "origin": _origin()}, "created_at": now}
+        for topic, payload in merged.items()])
 
 
 def _announce(session: OrmSession) -> None:
@@ -128,8 +133,9 @@ def _announce(session: OrmSession) -> None:
     if not merged:
         merged = _merged(aftercommit.scratch(session, "changefeed"))
         for topic, payload in merged.items():
-            publish(topic, {**payload, "ids": payload["ids"][:1000]})
+            publish(topic, {**payload, "ids": payload["ids"][:1000], "origin": _origin()})
     for topic, payload in merged.items():
+        _tell_hearers(topic, payload)
         _notify_watchers(topic, payload)
 
 
@@ -170,6 +176,9 @@ class _Hub:
         for subs in self.queues.values():
             subs.discard(q)
 
+    def _listening(self) -> None:
+        """Called once publications from now on will be heard."""
+
     def _deliver(self, topic: str, payload: dict[str, Any]) -> None:
         for q in list(self.queues.get(topic, ())):
             if q.full():
@@ -199,6 +208,7 @@ class _Hub:
         pubsub = client.pubsub()
         prefix = _prefix()
         await pubsub.psubscribe(prefix + "*")
+        self._listening()
         try:
             async for msg in pubsub.listen():
                 if msg.get("type") != "pmessage":
@@ -233,6 +243,7 @@ class _Hub:
                 ).all()
 
         top = start = await asyncio.to_thread(last_id)
+        self._listening()
         seen: collections.deque[int] = collections.deque(maxlen=4 * LOOK_BACK)
         seen_set: set[int] = set()
         while True:
@@ -250,6 +261,92 @@ class _Hub:
 
 
 _hub = _Hub()
+
+# ---------------------------------------------------------------- hearing every topic in every process
+
+_hearers: list[Callable[[str, dict[str, Any]], None]] = []
+# This process's follower: "wanted" (where follow() asked it to listen: redis and database URLs), "where" it
+# listens and "ready" (a threading.Event) once it does, its "loop" and "moved" (an asyncio.Event: look at
+# "wanted" again).
+_follower: dict[str, Any] = {}
+_follower_lock = threading.Lock()
+_BOOT = uuid.uuid4().hex
+
+
+def _origin() -> str:
+    """This process, as its committed publications name it: it has heard them already (see :func:`_announce`)."""
+    return f"{_BOOT}:{os.getpid()}"
+
+
+def hear(hearer: Callable[[str, dict[str, Any]], None]) -> None:
+    """Call ``hearer(topic, payload)`` for every publication: this process's own right after their commit,
+    other processes' once :func:`follow` has started hearing them. It must be quick."""
+    _hearers.append(hearer)
+
+
+def _tell_hearers(topic: str, payload: dict[str, Any]) -> None:
+    for hearer in _hearers:
+        try:
+            hearer(topic, payload)
+        except Exception:  # noqa: BLE001
+            log.exception("change feed hearer %r failed for %s", hearer, topic)
+
+
+class _Follower(_Hub):
+    """Hears every topic for the hearers, in a thread of its own: Celery workers have no event loop."""
+
+    def __init__(self, ready: threading.Event) -> None:
+        super().__init__()
+        self.ready = ready
+
+    def _listening(self) -> None:
+        self.ready.set()
+
+    def _deliver(self, topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("origin") != _origin():
+            _tell_hearers(topic, payload)
+
+
+def follow(wait: float = 2.0) -> None:
+    """Hear other processes' publications in this one from now on. The first call (and the first after the
+    settings moved, as tests move from database to database) waits, at most ``wait`` seconds, until the
+    follower listens: a value read after that is cleared by any later change."""
+    where = _where()
+    with _follower_lock:
+        if _follower.get("wanted") == where:
+            return
+        if not _follower:
+            _follower.update(wanted=where, where=None, ready=threading.Event())
+            threading.Thread(target=asyncio.run, args=(_follow(),), name="changefeed-follower", daemon=True).start()
+        else:
+            _follower["wanted"] = where
+            if "loop" in _follower:  # else it has yet to look at "wanted" for the first time
+                _follower["loop"].call_soon_threadsafe(_follower["moved"].set)
+    deadline = time.monotonic() + wait
+    while not (_follower["where"] == where and _follower["ready"].is_set()) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+async def _follow() -> None:
+    moved = asyncio.Event()
+    _follower.update(loop=asyncio.get_running_loop(), moved=moved)
+    while True:
+        where, ready = _follower["wanted"], threading.Event()
+        task = asyncio.get_running_loop().create_task(_Follower(ready)._run())
+        _follower.update(where=where, ready=ready)
+        while True:
+            moved.clear()
+            if _follower["wanted"] != where:
+                break
+            await moved.wait()
+        task.cancel()
+
+
+def _where() -> tuple[str | None, str]:
+    return get_settings().redis_url, get_settings().database_url
+
+
+os.register_at_fork(after_in_child=_follower.clear)  # a forked child has none of its parent's threads
 
 
 class Subscription:

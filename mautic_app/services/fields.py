@@ -6,7 +6,6 @@ right DDL for PostgreSQL (a plain, instant ``ADD COLUMN``) and SQLite.
 
 from __future__ import annotations
 
-import time as _time
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from alembic.operations import Operations
 from sqlmodel import Session, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from mautic_app import changefeed
+from mautic_app import cache, changefeed
 from mautic_app.domain.fields import (
     CORE_COMPANY_FIELDS,
     CORE_CONTACT_FIELDS,
@@ -28,8 +27,8 @@ from mautic_app.domain.fields import (
 from mautic_app.models import FieldDefinition
 
 TABLES = {"contact": "contacts", "company": "companies"}
-_CACHE_SECONDS = 2.0
-_cache: dict[tuple[str, str], tuple[float, list[FieldSpec]]] = {}
+# Every list, form and API call reads the registry: kept per database and object until a field changes.
+FIELDS: cache.Cache[tuple[str, str], list[FieldSpec]] = cache.named("fields", topics=["fields"])
 
 
 class FieldError(ValueError):
@@ -89,14 +88,12 @@ def ensure_core_fields(*, session: Session) -> None:
 
 
 def specs(*, session: Session, obj: str = "contact", fresh: bool = False) -> list[FieldSpec]:
-    """Field definitions in display order; cached briefly since every list and API call reads them."""
-    key = (str(session.get_bind().url), obj)
-    hit = _cache.get(key)
-    if hit and not fresh and _time.monotonic() - hit[0] < _CACHE_SECONDS:
-        return hit[1]
-    result = [to_spec(r) for r in definitions(session=session, obj=obj)]
-    _cache[key] = (_time.monotonic(), result)
-    return result
+    """Field definitions in display order, from :data:`FIELDS` unless ``fresh``."""
+
+    def load() -> list[FieldSpec]:
+        return [to_spec(r) for r in definitions(session=session, obj=obj)]
+
+    return load() if fresh else FIELDS.get_or_load((str(session.get_bind().url), obj), load, session=session)
 
 
 def definitions(*, session: Session, obj: str = "contact") -> list[FieldDefinition]:
@@ -139,10 +136,6 @@ def _build_table(obj: str, current: list[FieldSpec]) -> sa.TableClause:
         if spec.alias not in names:
             cols.append(sa.column(spec.alias, column_type(spec.type, spec.properties)))
     return sa.table(TABLES[obj], *cols)
-
-
-def _invalidate() -> None:
-    _cache.clear()
 
 
 def _ops(session: Session) -> Operations:
@@ -199,7 +192,7 @@ def create_field(
         ops.create_index(f"ix_cf_{TABLES[obj]}_{alias}", TABLES[obj], [alias])
     session.add(row)
     session.flush()
-    _invalidate()
+    cache.changed_in(session, FIELDS)
     changefeed.publish_after_commit(session, "fields", {"ids": [row.id], "action": "created"})
     return row
 
@@ -253,7 +246,7 @@ def update_field(*, session: Session, field_id: int, **changes: Any) -> FieldDef
         row.is_unique_identifier = True if "is_unique_identifier" not in changes else row.is_unique_identifier
     session.add(row)
     session.flush()
-    _invalidate()
+    cache.changed_in(session, FIELDS)
     changefeed.publish_after_commit(session, "fields", {"ids": [row.id], "action": "updated"})
     return row
 
@@ -265,7 +258,7 @@ def reorder_fields(*, session: Session, obj: str, aliases: list[str]) -> None:
         rows[alias].field_order = position
         session.add(rows[alias])
     session.flush()
-    _invalidate()
+    cache.changed_in(session, FIELDS)
     changefeed.publish_after_commit(session, "fields", {"ids": [], "action": "reordered"})
 
 
@@ -293,5 +286,5 @@ def delete_field(*, session: Session, field_id: int) -> None:
     ops.drop_column(TABLES[row.object], row.alias)  # SQLite >= 3.35 drops a plain column in place
     session.delete(row)
     session.flush()
-    _invalidate()
+    cache.changed_in(session, FIELDS)
     changefeed.publish_after_commit(session, "fields", {"ids": [field_id], "action": "deleted"})

@@ -7,15 +7,13 @@ Every write publishes on the change feed after it commits: ``focus`` ({"ids": [.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import cache, changefeed, db
 from mautic_app.domain import focus as rules
 from mautic_app.models import ContactDevice, FocusItem, FocusStat, Form
 from mautic_app.models.base import utcnow
@@ -23,7 +21,6 @@ from mautic_app.services import timeline
 
 FocusError = rules.FocusError
 TOPIC = "focus"
-SHOW_ON_TTL = 10.0  # seconds a process keeps the published show_on patterns
 
 
 # ------------------------------------------------------------------ items
@@ -72,7 +69,6 @@ def save_focus(*, session: Session, focus_id: int | None = None, values: dict[st
     session.add(item)
     session.flush()
     changefeed.publish_after_commit(session, TOPIC, {"ids": [item.id], "action": "saved"})
-    _show_on.clear()
     return item
 
 
@@ -82,7 +78,6 @@ def delete_focus(*, session: Session, focus_id: int) -> None:
     session.delete(item)
     session.flush()
     changefeed.publish_after_commit(session, TOPIC, {"ids": [focus_id], "action": "deleted"})
-    _show_on.clear()
 
 
 def list_focus(*, session: Session, search: str = "", start: int = 0, limit: int = 30,
@@ -209,39 +204,19 @@ def published_show_on(*, session: Session) -> rules.ShowOnIndex:
         (i, (props or {}).get("show_on") or [], up, down) for i, props, up, down in rows if isinstance(props, dict))
 
 
-class _ShowOnCache:
-    """The tracking route asks on every hit: it reads the patterns once per ``SHOW_ON_TTL`` at most."""
-
-    def __init__(self) -> None:
-        self._value: rules.ShowOnIndex | None = None
-        self._at = 0.0
-        self._lock = threading.Lock()
-
-    def fresh(self) -> rules.ShowOnIndex | None:
-        value = self._value
-        return value if value is not None and time.monotonic() - self._at <= SHOW_ON_TTL else None
-
-    def get(self) -> rules.ShowOnIndex:
-        with self._lock:
-            if self._value is None or time.monotonic() - self._at > SHOW_ON_TTL:
-                from mautic_app.db import session_scope
-
-                with session_scope() as session:
-                    self._value = published_show_on(session=session)
-                self._at = time.monotonic()
-            return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._value = None
-
-
-_show_on = _ShowOnCache()
+# The tracking route matches every hit against the live items' patterns: kept until an item is saved or
+# deleted (their statistics, published on the same topic, leave it alone). No expiry is needed: the index
+# holds each item's publishing window and checks it at every match.
+SHOW_ON: cache.Cache[None, rules.ShowOnIndex] = cache.named("focus_show_on", topics=[f"{TOPIC}:saved,deleted"])
 
 
 def cached_show_on() -> rules.ShowOnIndex:
-    return _show_on.get()
+    def load() -> rules.ShowOnIndex:
+        with db.session_scope() as session:
+            return published_show_on(session=session)
+
+    return SHOW_ON.get_or_load(None, load)
 
 
 def show_on_if_fresh() -> rules.ShowOnIndex | None:
-    return _show_on.fresh()
+    return SHOW_ON.peek(None)

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import aftercommit, changefeed, outgoing
+from mautic_app import aftercommit, cache, changefeed, db, outgoing
 from mautic_app.domain import forms as rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
@@ -143,7 +143,6 @@ def save_form(
         session.add(row)
     session.flush()
     changefeed.publish_after_commit(session, "forms", {"ids": [form.id], "action": "saved"})
-    _snapshots.pop(form.id, None)
     return form
 
 
@@ -197,7 +196,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @dataclass
 class FormSnapshot:
-    """What the submit route needs of a form, read once and kept a few seconds (no database per post)."""
+    """What the submit route needs of a form, read once and kept until a form changes (no database per post)."""
 
     id: int
     name: str
@@ -223,33 +222,23 @@ def snapshot(*, session: Session, form_id: int) -> FormSnapshot | None:
         fields=fields_of(session=session, form_id=form_id))
 
 
-_snapshots: dict[int, tuple[float, FormSnapshot | None]] = {}
-SNAPSHOT_SECONDS = 5.0  # a form saved elsewhere reaches every server within this
+# Form ids come from the posts' URLs, so the cache is bounded (a missing form is kept too, as None).
+SNAPSHOTS: cache.Cache[int, FormSnapshot | None] = cache.named("form_snapshots", topics=["forms"], max_size=1000)
 
 
 def cached_form(form_id: int) -> FormSnapshot | None:
-    """The form as :func:`snapshot` reads it, at most a few seconds old (a save here clears it at once)."""
-    import time
+    """The form as :func:`snapshot` reads it, kept until a form is saved or deleted anywhere."""
 
-    seen = _snapshots.get(form_id)
-    if seen is not None and time.monotonic() - seen[0] < SNAPSHOT_SECONDS:
-        return seen[1]
-    from mautic_app.db import session_scope
+    def load() -> FormSnapshot | None:
+        with db.session_scope() as session:
+            return snapshot(session=session, form_id=form_id)
 
-    with session_scope() as session:
-        found = snapshot(session=session, form_id=form_id)
-    if len(_snapshots) > 1000:
-        _snapshots.clear()
-    _snapshots[form_id] = (time.monotonic(), found)
-    return found
+    return SNAPSHOTS.get_or_load(form_id, load)
 
 
 def cached_form_if_fresh(form_id: int) -> FormSnapshot | None | bool:
-    """The cached form without blocking; ``False`` when it must be read again."""
-    import time
-
-    seen = _snapshots.get(form_id)
-    return seen[1] if seen is not None and time.monotonic() - seen[0] < SNAPSHOT_SECONDS else False
+    """The cached form without blocking; ``False`` when it must be read."""
+    return SNAPSHOTS.peek(form_id, False)
 
 
 def maybe_hidden(form: FormSnapshot) -> set[str]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -22,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
-from mautic_app import changefeed
-from mautic_app.db import among, insert_many
+from mautic_app import cache, changefeed
+from mautic_app.db import among, insert_many, session_scope
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import (
@@ -93,7 +91,6 @@ def save_settings(*, session: Session, values: dict[str, Any]) -> dict[str, str]
     for key, value in clean.items():
         session.merge(TrackingSetting(key=key, value=value))
     changefeed.publish_after_commit(session, "tracking_settings", {"keys": sorted(clean)})
-    _cached_settings.clear()
     return {}
 
 
@@ -123,43 +120,21 @@ def new_identity_secret(*, session: Session) -> str:
     return secret
 
 
-class _SettingsCache:
-    """The request path reads settings often; ten seconds of staleness is fine."""
-
-    def __init__(self) -> None:
-        self._value: dict[str, Any] | None = None
-        self._at = 0.0
-        self._lock = threading.Lock()
-
-    def fresh(self) -> dict[str, Any] | None:
-        """The settings without blocking, or None when they must be read again."""
-        value = self._value
-        return value if value is not None and time.monotonic() - self._at <= 10 else None
-
-    def get(self) -> dict[str, Any]:
-        with self._lock:
-            if self._value is None or time.monotonic() - self._at > 10:
-                from mautic_app.db import session_scope
-
-                with session_scope() as session:
-                    self._value = get_settings(session=session)
-                self._at = time.monotonic()
-            return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._value = None
-
-
-_cached_settings = _SettingsCache()
+# Every tracked hit and form post reads the settings: kept until they are saved anywhere.
+SETTINGS: cache.Cache[None, dict[str, Any]] = cache.named("tracking_settings", topics=["tracking_settings"])
 
 
 def cached_settings() -> dict[str, Any]:
-    return _cached_settings.get()
+    def load() -> dict[str, Any]:
+        with session_scope() as session:
+            return get_settings(session=session)
+
+    return SETTINGS.get_or_load(None, load)
 
 
 def settings_if_fresh() -> dict[str, Any] | None:
-    return _cached_settings.fresh()
+    """The settings without blocking, or None when they must be read."""
+    return SETTINGS.peek(None)
 
 
 # ------------------------------------------------------------------ devices and user agents

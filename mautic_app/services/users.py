@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
+from mautic_app import changefeed
 from mautic_app.models import User, UserSession
 from mautic_app.models.base import utcnow
 from mautic_app.settings import get_settings
@@ -145,6 +146,7 @@ def save_user(
                                                       col(UserSession.token_hash) != _token_hash(keep_session)))
     session.add(user)
     session.flush()
+    changefeed.publish_after_commit(session, "users", {"ids": [user.id], "action": "saved"})
     return user
 
 
@@ -154,6 +156,7 @@ def delete_user(*, session: Session, user_id: int, acting_user_id: int) -> None:
     user = session.get(User, user_id)
     if user is not None:
         session.delete(user)
+        changefeed.publish_after_commit(session, "users", {"ids": [user_id], "action": "deleted"})
 
 
 def ensure_admin(*, session: Session, username: str, password: str | None) -> str | None:

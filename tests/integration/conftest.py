@@ -36,8 +36,8 @@ import pytest
 import sqlalchemy as sa
 
 import mautic_app.settings as settings_module
+from mautic_app import cache
 from mautic_app import db as db_module
-from mautic_app.services import fields as field_service
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette nags that it prefers httpx2; its client works the same on httpx
@@ -63,7 +63,7 @@ def _apply_settings(monkeypatch: pytest.MonkeyPatch, new) -> None:
     monkeypatch.setattr(settings_module, "_current", settings_module.get_settings())  # put back afterwards
     settings_module.use_settings(new)
     db_module.get_engine.cache_clear()
-    field_service._cache.clear()
+    cache.clear_all()
 
 
 def _bootstrap(settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,7 +180,6 @@ def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "
     """A visitor's browser on ``origin`` talking to the public routes, without credentials. The writers are
     not woken (tests drain the Redis queues themselves) and the queues and in-process caches start empty."""
     from mautic_app import hitqueue
-    from mautic_app.services import focus, forms, tracking
     from mautic_app.web.app import build_public_app
 
     def empty_queues() -> None:
@@ -191,9 +190,7 @@ def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
     monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
     empty_queues()
-    tracking._cached_settings.clear()
-    forms._snapshots.clear()
-    focus._show_on.clear()
+    cache.clear_all()
     with TestClient(build_public_app(), client=(ip, 50000), headers={"User-Agent": BROWSER, "Origin": origin}) as c:
         yield c
     empty_queues()

@@ -290,11 +290,9 @@ def _queue_hits(monkeypatch, first: int, n: int) -> list[str]:
     the URLs of those acknowledged (all of them)."""
     from starlette.testclient import TestClient
 
-    from mautic_app.services import tracking
     from mautic_app.web.app import build_public_app
 
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
-    tracking._cached_settings.clear()
     urls = []
     with TestClient(build_public_app(), client=("203.0.113.9", 50000), headers={"User-Agent": BROWSER, "Origin": SITE}) as site:
         for i in range(first, first + n):

@@ -211,13 +211,18 @@ def test_tracking_reply_names_published_items_matching_the_page(site, session):
 
 
 def test_tracking_reply_uses_cached_patterns(site, session, monkeypatch):
-    """The hit path reads the patterns once per TTL, not per hit; a save refreshes them."""
+    """The hit path reads the patterns once, not per hit; a save refreshes them, a view (published on the
+    same topic) does not."""
     fid = save(session, properties={"show_on": [f"{SITE}/*"]})
     reads = []
     original = focus.published_show_on
     monkeypatch.setattr(focus, "published_show_on", lambda **kw: reads.append(1) or original(**kw))
     for _ in range(5):
         assert visit(site, f"{SITE}/x")["focus"] == [fid]
+    assert len(reads) == 1
+    with session() as s:
+        assert focus.record_stat(session=s, focus_id=fid, stat_type="view")
+    assert visit(site, f"{SITE}/x")["focus"] == [fid]
     assert len(reads) == 1
     save(session, fid, properties={"show_on": [f"{SITE}/y"]})
     assert visit(site, f"{SITE}/x")["focus"] == []

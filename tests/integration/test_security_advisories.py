@@ -139,7 +139,6 @@ def test_pages_and_scripts_the_app_renders_escape_hostile_text(site, session):
             "properties": {"placement": "top", "link_url": f"{SITE}/sale", "headline": SCRIPT_TITLE, "tagline": SCRIPT_URL,
                            "show_on": [f"{SITE}/*"]}})
         item_id = item.id
-    focus._show_on.clear()
     reply = track(site, page_url=SCRIPT_URL, page_title=SCRIPT_TITLE).json()
     assert reply["focus"] == [item_id]  # ids only, never the item's text
     script = site.get(f"/focus/{item_id}.js")
@@ -258,7 +257,6 @@ def trust_the_site(session) -> None:
     """The shop is one of Settings → Tracking's allowed sites: its visitors' cookies and ids are trusted."""
     with session() as s:
         tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
-    tracking._cached_settings.clear()
 
 
 def test_contact_ids_from_tracking_requests_attach_nobody_to_that_contact(site, session):

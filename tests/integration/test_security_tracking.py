@@ -43,8 +43,6 @@ def browser(database, session, monkeypatch) -> Iterator[Callable[..., TestClient
     with session() as s:
         assert tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]}) == {}
         s.commit()
-    tracking._cached_settings.clear()
-    forms._snapshots.clear()
     app = build_public_app()
     opened: list[TestClient] = []
 

@@ -38,7 +38,6 @@ def site(database, session, monkeypatch) -> Iterator[TestClient]:
     with session() as s:
         tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
         s.commit()
-    tracking._cached_settings.clear()
     with TestClient(build_public_app(), client=(VISITOR_IP, 50000),
                     headers={"User-Agent": IPHONE, "Origin": SITE, "Accept-Language": "fr-FR,fr;q=0.9"}) as c:
         yield c
@@ -181,7 +180,6 @@ def test_bots_marketers_and_do_not_track_addresses_are_not_tracked(site, session
     assert r.json()["success"] == 0
     with session() as s:
         assert tracking.save_settings(session=s, values={"do_not_track_ips": ["203.0.113.0/24"]}) == {}
-    tracking._cached_settings.clear()
     r = site.post("/mtc/event", data={"page_url": f"{SITE}/"})
     assert r.json()["success"] == 0
     flush()

@@ -1,10 +1,10 @@
 """HTTP Basic authentication for the API, with sign-in rate limits and an admins-only check.
 
 Checking a password costs one argon2 verification (~50 ms), which would dominate API
-throughput, so a successful check is remembered for a minute under a keyed hash of the
-credentials (never the password itself). Every request still reads its user's row (one
-primary-key read): a user disabled, demoted or given a new password loses the old access at
-once. Credentials remembered this way pass even while their account must wait (only the right
+throughput, so a successful check is remembered under a keyed hash of the credentials (never the
+password itself) until a user is saved or deleted anywhere (the change feed's ``users`` topic).
+Every request still reads its user's row (one primary-key read), so a user disabled, demoted or
+given a new password loses the old access at once even if that publication were lost. Credentials remembered this way pass even while their account must wait (only the right
 password finds them); any other request takes a try from ``throttle`` before its password is
 checked, and is refused while its account or address must wait.
 """
@@ -16,14 +16,13 @@ import binascii
 import hashlib
 import hmac
 import threading
-import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
 
-from mautic_app import throttle
+from mautic_app import cache, throttle
 from mautic_app.db import session_scope
 from mautic_app.domain.tracking import visitor_ip
 from mautic_app.models import User
@@ -31,8 +30,6 @@ from mautic_app.services import users
 from mautic_app.settings import get_settings
 from mautic_app.web.api.errors import ApiError
 
-CACHE_SECONDS = 60.0
-CACHE_SIZE = 4096
 REALM = 'Basic realm="Mautic"'
 
 
@@ -46,14 +43,13 @@ class ApiAccount:
 
 @dataclass(frozen=True)
 class _Verified:
-    expires: float
     user_id: int
     username: str
     password_hash: str  # the hash the password was checked against: a new password makes this entry stale
 
 
-_cache: dict[str, _Verified] = {}
-_lock = threading.Lock()
+# Bounded: the keys come from whatever credentials callers send.
+VERIFIED: cache.Cache[str, _Verified] = cache.named("api_credentials", topics=["users"], max_size=4096)
 _CHECKING = [threading.Lock() for _ in range(64)]  # one password check at a time per set of credentials (striped)
 
 
@@ -101,28 +97,26 @@ def _still_valid(entry: _Verified) -> ApiAccount | None:
 
 
 def remembered(username: str, password: str) -> ApiAccount | None:
-    """The account these credentials were verified for within the last minute, if it is unchanged since."""
+    """The account these credentials were verified for, if it is unchanged since."""
     key = _cache_key(username, password)
-    entry = _cache.get(key)
-    if entry is None or entry.expires <= time.monotonic():
+    entry = VERIFIED.peek(key)
+    if entry is None:
         return None
     if (account := _still_valid(entry)) is None:
-        _cache.pop(key, None)
+        VERIFIED.pop(key)
     return account
 
 
 def verify(username: str, password: str) -> ApiAccount | None:
-    """Check the password (one argon2 verification) and remember a success for a minute."""
+    """Check the password (one argon2 verification) and remember a success."""
+    as_of = cache.epoch()
     with session_scope() as session:
         user = users.authenticate(session=session, username=username, password=password)
         if user is None or user.id is None:
             return None
         account = ApiAccount(user.id, user.is_admin)
-        entry = _Verified(time.monotonic() + CACHE_SECONDS, user.id, user.username, user.password_hash)
-    with _lock:
-        if len(_cache) >= CACHE_SIZE:
-            _cache.clear()
-        _cache[_cache_key(username, password)] = entry
+        entry = _Verified(user.id, user.username, user.password_hash)
+    VERIFIED.put(_cache_key(username, password), entry, as_of=as_of)
     return account
 
 
@@ -136,7 +130,7 @@ def api_account(request: Request, credentials: tuple[str, str] | None = Depends(
     ip = visitor_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
                     get_settings().trusted_proxies) or ""
     if (account := remembered(username, password)) is not None:
-        return account  # verified within the minute: only the right password finds this
+        return account  # verified before: only the right password finds this
     # An integration starting many requests at once sends the same credentials in each: one is
     # checked and the others wait for it, so they neither count as failed tries nor run argon2.
     with _CHECKING[int(_cache_key(username, password)[:8], 16) % len(_CHECKING)]:
