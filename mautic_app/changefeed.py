@@ -30,7 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
-from mautic_app import aftercommit
+from mautic_app import db
+from mautic_app.models import ChangeFeedEntry
+from mautic_app.models.base import utcnow
 from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -67,11 +69,8 @@ def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
         if get_settings().redis_url:
             _redis().publish(_prefix() + topic, json.dumps(payload, default=str))
         else:
-            from mautic_app.db import get_engine
-            from mautic_app.models import ChangeFeedEntry
-
-            with get_engine().begin() as conn:
-                conn.execute(sa.insert(ChangeFeedEntry.__table__).values(topic=topic, payload=payload, created_at=_now()))
+            with db.get_engine().begin() as conn:
+                conn.execute(sa.insert(ChangeFeedEntry.__table__).values(topic=topic, payload=payload, created_at=utcnow()))
     except Exception:  # noqa: BLE001
         log.exception("change feed publish failed for %s", topic)
 
@@ -83,9 +82,9 @@ def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any
     connection; with Redis they are published once the connection is back in the pool. Either way
     nothing here ever takes a second connection while the session holds one.
     """
-    pending = aftercommit.scratch(session, "changefeed")
+    pending = db.scratch(session, "changefeed")
     if not pending:
-        aftercommit.call(session, lambda: _announce(session), key="changefeed")
+        db.call(session, lambda: _announce(session), key="changefeed")
     pending.setdefault(topic, []).append(payload)
 
 
@@ -112,16 +111,14 @@ def _merged(pending: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any
 @event.listens_for(OrmSession, "before_commit")
 def _write_entries(session: OrmSession) -> None:
     """Without Redis: the change feed's rows commit with the data they announce."""
-    pending = aftercommit.scratch(session, "changefeed")
+    pending = db.scratch(session, "changefeed")
     if get_settings().redis_url or session.in_nested_transaction() or not pending:
         return
-    from mautic_app.models import ChangeFeedEntry
-
     session.flush()  # the data first: the entry's id is taken as late as can be (see _Hub._poll_table)
     merged = _merged(pending)
     pending.clear()
-    aftercommit.scratch(session, "changefeed_written").update(merged)
-    now = _now()
+    db.scratch(session, "changefeed_written").update(merged)
+    now = utcnow()
     session.execute(sa.insert(ChangeFeedEntry.__table__), [
         {"topic": topic, "payload": {**payload, "ids": payload["ids"][:1000], "origin": _origin()}, "created_at": now}
         for topic, payload in merged.items()])
@@ -129,9 +126,9 @@ def _write_entries(session: OrmSession) -> None:
 
 def _announce(session: OrmSession) -> None:
     """After the commit, with the connection given back: publish (Redis) and run the watchers."""
-    merged = aftercommit.scratch(session, "changefeed_written")
+    merged = db.scratch(session, "changefeed_written")
     if not merged:
-        merged = _merged(aftercommit.scratch(session, "changefeed"))
+        merged = _merged(db.scratch(session, "changefeed"))
         for topic, payload in merged.items():
             publish(topic, {**payload, "ids": payload["ids"][:1000], "origin": _origin()})
     for topic, payload in merged.items():
@@ -149,12 +146,6 @@ def _notify_watchers(topic: str, payload: dict[str, Any]) -> None:
             getattr(importlib.import_module(module), name)(payload)
         except Exception:  # noqa: BLE001
             log.exception("watcher %s failed for %s", target, topic)
-
-
-def _now():
-    from mautic_app.models.base import utcnow
-
-    return utcnow()
 
 
 class _Hub:
@@ -226,11 +217,8 @@ class _Hub:
     async def _poll_table(self) -> None:
         """Entries commit with the data they announce, so on PostgreSQL a smaller id can become
         visible after a larger one: each look goes back ``LOOK_BACK`` ids and skips those seen."""
-        from mautic_app.db import get_engine
-        from mautic_app.models import ChangeFeedEntry
-
         table = ChangeFeedEntry.__table__
-        engine = get_engine()
+        engine = db.get_engine()
 
         def last_id() -> int:
             with engine.connect() as conn:
@@ -385,10 +373,7 @@ async def subscribe(topics: Iterable[str]) -> AsyncIterator[tuple[str, dict[str,
 
 def prune(*, older_than: timedelta = KEEP_FOR) -> int:
     """Drop old table entries (a beat task calls this); Redis keeps nothing to prune."""
-    from mautic_app.db import get_engine
-    from mautic_app.models import ChangeFeedEntry
-
     table = ChangeFeedEntry.__table__
     newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
-    with get_engine().begin() as conn:  # the newest entry stays, so SQLite never hands its id out again (pollers skip ids seen)
-        return conn.execute(sa.delete(table).where(table.c.created_at < _now() - older_than, table.c.id < newest)).rowcount or 0
+    with db.get_engine().begin() as conn:  # the newest entry stays, so SQLite never hands its id out again (pollers skip ids seen)
+        return conn.execute(sa.delete(table).where(table.c.created_at < utcnow() - older_than, table.c.id < newest)).rowcount or 0

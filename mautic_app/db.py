@@ -1,4 +1,15 @@
-"""Engine and sessions shared by the UI, the HTTP routes and the Celery workers."""
+"""Engine and sessions shared by the UI, the HTTP routes and the Celery workers, and the work that
+follows a commit.
+
+After-commit work (live-update publications, watchers, Celery tasks) is asked for while the
+transaction is open (:func:`enqueue`, :func:`call`); it runs once the outermost transaction has
+committed and the session has given its connection back to the pool. Running it earlier, in
+SQLAlchemy's ``after_commit``, kept the connection checked out while the work took another one:
+under a burst every pooled connection was held by a thread waiting for one more, and the whole app
+stopped answering (issue 15). A rolled-back transaction runs nothing. Tasks are sent by name
+(``enqueue(session, "mautic.segments.rebuild", 7)``), so services never import the task modules
+that import them.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +18,23 @@ import logging
 import os
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import Pool
 from sqlmodel import Session
 
 from mautic_app.domain.segments import sql_regexp
 from mautic_app.settings import get_settings
+from mautic_app.tasks.celery_app import app as celery
 
 log = logging.getLogger(__name__)
 SQLITE_BUSY_SECONDS = 15.0  # how long a write waits for SQLite's lock before it fails ("database is locked")
@@ -125,8 +140,6 @@ def get_engine(url: str | None = None) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            from pathlib import Path
-
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -146,6 +159,67 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+_PENDING = "after_commit"  # session.info key: {key: action} in the order asked
+_READY = "after_commit_ready"
+_SCRATCH = "after_commit_scratch"
+
+
+def call(session: OrmSession, action: Callable[[], None], *, key: Hashable | None = None) -> None:
+    """Run ``action()`` after ``session`` commits and lets go of its connection; the same ``key``
+    asked twice in one transaction runs once (the first action is kept)."""
+    pending: dict[Hashable, Callable[[], None]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault(key if key is not None else object(), action)
+
+
+def scratch(session: OrmSession, name: str) -> dict[str, Any]:
+    """A dict that lives as long as the session's current transaction: what a service gathers for
+    its after-commit work (it is dropped, with that work, when the transaction does not commit)."""
+    return session.info.setdefault(_SCRATCH, {}).setdefault(name, {})
+
+
+def enqueue(session: OrmSession, task: str, *args: Any) -> None:
+    """Send the Celery task named ``task`` with ``args`` after the commit (once per task and args)."""
+    call(session, lambda: send_task(task, *args), key=("task", task, args))
+
+
+def send_task(task: str, *args: Any) -> None:
+    """Send now. Never raises: every task sent this way is also caught up by a beat job when the
+    broker is down (stalled imports, the scheduled segment rebuild)."""
+    try:
+        celery.send_task(task, args=list(args))
+    except Exception:  # noqa: BLE001
+        log.exception("could not queue task %s%r", task, args)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _committed(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy also calls after_commit when a savepoint is released
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.info.setdefault(_READY, []).extend(pending.items())
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _rolled_back(session: OrmSession) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _released(session: OrmSession, transaction: SessionTransaction) -> None:
+    """SQLAlchemy fires this after the transaction's connections went back to the pool."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(_PENDING, None)  # asked for in a transaction that ended without committing
+    for key, action in session.info.pop(_READY, ()):
+        try:
+            action()
+        except Exception:  # noqa: BLE001  (the data is committed; what follows must not fail the caller)
+            log.exception("after-commit work failed: %s", key if isinstance(key, tuple | str) else getattr(action, "__qualname__", action))
+    session.info.pop(_SCRATCH, None)
 
 
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:

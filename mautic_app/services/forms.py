@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import aftercommit, cache, changefeed, db, outgoing
+from mautic_app import cache, changefeed, db, outgoing
 from mautic_app.domain import forms as rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
@@ -286,7 +286,7 @@ def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str
                 updates |= one_updates
                 reposts += one_reposts
         for submission_id in reposts:
-            aftercommit.enqueue(session, REPOST_TASK, submission_id)
+            db.enqueue(session, REPOST_TASK, submission_id)
         session.commit()
     return updates
 

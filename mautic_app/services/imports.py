@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
-from mautic_app import aftercommit, changefeed
+from mautic_app import changefeed, db
 from mautic_app.db import allocate_ids, refresh_statistics
 from mautic_app.domain import csv_import as csvi
 from mautic_app.domain.fields import IDENTIFYING_FIELDS, FieldValueError, is_anonymous, normalize_value
@@ -230,7 +230,7 @@ BATCH_TASK = "mautic.imports.run_batch"
 def enqueue_after_commit(session: Session, import_id: int, offset: int) -> None:
     """Queue a batch once ``session`` commits, so a worker never looks before the row is visible.
     If the broker is down, the stalled-import sweep re-queues it later."""
-    aftercommit.enqueue(session, BATCH_TASK, import_id, offset)
+    db.enqueue(session, BATCH_TASK, import_id, offset)
 
 
 def _tags(raw: Any) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import aftercommit, changefeed
+from mautic_app import changefeed, db
 from mautic_app.domain import segments as rules
 from mautic_app.models import (
     CompanyContact,
@@ -195,12 +195,12 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
 
 def queue_rebuild(segment_id: int) -> None:
     """Hand a rebuild to Celery ("Rebuild now"); if the broker is down, beat's full rebuild catches up."""
-    aftercommit.send_task(REBUILD_TASK, segment_id)
+    db.send_task(REBUILD_TASK, segment_id)
 
 
 def _rebuild_after_commit(session: Session, segment_id: int) -> None:
     """A saved segment is rebuilt once the save commits, so the worker sees its new filters."""
-    aftercommit.enqueue(session, REBUILD_TASK, segment_id)
+    db.enqueue(session, REBUILD_TASK, segment_id)
 
 
 def _free_alias(session: Session, alias: str) -> str:

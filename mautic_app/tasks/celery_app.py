@@ -9,7 +9,9 @@ filesystem transport (made safe to share in ``mautic_app.broker``) under ``setti
 data folders the same, lets the web process and the worker share one queue; results are
 ignored there (tasks report progress through the database, not results).
 
-The worker brings the database to the current schema when it starts, like the web app.
+This module imports nothing of the app but its settings and broker, so ``db`` can send tasks by
+name through :data:`app`; what the worker does when it starts (migrating the database, fresh
+connections per process) is in ``tasks.maintenance``.
 """
 
 from __future__ import annotations
@@ -17,18 +19,16 @@ from __future__ import annotations
 import pkgutil
 from datetime import timedelta
 
-from celery import Celery, signals
+from celery import Celery
 from celery.schedules import crontab
 
-from mautic_app import broker
+from mautic_app import broker, tasks
 from mautic_app.settings import Settings, get_settings
 
 
 def task_modules() -> list[str]:
     """Every module of this package except this one, so a new task module needs no registration."""
-    import mautic_app.tasks as package
-
-    return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__) if m.name != "celery_app"]
+    return [f"{tasks.__name__}.{m.name}" for m in pkgutil.iter_modules(tasks.__path__) if m.name != "celery_app"]
 
 WRITERS_QUEUE = "writers"
 
@@ -83,21 +83,3 @@ def make_app(cfg: Settings) -> Celery:
 
 
 app = make_app(get_settings())
-
-
-@signals.worker_init.connect
-def _migrate(**_kwargs) -> None:
-    """Bring the schema to head before any task runs; drop the connections so forked children open their own."""
-    from mautic_app.db import get_engine
-    from mautic_app.services import setup
-
-    setup.migrate()
-    get_engine().dispose()
-
-
-@signals.worker_process_init.connect
-def _fresh_connections(**_kwargs) -> None:
-    """A forked pool process must never reuse its parent's database connections."""
-    from mautic_app.db import get_engine
-
-    get_engine().dispose(close=False)

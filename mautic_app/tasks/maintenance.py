@@ -1,11 +1,26 @@
-"""Housekeeping the beat schedule runs (see celery_app)."""
+"""Housekeeping: the beat schedule's jobs (see celery_app), and the worker's own start."""
 
 from __future__ import annotations
 
+from celery import signals
+
 from mautic_app import changefeed
-from mautic_app.db import session_scope
-from mautic_app.services import users
+from mautic_app.db import get_engine, session_scope
+from mautic_app.services import setup, users
 from mautic_app.tasks.celery_app import app
+
+
+@signals.worker_init.connect
+def _migrate(**_kwargs) -> None:
+    """Bring the schema to head before any task runs; drop the connections so forked children open their own."""
+    setup.migrate()
+    get_engine().dispose()
+
+
+@signals.worker_process_init.connect
+def _fresh_connections(**_kwargs) -> None:
+    """A forked pool process must never reuse its parent's database connections."""
+    get_engine().dispose(close=False)
 
 
 @app.task(name="mautic.maintenance.prune_change_feed", ignore_result=True)

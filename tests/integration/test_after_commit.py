@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import aftercommit, db
+from mautic_app import db
 from mautic_app.services import contacts
 
 
@@ -17,9 +17,9 @@ def test_work_runs_after_the_connection_is_back_and_once_per_key(session):
 
     with session() as s:
         s.execute(sa.text("SELECT 1"))
-        aftercommit.call(s, look, key="look")
-        aftercommit.call(s, look, key="look")
-        aftercommit.call(s, lambda: seen.append("other"))
+        db.call(s, look, key="look")
+        db.call(s, look, key="look")
+        db.call(s, lambda: seen.append("other"))
         assert seen == []
     assert seen == [0, "other"]
 
@@ -28,25 +28,25 @@ def test_a_rollback_runs_nothing_and_leaves_nothing_for_the_next_transaction(ses
     seen = []
     with pytest.raises(RuntimeError), session() as s:
         contacts.create(session=s, values={"email": "gone@example.com"})
-        aftercommit.call(s, lambda: seen.append("rolled back"))
+        db.call(s, lambda: seen.append("rolled back"))
         raise RuntimeError("abort")
     assert seen == []
     with db.Session(db.get_engine()) as s:
         s.execute(sa.text("SELECT 1"))
-        aftercommit.call(s, lambda: seen.append("first"), key="k")
+        db.call(s, lambda: seen.append("first"), key="k")
         s.rollback()
-        aftercommit.call(s, lambda: seen.append("second"), key="k")
+        db.call(s, lambda: seen.append("second"), key="k")
         s.commit()
     assert seen == ["second"]
 
 
 def test_a_task_asked_for_twice_is_sent_once_after_the_commit(session, monkeypatch):
     sent = []
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: sent.append((task, args)))
+    monkeypatch.setattr(db, "send_task", lambda task, *args: sent.append((task, args)))
     with session() as s:
-        aftercommit.enqueue(s, "mautic.segments.rebuild", 7)
-        aftercommit.enqueue(s, "mautic.segments.rebuild", 7)
-        aftercommit.enqueue(s, "mautic.segments.rebuild", 8)
+        db.enqueue(s, "mautic.segments.rebuild", 7)
+        db.enqueue(s, "mautic.segments.rebuild", 7)
+        db.enqueue(s, "mautic.segments.rebuild", 8)
         assert sent == []
     assert sent == [("mautic.segments.rebuild", (7,)), ("mautic.segments.rebuild", (8,))]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mautic_app import aftercommit
+from mautic_app import db
 from tests.integration.conftest import error_of, new_contact
 
 
@@ -13,7 +13,7 @@ def no_broker(monkeypatch):
     """Saving queues a rebuild; here the rebuild runs at once instead of on a worker."""
     from mautic_app.tasks import segments as segment_tasks
 
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
     monkeypatch.setattr(segment_tasks, "contacts_changed", lambda payload: None)
 
 

@@ -38,8 +38,8 @@ import pytest
 import sqlalchemy as sa
 
 import mautic_app.settings as settings_module
-from mautic_app import aftercommit, hitqueue
 from mautic_app import db as db_module
+from mautic_app import hitqueue
 from mautic_app.services import imports
 from mautic_app.settings import PROJECT_ROOT
 from mautic_app.tasks.celery_app import make_app
@@ -197,7 +197,7 @@ def workers(tmp_path) -> Iterator[list[Worker]]:
 def celery_client(database, monkeypatch):
     """A Celery app on this test's broker; after-commit task sends go through it."""
     client = make_app(settings_module.get_settings())
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
+    monkeypatch.setattr(db_module, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     return client
 
 
@@ -245,7 +245,7 @@ def test_a_worker_killed_half_way_through_an_import_resumes_it_with_every_row_on
 
         redis.Redis(port=private_redis.port).flushall()
         client = make_app(settings_module.get_settings())
-        monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
+        monkeypatch.setattr(db_module, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     env = {"MAUTIC_IMPORT_BATCH_SIZE": str(IMPORT_BATCH)}
     workers.append(first := Worker(tmp_path, "celery", **env))
     assert _contacts(session) == (0, 0, 0, 0)
@@ -546,7 +546,7 @@ def test_postgresql_restarted_while_the_app_runs(private_postgres, tmp_path, mon
                               redis_url=None)
     _bootstrap(cfg, monkeypatch)
     client = make_app(settings_module.get_settings())  # the embedded broker in this test's data folder
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
+    monkeypatch.setattr(db_module, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     workers.append(worker := Worker(tmp_path, "celery"))
     worker.wait_ready()
 

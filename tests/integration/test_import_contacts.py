@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from mautic_app import aftercommit
+from mautic_app import db
 from mautic_app.models import Company, CompanyContact, ContactEvent, ContactImport, DoNotContact, Stage
 from mautic_app.services import contacts, exports, imports, users
 
@@ -19,7 +19,7 @@ from mautic_app.services import contacts, exports, imports, users
 def queued(database, monkeypatch) -> list[tuple[int, int]]:
     """Batches the service hands to Celery, recorded instead of sent."""
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: calls.append(args) if task == imports.BATCH_TASK else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: calls.append(args) if task == imports.BATCH_TASK else None)
     return calls
 
 

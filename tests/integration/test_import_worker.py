@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import mautic_app.settings as settings_module
-from mautic_app import aftercommit
+from mautic_app import db
 from mautic_app.services import imports
 from mautic_app.settings import PROJECT_ROOT
 from mautic_app.tasks.celery_app import make_app
@@ -48,7 +48,7 @@ def worker(database, tmp_path):
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_worker_imports_a_queued_file(database, session, worker, monkeypatch, tmp_path):
     client = make_app(settings_module.get_settings())  # same broker folder as the worker
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
+    monkeypatch.setattr(db, "send_task", lambda task, *args: client.send_task(task, args=list(args)))
     data = "email,firstname,tags\n" + "".join(f"w{i}@example.com,Worker {i},queued\n" for i in range(30)) + "broken,Row,\n"
     with session() as s:
         imp = imports.create_import(session=s, original_name="worker.csv", data=data.encode())
@@ -97,7 +97,7 @@ def test_beat_tasks_run(database, session, monkeypatch):
     from mautic_app.tasks import maintenance
 
     sent = []
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: sent.append(args) if task == imports.BATCH_TASK else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: sent.append(args) if task == imports.BATCH_TASK else None)
     with session() as s:
         imp = imports.create_import(session=s, original_name="x.csv", data=b"email\na@example.com\n")
         imports.start_import(session=s, import_id=imp.id, mapping={"email": "email"})

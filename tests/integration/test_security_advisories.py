@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import aftercommit, hitqueue
+from mautic_app import db, hitqueue
 from mautic_app.models import Contact, ContactEvent, FieldDefinition, FocusStat, FormSubmission, PageHit, User
 from mautic_app.services import contacts, focus, forms, timeline, tracking, users
 from tests.integration.conftest import visitor_browser
@@ -42,7 +42,7 @@ def segments_build_at_once(monkeypatch):
     """Saving a segment queues its rebuild; here it runs at once instead of on a worker."""
     from mautic_app.tasks import segments as segment_tasks
 
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
     monkeypatch.setattr(segment_tasks, "contacts_changed", lambda payload: None)
 
 

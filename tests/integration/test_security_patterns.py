@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from mautic_app import aftercommit
+from mautic_app import db
 from mautic_app.domain import focus as focus_rules
 from mautic_app.domain import segments as segment_rules
 from mautic_app.models import PageHit
@@ -39,7 +39,7 @@ def no_broker(monkeypatch):
     """Saving a segment queues a rebuild; here it runs at once instead of on a worker."""
     from mautic_app.tasks import segments as segment_tasks
 
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: segment_tasks.rebuild(*args) if task == "mautic.segments.rebuild" else None)
     monkeypatch.setattr(segment_tasks, "contacts_changed", lambda payload: None)
 
 

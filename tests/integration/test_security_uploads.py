@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue, outgoing
+from mautic_app import db, hitqueue, outgoing
 from mautic_app.models import FormAction, FormSubmission
 from mautic_app.services import forms
 from mautic_app.settings import get_settings
@@ -326,10 +326,8 @@ def dns(monkeypatch) -> dict[str, list[str]]:
 @pytest.fixture
 def reposts(monkeypatch) -> list[int]:
     """Re-posts the routes and the writer queue; the test runs them as the worker would."""
-    from mautic_app import aftercommit
-
     queued: list[int] = []
-    monkeypatch.setattr(aftercommit, "send_task", lambda task, *args: queued.append(args[0]) if task == forms.REPOST_TASK else None)
+    monkeypatch.setattr(db, "send_task", lambda task, *args: queued.append(args[0]) if task == forms.REPOST_TASK else None)
     return queued
 
 
