@@ -208,11 +208,12 @@ def visit(client: TestClient, url: str) -> dict:
 
 
 def error_of(response, status: int) -> dict:
-    """The one error of a Mautic-shaped error reply, checked to carry ``status``."""
+    """The one error of a Mautic-shaped error reply (JSON, ``type`` null, a message), checked to carry ``status``."""
     assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status
-    return errors[0]
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert error["code"] == status and error["type"] is None and error["message"]
+    return error
 
 
 def new_contact(api, **values) -> int:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from mautic_app.models import Contact, FieldDefinition
 from mautic_app.services import users
+from tests.integration.conftest import error_of
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -16,13 +17,6 @@ with warnings.catch_warnings():
 
 MARKETER = ("marketer", "marketer-password-1")
 ATTACKER_IP = "198.51.100.66"
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    [error] = response.json()["errors"]
-    assert error["code"] == status
-    return error
 
 
 def save_user(session, username: str, password: str, **flags) -> int:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+from tests.integration.conftest import error_of
+
 
 def new_company(api, status: int = 201, **values) -> dict:
     r = api.post("/api/companies/new", json=values)
     assert r.status_code == status, r.text
     return r.json()["company"]
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status and errors[0]["type"] is None
-    return errors[0]
 
 
 def test_requires_auth(client):

@@ -6,20 +6,13 @@ import json
 
 import pytest
 
+from tests.integration.conftest import error_of
+
 
 def new_contact(api, status: int = 201, **values) -> dict:
     r = api.post("/api/contacts/new", json=values)
     assert r.status_code == status, r.text
     return r.json()["contact"]
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    errors = response.json()["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == status and errors[0]["type"] is None
-    assert errors[0]["message"]
-    return errors[0]
 
 
 # ---------------------------------------------------------------- auth
