@@ -2,12 +2,17 @@
 
 The server runs once per session on a free port with its own data folder (SQLite, filesystem
 Celery broker, demo data) and a known admin password.
+
+Every test fails on what a user would notice even when its own checks pass (``user_visible_errors``):
+an error in the console or an uncaught exception of any page it opened, and an event that failed
+on the server (Reflex logs it and shows the user an "An error occurred." toast).
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import signal
 import socket
@@ -16,11 +21,13 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, WebError, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "e2e-admin-password"
@@ -78,7 +85,8 @@ def app_server(tmp_path_factory) -> dict:
             break
         time.sleep(1)
     if not ready:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         logs = "".join(p.read_text(errors="replace")[-4000:] for p in log_dir.glob("*.log")) if log_dir.exists() else ""
         pytest.fail(f"app did not start: {proc.stdout.read().decode(errors='replace') if proc.poll() is not None else ''}\n{logs}")
     yield {"base_url": base, "data_dir": data, "env": env, "admin_password": ADMIN_PASSWORD}
@@ -92,12 +100,117 @@ def app_server(tmp_path_factory) -> dict:
     assert not nested, f"the app took a second database connection in a thread holding one ({len(nested)}x): see {log_dir}"
 
 
+# What the app's logs say when a user saw something fail: Reflex's line for an event handler that raised
+# (the user gets an error toast), and the app's own for an error a browser reported (ui/browser_errors.py).
+SERVER_ERROR_MARKS = ("[Reflex Backend Exception]", "Error in a browser:")
+# Console errors that no user notices, each with why: the browser asks every site for its icon by itself and
+# logs the 404 of the test's own sites (other_site), which have none.
+HARMLESS_FAILED_LOADS = ("/favicon.ico",)
+
+
+class UserVisibleErrors:
+    """The console errors and uncaught exceptions of every page of the browser contexts it watches."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("console", self._console)
+        context.on("weberror", self._uncaught)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        source = message.location.get("url", "") if message.location else ""  # the failed resource, for a load error
+        if message.text.startswith("Failed to load resource") and urlsplit(source).path in HARMLESS_FAILED_LOADS:
+            return
+        page = message.page.url if message.page else "?"
+        self.found.append(f"console error on {page}: {message.text}" + (f" ({source})" if source != page else ""))
+
+    def _uncaught(self, error: WebError) -> None:
+        self.found.append(f"uncaught exception on {error.page.url if error.page else '?'}: {error.error}")
+
+
+class WatchedBrowser:
+    """The session's browser; every context a test opens (and so every page in it) is watched."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+        self.errors = UserVisibleErrors()
+
+    def new_context(self, **options) -> BrowserContext:
+        context = self._browser.new_context(**options)
+        self.errors.watch(context)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
-def browser() -> Browser:
+def browser() -> Iterator[WatchedBrowser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield b
+        yield WatchedBrowser(b)
         b.close()
+
+
+def _log_sizes(log_dir: Path) -> dict[Path, int]:
+    return {log: log.stat().st_size for log in log_dir.glob("*.log")}
+
+
+def _server_errors(log_dir: Path, since: dict[Path, int]) -> list[str]:
+    """The lines of the app's logs, written since ``since``, that say a user saw something fail."""
+    found = []
+    for log in log_dir.glob("*.log"):
+        with log.open("rb") as f:
+            f.seek(since.get(log, 0))
+            new = f.read().decode(errors="replace")
+        for i, line in enumerate(lines := new.splitlines()):
+            if any(mark in line for mark in SERVER_ERROR_MARKS):
+                found.append(f"{log.name}: " + "\n".join(lines[i:i + 25]))
+    return found
+
+
+_CHECK_USER_VISIBLE_ERRORS = pytest.StashKey[Callable[[], list[str]]]()
+
+
+@pytest.fixture(autouse=True)
+def user_visible_errors(request) -> None:
+    """Watch for a console error, an uncaught exception or a failed event in any page the test opens, and
+    for a server-side event error logged while it runs; the test fails on any (``pytest_runtest_call``)."""
+    if "app_server" not in request.fixturenames:
+        return
+    log_dir = request.getfixturevalue("app_server")["data_dir"] / "logs"
+    watched: WatchedBrowser | None = request.getfixturevalue("browser") if "browser" in request.fixturenames else None
+    if watched:
+        watched.errors.found.clear()
+    before = _log_sizes(log_dir)
+    request.node.stash[_CHECK_USER_VISIBLE_ERRORS] = lambda: (watched.errors.found if watched else []) + _server_errors(log_dir, before)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After the test's own checks passed, fail it (as a failure, not a teardown error) on what a user saw."""
+    result = yield
+    if (check := item.stash.get(_CHECK_USER_VISIBLE_ERRORS, None)) and (found := check()):
+        pytest.fail(f"{len(found)} error(s) a user would notice:\n" + "\n\n".join(found[:10]), pytrace=False)
+    return result
+
+
+def new_uid() -> str:
+    """A few random characters that keep a test's names apart from every other test's."""
+    return uuid.uuid4().hex[:8]
+
+
+def run_service(app_server: dict, body: str):
+    """Run ``body`` in another process with the app's environment, as a worker or the API would, with ``json``,
+    ``session_scope`` and the ``companies`` and ``contacts`` services imported; it prints one JSON line, returned here."""
+    script = "import json\nfrom mautic_app.db import session_scope\nfrom mautic_app.services import companies, contacts\n" + body
+    result = subprocess.run([sys.executable, "-c", script], env=app_server["env"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def log_in(page: Page, base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
@@ -128,7 +241,7 @@ def base_url(app_server) -> str:
 
 
 @pytest.fixture
-def page(browser, base_url) -> Page:
+def page(browser: WatchedBrowser, base_url) -> Page:
     """A fresh browser context, not signed in."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
     pg = context.new_page()

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
+from tests.e2e.conftest import new_uid, reopen, run_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _uid() -> str:
-    return uuid.uuid4().hex[:6]
-
-
-def run_service(app_server: dict, body: str):
-    """Run ``body`` in another process with the app's environment (as a worker or the API would); it prints JSON."""
-    script = "import json\nfrom mautic_app.db import session_scope\nfrom mautic_app.services import companies, contacts\n" + body
-    result = subprocess.run([sys.executable, "-c", script], env=app_server["env"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def create_companies(app_server: dict, names: list[str]) -> list[int]:
@@ -79,7 +64,7 @@ def test_list_shows_demo_companies_with_counts_and_searches(signed_in: Page, bas
 
 def test_sort_and_paging(signed_in: Page, base_url, app_server):
     page = signed_in
-    tag = _uid()
+    tag = new_uid()
     create_companies(app_server, [f"Paging {tag} {i:02d}" for i in range(12)])
     open_list(page, base_url, search=f"Paging {tag}")
     expect(page.get_by_text("12 companies", exact=True)).to_be_visible()
@@ -102,7 +87,7 @@ def test_sort_and_paging(signed_in: Page, base_url, app_server):
 
 def test_create_edit_and_delete_a_company(signed_in: Page, base_url):
     page = signed_in
-    name = f"Vandelay Industries {_uid()}"
+    name = f"Vandelay Industries {new_uid()}"
     open_list(page, base_url)
     page.get_by_role("link", name="New company").click()
     expect(page).to_have_url(re.compile(r"/companies/new"))
@@ -182,7 +167,7 @@ def test_create_edit_and_delete_a_company(signed_in: Page, base_url):
 
 def test_delete_from_the_list(signed_in: Page, base_url, app_server):
     page = signed_in
-    name = f"Short lived {_uid()}"
+    name = f"Short lived {new_uid()}"
     create_companies(app_server, [name])
     open_list(page, base_url, search=name)
     page.get_by_role("button", name=f"Delete {name}").click()
@@ -192,7 +177,7 @@ def test_delete_from_the_list(signed_in: Page, base_url, app_server):
 
 def test_company_contacts_link_and_unlink(signed_in: Page, base_url, app_server):
     page = signed_in
-    tag = _uid()
+    tag = new_uid()
     email = f"kramer.{tag}@example.com"
     [contact_id] = run_service(app_server, (
         "with session_scope() as s:\n"
@@ -250,7 +235,7 @@ def test_company_contacts_link_and_unlink(signed_in: Page, base_url, app_server)
 
 def test_company_pages_update_live(signed_in: Page, base_url, app_server):
     page = signed_in
-    tag = _uid()
+    tag = new_uid()
     open_list(page, base_url, search=f"Live {tag}")
     expect(page.get_by_text("No companies match.")).to_be_visible()
     [company_id] = create_companies(app_server, [f"Live {tag}"])

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_stages import run_service
+from tests.e2e.conftest import new_uid, run_service
 
 # Samples the page at every animation frame and after every DOM change: the address, and whether the
 # main region's fields (their values) or headings hold each marker. DOM changes are seen before the
@@ -39,9 +38,6 @@ WATCH_JS = """([old, fresh]) => {
   requestAnimationFrame(tick);
 }"""
 
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:8]
 
 
 def _create(app_server: dict, body: str) -> int:
@@ -75,7 +71,7 @@ def _nav(page: Page, name: str) -> None:
 
 
 def test_form_editor_after_another_form(signed_in: Page, base_url: str, app_server: dict):
-    uid = _uid()
+    uid = new_uid()
     a, b = f"Alpha form {uid}", f"Bravo form {uid}"
     ids = _create(app_server, (
         "from mautic_app.services import forms\n"
@@ -102,7 +98,7 @@ def test_form_editor_after_another_form(signed_in: Page, base_url: str, app_serv
 
 
 def test_segment_editor_after_another_segment(signed_in: Page, base_url: str, app_server: dict):
-    uid = _uid()
+    uid = new_uid()
     a, b = f"Alpha segment {uid}", f"Bravo segment {uid}"
     ids = _create(app_server, (
         "from mautic_app.services import segments\n"
@@ -124,7 +120,7 @@ def test_segment_editor_after_another_segment(signed_in: Page, base_url: str, ap
 
 
 def test_focus_editor_after_another_focus_item(signed_in: Page, base_url: str, app_server: dict):
-    uid = _uid()
+    uid = new_uid()
     a, b = f"Alpha focus {uid}", f"Bravo focus {uid}"
     ids = _create(app_server, (
         "from mautic_app.services import focus\n"
@@ -147,7 +143,7 @@ def test_focus_editor_after_another_focus_item(signed_in: Page, base_url: str, a
 
 
 def test_contact_pages_after_another_contact(signed_in: Page, base_url: str, app_server: dict):
-    uid = _uid()
+    uid = new_uid()
     a, b = f"Alpha{uid}", f"Bravo{uid}"
     ids = _create(app_server, (
         "from mautic_app.services import contacts\n"
@@ -182,7 +178,7 @@ def test_contact_pages_after_another_contact(signed_in: Page, base_url: str, app
 
 
 def test_company_pages_after_another_company(signed_in: Page, base_url: str, app_server: dict):
-    uid = _uid()
+    uid = new_uid()
     a, b = f"Alpha company {uid}", f"Bravo company {uid}"
     ids = _create(app_server, (
         "from mautic_app.services import companies\n"

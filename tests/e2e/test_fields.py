@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:6]
+from tests.e2e.conftest import new_uid, reopen
 
 
 def open_fields(page: Page, base_url: str, obj: str = "contact") -> None:
@@ -69,7 +64,7 @@ def test_lists_core_fields_with_flags_and_tabs(signed_in: Page, base_url):
 
 def test_create_select_field_and_use_it_on_the_contact_form(signed_in: Page, base_url):
     page = signed_in
-    uid = _uid()
+    uid = new_uid()
     label = f"Favourite colour {uid}"
     open_fields(page, base_url)
     page.get_by_role("button", name="New field").click()
@@ -145,7 +140,7 @@ def test_create_select_field_and_use_it_on_the_contact_form(signed_in: Page, bas
 
 def test_reorder_and_delete_fields(signed_in: Page, base_url):
     page = signed_in
-    uid = _uid()
+    uid = new_uid()
     first, second = f"Shoe size {uid}", f"Hat size {uid}"
     open_fields(page, base_url)
     create_field(page, first, "Number")
@@ -183,7 +178,7 @@ def test_reorder_and_delete_fields(signed_in: Page, base_url):
 
 def test_company_field_appears_on_the_company_form(signed_in: Page, base_url):
     page = signed_in
-    label = f"Stock ticker {_uid()}"
+    label = f"Stock ticker {new_uid()}"
     open_fields(page, base_url, "company")
     expect(page.get_by_role("tab", name="Company fields")).to_have_attribute("aria-selected", "true")
     create_field(page, label, "Text")

@@ -9,20 +9,16 @@ from __future__ import annotations
 import io
 import os
 import re
-import uuid
 import zipfile
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
+from tests.e2e.conftest import new_uid, reopen
 
 SHOTS = os.environ.get("E2E_SCREENSHOTS")
 IMPORT_TIMEOUT = 90_000
 
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:8]
 
 
 def _shot(page: Page, name: str) -> None:
@@ -106,7 +102,7 @@ def test_bad_files_get_clear_errors(signed_in: Page, base_url: str, tmp_path: Pa
     expect(alert).to_have_text("The file is larger than 200 MB.")
 
     # An upload that is never started can be discarded; it stays listed as stopped.
-    name = f"discard-{_uid()}.csv"
+    name = f"discard-{new_uid()}.csv"
     _file_input(page).set_input_files(files=[{"name": name, "mimeType": "application/vnd.ms-excel",
                                                "buffer": b"email,firstname\r\nz@example.com,Zed\r\n"}])
     expect(page).to_have_url(re.compile(r"/contacts/import/\d+$"), timeout=30_000)
@@ -119,7 +115,7 @@ def test_bad_files_get_clear_errors(signed_in: Page, base_url: str, tmp_path: Pa
 
 
 def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Path):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     path = tmp_path / f"contacts-{u}.csv"
     emails = _write_csv(path, u, 300, bad={
         50: f"not-an-email-{u};Bad;Email;Paris;red",
@@ -234,7 +230,7 @@ def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Pat
 
 def test_leave_mid_import_and_come_back(signed_in: Page, base_url: str, tmp_path: Path, browser):
     """A larger file runs in several batches; a second tab opened mid-way follows it to the end."""
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     path = tmp_path / f"big-{u}.csv"
     emails = _write_csv(path, u, 20_000, bad={i * 600: f"nope{i}-{u};Bad;Row;Nice;red" for i in range(1, 31)})
     assert len(emails) == 19_970
@@ -294,7 +290,7 @@ def test_leave_mid_import_and_come_back(signed_in: Page, base_url: str, tmp_path
 
 
 def test_stop_a_running_import(signed_in: Page, base_url: str, tmp_path: Path):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     path = tmp_path / f"stop-{u}.csv"
     _write_csv(path, u, 60_000)
 

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
+from tests.e2e.conftest import reopen, run_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_service(app_server: dict, body: str):
-    """Run ``body`` in another process with the app's environment (as the tracking writer would); it prints JSON."""
-    script = "import json\nfrom mautic_app.db import session_scope\n" + body
-    result = subprocess.run([sys.executable, "-c", script], env=app_server["env"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def row_of(page: Page, table: str, name: str):

@@ -9,7 +9,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_stages import run_service
+from tests.e2e.conftest import run_service
 
 
 def make_contacts(app_server: dict, people: list[dict]) -> list[int]:

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
+from tests.e2e.conftest import new_uid, reopen, run_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _uid() -> str:
-    return uuid.uuid4().hex[:6]
-
-
-def run_service(app_server: dict, body: str):
-    """Run ``body`` in another process with the app's environment (as a worker or the API would); it prints JSON."""
-    script = "import json\nfrom mautic_app.db import session_scope\n" + body
-    result = subprocess.run([sys.executable, "-c", script], env=app_server["env"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def open_stages(page: Page, base_url: str) -> None:
@@ -64,7 +49,7 @@ def test_demo_stages_are_listed_with_contact_counts(signed_in: Page, base_url):
 
 def test_create_edit_and_delete_a_stage(signed_in: Page, base_url):
     page = signed_in
-    name = f"Nurture {_uid()}"
+    name = f"Nurture {new_uid()}"
     open_stages(page, base_url)
 
     page.get_by_role("button", name="New stage").click()
@@ -126,7 +111,7 @@ def test_create_edit_and_delete_a_stage(signed_in: Page, base_url):
 def test_stage_list_updates_live(signed_in: Page, base_url, app_server):
     page = signed_in
     open_stages(page, base_url)
-    name = f"Live stage {_uid()}"
+    name = f"Live stage {new_uid()}"
     stage_id = run_service(app_server, (
         "from mautic_app.services import stages\n"
         "with session_scope() as s:\n"

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in, reopen
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:6]
+from tests.e2e.conftest import log_in, new_uid, reopen
 
 
 def open_users(page: Page, base_url: str) -> None:
@@ -65,7 +60,7 @@ def test_admin_cannot_delete_themselves(signed_in: Page, base_url):
 
 def test_create_user_then_sign_in_as_a_marketer(signed_in: Page, base_url):
     page = signed_in
-    username = f"elaine_{_uid()}"
+    username = f"elaine_{new_uid()}"
     password = "benes-pass-123"
     open_users(page, base_url)
 
@@ -130,7 +125,7 @@ def test_create_user_then_sign_in_as_a_marketer(signed_in: Page, base_url):
 
 def test_deactivate_and_delete_a_user(signed_in: Page, base_url, browser):
     page = signed_in
-    username = f"newman_{_uid()}"
+    username = f"newman_{new_uid()}"
     password = "hello-newman-1"
     open_users(page, base_url)
     create_user(page, username, password, first="Newman")
@@ -169,7 +164,7 @@ def test_deactivate_and_delete_a_user(signed_in: Page, base_url, browser):
 def test_a_user_disabled_or_demoted_loses_access_at_once(signed_in: Page, base_url, browser):
     """The server re-reads the user before every action, not only when a page loads."""
     page = signed_in
-    username, password = f"kramer_{_uid()}", "giddy-up-kramer-1"
+    username, password = f"kramer_{new_uid()}", "giddy-up-kramer-1"
     open_users(page, base_url)
     create_user(page, username, password, first="Cosmo", admin=True)
     other = browser.new_context(base_url=base_url).new_page()
