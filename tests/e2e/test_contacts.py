@@ -9,34 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import reopen
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-def run_service(app_server: dict, body: str):
-    """Run ``body`` in a fresh interpreter with the app's environment; it prints one JSON line."""
-    script = (
-        "import json\n"
-        "from mautic_app.db import session_scope\n"
-        "from mautic_app.services import contacts\n" + body
-    )
-    result = subprocess.run([sys.executable, "-c", script], env=app_server["env"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from tests.e2e.conftest import new_uid, reopen, run_service
 
 
 def create_contacts(app_server: dict, people: list[dict], tags: list[str] | None = None) -> list[int]:
@@ -88,7 +65,7 @@ def count_text(page: Page, n: int):
 
 
 def test_create_with_validation_error_then_edit(signed_in: Page, base_url: str):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     page.goto(base_url + "/contacts")
     page.get_by_role("link", name="New contact").click()
     expect(page.get_by_role("heading", name="New contact")).to_be_visible()
@@ -141,7 +118,7 @@ def test_create_with_validation_error_then_edit(signed_in: Page, base_url: str):
 
 def test_custom_field_types_round_trip(signed_in: Page, base_url: str, app_server: dict):
     """Each kind of control the registry asks for: switch, checkboxes, select, date picker, text area."""
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     specs = [
         ("Opt in " + u, "boolean", "personal", {"yes": "Subscribed", "no": "Unsubscribed"}),
         ("Topics " + u, "multiselect", "personal", {"list": ["Webinars", "SEO", "Events"]}),
@@ -206,7 +183,7 @@ def test_custom_field_types_round_trip(signed_in: Page, base_url: str, app_serve
 
 
 def test_points_stage_and_timeline(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (cid,) = create_contacts(app_server, [{"firstname": "Pat", "lastname": f"Points{u}", "email": f"pat.{u}@example.com"}])
     page.goto(f"{base_url}/contacts/{cid}")
     points = page.get_by_role("status", name="Points")
@@ -239,7 +216,7 @@ def test_points_stage_and_timeline(signed_in: Page, base_url: str, app_server: d
 
 
 def test_notes_tags_companies_and_do_not_contact(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (cid,) = create_contacts(app_server, [{"firstname": "Nora", "lastname": f"Notes{u}", "email": f"nora.{u}@example.com"}])
     page.goto(f"{base_url}/contacts/{cid}")
     expect(page.get_by_role("heading", name=f"Nora Notes{u}")).to_be_visible()
@@ -295,7 +272,7 @@ def test_notes_tags_companies_and_do_not_contact(signed_in: Page, base_url: str,
 
 
 def test_timeline_pages_with_load_more(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (cid,) = create_contacts(app_server, [{"firstname": "Tim", "lastname": f"Line{u}", "email": f"tim.{u}@example.com"}])
     run_service(app_server, (
         "with session_scope() as s:\n"
@@ -314,7 +291,7 @@ def test_timeline_pages_with_load_more(signed_in: Page, base_url: str, app_serve
 
 
 def test_script_in_name_is_shown_literally(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     evil = "<script>alert(1)</script>"
@@ -335,7 +312,7 @@ def test_script_in_name_is_shown_literally(signed_in: Page, base_url: str, app_s
 
 
 def test_search_by_email_prefix_and_tag(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     create_contacts(app_server, [
         {"firstname": "Sam", "lastname": f"Search{u}", "email": f"srch{u}.one@example.com"},
         {"firstname": "Sue", "lastname": f"Search{u}", "email": f"srch{u}.two@example.com"},
@@ -429,7 +406,7 @@ def test_invalid_search_help_sort_and_paging(signed_in: Page, base_url: str):
 
 
 def test_bulk_tag_stage_and_delete(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     create_contacts(app_server, [
         {"firstname": f"Bulk{i}", "lastname": f"Tagger{u}", "email": f"bulk{u}.{i}@example.com"} for i in range(3)
     ])
@@ -482,7 +459,7 @@ def test_bulk_tag_stage_and_delete(signed_in: Page, base_url: str, app_server: d
 
 
 def test_merge_two_contacts(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (winner,) = create_contacts(app_server, [{"firstname": "Wendy", "lastname": f"Winner{u}", "email": f"merge{u}.w@example.com",
                                               "points": 10}], tags=[f"wtag{u}"])
     (loser,) = create_contacts(app_server, [{"firstname": "Larry", "lastname": f"Loser{u}", "email": f"merge{u}.l@example.com",
@@ -514,7 +491,7 @@ def test_merge_two_contacts(signed_in: Page, base_url: str, app_server: dict):
 
 
 def test_delete_from_detail_page(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (cid,) = create_contacts(app_server, [{"firstname": "Dora", "lastname": f"Deleted{u}", "email": f"del{u}@example.com"}])
     page.goto(f"{base_url}/contacts/{cid}")
     page.get_by_role("button", name="Delete", exact=True).click()
@@ -539,7 +516,7 @@ def test_delete_from_detail_page(signed_in: Page, base_url: str, app_server: dic
 
 
 def test_list_and_detail_update_live(signed_in: Page, base_url: str, app_server: dict):
-    page, u = signed_in, _uid()
+    page, u = signed_in, new_uid()
     (existing,) = create_contacts(app_server, [{"firstname": "Liv", "lastname": f"Existing{u}", "email": f"live{u}.a@example.com"}])
     open_list(page, base_url, f"email:live{u}")
     expect(rows(page)).to_have_count(1)
