@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import new_uid, reopen, run_service
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
 
 
 def create_companies(app_server: dict, names: list[str]) -> list[int]:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import reopen, run_service
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 
 def row_of(page: Page, table: str, name: str):

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import new_uid, reopen, run_service
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
 
 
 def open_stages(page: Page, base_url: str) -> None:
