@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from mautic_app.ui.components.widgets import plain_header, sort_header
+
 
 class AddressSearch(rx.State, mixin=True):
     # The list's own address, which the search is appended to.
@@ -67,3 +69,15 @@ class AddressSearch(rx.State, mixin=True):
             self.order_dir = "desc" if key in self.descending_first else "asc"
         self.page = 1
         await self._reload()
+
+
+def column_headers(S: type[AddressSearch], columns: rx.Var) -> rx.Component:
+    """A header per column (``{"label", "sort"}``): a sort button where the column has a sort key."""
+    return rx.foreach(
+        columns,
+        lambda c: rx.cond(
+            c["sort"] != "",
+            sort_header(c["label"], c["sort"], S.order_by, S.order_dir, S.sort),
+            plain_header(c["label"]),
+        ),
+    )

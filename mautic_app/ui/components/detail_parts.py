@@ -32,3 +32,13 @@ def one_line_form(control: rx.Component, button: str, on_submit: rx.EventHandler
         width="100%",
         **props,
     )
+
+
+def name_and_email(row: rx.Var) -> rx.Component:
+    """A contact's name over its e-mail address, for a row of search results."""
+    return rx.vstack(
+        rx.text(row["name"], size="2", weight="medium"),
+        rx.text(row["email"], size="1", color=rx.color("gray", 10)),
+        spacing="0",
+        min_width="0",
+    )

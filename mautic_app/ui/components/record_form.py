@@ -25,6 +25,7 @@ from mautic_app.ui.components.field_input import (
     input_value,
     shared_datalists,
 )
+from mautic_app.ui.components.widgets import labelled, native_select, option_list
 from mautic_app.ui.layout import RecordPage, page_header
 from mautic_app.ui.session import SessionState
 
@@ -207,6 +208,26 @@ def _form(S: type[RecordForm], side_card: rx.Component) -> rx.Component:
         no_validate=True,
         key=S.form_key,
         aria_label=S.heading,
+        width="100%",
+    )
+
+
+def side_card(S: type[RecordForm], title: str, id_prefix: str, *controls: rx.Component) -> rx.Component:
+    """The card beside the fields: ``title``, the owner picker (its id ``<id_prefix>-owner``), then ``controls``."""
+    return rx.card(
+        rx.vstack(
+            rx.heading(title, size="3", as_="h2"),
+            labelled(
+                "Owner",
+                native_select(*option_list(S.owners, blank="No owner"), id=f"{id_prefix}-owner", name="owner_id",
+                              default_value=S.owner_id),
+                f"{id_prefix}-owner",
+                error=S.errors["owner"],
+            ),
+            *controls,
+            spacing="4",
+            width="100%",
+        ),
         width="100%",
     )
 

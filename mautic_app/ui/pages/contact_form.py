@@ -12,7 +12,7 @@ from mautic_app.services import contacts
 from mautic_app.services import fields as field_service
 from mautic_app.ui.components.contact_data import display_name, parse_id, split_tags
 from mautic_app.ui.components.field_input import NOT_EDITABLE
-from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page
+from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page, side_card
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
 from mautic_app.ui.layout import template
 
@@ -89,35 +89,25 @@ class ContactFormState(RecordForm, rx.State):
 
 def _side_card() -> rx.Component:
     S = ContactFormState
-    return rx.card(
-        rx.vstack(
-            rx.heading("Ownership and tags", size="3", as_="h2"),
-            labelled(
-                "Owner",
-                native_select(*option_list(S.owners, blank="No owner"), id="contact-owner", name="owner_id",
-                              default_value=S.owner_id),
-                "contact-owner",
-                error=S.errors["owner"],
-            ),
-            labelled(
-                "Stage",
-                native_select(*option_list(S.stages, blank="No stage"), id="contact-stage", name="stage_id",
-                              default_value=S.stage_id),
-                "contact-stage",
-                error=S.errors["stage"],
-            ),
-            labelled(
-                "Tags",
-                rx.input(id="contact-tags", name="tags", default_value=S.tags, placeholder="newsletter, vip",
-                         width="100%", aria_describedby="contact-tags-hint"),
-                "contact-tags",
-                error=S.errors["tags"],
-            ),
-            rx.text("Separate tags with commas.", id="contact-tags-hint", size="1", color=rx.color("gray", 10)),
-            spacing="4",
-            width="100%",
+    return side_card(
+        S,
+        "Ownership and tags",
+        "contact",
+        labelled(
+            "Stage",
+            native_select(*option_list(S.stages, blank="No stage"), id="contact-stage", name="stage_id",
+                          default_value=S.stage_id),
+            "contact-stage",
+            error=S.errors["stage"],
         ),
-        width="100%",
+        labelled(
+            "Tags",
+            rx.input(id="contact-tags", name="tags", default_value=S.tags, placeholder="newsletter, vip",
+                     width="100%", aria_describedby="contact-tags-hint"),
+            "contact-tags",
+            error=S.errors["tags"],
+        ),
+        rx.text("Separate tags with commas.", id="contact-tags-hint", size="1", color=rx.color("gray", 10)),
     )
 
 

@@ -11,8 +11,8 @@ from mautic_app.db import session_scope
 from mautic_app.services import companies, contacts
 from mautic_app.services import fields as field_service
 from mautic_app.ui.components.contact_data import parse_id
-from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page
-from mautic_app.ui.components.widgets import labelled, native_select, option_list
+from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page, side_card
+from mautic_app.ui.components.widgets import labelled
 from mautic_app.ui.layout import template
 
 
@@ -74,28 +74,18 @@ class CompanyFormState(RecordForm, rx.State):
 
 def _side_card() -> rx.Component:
     S = CompanyFormState
-    return rx.card(
-        rx.vstack(
-            rx.heading("Ownership and score", size="3", as_="h2"),
-            labelled(
-                "Owner",
-                native_select(*option_list(S.owners, blank="No owner"), id="company-owner", name="owner_id",
-                              default_value=S.owner_id),
-                "company-owner",
-                error=S.errors["owner"],
-            ),
-            labelled(
-                "Score",
-                rx.input(id="company-score", name="score", type="number", step="1", default_value=S.score, width="100%",
-                         aria_invalid=S.errors["score"] != "",
-                         aria_describedby=rx.cond(S.errors["score"] != "", "company-score-error", "")),
-                "company-score",
-                error=S.errors["score"],
-            ),
-            spacing="4",
-            width="100%",
+    return side_card(
+        S,
+        "Ownership and score",
+        "company",
+        labelled(
+            "Score",
+            rx.input(id="company-score", name="score", type="number", step="1", default_value=S.score, width="100%",
+                     aria_invalid=S.errors["score"] != "",
+                     aria_describedby=rx.cond(S.errors["score"] != "", "company-score-error", "")),
+            "company-score",
+            error=S.errors["score"],
         ),
-        width="100%",
     )
 
 

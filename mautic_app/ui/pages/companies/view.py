@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app import routes
+from mautic_app.ui.components.address_search import column_headers
 from mautic_app.ui.components.paged_list import delete_confirmation, list_body, row_actions, search_form
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, plain_header, sort_header
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, sort_header
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.pages.companies.state import CompaniesState
 
@@ -43,14 +44,7 @@ def _list_table() -> rx.Component:
             rx.table.header(
                 rx.table.row(
                     sort_header("Name", "companyname", S.order_by, S.order_dir, S.sort),
-                    rx.foreach(
-                        S.columns,
-                        lambda c: rx.cond(
-                            c["sort"] != "",
-                            sort_header(c["label"], c["sort"], S.order_by, S.order_dir, S.sort),
-                            plain_header(c["label"]),
-                        ),
-                    ),
+                    column_headers(S, S.columns),
                     rx.table.column_header_cell(rx.el.span("Actions", style=VISUALLY_HIDDEN), width="6rem"),
                 ),
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app import routes
+from mautic_app.ui.components.detail_parts import name_and_email
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, plain_header, section
 from mautic_app.ui.pages.company_detail.state import CompanyState
 
@@ -35,12 +36,7 @@ def _contact_row(row: rx.Var) -> rx.Component:
 def _link_result(row: rx.Var) -> rx.Component:
     name = row["name"].to(str)
     return rx.hstack(
-        rx.vstack(
-            rx.text(row["name"], size="2", weight="medium"),
-            rx.text(row["email"], size="1", color=rx.color("gray", 10)),
-            spacing="0",
-            min_width="0",
-        ),
+        name_and_email(row),
         rx.spacer(),
         rx.cond(
             row["linked"] == "1",

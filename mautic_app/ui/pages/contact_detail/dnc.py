@@ -45,7 +45,6 @@ def dnc_card() -> rx.Component:
     )
 
 
-
 def dnc_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(

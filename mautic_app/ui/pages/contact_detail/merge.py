@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.components.detail_parts import one_line_form
+from mautic_app.ui.components.detail_parts import name_and_email, one_line_form
 from mautic_app.ui.pages.contact_detail.state import ContactDetailState
 
 S = ContactDetailState
@@ -13,12 +13,7 @@ S = ContactDetailState
 def _candidate(c: rx.Var) -> rx.Component:
     chosen = S.merge_pick["id"] == c["id"]
     return rx.hstack(
-        rx.vstack(
-            rx.text(c["name"], size="2", weight="medium"),
-            rx.text(c["email"], size="1", color=rx.color("gray", 10)),
-            spacing="0",
-            min_width="0",
-        ),
+        name_and_email(c),
         rx.spacer(),
         rx.button(
             rx.cond(chosen, "Chosen", "Choose"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app import routes
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, plain_header, sort_header
+from mautic_app.ui.components.address_search import column_headers
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, sort_header
 from mautic_app.ui.pages.contacts.state import ContactsState
 
 S = ContactsState
@@ -59,14 +60,7 @@ def contacts_table() -> rx.Component:
                         width="2.5rem",
                     ),
                     sort_header("Name", NAME_SORT, S.order_by, S.order_dir, S.sort),
-                    rx.foreach(
-                        S.visible_columns,
-                        lambda c: rx.cond(
-                            c["sort"] != "",
-                            sort_header(c["label"], c["sort"], S.order_by, S.order_dir, S.sort),
-                            plain_header(c["label"]),
-                        ),
-                    ),
+                    column_headers(S, S.visible_columns),
                 ),
             ),
             rx.table.body(rx.foreach(S.rows, _row)),
