@@ -182,7 +182,7 @@ def _lua(path: Path, *, emails: list[str], form_id: int, run: str, paced: int) -
 
 def _drain(redis_url: str) -> float:
     """Wait until the writer has stored every queued submission; returns how long that took."""
-    from mautic_app.hitqueue import FORM_QUEUE
+    from mautic_app.queues.form_posts import QUEUE as FORM_QUEUE
 
     r, t0 = redis.Redis.from_url(redis_url), time.perf_counter()
     while r.llen(FORM_QUEUE):  # submissions leave the queue only once their batch is committed

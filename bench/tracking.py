@@ -185,7 +185,7 @@ def _paced(app: App, path: str, devices: list[str]):
 
 def _drain(r: redis.Redis) -> float:
     """Wait until the writer has emptied the queue; returns how long that took."""
-    from mautic_app.hitqueue import QUEUE
+    from mautic_app.queues.hits import QUEUE
 
     t0 = time.perf_counter()
     while r.llen(QUEUE):  # hits leave the queue only once their batch is committed

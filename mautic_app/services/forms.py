@@ -254,7 +254,7 @@ def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str
     """The queued writer: store checked submissions in one transaction (see ``services.form_batches``);
     returns device id → public id for the tracking routes' cache.
 
-    ``batch`` (a ``hitqueue.Batch``) is claimed first in that transaction: when an earlier writer already
+    ``batch`` (a ``queues.redis_queue.Batch``) is claimed first in that transaction: when an earlier writer already
     committed these submissions (and was killed before it took them off the queue) nothing is written.
     """
     from mautic_app.db import get_engine, refresh_statistics, session_scope

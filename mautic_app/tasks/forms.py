@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from mautic_app import hitqueue, outgoing
+from mautic_app import outgoing
 from mautic_app.db import session_scope
+from mautic_app.queues import form_posts, redis_queue
 from mautic_app.services import forms
 from mautic_app.tasks.celery_app import app
 
@@ -47,9 +48,9 @@ def record_queued_submissions() -> int:
     The submit route wakes it when no writer holds the lock; beat wakes it every few seconds too,
     so a lost wake-up delays submissions, never loses them.
     """
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         return 0
-    taken, more = hitqueue.drain_submissions()
+    taken, more = form_posts.drain_submissions()
     if more:
         record_queued_submissions.delay()
     return taken

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import signals
 
-from mautic_app import hitqueue
+from mautic_app.queues import hits, redis_queue
 from mautic_app.tasks.celery_app import WRITERS_QUEUE, app
 
 # Agents that between them make the user-agent parser load its patterns: a desktop browser (systems and
@@ -40,9 +40,9 @@ def record_queued_hits() -> int:
     queue empties, so steady traffic needs no wake-ups. Beat wakes it every few seconds too, so a
     lost wake-up delays hits, never loses them.
     """
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         return 0
-    taken, more = hitqueue.drain()
+    taken, more = hits.drain()
     if more:
         record_queued_hits.delay()
     return taken

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from mautic_app.db import session_scope
 from mautic_app.domain import focus as rules
 from mautic_app.domain import tracking as tracking_rules
+from mautic_app.queues.group_writer import Busy, GroupWriter
 from mautic_app.services import focus
-from mautic_app.web.group_commit import Busy, GroupWriter
 from mautic_app.web.tracking import DEVICE_COOKIE, PIXEL, _cors
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ async def pixel(name: str, request: Request) -> Response:
 
 
 def _write_stats(items: list[tuple[int, str, str | None]]) -> list[None]:
-    """Every page view with a focus item sends one: written in batches, like hits (``group_commit``)."""
+    """Every page view with a focus item sends one: written in batches, like hits (``queues.group_writer``)."""
     with session_scope() as session:
         for focus_id, stat_type, device in items:
             focus.record_stat(session=session, focus_id=focus_id, stat_type=stat_type, device_id=device)

@@ -31,13 +31,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 
-from mautic_app import hitqueue
-from mautic_app.db import session_scope
+from mautic_app.db import send_task, session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
+from mautic_app.queues import form_posts
+from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWriter
+from mautic_app.queues.redis_queue import claim_wake, enabled
 from mautic_app.services import forms, tracking
 from mautic_app.settings import get_settings
-from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def _query_for_script(request: Request) -> str:
 
 class _Limiter:
     """Submissions per IP and form per minute, in this process: the embedded default's one server.
-    With Redis the limit is counted in the queue's push (:func:`hitqueue.push_submission`), for every server."""
+    With Redis the limit is counted in the queue's push (:func:`queues.form_posts.push_submission`), for every server."""
 
     def __init__(self) -> None:
         self.local: dict[str, list[float]] = defaultdict(list)
@@ -215,7 +216,7 @@ async def submit(request: Request) -> Response:
         if meta.get(rules.HONEYPOT):
             # A bot filled the field people never see: it is told all went well, and nothing is kept.
             return _answer(request, ajax, {"success": 1, "message": "Thank you."}, None)
-        if not hitqueue.enabled() and not await _limiter.allow(f"{ip}:{form_id}"):  # with Redis: in the queue's push
+        if not enabled() and not await _limiter.allow(f"{ip}:{form_id}"):  # with Redis: in the queue's push
             return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute.")
         device = tracking_rules.valid_id(data.get(DEVICE_COOKIE) if isinstance(data.get(DEVICE_COOKIE), str) else None) or _device(request)
         if any(isinstance(v, UploadFile) for v in data.values()):
@@ -305,7 +306,7 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
                   origin_page: str | None) -> tuple[Response, bool]:
     """Check the post against the cached form and hand it to the writer: with Redis, queued and
     answered at once; on the embedded default, answered once this process's writer has stored it
-    (``group_commit``). Returns the answer and whether the post was kept."""
+    (``queues.group_writer``). Returns the answer and whether the post was kept."""
     form = forms.cached_form_if_fresh(form_id)
     if form is False:
         form = await run_in_threadpool(forms.cached_form, form_id)
@@ -321,21 +322,21 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
     item = {"form_id": form_id, "values": posted.values, "ip": posted.ip, "device": posted.device_id,
             "referer": posted.referer, "page_url": posted.page_url, "ua": posted.user_agent}
     try:
-        if not hitqueue.enabled():
+        if not enabled():
             try:
                 await _form_writer.submit({**item, "values": dict(posted.values)})
             except asyncio.CancelledError:
                 posted.values.clear()  # the visitor left, but the writer has the post: its files are the writer's now
                 raise
             return _answer(request, ajax, reply, reply.get("redirect")), True
-        writing = await hitqueue.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=get_settings().form_submits_per_minute)
+        writing = await form_posts.push_submission(item, rate_key=f"{posted.ip}:{form_id}", limit=get_settings().form_submits_per_minute)
     except (Busy, OSError, RedisError, OperationalError) as exc:
         if not isinstance(exc, Busy):
             log.warning("form post not stored, the queue or database is unavailable: %s", exc)
         return _refuse(request, ajax, 503, "The form cannot be received right now. Please try again in a moment."), False
     if writing is None:
         return _refuse(request, ajax, 429, "Too many submissions from your address. Please wait a minute."), False
-    if not writing and hitqueue.claim_wake(hitqueue.FORM_QUEUE):
+    if not writing and claim_wake(form_posts.QUEUE):
         await run_in_threadpool(_wake_writer)
     return _answer(request, ajax, reply, reply.get("redirect")), True
 
@@ -349,9 +350,8 @@ _form_writer = GroupWriter("form posts", _write_posts, batch=200, max_waiting=50
 
 
 def _wake_writer() -> None:
-    from mautic_app.tasks.forms import record_queued_submissions
-
-    _quietly(record_queued_submissions.delay)
+    """Never raises: beat wakes the writer within seconds anyway."""
+    send_task("mautic.forms.record_queued_submissions")
 
 
 def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str | None) -> Response:
@@ -416,10 +416,3 @@ def _js_json(value: Any) -> str:
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
     return text
-
-
-def _quietly(work) -> None:
-    try:
-        work()
-    except Exception:  # noqa: BLE001  (the submission is stored; beat or a retry can re-post later)
-        log.exception("could not queue a form task")

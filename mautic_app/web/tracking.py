@@ -2,7 +2,7 @@
 
 Sites that paste Mautic's snippet with our host in it are tracked unchanged. A hit is checked
 and answered here without touching the database when Redis is configured (it queues for the
-writer, see ``hitqueue``); the embedded default writes it at once. The reply never carries
+writer, see ``queues.hits``); the embedded default writes it at once. The reply never carries
 contact data: only the random device id and the contact's random public id.
 
 Our ``mautic_device_id`` cookie names the visitor on every site, so it is used, set and revealed
@@ -27,13 +27,14 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from mautic_app import hitqueue
-from mautic_app.db import session_scope
+from mautic_app.db import send_task, session_scope
 from mautic_app.domain import tracking as rules
 from mautic_app.models.base import utcnow
+from mautic_app.queues import hits
+from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWriter
+from mautic_app.queues.redis_queue import claim_wake, enabled
 from mautic_app.services import focus, tracking, users
 from mautic_app.settings import get_settings
-from mautic_app.web.group_commit import RETRY_AFTER_SECONDS, Busy, GroupWriter
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -208,7 +209,7 @@ async def _track(request: Request, params: dict[str, Any], *, source: str, site:
     trusted = rules.trusted_site(site, _own(request), tuple(current_settings["allowed_hosts"]))
     # The script sends the id the page itself stored; our cookie is a third-party one there, often blocked.
     device = rules.valid_id(params.get(DEVICE_COOKIE)) or (rules.valid_id(request.cookies.get(DEVICE_COOKIE)) if trusted else None)
-    if hitqueue.enabled():
+    if enabled():
         public_id = await _queue(hit, device)
     else:
         try:
@@ -244,17 +245,17 @@ async def _push(hit: rules.Hit, device: str | None) -> str:
     wake = False
     if device:
         hit.device_id = device
-        wake, public_id = await hitqueue.push(hit.as_dict(), lookup=device)
+        wake, public_id = await hits.push(hit.as_dict(), lookup=device)
         if public_id is None and (public_id := await run_in_threadpool(_public_id_in_db, device)):
-            await hitqueue.remember(device, public_id)
+            await hits.remember(device, public_id)
         if public_id is None:  # a device we never issued: the queued hit is dropped by the writer
             device = None
     if not device:
         hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
-        woke, _ = await hitqueue.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
+        woke, _ = await hits.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
         wake = wake or woke
         public_id = hit.contact_id
-    if wake and hitqueue.claim_wake(hitqueue.QUEUE):
+    if wake and claim_wake(hits.QUEUE):
         await run_in_threadpool(_wake_writer)
     return public_id
 
@@ -265,16 +266,12 @@ def _public_id_in_db(device: str) -> str | None:
 
 
 def _wake_writer() -> None:
-    from mautic_app.tasks.tracking import record_queued_hits
-
-    try:
-        record_queued_hits.delay()
-    except Exception:  # noqa: BLE001  (beat wakes the writer within seconds anyway)
-        log.exception("could not wake the hit writer")
+    """Never raises: beat wakes the writer within seconds anyway."""
+    send_task("mautic.tracking.record_queued_hits")
 
 
 def _write_hits(items: list[tuple[rules.Hit, str | None]]) -> list[str]:
-    """The embedded default's writer (see ``group_commit``): a batch of hits in one transaction,
+    """The embedded default's writer (see ``queues.group_writer``): a batch of hits in one transaction,
     each with its device's public id, a new device and contact for a device we never issued."""
     with session_scope() as session:
         known = tracking.public_ids_of_devices(session=session, device_ids=[device for _, device in items if device])
@@ -295,7 +292,7 @@ _hit_writer = GroupWriter("hits", _write_hits, batch=500)
 
 
 async def _known_public_id(device: str) -> str | None:
-    if hitqueue.enabled() and (found := await hitqueue.cached_public_id(device)):
+    if enabled() and (found := await hits.cached_public_id(device)):
         return found
     return await run_in_threadpool(_public_id_in_db, device)
 

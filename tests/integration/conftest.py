@@ -179,13 +179,13 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "203.0.113.9") -> Iterator[TestClient]:
     """A visitor's browser on ``origin`` talking to the public routes, without credentials. The writers are
     not woken (tests drain the Redis queues themselves) and the queues and in-process caches start empty."""
-    from mautic_app import hitqueue
+    from mautic_app.queues import form_posts, hits, redis_queue
     from mautic_app.web.app import build_public_app
 
     def empty_queues() -> None:
-        if hitqueue.enabled():
-            r = hitqueue._redis()
-            r.delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK, *r.keys(hitqueue.FORM_RATE_KEY + "*"))
+        if redis_queue.enabled():
+            r = redis_queue.sync_client()
+            r.delete(hits.QUEUE, hits.LOCK, form_posts.QUEUE, form_posts.LOCK, *r.keys(form_posts.RATE_KEY + "*"))
 
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
     monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
@@ -198,12 +198,12 @@ def visitor_browser(monkeypatch: pytest.MonkeyPatch, *, origin: str, ip: str = "
 
 def visit(client: TestClient, url: str) -> dict:
     """One tracked page view, stored before this returns (the queue drained when Redis is on)."""
-    from mautic_app import hitqueue
+    from mautic_app.queues import hits, redis_queue
 
     r = client.post("/mtc/event", data={"page_url": url, "page_title": "A page"})
     assert r.status_code == 200, r.text
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
+    if redis_queue.enabled():
+        hits.drain(linger=0)
     return r.json()
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue
 from mautic_app.models import Contact, FormSubmission, PageHit, SegmentContact
+from mautic_app.queues import form_posts, hits, redis_queue
 from tests.integration import servers
 from tests.integration.conftest import ADMIN_PASSWORD, ADMIN_USER, BROWSER
 from tests.integration.servers import Server
@@ -52,8 +52,8 @@ def server(database, tmp_path) -> Iterator[Server]:
 
 
 def _clear_queues() -> None:
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
+    if redis_queue.enabled():
+        redis_queue.sync_client().delete(hits.QUEUE, hits.LOCK, form_posts.QUEUE, form_posts.LOCK)
 
 
 # ------------------------------------------------------------------ driving it
@@ -191,7 +191,7 @@ def test_a_burst_of_5000_hits_is_answered_and_every_acknowledged_hit_stored_once
     """64 connections post 5,000 new visitors' hits; ``/ping`` and the API are asked during the burst and
     after it. A hit is answered 2xx (stored, or on PostgreSQL queued in Redis) or 503 with Retry-After
     (refused, not stored); nothing else, and no request goes unanswered."""
-    writer = _QueueWriter(hitqueue.drain) if hitqueue.enabled() else None  # the writers worker, where Redis queues hits
+    writer = _QueueWriter(hits.drain) if redis_queue.enabled() else None  # the writers worker, where Redis queues hits
     answered = 0
     during: dict[str, httpx.Response | BaseException] = {}
     probe_at = HITS // 5
@@ -257,10 +257,10 @@ def test_a_burst_of_5000_hits_is_answered_and_every_acknowledged_hit_stored_once
     assert all(outcome.responses[i].json()["success"] == 1 for i in ok)
     assert len(ok) >= HITS // 10, f"only {len(ok)} of {HITS} hits accepted ({dict(kinds)})"
 
-    if hitqueue.enabled():
-        _drain_all(hitqueue.drain)
+    if redis_queue.enabled():
+        _drain_all(hits.drain)
         devices = [r.json().get("device_id") for r in outcome.responses.values() if r.status_code == 200]
-        hitqueue._redis().delete(*(hitqueue.DEVICE_KEY + d for d in devices if d))  # the routes' cache of them
+        redis_queue.sync_client().delete(*(redis_queue.DEVICE_KEY + d for d in devices if d))  # the routes' cache of them
     with session() as s:
         stored = Counter(s.execute(sa.select(PageHit.url).where(PageHit.url.like(f"{SITE}/burst/%"))).scalars())
     twice = {u: n for u, n in stored.items() if n > 1}
@@ -360,7 +360,7 @@ def test_form_posts_imports_and_segment_rebuilds_at_once_all_finish_and_lose_not
             rebuilds += 1
 
     workers = [_Worker("import", run_import), _Worker("rebuilds", rebuild_until_done)]
-    writer = _QueueWriter(hitqueue.drain_submissions) if hitqueue.enabled() else None
+    writer = _QueueWriter(form_posts.drain_submissions) if redis_queue.enabled() else None
 
     def post(i: int) -> Callable[[], Awaitable[httpx.Response]]:
         data = {"mauticform[email]": f"posted{i}@example.com", "mauticform[firstname]": f"Posted {i}",
@@ -393,8 +393,8 @@ def test_form_posts_imports_and_segment_rebuilds_at_once_all_finish_and_lose_not
     bad = {i: (r.status_code, r.text[:200]) for i, r in outcome.responses.items() if r.status_code != 200 or r.json().get("success") != 1}
     assert not bad, f"{len(bad)} of {FORM_POSTS} form posts failed: {dict(list(bad.items())[:5])}\n{server.log_tail()}"
 
-    if hitqueue.enabled():
-        _drain_all(hitqueue.drain_submissions)
+    if redis_queue.enabled():
+        _drain_all(form_posts.drain_submissions)
     with session() as s:
         progress = imports.progress(session=s, import_id=import_id)
         segments.rebuild(session=s, segment_id=segment_id)

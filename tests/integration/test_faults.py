@@ -39,7 +39,7 @@ import sqlalchemy as sa
 
 import mautic_app.settings as settings_module
 from mautic_app import db as db_module
-from mautic_app import hitqueue
+from mautic_app.queues import form_posts, hits, redis_queue
 from mautic_app.services import imports
 from mautic_app.settings import PROJECT_ROOT
 from mautic_app.tasks.celery_app import make_app
@@ -138,7 +138,7 @@ def use_private_redis(private_redis, override_settings, monkeypatch) -> PrivateR
 
     redis.Redis(port=private_redis.port).flushall()
     override_settings(redis_url=private_redis.url)
-    monkeypatch.setattr(hitqueue, "_sync_client", None)  # the queues' client is kept per process
+    monkeypatch.setattr(redis_queue, "_sync_client", None)  # the queues' client is kept per process
     return private_redis
 
 
@@ -311,30 +311,30 @@ def _stored(session, prefix: str = SITE) -> Counter:
 
 CRASH_AFTER_COMMIT = """
 import os, signal
-from mautic_app import hitqueue
+from mautic_app.queues import form_posts, hits, redis_queue
 
 def crash(*_args, **_kwargs):  # the batch has committed; the writer dies before it takes the batch off the queue
     os.kill(os.getpid(), signal.SIGKILL)
 
-hitqueue._trim = crash
-hitqueue.drain(linger=0)
+redis_queue.trim = crash
+hits.drain(linger=0)
 """
 
 
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # the deployment whose hits queue in Redis
 def test_a_killed_hit_writer_leaves_every_acknowledged_hit_stored_exactly_once(
         database, session, workers, tmp_path, use_private_redis, celery_client, monkeypatch):
-    r = hitqueue._redis()
-    n = hitqueue.BATCH + 200
+    r = redis_queue.sync_client()
+    n = hits.BATCH + 200
     acknowledged = _queue_hits(monkeypatch, 0, n)
-    assert r.llen(hitqueue.QUEUE) == n
+    assert r.llen(hits.QUEUE) == n
 
     # 1. Killed between its first batch's commit and taking that batch off the queue.
     crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT], cwd=PROJECT_ROOT, env=child_env(),
                              capture_output=True, timeout=120)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode(errors="replace")[-3000:]
-    assert sum(_stored(session).values()) == hitqueue.BATCH  # committed...
-    assert r.llen(hitqueue.QUEUE) == n  # ...and still queued
+    assert sum(_stored(session).values()) == hits.BATCH  # committed...
+    assert r.llen(hits.QUEUE) == n  # ...and still queued
 
     # 2. The writers' worker, woken as beat wakes it, is killed in the middle of draining.
     acknowledged += _queue_hits(monkeypatch, n, 1500)
@@ -353,19 +353,19 @@ def test_a_killed_hit_writer_leaves_every_acknowledged_hit_stored_exactly_once(
                 celery_client.send_task("mautic.tracking.record_queued_hits")
                 last_wake = time.monotonic()
             return False
-        # The dead writer's lock lasts hitqueue.LOCK_SECONDS; until then a woken writer finds the queue taken.
-        return _wait_for(check, hitqueue.LOCK_SECONDS + 60, what, every=0.01, diagnose=diagnose)
+        # The dead writer's lock lasts redis_queue.LOCK_SECONDS; until then a woken writer finds the queue taken.
+        return _wait_for(check, redis_queue.LOCK_SECONDS + 60, what, every=0.01, diagnose=diagnose)
 
-    wake_until(lambda: sum(_stored(session).values()) > hitqueue.BATCH, "the writer stored nothing", writer.log_tail)
+    wake_until(lambda: sum(_stored(session).values()) > hits.BATCH, "the writer stored nothing", writer.log_tail)
     writer.kill()
-    assert r.llen(hitqueue.QUEUE) > 0, "killed too late: nothing was left to write"
+    assert r.llen(hits.QUEUE) > 0, "killed too late: nothing was left to write"
     acknowledged += _queue_hits(monkeypatch, n + 1500, 300)  # acknowledged while no writer runs
 
     # 3. Started again: everything is written, nothing twice.
     workers.append(again := Worker(tmp_path, "writers"))
     again.wait_ready()
-    wake_until(lambda: r.llen(hitqueue.QUEUE) == 0 and not r.exists(hitqueue.LOCK), "the queue was not drained",
-               lambda: f"{r.llen(hitqueue.QUEUE)} queued\n{writer.log_tail()}\n{again.log_tail()}")
+    wake_until(lambda: r.llen(hits.QUEUE) == 0 and not r.exists(hits.LOCK), "the queue was not drained",
+               lambda: f"{r.llen(hits.QUEUE)} queued\n{writer.log_tail()}\n{again.log_tail()}")
     stored = _stored(session)
     assert set(stored) == set(acknowledged), f"{len(set(acknowledged) - set(stored))} acknowledged hits missing"
     assert [u for u, c in stored.items() if c > 1] == []
@@ -378,11 +378,11 @@ def test_a_killed_form_writer_stores_each_submission_once(database, session, use
 
     from mautic_app.services import forms
 
-    r = hitqueue._redis()
+    r = redis_queue.sync_client()
     for i in range(3):  # of a form that does not exist (any more): the writer drops each, after its claim
-        r.rpush(hitqueue.FORM_QUEUE, json.dumps({"form_id": 999_999, "values": {}, "n": i, "q": hitqueue._item_id()}))
+        r.rpush(form_posts.QUEUE, json.dumps({"form_id": 999_999, "values": {}, "n": i, "q": redis_queue.item_id()}))
     written: list[bool] = []
-    real_record, real_trim = forms.record_queued, hitqueue._trim
+    real_record, real_trim = forms.record_queued, redis_queue.trim
 
     def record(*, items, batch=None):
         updates = real_record(items=items, batch=batch)
@@ -395,12 +395,12 @@ def test_a_killed_form_writer_stores_each_submission_once(database, session, use
         return real_trim(*args)
 
     monkeypatch.setattr(forms, "record_queued", record)
-    monkeypatch.setattr(hitqueue, "_trim", trim_after_a_crash)
+    monkeypatch.setattr(redis_queue, "trim", trim_after_a_crash)
     with pytest.raises(KeyboardInterrupt):
-        hitqueue.drain_submissions(linger=0)
-    assert r.llen(hitqueue.FORM_QUEUE) == 3 and written == [True]
-    assert hitqueue.drain_submissions(linger=0) == (3, False)
-    assert r.llen(hitqueue.FORM_QUEUE) == 0
+        form_posts.drain_submissions(linger=0)
+    assert r.llen(form_posts.QUEUE) == 3 and written == [True]
+    assert form_posts.drain_submissions(linger=0) == (3, False)
+    assert r.llen(form_posts.QUEUE) == 0
     assert written == [True, False]  # handed over again, but claimed as already stored: not written a second time
     with session() as s:
         assert s.execute(sa.text("SELECT count(*) FROM queue_batches")).scalar() == 1
@@ -472,8 +472,8 @@ def test_redis_restarted_during_a_burst(database, session, server, use_private_r
     assert any(status == 200 for _, status, _ in after), f"no hit acknowledged after Redis came back\n{server.log_tail()}"
     assert api_answers and set(api_answers) == {200}, Counter(api_answers)
 
-    hitqueue._sync_client = None  # Redis was restarted under the test's own client too
-    while hitqueue.drain(linger=0)[1]:
+    redis_queue._sync_client = None  # Redis was restarted under the test's own client too
+    while hits.drain(linger=0)[1]:
         pass
     stored = _stored(session, SITE + "/burst/")
     acknowledged = {url for url, status, _ in answers if status == 200}

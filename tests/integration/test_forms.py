@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue
 from mautic_app.models import (
     Company,
     CompanyContact,
@@ -20,6 +19,7 @@ from mautic_app.models import (
     SegmentContact,
     Tag,
 )
+from mautic_app.queues import form_posts, hits, redis_queue
 from mautic_app.services import contacts, forms, points, segments, tracking
 from tests.integration.conftest import visitor_browser
 
@@ -58,8 +58,8 @@ def make_form(session, *, fields=None, actions=None, **values) -> int:
 def send(site, data: dict, ajax: bool = True):
     """Post as a browser does, then let the queued writer (PostgreSQL runs have Redis) store it."""
     reply = site.post("/form/submit" + ("?ajax=1" if ajax else ""), data=data, follow_redirects=False)
-    if hitqueue.enabled():
-        hitqueue.drain_submissions(linger=0)
+    if redis_queue.enabled():
+        form_posts.drain_submissions(linger=0)
     return reply
 
 
@@ -147,8 +147,8 @@ def test_uploaded_files_download_for_marketers_only_and_refused_posts_keep_none(
 def _multipart(site, form_id: int, email: str, filename: str):
     reply = site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email},
                       files={"mauticform[cv]": (filename, b"<html><script>alert(1)</script></html>", "text/html")})
-    if hitqueue.enabled():
-        hitqueue.drain_submissions(linger=0)
+    if redis_queue.enabled():
+        form_posts.drain_submissions(linger=0)
     return reply
 
 
@@ -191,8 +191,8 @@ def test_honeypot_and_rate_limit(site, session, override_settings):
     with session() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(FormSubmission)).scalar() == 0
     override_settings(form_submits_per_minute=2)
-    if hitqueue.enabled():
-        hitqueue._redis().delete(f"mautic:forms:rate:{VISITOR_IP}:{form_id}")
+    if redis_queue.enabled():
+        redis_queue.sync_client().delete(f"mautic:forms:rate:{VISITOR_IP}:{form_id}")
     codes = [post(site, form_id, email=f"p{i}@example.com", interest="Cars").status_code for i in range(3)]
     assert codes == [200, 200, 429]
 
@@ -200,8 +200,8 @@ def test_honeypot_and_rate_limit(site, session, override_settings):
 def _tracked_visitor(site) -> tuple[str, int]:
     r = site.post("/mtc/event", data={"page_url": SITE + "/pricing"})
     device = r.json()["device_id"]
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
+    if redis_queue.enabled():
+        hits.drain(linger=0)
     return device
 
 
@@ -307,7 +307,7 @@ def test_submitted_form_segment_filter(site, session):
 
 
 def test_with_redis_the_answer_comes_first_and_the_writer_stores_every_accepted_post(site, session):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     fields = FIELDS[:4] + [{"label": "Employees", "alias": "staff", "type": "text", "mapped_object": "contact",
                             "mapped_field": "attribution"}]
@@ -315,10 +315,10 @@ def test_with_redis_the_answer_comes_first_and_the_writer_stores_every_accepted_
     data = {"mauticform[formId]": str(form_id), "mauticform[email]": "lee@example.com", "mauticform[interest]": "Cars",
             "mauticform[staff]": "many"}
     reply = site.post("/form/submit?ajax=1", data=data)
-    assert reply.json()["success"] == 1 and hitqueue._redis().llen(hitqueue.FORM_QUEUE) == 1
+    assert reply.json()["success"] == 1 and redis_queue.sync_client().llen(form_posts.QUEUE) == 1
     with session() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(FormSubmission)).scalar() == 0
-    taken, more = hitqueue.drain_submissions(linger=0)
+    taken, more = form_posts.drain_submissions(linger=0)
     assert (taken, more) == (1, False)
     with session() as s:
         sub = s.execute(sa.select(FormSubmission)).scalar_one()
@@ -334,7 +334,7 @@ def test_a_shown_required_field_left_empty_is_refused_even_with_progressive_prof
 
 def test_the_queued_writer_stores_a_mixed_batch_as_one_by_one_posts_would(site, session):
     """New, repeated, known and merging visitors in one batch: the set-based writer keeps every rule."""
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     with session() as s:
         known, _ = contacts.create(session=s, values={"email": "known@example.com", "firstname": "Old"})
@@ -360,7 +360,7 @@ def test_the_queued_writer_stores_a_mixed_batch_as_one_by_one_posts_would(site, 
     queue("other@example.com", device=device)  # the visitor merges into "other": handled alone, in order
     queue("dup@example.com")
     queue("fresh@example.com", company="acme")
-    assert hitqueue.drain_submissions(linger=0) == (6, False)
+    assert form_posts.drain_submissions(linger=0) == (6, False)
     with session() as s:
         people = {c.email.lower(): c for c in s.execute(sa.select(Contact).where(Contact.email.is_not(None))).scalars()}
         assert set(people) == {"dup@example.com", "known@example.com", "other@example.com", "fresh@example.com"}
@@ -379,7 +379,7 @@ def test_the_queued_writer_stores_a_mixed_batch_as_one_by_one_posts_would(site, 
 
 def test_the_queued_writer_links_known_contacts_to_the_companies_they_type(site, session):
     """A known contact's first company becomes primary; a later one is linked beside it, as one by one."""
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     with session() as s:
         employed, _ = contacts.create(session=s, values={"email": "employed@example.com", "company": "Old Co"})
@@ -390,7 +390,7 @@ def test_the_queued_writer_links_known_contacts_to_the_companies_they_type(site,
         assert site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
                                                       "mauticform[interest]": "Cars", "mauticform[company]": company}
                          ).json()["success"] == 1
-    assert hitqueue.drain_submissions(linger=0) == (3, False)
+    assert form_posts.drain_submissions(linger=0) == (3, False)
     with session() as s:
         links = {(c, name): primary for c, name, primary in s.execute(
             sa.select(CompanyContact.contact_id, Company.companyname, CompanyContact.is_primary).join(Company))}
@@ -401,14 +401,14 @@ def test_the_queued_writer_links_known_contacts_to_the_companies_they_type(site,
 
 
 def test_one_browser_posting_two_identities_in_one_batch_starts_a_second_contact(site, session):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     device = _tracked_visitor(site)
     form_id = make_form(session)
     for email in ("ann@example.com", "bob@example.com"):
         site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
                                                "mauticform[interest]": "Cars", "mautic_device_id": device})
-    assert hitqueue.drain_submissions(linger=0) == (2, False)
+    assert form_posts.drain_submissions(linger=0) == (2, False)
     with session() as s:
         emails = sorted(s.execute(sa.select(Contact.email).where(Contact.email.is_not(None))).scalars())
         assert emails == ["ann@example.com", "bob@example.com"]  # bob contradicts ann: a new contact, the device follows
@@ -416,13 +416,13 @@ def test_one_browser_posting_two_identities_in_one_batch_starts_a_second_contact
 
 
 def test_the_queued_writer_creates_many_new_contacts_in_one_batch(site, session):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     form_id = make_form(session)
     for i in range(25):
         site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": f"n{i}@example.com",
                                                "mauticform[firstname]": f"N{i}", "mauticform[interest]": "Cars"})
-    assert hitqueue.drain_submissions(linger=0) == (25, False)
+    assert form_posts.drain_submissions(linger=0) == (25, False)
     with session() as s:
         pairs = s.execute(sa.select(Contact.email, Contact.firstname, FormSubmission.values)
                           .join(FormSubmission, FormSubmission.contact_id == Contact.id)).all()
@@ -430,7 +430,7 @@ def test_the_queued_writer_creates_many_new_contacts_in_one_batch(site, session)
 
 
 def test_after_a_merge_in_a_batch_the_same_browser_posts_as_the_merged_contact(site, session):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     with session() as s:
         other, _ = contacts.create(session=s, values={"email": "mo@example.com"})
@@ -440,14 +440,14 @@ def test_after_a_merge_in_a_batch_the_same_browser_posts_as_the_merged_contact(s
     for extra in ({"mauticform[email]": "mo@example.com"}, {"mauticform[firstname]": "Mo"}):
         site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[interest]": "Cars",
                                                "mautic_device_id": device, **extra})
-    assert hitqueue.drain_submissions(linger=0) == (2, False)
+    assert form_posts.drain_submissions(linger=0) == (2, False)
     with session() as s:
         assert s.get(Contact, other).firstname == "Mo"
         assert s.execute(sa.select(sa.func.count()).select_from(FormSubmission).where(FormSubmission.contact_id == other)).scalar() == 2
 
 
 def test_a_submission_that_breaks_its_batch_does_not_hold_up_the_others(site, session, monkeypatch):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     from mautic_app.services import form_batches
 
@@ -464,7 +464,7 @@ def test_a_submission_that_breaks_its_batch_does_not_hold_up_the_others(site, se
     for email in ("a1@example.com", "bad@example.com", "a2@example.com"):
         site.post("/form/submit?ajax=1", data={"mauticform[formId]": str(form_id), "mauticform[email]": email,
                                                "mauticform[interest]": "Cars"})
-    assert hitqueue.drain_submissions(linger=0) == (3, False)
+    assert form_posts.drain_submissions(linger=0) == (3, False)
     with session() as s:
         stored = sorted(v["email"] for v in s.execute(sa.select(FormSubmission.values)).scalars())
     assert stored == ["a1@example.com", "a2@example.com"]

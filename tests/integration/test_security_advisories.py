@@ -15,8 +15,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import db, hitqueue
+from mautic_app import db
 from mautic_app.models import Contact, ContactEvent, FieldDefinition, FocusStat, FormSubmission, PageHit, User
+from mautic_app.queues import form_posts, hits, redis_queue
 from mautic_app.services import contacts, focus, forms, timeline, tracking, users
 from tests.integration.conftest import visitor_browser
 
@@ -48,9 +49,9 @@ def segments_build_at_once(monkeypatch):
 
 def flush() -> None:
     """What the Celery writers do between a request and the marketer's screen (nothing to do on SQLite)."""
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
-        hitqueue.drain_submissions(linger=0)
+    if redis_queue.enabled():
+        hits.drain(linger=0)
+        form_posts.drain_submissions(linger=0)
 
 
 def track(client, **params):

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue
 from mautic_app.domain import tracking as rules
 from mautic_app.models import Contact, ContactDevice, FieldDefinition, PageHit
+from mautic_app.queues import form_posts, hits, redis_queue
 from mautic_app.services import contacts, forms, tracking
 from mautic_app.services import fields as field_service
 
@@ -36,7 +36,7 @@ def browser(database, session, monkeypatch) -> Iterator[Callable[..., TestClient
     Browsers made with ``jar=`` share that one's cookies, as two tabs of one browser do."""
     from mautic_app.web.app import build_public_app
 
-    assert hitqueue.enabled() is (database.backend == "postgresql")  # PostgreSQL runs go through the queue
+    assert redis_queue.enabled() is (database.backend == "postgresql")  # PostgreSQL runs go through the queue
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: None)
     monkeypatch.setattr("mautic_app.web.forms._wake_writer", lambda: None)
     _clear_queues()
@@ -59,15 +59,15 @@ def browser(database, session, monkeypatch) -> Iterator[Callable[..., TestClient
 
 
 def _clear_queues() -> None:
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK, hitqueue.FORM_QUEUE, hitqueue.FORM_LOCK)
+    if redis_queue.enabled():
+        redis_queue.sync_client().delete(hits.QUEUE, hits.LOCK, form_posts.QUEUE, form_posts.LOCK)
 
 
 def flush() -> None:
     """What the Celery writers do after the reply (nothing to do on SQLite)."""
-    if hitqueue.enabled():
-        hitqueue.drain(linger=0)
-        hitqueue.drain_submissions(linger=0)
+    if redis_queue.enabled():
+        hits.drain(linger=0)
+        form_posts.drain_submissions(linger=0)
 
 
 def hit(client: TestClient, path: str = "/", **params) -> dict:

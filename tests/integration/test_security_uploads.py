@@ -21,8 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import db, hitqueue, outgoing
+from mautic_app import db, outgoing
 from mautic_app.models import FormAction, FormSubmission
+from mautic_app.queues import form_posts, redis_queue
 from mautic_app.services import forms
 from mautic_app.settings import get_settings
 from tests.integration.conftest import visitor_browser
@@ -56,8 +57,8 @@ def make_form(session, *, actions=None, cv_mb: float = 0.1, cv_saved: bool = Tru
 
 
 def flush() -> None:
-    if hitqueue.enabled():
-        hitqueue.drain_submissions(linger=0)
+    if redis_queue.enabled():
+        form_posts.drain_submissions(linger=0)
 
 
 def send(site, form_id: int, *, files=None, ajax: bool = True, **fields):
@@ -234,7 +235,7 @@ def test_uploads_are_refused_once_the_quota_is_reached(site, session, override_s
 
 
 def test_a_queued_post_the_writer_cannot_keep_leaves_no_file(site, session):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     form_id = make_form(session)
     data = {"mauticform[formId]": str(form_id), "mauticform[email]": "gus@example.com"}

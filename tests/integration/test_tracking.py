@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from mautic_app import hitqueue
 from mautic_app.models import Contact, ContactDevice, ContactEvent, PageHit, UtmTag
+from mautic_app.queues import form_posts, hits, redis_queue
 from mautic_app.services import contacts, tracking, users
 
 with warnings.catch_warnings():
@@ -33,22 +33,22 @@ def site(database, session, monkeypatch) -> Iterator[TestClient]:
 
     woken = []
     monkeypatch.setattr("mautic_app.web.tracking._wake_writer", lambda: woken.append(1))
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+    if redis_queue.enabled():
+        redis_queue.sync_client().delete(hits.QUEUE, hits.LOCK)
     with session() as s:
         tracking.save_settings(session=s, values={"allowed_hosts": ["shop.example"]})
         s.commit()
     with TestClient(build_public_app(), client=(VISITOR_IP, 50000),
                     headers={"User-Agent": IPHONE, "Origin": SITE, "Accept-Language": "fr-FR,fr;q=0.9"}) as c:
         yield c
-    if hitqueue.enabled():
-        hitqueue._redis().delete(hitqueue.QUEUE, hitqueue.LOCK)
+    if redis_queue.enabled():
+        redis_queue.sync_client().delete(hits.QUEUE, hits.LOCK)
 
 
 def flush() -> None:
     """What the Celery writer does between a hit and the marketer's screen (nothing to do on SQLite)."""
-    if hitqueue.enabled():
-        taken, more = hitqueue.drain(linger=0)
+    if redis_queue.enabled():
+        taken, more = hits.drain(linger=0)
         assert not more
 
 
@@ -305,22 +305,22 @@ def test_one_bad_hit_loses_only_itself(site, session, monkeypatch):
 
 
 def test_routes_wake_the_writer_only_when_none_is_draining(database):
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     import asyncio
 
-    r = hitqueue._redis()
-    r.delete(hitqueue.QUEUE, hitqueue.LOCK)
+    r = redis_queue.sync_client()
+    r.delete(hits.QUEUE, hits.LOCK)
 
     async def push():
-        return await hitqueue.push({"device": "d" * 24, "page": {"url": "https://a.example/"}})
+        return await hits.push({"device": "d" * 24, "page": {"url": "https://a.example/"}})
 
     assert asyncio.run(push()) == (True, None)
-    lock = r.lock(hitqueue.LOCK, timeout=10)
+    lock = r.lock(hits.LOCK, timeout=10)
     assert lock.acquire(blocking=False)
     assert asyncio.run(push()) == (False, None)  # the drainer holding the lock will see it
     lock.release()
-    r.delete(hitqueue.QUEUE)
+    r.delete(hits.QUEUE)
 
 
 def test_a_process_wakes_each_writer_at_most_every_so_often(monkeypatch):
@@ -328,41 +328,41 @@ def test_a_process_wakes_each_writer_at_most_every_so_often(monkeypatch):
     from types import SimpleNamespace
 
     clock = SimpleNamespace(monotonic=lambda: 100.0)
-    monkeypatch.setattr(hitqueue, "time", clock)
-    monkeypatch.setattr(hitqueue, "_last_wake", {})
-    assert hitqueue.claim_wake(hitqueue.QUEUE)
-    assert not hitqueue.claim_wake(hitqueue.QUEUE)
-    assert hitqueue.claim_wake(hitqueue.FORM_QUEUE)  # each queue has its own writer
-    clock.monotonic = lambda: 100.0 + hitqueue.WAKE_EVERY_SECONDS
-    assert hitqueue.claim_wake(hitqueue.QUEUE)
+    monkeypatch.setattr(redis_queue, "time", clock)
+    monkeypatch.setattr(redis_queue, "_last_wake", {})
+    assert redis_queue.claim_wake(hits.QUEUE)
+    assert not redis_queue.claim_wake(hits.QUEUE)
+    assert redis_queue.claim_wake(form_posts.QUEUE)  # each queue has its own writer
+    clock.monotonic = lambda: 100.0 + redis_queue.WAKE_EVERY_SECONDS
+    assert redis_queue.claim_wake(hits.QUEUE)
 
 
 def test_the_push_connection_recovers_and_reports_redis_errors(database, monkeypatch):
     """A dropped connection costs only the pushes in flight; the next push reconnects. Error replies raise."""
-    if not hitqueue.enabled():
+    if not redis_queue.enabled():
         pytest.skip("the queue exists with Redis only")
     import asyncio
 
     from redis.exceptions import ResponseError
 
-    r = hitqueue._redis()
-    queue = hitqueue.QUEUE
+    r = redis_queue.sync_client()
+    queue = hits.QUEUE
     r.delete(queue)
     hit = {"device": "d" * 24, "page": {"url": "https://a.example/"}}
 
     async def scenario():
-        await hitqueue.push(hit)
-        pusher = hitqueue._loop_state().pusher
+        await hits.push(hit)
+        pusher = hits._pusher()
         host, port = pusher.connection.transport.get_extra_info("sockname")[:2]
         r.client_kill_filter(_id=None, addr=f"{host}:{port}")  # Redis drops the push connection
         await asyncio.sleep(0.05)
         assert not pusher.connection.usable
-        await hitqueue.push(hit)  # reconnected
-        monkeypatch.setattr(hitqueue, "QUEUE", hitqueue.LOCK)  # make RPUSH hit a key of the wrong type
-        r.set(hitqueue.LOCK, "held")
+        await hits.push(hit)  # reconnected
+        monkeypatch.setattr(hits, "QUEUE", hits.LOCK)  # make RPUSH hit a key of the wrong type
+        r.set(hits.LOCK, "held")
         with pytest.raises(ResponseError, match="WRONGTYPE"):
-            await hitqueue.push(hit)
-        r.delete(hitqueue.LOCK)
+            await hits.push(hit)
+        r.delete(hits.LOCK)
 
     asyncio.run(scenario())
     assert r.llen(queue) == 2

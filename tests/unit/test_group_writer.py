@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from mautic_app.web.group_commit import Busy, GroupWriter
+from mautic_app.queues.group_writer import Busy, GroupWriter
 
 
 def test_each_item_gets_its_own_result_and_items_arriving_during_a_write_share_the_next_batch():
