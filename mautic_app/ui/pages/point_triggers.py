@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import reflex as rx
@@ -176,7 +177,7 @@ class PointTriggersState(ListDialog, PagedList, rx.State):
         self.events = kept
         return submitted
 
-    def _show_errors(self, errors: dict[str, str]) -> None:
+    def _show_errors(self, errors: Mapping[str, Any]) -> None:
         top = {k: "" for k in FORM_KEYS}
         events = [dict(e) for e in self.events]
         for key, message in errors.items():
