@@ -13,7 +13,7 @@ same topic then leave the cache alone.
 A value is kept only if no clear came between the start of its read and its arrival, so a slow
 read never puts stale data back. A read through a session counts from the start of that session's
 transaction (SQLite reads from a snapshot taken then), and a transaction that changes what a
-cache holds reads it afresh and keeps nothing (:func:`changed_in`): nobody else sees its uncommitted rows.
+cache holds reads it for itself alone (:func:`changed_in`): nobody else sees its uncommitted rows.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ V = TypeVar("V")
 D = TypeVar("D")
 
 _MISSING: Any = object()
-_SESSION_KEY = "cache"  # session.info: {"epoch": clears seen when the transaction began, "changed": cache names}
+# session.info: {"epoch": clears seen when the transaction began, "changed": names of the caches it changes,
+# "own": (name, key) → what it read of those itself}
+_SESSION_KEY = "cache"
 _epoch = 0  # how many clears this process has made (any cache)
 _epoch_lock = threading.Lock()
 _caches: weakref.WeakValueDictionary[str, Cache[Any, Any]] = weakref.WeakValueDictionary()
@@ -95,9 +97,12 @@ class Cache(Generic[K, V]):
         value = self.peek(key, _MISSING)
         if value is not _MISSING:
             return value
-        state = session.info.get(_SESSION_KEY) if session is not None else None
+        state = _state(session) if session is not None else None
         if state is not None and self.name in state["changed"]:
-            return loader()
+            own: dict[tuple[str, K], V] = state["own"]
+            if (self.name, key) not in own:
+                own[(self.name, key)] = loader()
+            return own[(self.name, key)]
         as_of = state["epoch"] if state is not None else epoch()
         if self.topics:
             changefeed.follow()
@@ -154,8 +159,16 @@ def clear_all() -> None:
 
 def changed_in(session: Session, *caches: Cache[Any, Any]) -> None:
     """``session``'s transaction changes what ``caches`` hold: until it ends, its own reads of them go to
-    the database and are kept by nobody. Its commit then publishes the topics that clear them."""
-    session.info.setdefault(_SESSION_KEY, {"epoch": epoch(), "changed": set()})["changed"].update(c.name for c in caches)
+    the database and are kept for it alone. Its commit then publishes the topics that clear them."""
+    state = _state(session)
+    names = {c.name for c in caches}
+    state["changed"] |= names
+    state["own"] = {k: v for k, v in state["own"].items() if k[0] not in names}
+
+
+def _state(session: Session) -> dict[str, Any]:
+    state: dict[str, Any] = session.info.setdefault(_SESSION_KEY, {"epoch": epoch(), "changed": set(), "own": {}})
+    return state
 
 
 def _heard(topic: str, payload: dict[str, Any]) -> None:
@@ -166,7 +179,7 @@ def _heard(topic: str, payload: dict[str, Any]) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _began(session: Session, _transaction: SessionTransaction, _connection: Any) -> None:
-    session.info.setdefault(_SESSION_KEY, {"epoch": epoch(), "changed": set()})
+    _state(session)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -134,8 +134,7 @@ def test_custom_field_types_round_trip(signed_in: Page, base_url: str, app_serve
         "print(json.dumps(ids))\n"
     ))
     try:
-        page.wait_for_timeout(2500)  # the app reads the field registry through a 2-second cache
-        page.goto(base_url + "/contacts/new")
+        page.goto(base_url + "/contacts/new")  # the app heard of the new fields on the change feed: no wait
         form = page.get_by_role("form", name="New contact")
         expect(form.get_by_role("group", name="Personal")).to_be_visible()
         expect(form.get_by_role("group", name="Professional")).to_be_visible()
@@ -179,7 +178,6 @@ def test_custom_field_types_round_trip(signed_in: Page, base_url: str, app_serve
             "        fields.delete_field(session=s, field_id=i)\n"
             "print('null')\n"
         ))
-        page.wait_for_timeout(2500)
 
 
 def test_points_stage_and_timeline(signed_in: Page, base_url: str, app_server: dict):

@@ -94,6 +94,7 @@ def test_a_transaction_reads_its_own_fields_and_nobody_keeps_them_when_it_rolls_
     with pytest.raises(RuntimeError), session() as s:
         fields.create_field(session=s, obj="contact", label="Shoe size", type="number")
         assert "shoe_size" in aliases(s)
+        assert fields.table(session=s) is fields.table(session=s)  # conditions from two calls still combine
         raise RuntimeError("changed my mind")
     with session() as s:
         assert "shoe_size" not in aliases(s)
