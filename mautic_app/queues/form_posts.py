@@ -2,7 +2,7 @@
 without Redis the route hands them to a ``queues.group_writer.GroupWriter``).
 
 The route rate-limits and pushes a submission in one round trip (:func:`push_submission`);
-``tasks.forms`` drains the queue (:func:`drain_submissions`) through ``services.forms``. See
+``tasks.forms`` drains the queue (:func:`drain_submissions`) through ``services.form_batches``. See
 ``queues.redis_queue`` for what makes an acknowledged submission stored exactly once.
 """
 
@@ -14,7 +14,7 @@ import weakref
 from typing import Any
 
 from mautic_app.queues.redis_queue import Connection, drain_queue, item_id
-from mautic_app.services import forms
+from mautic_app.services import form_batches
 from mautic_app.settings import get_settings
 
 QUEUE = "mautic:forms:submissions"
@@ -57,5 +57,5 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
 
 def drain_submissions(*, max_seconds: float = 5.0, linger: float = 0.5) -> tuple[int, bool]:
     """Store queued form submissions in turns of at most five seconds, as often as beat starts one."""
-    return drain_queue(QUEUE, LOCK, lambda items, batch: forms.record_queued(items=items, batch=batch),
+    return drain_queue(QUEUE, LOCK, lambda items, batch: form_batches.record_queued(items=items, batch=batch),
                        batch=BATCH, every=0.2, max_seconds=max_seconds, linger=linger)

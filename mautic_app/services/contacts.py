@@ -44,8 +44,8 @@ from mautic_app.models import (
     UtmTag,
 )
 from mautic_app.models.base import utcnow
+from mautic_app.services import companies, stages, timeline
 from mautic_app.services import fields as field_service
-from mautic_app.services import stages, timeline
 
 DNC_REASONS = {1: "Unsubscribed", 2: "Bounced", 3: "Manual"}
 NOTE_TYPES = ("general", "email", "call", "meeting")
@@ -689,8 +689,6 @@ def remove_utm(*, session: Session, contact_id: int, utm_id: int) -> bool:
 
 def _link_company_by_name(*, session: Session, contact_id: int, name: str) -> None:
     """Typing a company name on a contact links (and if needed creates) that company."""
-    from mautic_app.services import companies
-
     company_id = companies.find_or_create(session=session, name=name)
     companies.link_contact(session=session, company_id=company_id, contact_id=contact_id, sync_field=False)
 

@@ -24,7 +24,7 @@ from mautic_app.domain.fields import (
     alias_from_label,
     validate_alias,
 )
-from mautic_app.models import FieldDefinition
+from mautic_app.models import Company, Contact, FieldDefinition
 
 TABLES = {"contact": "contacts", "company": "companies"}
 # Every list, form and API call reads the registry: kept per database and object until a field changes.
@@ -126,8 +126,6 @@ def table(*, session: Session, obj: str = "contact") -> sa.TableClause:
 
 
 def _build_table(obj: str, current: list[FieldSpec]) -> sa.TableClause:
-    from mautic_app.models import Company, Contact
-
     model = Contact if obj == "contact" else Company
     system = [c for c in model.__table__.columns]
     names = {c.name for c in system}
@@ -171,8 +169,6 @@ def create_field(
         errors["group"] = "Choose a group."
     alias = (alias.strip().lower() or alias_from_label(label)) if label or alias else ""
     taken = {s.alias for s in specs(session=session, obj=obj, fresh=True)} if obj in TABLES else set()
-    from mautic_app.models import Company, Contact
-
     taken |= {c.name for c in (Contact if obj == "contact" else Company).__table__.columns}
     if alias and (why := validate_alias(alias, taken)):
         errors["alias"] = why

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
-from mautic_app.db import allocate_ids, among, insert_many
+from mautic_app.db import allocate_ids, among, enqueue, get_engine, insert_many, refresh_statistics, session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.domain.fields import FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -36,10 +36,11 @@ from mautic_app.models import (
     PointAction,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, timeline
+from mautic_app.services import companies, contacts, points, segments, timeline
 from mautic_app.services import fields as field_service
 from mautic_app.services.forms import (
     ACTION_HANDLERS,
+    REPOST_TASK,
     FormSnapshot,
     Posted,
     Submitted,
@@ -71,6 +72,44 @@ class _Run:
     """Consecutive simple submissions, written together."""
 
     items: list[_Item] = field(default_factory=list)
+
+
+def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str, str]:
+    """The queued writer: store checked submissions in one transaction (see :func:`record`);
+    returns device id → public id for the tracking routes' cache.
+
+    ``batch`` (a ``queues.redis_queue.Batch``) is claimed first in that transaction: when an earlier writer already
+    committed these submissions (and was killed before it took them off the queue) nothing is written.
+    """
+    refresh_statistics(get_engine(), STATS_TABLES)
+    with session_scope() as session:
+        if batch is not None and not batch.claim(session):
+            return {}
+        try:
+            with session.begin_nested():
+                updates, reposts = record(session=session, items=items)
+        except sa.exc.OperationalError:
+            raise  # the database is busy or gone: nothing is stored, and the writer's callers are told so
+        except Exception:  # noqa: BLE001  (one bad submission must not hold up the queue behind it)
+            log.exception("form submission batch of %s failed; writing them one by one", len(items))
+            updates, reposts = {}, []
+            for item in items:
+                try:
+                    with session.begin_nested():
+                        one_updates, one_reposts = record(session=session, items=[item])
+                except sa.exc.OperationalError:
+                    raise
+                except Exception:  # noqa: BLE001
+                    log.exception("queued submission dropped: form %s", item.get("form_id"))
+                    if isinstance(item.get("form_id"), int):
+                        discard_uploads(item["form_id"], item.get("values") or {})
+                    continue
+                updates |= one_updates
+                reposts += one_reposts
+        for submission_id in reposts:
+            enqueue(session, REPOST_TASK, submission_id)
+        session.commit()
+    return updates
 
 
 def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, str], list[int]]:
@@ -323,8 +362,6 @@ def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: lis
 def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], events: list[dict[str, Any]]) -> None:
     """Contacts given a company name are linked to it (created when needed), as contacts.create and
     update do one at a time: a contact's first company becomes its primary one and names its company field."""
-    from mautic_app.services import companies
-
     if not named:
         return
     names = {c: str(n)[:191] for c, n in named.items()}
@@ -386,8 +423,6 @@ def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
 
 def _points_actions(session: Session, run: _Run) -> None:
     """The ``form.submit`` point actions: one look per run, and scoring only when some are live."""
-    from mautic_app.services import points
-
     if not session.execute(sa.select(sa.exists().where(PointAction.type == "form.submit",
                                                        col(PointAction.is_published).is_(True)))).scalar():
         return
@@ -396,8 +431,6 @@ def _points_actions(session: Session, run: _Run) -> None:
 
 
 def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], events: list[dict[str, Any]]) -> None:
-    from mautic_app.services import segments
-
     by_form: dict[int, list[tuple[_Item, int]]] = defaultdict(list)
     for item, s in zip(run.items, subs, strict=True):
         by_form[item.form.id].append((item, s))

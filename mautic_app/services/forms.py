@@ -28,9 +28,11 @@ from sqlmodel import Session, col, select
 
 from mautic_app import cache, changefeed, db, outgoing
 from mautic_app.domain import forms as rules
+from mautic_app.domain import search as search_syntax
+from mautic_app.domain import tracking as tracking_rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, timeline
+from mautic_app.services import companies, contacts, points, segments, timeline, tracking
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
 
@@ -250,47 +252,6 @@ def maybe_hidden(form: FormSnapshot) -> set[str]:
         or (f.mapped_field and not f.show_when_value_exists and not f.is_auto_fill))}
 
 
-def record_queued(*, items: list[dict[str, Any]], batch: Any = None) -> dict[str, str]:
-    """The queued writer: store checked submissions in one transaction (see ``services.form_batches``);
-    returns device id → public id for the tracking routes' cache.
-
-    ``batch`` (a ``queues.redis_queue.Batch``) is claimed first in that transaction: when an earlier writer already
-    committed these submissions (and was killed before it took them off the queue) nothing is written.
-    """
-    from mautic_app.db import get_engine, refresh_statistics, session_scope
-    from mautic_app.services import form_batches
-
-    refresh_statistics(get_engine(), form_batches.STATS_TABLES)
-    with session_scope() as session:
-        if batch is not None and not batch.claim(session):
-            return {}
-        try:
-            with session.begin_nested():
-                updates, reposts = form_batches.record(session=session, items=items)
-        except sa.exc.OperationalError:
-            raise  # the database is busy or gone: nothing is stored, and the writer's callers are told so
-        except Exception:  # noqa: BLE001  (one bad submission must not hold up the queue behind it)
-            log.exception("form submission batch of %s failed; writing them one by one", len(items))
-            updates, reposts = {}, []
-            for item in items:
-                try:
-                    with session.begin_nested():
-                        one_updates, one_reposts = form_batches.record(session=session, items=[item])
-                except sa.exc.OperationalError:
-                    raise
-                except Exception:  # noqa: BLE001
-                    log.exception("queued submission dropped: form %s", item.get("form_id"))
-                    if isinstance(item.get("form_id"), int):
-                        discard_uploads(item["form_id"], item.get("values") or {})
-                    continue
-                updates |= one_updates
-                reposts += one_reposts
-        for submission_id in reposts:
-            db.enqueue(session, REPOST_TASK, submission_id)
-        session.commit()
-    return updates
-
-
 # ------------------------------------------------------------------ the visitor
 
 
@@ -399,8 +360,6 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
     public_id = None
     if posted.device_id and moved_device:
         session.execute(sa.update(ContactDevice).where(ContactDevice.tracking_id == posted.device_id).values(contact_id=contact_id))
-        from mautic_app.services import tracking
-
         public_id = tracking.ensure_public_id(session=session, contact_id=contact_id)
     row = FormSubmission(
         form_id=form.id, contact_id=contact_id, ip_address=None if form.in_kiosk_mode else posted.ip,
@@ -412,8 +371,6 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
     discard_uploads(form.id, posted.values, keep=checked.values)
     timeline.log(session=session, contact_id=contact_id, event_type="form_submitted",
                  details={"name": form.name, "form_id": form.id, "submission_id": row.id})
-    from mautic_app.services import points
-
     points.score(session=session, contact_id=contact_id, action_type="form.submit", context={"form_id": form.id})
     outcome = Submitted(submission_id=row.id, contact_id=contact_id, public_id=public_id)
     for action in actions_of(session=session, form_id=form.id):
@@ -471,8 +428,6 @@ def _contact_for(session: Session, form: Form, visitor: int | None, clean: dict[
 
 
 def _company(session: Session, contact_id: int, values: dict[str, Any]) -> None:
-    from mautic_app.services import companies
-
     company_id = companies.find_or_create(session=session, name=str(values["companyname"])[:191])
     rest = {k: v for k, v in values.items() if k != "companyname"}
     if rest:
@@ -509,15 +464,11 @@ def _tags(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
 
 
 def _segments(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
-    from mautic_app.services import segments
-
     segments.change_by_hand(session=session, contact_ids=[ctx.contact_id], add=props.get("addToLists") or [],
                             remove=props.get("removeFromLists") or [])
 
 
 def _utm(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
-    from mautic_app.domain import tracking as tracking_rules
-
     url = ctx.posted.page_url or ""
     utm = tracking_rules.utm_values(url) if url else {}
     if utm:
@@ -530,8 +481,6 @@ def _remove_dnc(session: Session, ctx: _ActionContext, props: dict[str, Any]) ->
 
 
 def _company_score(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
-    from mautic_app.services import companies
-
     delta = int(props.get("score") or 0)
     primary = next((c for c in companies.companies_of(session=session, contact_id=ctx.contact_id) if c.get("is_primary")), None)
     if delta and primary:
@@ -750,8 +699,6 @@ def search_forms(
     ``!`` to negate; other commands raise :class:`SearchError`. ``order_by`` is one of FORM_SORTS;
     ``published_only`` keeps the forms live now (published, inside their publishing window).
     """
-    from mautic_app.domain import search as search_syntax
-
     conds: list[Any] = []
     for term in search_syntax.parse(search):
         if term.command == "ids":

@@ -29,7 +29,7 @@ from mautic_app.models import (
     PointTriggerLog,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, timeline
+from mautic_app.services import contacts, segments, timeline
 
 MAX_PAGE = 200
 MAX_EVENTS = 50
@@ -299,8 +299,6 @@ MAUTIC_SEGMENT_KEYS = {"addToLists": "add_to_segments", "removeFromLists": "remo
 
 def _check_segments(session: Session, properties: dict[str, Any]) -> None:
     """A "modify segments" event names segments that exist."""
-    from mautic_app.services import segments
-
     for key in ("add_to_segments", "remove_from_segments"):
         found = set(segments.existing_ids(session=session, ids=properties.get(key) or []))
         missing = [i for i in properties.get(key) or [] if i not in found]
@@ -548,8 +546,6 @@ def _runnable(event_type: str) -> bool:
 
 
 def _run_event(session: Session, event_type: str, properties: dict[str, Any], contact_ids: list[int]) -> None:
-    from mautic_app.services import segments
-
     if event_type == "tags.modify":
         contacts.modify_tags(session=session, contact_ids=contact_ids, tags=rules.tag_changes(properties))
     elif event_type == "segments.modify":  # by hand: the contact stays in (or out) whatever the filters say

@@ -13,6 +13,8 @@ from mautic_app.db import get_engine
 from mautic_app.domain import tracking as rules
 from mautic_app.models import Contact, ContactEvent
 from mautic_app.models.base import utcnow
+from mautic_app.services import companies, fields, stages, tracking, users
+from mautic_app.services import contacts as contact_service
 from mautic_app.settings import PROJECT_ROOT
 
 
@@ -27,8 +29,6 @@ def migrate() -> None:
 
 
 def bootstrap(*, session: Session, admin_user: str, admin_password: str | None) -> str | None:
-    from mautic_app.services import fields, users
-
     fields.ensure_core_fields(session=session)
     return users.ensure_admin(session=session, username=admin_user, password=admin_password)
 
@@ -63,9 +63,6 @@ AGENTS = [  # desktop more often than phones, as on a B2B site
 
 def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
     """Demo data, once: contacts spread over the last 60 days, companies, tags, stages and site visits."""
-    from mautic_app.services import companies, stages
-    from mautic_app.services import contacts as contact_service
-
     if session.exec(select(Contact.id)).first() is not None:
         return False
     rnd = random.Random(seed)
@@ -112,8 +109,6 @@ def _seed_visits(*, session: Session, rnd: random.Random, visitors: list[tuple[i
     Each visitor comes back now and then from when they were added (up to 60 days ago, so some of
     the last 30 days' visitors are returning ones); a few visitors are on the site now.
     """
-    from mautic_app.services import tracking
-
     hits = []
     for n, (cid, added) in enumerate(visitors):
         device, pid, agent = rules.new_id(), tracking.ensure_public_id(session=session, contact_id=cid), rnd.choice(AGENTS)

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
-from mautic_app import cache, changefeed
+from mautic_app import cache, changefeed, ua_data
 from mautic_app.db import among, insert_many, session_scope
+from mautic_app.domain import forms as form_rules
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import (
@@ -35,7 +36,7 @@ from mautic_app.models import (
     TrackingSetting,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts
+from mautic_app.services import contacts, points
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings as app_settings
 
@@ -80,8 +81,6 @@ def save_settings(*, session: Session, values: dict[str, Any]) -> dict[str, str]
         except (TypeError, ValueError):
             errors["token_max_age_days"] = "Enter a whole number of days from 1 to 365."
     if "allowed_hosts" in values:
-        from mautic_app.domain import forms as form_rules
-
         good, bad = form_rules.check_allowed_hosts(values["allowed_hosts"])
         if bad:
             errors["allowed_hosts"] = "Not a host name (www.example.com or *.example.com): " + ", ".join(bad[:5])
@@ -156,8 +155,6 @@ PLAIN_DESKTOP_AGENT = re.compile(
 def parse_user_agent(user_agent: str) -> dict[str, Any]:
     """Device, OS and browser from a user agent (Matomo's device detector, as Mautic uses)."""
     from device_detector import DeviceDetector
-
-    from mautic_app import ua_data
 
     ua_data.install()  # its data without its crash-prone YAML parser (see ua_data)
     skip_device = PLAIN_DESKTOP_AGENT.fullmatch(user_agent) is not None
@@ -633,8 +630,6 @@ def _move_visitor(batch: _Batch, hit: dict[str, Any], current: int, target: int,
 
 
 def _score(s: Session, contact_id: int, url: str, url_hash: str, at: datetime) -> None:
-    from mautic_app.services import points
-
     hits, previous = s.execute(
         sa.select(sa.func.count(), sa.func.max(PageHit.date_hit))
         .where(PageHit.contact_id == contact_id, PageHit.url_hash == url_hash, col(PageHit.date_hit) < at)

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from mautic_app import changefeed
+from mautic_app.domain.fields import CORE_CONTACT_FIELDS, FieldValueError, normalize_value
 from mautic_app.models import User, UserSession
 from mautic_app.models.base import utcnow
 from mautic_app.settings import get_settings
@@ -120,8 +121,6 @@ def save_user(
     if existing is not None and existing.id != user_id:
         errors["username"] = "This username is taken."
     if email.strip():
-        from mautic_app.domain.fields import CORE_CONTACT_FIELDS, FieldValueError, normalize_value
-
         try:
             email = normalize_value(next(f for f in CORE_CONTACT_FIELDS if f.alias == "email"), email)
         except FieldValueError as exc:

@@ -7,6 +7,7 @@ from typing import Any
 from celery import signals
 
 from mautic_app.queues import hits, redis_queue
+from mautic_app.services import tracking
 from mautic_app.tasks.celery_app import WRITERS_QUEUE, app
 
 # Agents that between them make the user-agent parser load its patterns: a desktop browser (systems and
@@ -26,8 +27,6 @@ def load_agent_patterns(sender: Any = None, **_kwargs: Any) -> None:
     """
     if sender is None or WRITERS_QUEUE not in sender.app.amqp.queues.consume_from:
         return
-    from mautic_app.services import tracking
-
     for agent in SAMPLE_AGENTS:
         tracking.parse_user_agent(agent)
 

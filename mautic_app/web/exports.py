@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from mautic_app.db import session_scope
 from mautic_app.domain import search as search_syntax
 from mautic_app.models.base import utcnow
-from mautic_app.services import exports, users
+from mautic_app.services import exports, forms, users
 
 router = APIRouter()
 
@@ -63,8 +63,6 @@ def export_contacts_csv(
 @router.get("/forms/{form_id:int}/results.csv", include_in_schema=False)
 def export_form_results_csv(request: Request, form_id: int, search: str = Query("", max_length=200)):
     """A form's results as CSV, for a signed-in marketer."""
-    from mautic_app.services import forms
-
     if signed_in_user_id(request) is None:
         return JSONResponse({"errors": [{"code": 401, "message": "Sign in to export results."}]}, status_code=401)
     with session_scope() as session:
@@ -86,8 +84,6 @@ def export_form_results_csv(request: Request, form_id: int, search: str = Query(
 def download_uploaded_file(request: Request, form_id: int, submission_id: int, alias: str):
     """A file a visitor sent with a form: always as a download, never shown on this site (it could
     be a page with scripts), under the visitor's file name."""
-    from mautic_app.services import forms
-
     if signed_in_user_id(request) is None:
         return JSONResponse({"errors": [{"code": 401, "message": "Sign in to download uploaded files."}]}, status_code=401)
     with session_scope() as session:

@@ -37,7 +37,7 @@ from mautic_app.domain import tracking as tracking_rules
 from mautic_app.queues import form_posts
 from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.queues.redis_queue import claim_wake, enabled
-from mautic_app.services import forms, tracking
+from mautic_app.services import form_batches, forms, tracking
 from mautic_app.settings import get_settings
 from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
 
@@ -342,7 +342,7 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
 
 
 def _write_posts(items: list[dict[str, Any]]) -> list[None]:
-    forms.record_queued(items=items)
+    form_batches.record_queued(items=items)
     return [None] * len(items)
 
 

@@ -376,13 +376,13 @@ def test_a_killed_form_writer_stores_each_submission_once(database, session, use
     """The same for queued form submissions: a batch committed but still queued is taken off, not stored again."""
     import json
 
-    from mautic_app.services import forms
+    from mautic_app.services import form_batches
 
     r = redis_queue.sync_client()
     for i in range(3):  # of a form that does not exist (any more): the writer drops each, after its claim
         r.rpush(form_posts.QUEUE, json.dumps({"form_id": 999_999, "values": {}, "n": i, "q": redis_queue.item_id()}))
     written: list[bool] = []
-    real_record, real_trim = forms.record_queued, redis_queue.trim
+    real_record, real_trim = form_batches.record_queued, redis_queue.trim
 
     def record(*, items, batch=None):
         updates = real_record(items=items, batch=batch)
@@ -394,7 +394,7 @@ def test_a_killed_form_writer_stores_each_submission_once(database, session, use
             raise KeyboardInterrupt  # stands for the kill: after the commit, before the take-off
         return real_trim(*args)
 
-    monkeypatch.setattr(forms, "record_queued", record)
+    monkeypatch.setattr(form_batches, "record_queued", record)
     monkeypatch.setattr(redis_queue, "trim", trim_after_a_crash)
     with pytest.raises(KeyboardInterrupt):
         form_posts.drain_submissions(linger=0)
