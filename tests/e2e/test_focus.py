@@ -25,11 +25,14 @@ HOSTILE_CSS = "<style>div, p, a, button { display: none !important; } * { font-s
 
 @pytest.fixture(scope="module")
 def site(app_server) -> Iterator[str]:
-    """A website on another origin: ``/embed?id=N`` pastes the item's script, ``/auto`` only the tracking snippet."""
+    """A website on another origin: ``/embed?id=N`` pastes the item's script, ``/auto`` only the tracking snippet,
+    ``/shop`` is where the item's button leads."""
     base = app_server["base_url"]
 
     def page_for(full_path: str) -> str | None:
         path, _, query = full_path.partition("?")
+        if path == "/shop":
+            return "<!doctype html><html><head><title>Acme shop</title></head><body><h1>Shop</h1></body></html>"
         extra = ""
         if path == "/embed":
             focus_id = query.removeprefix("id=")
