@@ -7,6 +7,7 @@ tells the change feed.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -784,3 +785,49 @@ def owner_options(*, session: Session) -> list[dict[str, str]]:
 def stage_options(*, session: Session) -> list[dict[str, str]]:
     """The stages a contact can be put in, as a picker's ``value`` / ``label`` choices."""
     return [{"value": str(s.id), "label": s.name} for s in stages.list_stages(session=session)]
+
+
+def contact_relations(*, session: Session, ids: list[int]) -> dict[str, dict[int, list[Any]]]:
+    """Tags, do-not-contact rows, UTM tags and IP addresses of many contacts, one query each."""
+    out: dict[str, dict[int, list[Any]]] = {k: defaultdict(list) for k in ("tags", "dnc", "utm", "ips")}
+    if not ids:
+        return out
+    for cid, tag_id, tag in session.execute(
+        sa.select(ContactTag.contact_id, Tag.id, Tag.tag).join(Tag, Tag.id == ContactTag.tag_id)
+        .where(col(ContactTag.contact_id).in_(ids)).order_by(Tag.tag)
+    ).all():
+        out["tags"][cid].append({"id": tag_id, "tag": tag})
+    for row in session.exec(select(DoNotContact).where(col(DoNotContact.contact_id).in_(ids)).order_by(DoNotContact.id)).all():
+        out["dnc"][row.contact_id].append(row)
+    for row in session.exec(select(UtmTag).where(col(UtmTag.contact_id).in_(ids)).order_by(UtmTag.id)).all():
+        out["utm"][row.contact_id].append(row)
+    for cid, ip in session.execute(
+        sa.select(ContactIpAddress.contact_id, IpAddress.ip_address).join(IpAddress, IpAddress.id == ContactIpAddress.ip_id)
+        .where(col(ContactIpAddress.contact_id).in_(ids)).order_by(IpAddress.ip_address)
+    ).all():
+        out["ips"][cid].append(ip)
+    return out
+
+
+def notes_page(*, session: Session, contact_id: int, start: int, limit: int, descending: bool) -> tuple[list[Note], int]:
+    order = col(Note.date_time).desc() if descending else col(Note.date_time).asc()
+    rows = session.exec(
+        select(Note).where(Note.contact_id == contact_id).order_by(order, col(Note.id)).offset(start).limit(limit)
+    ).all()
+    total = session.execute(sa.select(sa.func.count()).where(Note.contact_id == contact_id)).scalar() or 0
+    return list(rows), total
+
+
+def duplicate_of(*, session: Session, contact_id: int, values: dict[str, Any]) -> int | None:
+    """Another contact sharing a unique identifier value with ``values`` (Mautic merges it on edit)."""
+    t = field_service.table(session=session)
+    conds = []
+    for spec in field_service.specs(session=session, obj="contact"):
+        value = values.get(spec.alias)
+        if spec.is_unique_identifier and value not in (None, ""):
+            conds.append(sa.func.lower(t.c[spec.alias]) == value.lower() if isinstance(value, str) else t.c[spec.alias] == value)
+    if not conds:
+        return None
+    return session.execute(
+        sa.select(t.c.id).where(sa.or_(*conds), t.c.id != contact_id).order_by(t.c.id).limit(1)
+    ).scalar()

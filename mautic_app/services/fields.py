@@ -284,3 +284,15 @@ def delete_field(*, session: Session, field_id: int) -> None:
     session.flush()
     cache.changed_in(session, FIELDS)
     changefeed.publish_after_commit(session, "fields", {"ids": [field_id], "action": "deleted"})
+
+
+def field_rows(*, session: Session, obj: str) -> list[FieldDefinition]:
+    return list(session.exec(
+        select(FieldDefinition).where(FieldDefinition.object == obj)
+        .order_by(FieldDefinition.field_order, FieldDefinition.id)
+    ).all())
+
+
+def field_row(*, session: Session, obj: str, field_id: int) -> FieldDefinition | None:
+    row = session.get(FieldDefinition, field_id)
+    return row if row is not None and row.object == obj else None

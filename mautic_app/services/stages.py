@@ -68,3 +68,10 @@ def delete_stage(*, session: Session, stage_id: int) -> None:
     session.execute(sa.update(Contact).where(Contact.stage_id == stage_id).values(stage_id=None))
     session.delete(stage)
     changefeed.publish_after_commit(session, "stages", {"ids": [stage_id], "action": "deleted"})
+
+
+def stages_by_id(*, session: Session, ids: set[int]) -> dict[int, Stage]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Stage).where(col(Stage.id).in_(ids))).all()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mautic_app.db import insert_many
@@ -116,3 +117,10 @@ def describe(event: ContactEvent) -> str:
     if t == "company":
         return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
     return EVENT_LABELS.get(t, t)
+
+
+def event_count(*, session: Session, contact_id: int, types: list[str] | None) -> int:
+    q = sa.select(sa.func.count()).where(ContactEvent.contact_id == contact_id)
+    if types:
+        q = q.where(col(ContactEvent.event_type).in_(types))
+    return session.execute(q).scalar() or 0

@@ -167,3 +167,10 @@ def ensure_admin(*, session: Session, username: str, password: str | None) -> st
         generated = password = secrets.token_urlsafe(12)
     save_user(session=session, user_id=None, username=username, first_name="Admin", password=password, is_admin=True)
     return generated
+
+
+def users_by_id(*, session: Session, ids: set[int]) -> dict[int, User]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}

@@ -19,7 +19,7 @@ from mautic_app.domain import focus as rules
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.queues.group_writer import Busy, GroupWriter
 from mautic_app.services import focus
-from mautic_app.web.tracking import DEVICE_COOKIE, PIXEL, _cors
+from mautic_app.web.tracking import DEVICE_COOKIE, PIXEL, any_site_cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ def _base(request: Request) -> str:
 @router.get("/focus/{name}.js")
 async def script(name: str, request: Request) -> Response:
     focus_id = _id(name)
-    headers = _cors(request) | {"X-Content-Type-Options": "nosniff"}
+    headers = any_site_cors(request) | {"X-Content-Type-Options": "nosniff"}
     body = None
     if focus_id is not None:
         base = _base(request)
@@ -59,7 +59,7 @@ async def pixel(name: str, request: Request) -> Response:
     """Always the GIF: a bogus id, type or device records nothing (or an anonymous stat), never an error."""
     focus_id = _id(name)
     stat_type = request.query_params.get("type") or "view"
-    response = Response(PIXEL, media_type="image/gif", headers=_cors(request) | {"Cache-Control": "no-store, max-age=0"})
+    response = Response(PIXEL, media_type="image/gif", headers=any_site_cors(request) | {"Cache-Control": "no-store, max-age=0"})
     if focus_id is None or stat_type not in rules.STAT_TYPES:
         return response
     if tracking_rules.looks_like_bot(request.headers.get("user-agent", "")):

@@ -39,7 +39,7 @@ from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWrite
 from mautic_app.queues.redis_queue import claim_wake, enabled
 from mautic_app.services import form_batches, forms, tracking
 from mautic_app.settings import get_settings
-from mautic_app.web.tracking import DEVICE_COOKIE, _cors, from_trusted_site, trusted_cors
+from mautic_app.web.tracking import DEVICE_COOKIE, any_site_cors, from_trusted_site, trusted_cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -181,7 +181,7 @@ _limiter = _Limiter()
 
 @router.options("/form/submit")
 async def submit_preflight(request: Request) -> Response:
-    return Response(status_code=204, headers=_cors(request) | {
+    return Response(status_code=204, headers=any_site_cors(request) | {
         "Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Allow-Headers": "Content-Type, X-Requested-With",
         "Access-Control-Max-Age": "86400"})
 
@@ -356,7 +356,7 @@ def _wake_writer() -> None:
 
 def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str | None) -> Response:
     if ajax:
-        return JSONResponse({k: v for k, v in reply.items() if k != "return"}, headers=_cors(request))
+        return JSONResponse({k: v for k, v in reply.items() if k != "return"}, headers=any_site_cors(request))
     if redirect:
         return RedirectResponse(redirect, status_code=303)
     back = reply.get("return")
@@ -367,7 +367,7 @@ def _answer(request: Request, ajax: bool, reply: dict[str, Any], redirect: str |
 async def _invalid(request: Request, ajax: bool, form_id: int, errors: dict[str, str], values: dict[str, Any]) -> Response:
     if ajax:
         return JSONResponse({"success": 0, "validationErrors": errors, "errorMessage": "Please correct the fields marked."},
-                            headers=_cors(request))
+                            headers=any_site_cors(request))
     resent = {k: v for k, v in values.items() if isinstance(v, str | list)}
     html = await run_in_threadpool(_rerender, form_id, errors, resent, _base(request))
     return HTMLResponse(_page_html("Please correct the form", html, ""), status_code=400)
@@ -386,7 +386,7 @@ def _refuse(request: Request, ajax: bool, status: int, message: str) -> Response
     retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
     if ajax:
         return JSONResponse({"success": 0, "errorMessage": message, "errors": [{"code": status, "message": message}]},
-                            status_code=status, headers=_cors(request) | retry)
+                            status_code=status, headers=any_site_cors(request) | retry)
     return HTMLResponse(_page_html("The form was not sent", f'<p role="alert">{rules.e(message)}</p>', ""), status_code=status,
                         headers=retry)
 

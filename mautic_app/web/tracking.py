@@ -60,7 +60,7 @@ async def script() -> Response:
 
 @router.options("/mtc/event")
 async def preflight(request: Request) -> Response:
-    return _preflight(_cors(request))
+    return _preflight(any_site_cors(request))
 
 
 @router.options("/mtc")
@@ -82,15 +82,15 @@ async def event(request: Request) -> Response:
     try:
         params = await _body(request)
     except _BadRequest as exc:
-        return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=_cors(request))
+        return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=any_site_cors(request))
     try:
         reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
     except Busy:
         return JSONResponse({"errors": [{"code": 503, "message": "Too busy to record this visit now. Try again shortly."}]},
-                            status_code=503, headers=_cors(request) | _RETRY)
+                            status_code=503, headers=any_site_cors(request) | _RETRY)
     if reply is None:
-        return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=_cors(request))
-    return _with_cookies(JSONResponse(reply, headers=_cors(request)), request, cookies)
+        return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=any_site_cors(request))
+    return _with_cookies(JSONResponse(reply, headers=any_site_cors(request)), request, cookies)
 
 
 @router.get("/mtracking.gif")
@@ -336,7 +336,7 @@ def trusted_cors(request: Request) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": request.headers["origin"], "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
 
 
-def _cors(request: Request) -> dict[str, str]:
+def any_site_cors(request: Request) -> dict[str, str]:
     """Any site may post hits (and forms) and read the reply: it holds only ids that site was given
     (``_track``), so the credentials are harmless; what it sends is tracked as it is today."""
     origin = request.headers.get("origin")
@@ -370,4 +370,4 @@ async def bare(request: Request) -> Response:
     (cookies, as for a hit, only for a trusted site)."""
     await request.body()
     cookies = ("1" * 24, "0" * 24) if await from_trusted_site(request) else None
-    return _with_cookies(JSONResponse(_BARE_REPLY, headers=_cors(request)), request, cookies)
+    return _with_cookies(JSONResponse(_BARE_REPLY, headers=any_site_cors(request)), request, cookies)

@@ -17,7 +17,7 @@ from mautic_app.db import session_scope
 from mautic_app.services import companies as company_service
 from mautic_app.services import contacts, timeline
 from mautic_app.services import fields as field_service
-from mautic_app.web.api import docs, reads, resource, serializers
+from mautic_app.web.api import docs, resource, serializers
 from mautic_app.web.api.auth import api_user
 from mautic_app.web.api.errors import ApiError
 from mautic_app.web.api.requests import (
@@ -109,7 +109,7 @@ def save(session: Session, contact_id: int | None, data: Any, method: str, user_
             values = _full_record(session, values)
         changed = contacts.update(session=session, contact_id=contact_id, values=values, user_id=user_id,
                                   overwrite_with_blank=overwrite, source="api")
-        duplicate = reads.duplicate_of(session=session, contact_id=contact_id, values={a: new for a, (_, new) in changed.items()})
+        duplicate = contacts.duplicate_of(session=session, contact_id=contact_id, values={a: new for a, (_, new) in changed.items()})
         if duplicate:
             contacts.merge(session=session, winner_id=contact_id, loser_id=duplicate, user_id=user_id)
         if inp.tags:
@@ -178,7 +178,7 @@ def list_contacts(
 @router.get("/list/fields", summary="Contact fields keyed by id")
 def list_fields():
     with session_scope() as session:
-        rows = reads.field_rows(session=session, obj="contact")
+        rows = field_service.field_rows(session=session, obj="contact")
     return respond({row.id: serializers.field_definition(row) for row in rows})
 
 
@@ -208,7 +208,7 @@ def get_notes(
 ):
     with session_scope() as session:
         _read(session, contact_id)
-        notes, total = reads.notes_page(session=session, contact_id=contact_id, start=start, limit=limit,
+        notes, total = contacts.notes_page(session=session, contact_id=contact_id, start=start, limit=limit,
                                         descending=order_dir.lower() == "desc")
         return respond({"total": total, "notes": [serializers.note(n) for n in notes]})
 
@@ -243,7 +243,7 @@ def get_activity(
     with session_scope() as session:
         _read(session, contact_id)
         rows = timeline.events(session=session, contact_id=contact_id, limit=page * limit, types=types)[(page - 1) * limit:]
-        total = reads.event_count(session=session, contact_id=contact_id, types=types)
+        total = timeline.event_count(session=session, contact_id=contact_id, types=types)
     return respond({
         "events": [serializers.event(r) for r in rows],
         "filters": {"search": "", "includeEvents": include, "excludeEvents": sorted(exclude)},

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 
 from mautic_app.db import session_scope
 from mautic_app.services import fields as field_service
-from mautic_app.web.api import docs, reads, serializers
+from mautic_app.web.api import docs, serializers
 from mautic_app.web.api.auth import api_admin, api_user
 from mautic_app.web.api.errors import ApiError
 from mautic_app.web.api.requests import flag, read_body, require_object
@@ -53,7 +53,7 @@ def _changes(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row(session, obj: str, field_id: int):
-    row = reads.field_row(session=session, obj=obj, field_id=field_id)
+    row = field_service.field_row(session=session, obj=obj, field_id=field_id)
     if row is None:
         raise ApiError(404)
     return row
@@ -62,7 +62,7 @@ def _row(session, obj: str, field_id: int):
 @router.get("/{obj}", summary="List contact or company fields")
 def list_fields(obj: Obj):
     with session_scope() as session:
-        rows = reads.field_rows(session=session, obj=obj)
+        rows = field_service.field_rows(session=session, obj=obj)
         return respond({"total": len(rows), "fields": [serializers.field_definition(r) for r in rows]})
 
 
@@ -96,7 +96,7 @@ def new_field(obj: Obj, body: Any = Depends(read_body)):
 def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(read_body)):
     params = require_object(body)
     with session_scope() as session:
-        if reads.field_row(session=session, obj=obj, field_id=field_id) is None:
+        if field_service.field_row(session=session, obj=obj, field_id=field_id) is None:
             if request.method == "PATCH":
                 raise ApiError(404)
             return respond({"field": serializers.field_definition(_create(session, obj, params))}, 201)

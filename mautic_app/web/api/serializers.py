@@ -15,9 +15,11 @@ from sqlmodel import Session
 
 from mautic_app.domain.fields import FIELD_GROUPS, FieldSpec
 from mautic_app.models import ContactEvent, DoNotContact, FieldDefinition, Note, Stage, User, UtmTag
+from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
+from mautic_app.services import stages as stage_service
 from mautic_app.services import timeline
-from mautic_app.web.api import reads
+from mautic_app.services import users as user_service
 
 MAUTIC_OBJECT = {"contact": "lead", "company": "company"}
 
@@ -112,7 +114,7 @@ def _authorship(row: dict[str, Any], users: dict[int, User]) -> dict[str, Any]:
 
 def _field_context(session: Session, obj: str) -> tuple[list[FieldSpec], dict[str, int]]:
     specs = field_service.specs(session=session, obj=obj)
-    ids = {r.alias: r.id for r in reads.field_rows(session=session, obj=obj)}
+    ids = {r.alias: r.id for r in field_service.field_rows(session=session, obj=obj)}
     return specs, ids
 
 
@@ -122,9 +124,9 @@ def contacts(*, session: Session, rows: list[dict[str, Any]], minimal: bool = Fa
         return {}
     specs, field_ids = _field_context(session, "contact")
     ids = [r["id"] for r in rows]
-    rel = reads.contact_relations(session=session, ids=ids)
-    users = reads.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
-    stages = reads.stages_by_id(session=session, ids={r.get("stage_id") for r in rows})
+    rel = contact_service.contact_relations(session=session, ids=ids)
+    users = user_service.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
+    stages = stage_service.stages_by_id(session=session, ids={r.get("stage_id") for r in rows})
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
         cid = r["id"]
@@ -154,7 +156,7 @@ def companies(*, session: Session, rows: list[dict[str, Any]]) -> dict[int, dict
     if not rows:
         return {}
     specs, field_ids = _field_context(session, "company")
-    users = reads.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
+    users = user_service.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
     return {
         r["id"]: {"id": r["id"]} | _authorship(r, users) | {
             "owner": user_ref(users.get(r.get("owner_id"))),
