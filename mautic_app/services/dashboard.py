@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mautic_app.models import Contact
 from mautic_app.models.base import utcnow
@@ -19,8 +19,8 @@ def tiles(*, session: Session) -> dict[str, int]:
     row = session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count().filter(Contact.is_identified == sa.true()),
-            sa.func.count().filter(Contact.date_added >= today),
+            sa.func.count().filter(col(Contact.is_identified) == sa.true()),
+            sa.func.count().filter(col(Contact.date_added) >= today),
         ).select_from(Contact)
     ).one()
     total, identified, new_today = row
@@ -38,7 +38,7 @@ def contacts_per_day(*, session: Session, start: date, end: date) -> list[tuple[
         day = sa.func.date(sa.func.timezone("UTC", Contact.date_added))
     counts: dict[date, int] = {}
     for d, n in session.execute(
-        sa.select(day, sa.func.count()).where(Contact.date_added >= lo, Contact.date_added < hi).group_by(day)
+        sa.select(day, sa.func.count()).where(col(Contact.date_added) >= lo, col(Contact.date_added) < hi).group_by(day)
     ).all():
         counts[d if isinstance(d, date) else date.fromisoformat(str(d)[:10])] = n
     days = (end - start).days + 1

@@ -41,7 +41,7 @@ def claim(*, session: Session, key: str, items: int, forget: Iterable[str] = ())
     taken off the queue, which nothing needs any more.
     """
     global _last_prune
-    table = QueueBatch.__table__
+    table: sa.Table = QueueBatch.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = insert.values(key=key, items=items, date_added=utcnow()).on_conflict_do_nothing(index_elements=["key"])
@@ -52,4 +52,5 @@ def claim(*, session: Session, key: str, items: int, forget: Iterable[str] = ())
             _last_prune = time.monotonic()
             session.execute(sa.delete(table).where(table.c.date_added < utcnow() - KEEP))
         return None
-    return session.execute(sa.select(table.c["items"]).where(table.c.key == key)).scalar_one()
+    stored: int = session.execute(sa.select(table.c["items"]).where(table.c.key == key)).scalar_one()
+    return stored

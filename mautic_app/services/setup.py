@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -84,7 +85,7 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
         )
         added = now - timedelta(days=rnd.randint(0, 59), minutes=rnd.randint(0, 1440))
         session.execute(
-            Contact.__table__.update().where(Contact.__table__.c.id == cid).values(
+            Contact.__table__.update().where(Contact.__table__.c.id == cid).values(  # type: ignore[attr-defined]
                 date_added=added, last_active=min(now, added + timedelta(hours=rnd.randint(0, 72)))
             )
         )
@@ -95,7 +96,7 @@ def seed_demo(*, session: Session, contacts: int = 300, seed: int = 7) -> bool:
         if rnd.random() < 0.6:
             visitors.append((cid, added))
     session.flush()
-    events, people = ContactEvent.__table__, Contact.__table__
+    events, people = ContactEvent.__table__, Contact.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     session.execute(  # timelines so far (created, identified, linked, noted) date from when each contact was added
         events.update().values(occurred_at=select(people.c.date_added).where(people.c.id == events.c.contact_id).scalar_subquery())
     )
@@ -109,7 +110,7 @@ def _seed_visits(*, session: Session, rnd: random.Random, visitors: list[tuple[i
     Each visitor comes back now and then from when they were added (up to 60 days ago, so some of
     the last 30 days' visitors are returning ones); a few visitors are on the site now.
     """
-    hits = []
+    hits: list[dict[str, Any]] = []
     for n, (cid, added) in enumerate(visitors):
         device, pid, agent = rules.new_id(), tracking.ensure_public_id(session=session, contact_id=cid), rnd.choice(AGENTS)
         ip = f"203.0.113.{rnd.randint(1, 254)}"
