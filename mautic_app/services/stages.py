@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -17,13 +19,14 @@ class StageError(ValueError):
 
 
 def list_stages(*, session: Session) -> list[Stage]:
-    return list(session.exec(select(Stage).order_by(Stage.weight, Stage.name)).all())
+    return list(session.exec(select(Stage).order_by(col(Stage.weight), col(Stage.name))).all())
 
 
 def contact_counts(*, session: Session) -> dict[int, int]:
-    return dict(session.execute(
-        sa.select(Contact.stage_id, sa.func.count()).where(col(Contact.stage_id).is_not(None)).group_by(Contact.stage_id)
-    ).all())
+    counts = session.execute(
+        sa.select(col(Contact.stage_id), sa.func.count()).where(col(Contact.stage_id).is_not(None)).group_by(col(Contact.stage_id))
+    ).all()
+    return {cast(int, stage_id): n for stage_id, n in counts}
 
 
 def save_stage(*, session: Session, stage_id: int | None, name: str, weight: int | str = 0, description: str = "",
@@ -45,7 +48,7 @@ def save_stage(*, session: Session, stage_id: int | None, name: str, weight: int
     stage = session.get(Stage, stage_id) if stage_id else Stage(name=name)
     if stage is None:
         errors["id"] = "This stage no longer exists."
-    if errors:
+    if errors or stage is None:
         raise StageError(errors, status=404 if "id" in errors else 400)
     stage.name, stage.weight, stage.description, stage.is_published = name, weight, (description or "").strip(), is_published
     session.add(stage)
@@ -58,14 +61,14 @@ def find_or_create(*, session: Session, name: str) -> int:
     stage = session.exec(select(Stage).where(sa.func.lower(Stage.name) == name.strip().lower())).first()
     if stage is None:
         stage = save_stage(session=session, stage_id=None, name=name)
-    return stage.id
+    return cast(int, stage.id)  # set once flushed
 
 
 def delete_stage(*, session: Session, stage_id: int) -> None:
     stage = session.get(Stage, stage_id)
     if stage is None:
         return
-    session.execute(sa.update(Contact).where(Contact.stage_id == stage_id).values(stage_id=None))
+    session.execute(sa.update(Contact).where(col(Contact.stage_id) == stage_id).values(stage_id=None))
     session.delete(stage)
     changefeed.publish_after_commit(session, "stages", {"ids": [stage_id], "action": "deleted"})
 
@@ -74,4 +77,4 @@ def stages_by_id(*, session: Session, ids: set[int]) -> dict[int, Stage]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {s.id: s for s in session.exec(select(Stage).where(col(Stage.id).in_(ids))).all()}
+    return {cast(int, s.id): s for s in session.exec(select(Stage).where(col(Stage.id).in_(ids))).all()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,7 +60,7 @@ def start_session(*, session: Session, user: User) -> str:
     """Create a session and return the token the browser keeps."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=now + timedelta(hours=get_settings().session_hours)))
+    session.add(UserSession(token_hash=_token_hash(token), user_id=cast(int, user.id), expires_at=now + timedelta(hours=get_settings().session_hours)))
     user.last_login = now
     session.add(user)
     session.flush()
@@ -130,7 +131,7 @@ def save_user(
     user = session.get(User, user_id) if user_id else User(username=username, password_hash="")
     if user is None:
         errors["id"] = "This user no longer exists."
-    if errors:
+    if errors or user is None:
         raise UserError(errors)
     user.username = username
     user.first_name = first_name.strip()[:191]
@@ -173,4 +174,4 @@ def users_by_id(*, session: Session, ids: set[int]) -> dict[int, User]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+    return {cast(int, u.id): u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
