@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from mautic_app import cache, changefeed
@@ -37,7 +37,7 @@ class FieldError(ValueError):
         self.errors = errors
 
 
-def column_type(field_type: str, properties: dict[str, Any] | None = None) -> sa.types.TypeEngine:
+def column_type(field_type: str, properties: dict[str, Any] | None = None) -> sa.types.TypeEngine[Any]:
     if field_type == "number":
         return sa.Float()
     if field_type == "boolean":
@@ -93,13 +93,13 @@ def specs(*, session: Session, obj: str = "contact", fresh: bool = False) -> lis
     def load() -> list[FieldSpec]:
         return [to_spec(r) for r in definitions(session=session, obj=obj)]
 
-    return load() if fresh else FIELDS.get_or_load((str(session.get_bind().url), obj), load, session=session)
+    return load() if fresh else FIELDS.get_or_load((str(session.get_bind().engine.url), obj), load, session=session)
 
 
 def definitions(*, session: Session, obj: str = "contact") -> list[FieldDefinition]:
     """The stored definitions (with ids and flags) in display order, for the fields settings page."""
     return list(session.exec(
-        select(FieldDefinition).where(FieldDefinition.object == obj).order_by(FieldDefinition.field_order, FieldDefinition.id)
+        select(FieldDefinition).where(col(FieldDefinition.object) == obj).order_by(col(FieldDefinition.field_order), col(FieldDefinition.id))
     ).all())
 
 
@@ -127,7 +127,7 @@ def table(*, session: Session, obj: str = "contact") -> sa.TableClause:
 
 def _build_table(obj: str, current: list[FieldSpec]) -> sa.TableClause:
     model = Contact if obj == "contact" else Company
-    system = [c for c in model.__table__.columns]
+    system = [c for c in model.__table__.columns]  # type: ignore[union-attr]  # SQLModel does not declare __table__
     names = {c.name for c in system}
     cols = [sa.column(c.name, c.type) for c in system]
     for spec in current:
@@ -169,7 +169,7 @@ def create_field(
         errors["group"] = "Choose a group."
     alias = (alias.strip().lower() or alias_from_label(label)) if label or alias else ""
     taken = {s.alias for s in specs(session=session, obj=obj, fresh=True)} if obj in TABLES else set()
-    taken |= {c.name for c in (Contact if obj == "contact" else Company).__table__.columns}
+    taken |= {c.name for c in (Contact if obj == "contact" else Company).__table__.columns}  # type: ignore[union-attr]
     if alias and (why := validate_alias(alias, taken)):
         errors["alias"] = why
     properties = _check_properties(type, properties or {}, errors)
@@ -288,8 +288,8 @@ def delete_field(*, session: Session, field_id: int) -> None:
 
 def field_rows(*, session: Session, obj: str) -> list[FieldDefinition]:
     return list(session.exec(
-        select(FieldDefinition).where(FieldDefinition.object == obj)
-        .order_by(FieldDefinition.field_order, FieldDefinition.id)
+        select(FieldDefinition).where(col(FieldDefinition.object) == obj)
+        .order_by(col(FieldDefinition.field_order), col(FieldDefinition.id))
     ).all())
 
 

@@ -50,7 +50,7 @@ def log_many(*, session: Session, rows: list[dict[str, Any]]) -> None:
     """Many lines in one statement (imports, bulk actions, queued writers): each row has contact_id, event_type and details."""
     if rows:
         now = utcnow()
-        insert_many(session, ContactEvent.__table__, [
+        insert_many(session, ContactEvent.__table__, [  # type: ignore[attr-defined]  # SQLModel does not declare it
             {"contact_id": r["contact_id"], "event_type": r["event_type"], "occurred_at": r.get("occurred_at") or now,
              "user_id": r.get("user_id"), "details": r.get("details") or {}} for r in rows])
 
@@ -120,7 +120,7 @@ def describe(event: ContactEvent) -> str:
 
 
 def event_count(*, session: Session, contact_id: int, types: list[str] | None) -> int:
-    q = sa.select(sa.func.count()).where(ContactEvent.contact_id == contact_id)
+    q = sa.select(sa.func.count()).where(col(ContactEvent.contact_id) == contact_id)
     if types:
         q = q.where(col(ContactEvent.event_type).in_(types))
     return session.execute(q).scalar() or 0
