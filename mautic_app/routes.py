@@ -103,6 +103,11 @@ def form_result_file(form_id: Any, submission_id: Any, alias: Any) -> str:
     return f"{form_results(form_id)}/{submission_id}/files/{alias}"
 
 
+def form_public(form_id: Any) -> str:
+    """The form's own public page, the one visitors fill in."""
+    return f"/form/{form_id}"
+
+
 def focus_item(focus_id: Any) -> str:
     return _fill(FOCUS_ITEM, focus_id)
 
