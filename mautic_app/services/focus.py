@@ -8,7 +8,7 @@ Every write publishes on the change feed after it commits: ``focus`` ({"ids": [.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -89,7 +89,7 @@ def list_focus(*, session: Session, search: str = "", start: int = 0, limit: int
     if published_only:
         q = q.where(col(FocusItem.is_published).is_(True))
     total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
-    rows = session.exec(q.order_by(FocusItem.name, FocusItem.id).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
+    rows = session.exec(q.order_by(col(FocusItem.name), col(FocusItem.id)).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
     return total, list(rows)
 
 
@@ -109,13 +109,13 @@ def script_for(*, session: Session, focus_id: int, base: str) -> str | None:
     if item is None:
         return None
     return rules.render_script(rules.script_config(
-        focus_id=item.id, name=item.name, item_type=item.type, style=item.style, form_id=item.form_id,
+        focus_id=cast(int, item.id), name=item.name, item_type=item.type, style=item.style, form_id=item.form_id,
         properties=item.properties or {}, base=base))
 
 
 def form_choices(*, session: Session) -> list[dict[str, str]]:
     """Forms a form-type item may show (id and name)."""
-    rows = session.execute(sa.select(Form.id, Form.name).order_by(Form.name, Form.id).limit(500)).all()
+    rows = session.execute(sa.select(col(Form.id), col(Form.name)).order_by(col(Form.name), col(Form.id)).limit(500)).all()
     return [{"value": str(i), "label": n} for i, n in rows]
 
 
@@ -125,7 +125,9 @@ def form_choices(*, session: Session) -> list[dict[str, str]]:
 def contact_of_device(*, session: Session, device_id: str | None) -> int | None:
     if not device_id:
         return None
-    return session.execute(sa.select(ContactDevice.contact_id).where(ContactDevice.tracking_id == device_id)).scalar()
+    contact_id: int | None = session.execute(
+        sa.select(col(ContactDevice.contact_id)).where(col(ContactDevice.tracking_id) == device_id)).scalar()
+    return contact_id
 
 
 def record_stat(*, session: Session, focus_id: int, stat_type: str, device_id: str | None = None,
@@ -152,7 +154,7 @@ def record_stat(*, session: Session, focus_id: int, stat_type: str, device_id: s
 
 def stat_totals(*, session: Session, focus_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """focus id → {"view": n, "click": n, "conversion": n}."""
-    q = sa.select(FocusStat.focus_id, FocusStat.type, sa.func.count()).group_by(FocusStat.focus_id, FocusStat.type)
+    q = sa.select(col(FocusStat.focus_id), col(FocusStat.type), sa.func.count()).group_by(col(FocusStat.focus_id), col(FocusStat.type))
     if focus_ids is not None:
         if not focus_ids:
             return {}
@@ -173,9 +175,9 @@ def stats_per_day(*, session: Session, focus_id: int, start: date, end: date) ->
         day = sa.func.date(sa.func.timezone("UTC", FocusStat.date_added))
     counts: dict[tuple[str, date], int] = {}
     for kind, d, n in session.execute(
-        sa.select(FocusStat.type, day, sa.func.count())
-        .where(FocusStat.focus_id == focus_id, FocusStat.date_added >= lo, FocusStat.date_added < hi)
-        .group_by(FocusStat.type, day)
+        sa.select(col(FocusStat.type), day, sa.func.count())
+        .where(col(FocusStat.focus_id) == focus_id, col(FocusStat.date_added) >= lo, col(FocusStat.date_added) < hi)
+        .group_by(col(FocusStat.type), day)
     ).all():
         counts[(kind, d if isinstance(d, date) else date.fromisoformat(str(d)[:10]))] = n
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
@@ -193,13 +195,13 @@ def _live(query: Any) -> Any:
 
 def _live_patterns(session: Session, *, exclude: int | None) -> int:
     """How many page addresses the other live items use: every tracked hit is matched against them all."""
-    rows = session.execute(_live(sa.select(FocusItem.properties)).where(FocusItem.id != (exclude or 0))).scalars()
+    rows = session.execute(_live(sa.select(col(FocusItem.properties))).where(col(FocusItem.id) != (exclude or 0))).scalars()
     return sum(len(props.get("show_on") or []) for props in rows if isinstance(props, dict))
 
 
 def published_show_on(*, session: Session) -> rules.ShowOnIndex:
     rows = session.execute(
-        _live(sa.select(FocusItem.id, FocusItem.properties, FocusItem.publish_up, FocusItem.publish_down))).all()
+        _live(sa.select(col(FocusItem.id), col(FocusItem.properties), col(FocusItem.publish_up), col(FocusItem.publish_down)))).all()
     return rules.ShowOnIndex.build(
         (i, (props or {}).get("show_on") or [], up, down) for i, props, up, down in rows if isinstance(props, dict))
 
