@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 TYPES: dict[str, str] = {"notice": "Notice", "link": "Link", "form": "Form"}
@@ -375,6 +375,14 @@ def live_budget_error(own: int, others: int) -> str | None:
         return (f"Published focus items may use at most {MAX_LIVE_PATTERNS} page addresses together; "
                 f"the others use {others}, so this one may use {max(0, MAX_LIVE_PATTERNS - others)}.")
     return None
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:
