@@ -7,16 +7,19 @@ tells the change feed.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
-from mautic_app.db import insert_many, take_sqlite_write_lock
+from mautic_app.db import among, insert_many, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -628,32 +631,49 @@ def remove_dnc(*, session: Session, contact_id: int, channel: str = "email", use
     return bool(n)
 
 
-def ensure_ip(*, session: Session, ip: str) -> int:
-    """The row id of an address (already normalised), created when new."""
-    ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar()
-    if ip_id is None:
-        # Two requests from one new address at once (a double click, an office behind one NAT)
-        # both get here: the second insert does nothing instead of failing on the unique address.
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(IpAddress.__table__).values(ip_address=ip).on_conflict_do_nothing())
-        ip_id = session.execute(sa.select(IpAddress.id).where(IpAddress.ip_address == ip)).scalar_one()
-    return ip_id
-
-
 def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
-    import ipaddress
-
     try:
         ip = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
         return
-    ip_id = ensure_ip(session=session, ip=ip)
-    exists = session.execute(sa.select(1).where(ContactIpAddress.contact_id == contact_id, ContactIpAddress.ip_id == ip_id)).first()
-    if not exists:
-        session.add(ContactIpAddress(contact_id=contact_id, ip_id=ip_id))
+    if link_ips(session=session, pairs=[(contact_id, ip)]):
         timeline.log(session=session, contact_id=contact_id, event_type="ip_added", details={"ip": ip})
+
+
+IP_CHUNK = 900  # values per look-up: below SQLite's bound-parameter limit
+
+
+def link_ips(*, session: Session, pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Link contacts to IP addresses (normalised), creating the addresses that are new: the one way
+    every writer (a form post, a tracked hit, an import, a contact's edit) records where a contact was
+    seen. Returns the (contact, address) pairs that were not linked before, in the order given, for
+    the caller's "IP address added" events. Two writers adding one new address at once (a double
+    click, an office behind one NAT) is no error: the second insert does nothing and its row is used."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return []
+    addresses = sorted({ip for _, ip in wanted})
+    known = _ip_ids(session, addresses)
+    if missing := [ip for ip in addresses if ip not in known]:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(IpAddress.__table__).on_conflict_do_nothing(), [{"ip_address": ip} for ip in missing])
+        known |= _ip_ids(session, missing)
+    contact_ids = sorted({c for c, _ in wanted})
+    linked: set[tuple[int, int]] = set()
+    for start in range(0, len(contact_ids), IP_CHUNK):
+        linked.update(session.execute(sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(
+            among(session, col(ContactIpAddress.contact_id), contact_ids[start:start + IP_CHUNK]))).tuples())
+    new = [(c, ip) for c, ip in wanted if (c, known[ip]) not in linked]
+    insert_many(session, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": known[ip]} for c, ip in new])
+    return new
+
+
+def _ip_ids(session: Session, addresses: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(addresses), IP_CHUNK):
+        found.update(session.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(
+            among(session, col(IpAddress.ip_address), addresses[start:start + IP_CHUNK]))).all())
+    return found
 
 
 UTM_KEYS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")

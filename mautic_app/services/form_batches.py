@@ -30,9 +30,7 @@ from mautic_app.models import (
     CompanyContact,
     Contact,
     ContactDevice,
-    ContactIpAddress,
     FormSubmission,
-    IpAddress,
     PointAction,
 )
 from mautic_app.models.base import utcnow
@@ -407,18 +405,8 @@ def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
                 pairs.add((item.contact_id, str(ipaddress.ip_address(str(item.posted.ip).strip()))))
             except ValueError:
                 continue
-    if not pairs:
-        return
-    for ip in sorted({ip for _, ip in pairs}):
-        contacts.ensure_ip(session=session, ip=ip)
-    ip_ids = dict(session.execute(sa.select(IpAddress.ip_address, IpAddress.id)
-                                  .where(col(IpAddress.ip_address).in_({ip for _, ip in pairs}))).all())
-    have = set(session.execute(sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(
-        col(ContactIpAddress.contact_id).in_({c for c, _ in pairs}), col(ContactIpAddress.ip_id).in_(ip_ids.values()))).all())
-    new = sorted({(c, ip) for c, ip in pairs if ip in ip_ids and (c, ip_ids[ip]) not in have})
-    if new:
-        insert_many(session, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": ip_ids[ip]} for c, ip in new])
-        events += [{"contact_id": c, "event_type": "ip_added", "details": {"ip": ip}} for c, ip in new]
+    new = contacts.link_ips(session=session, pairs=sorted(pairs))
+    events += [{"contact_id": c, "event_type": "ip_added", "details": {"ip": ip}} for c, ip in new]
 
 
 def _points_actions(session: Session, run: _Run) -> None:

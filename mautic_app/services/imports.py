@@ -39,11 +39,9 @@ from mautic_app.models import (
     CompanyContact,
     ContactEvent,
     ContactImport,
-    ContactIpAddress,
     ContactTag,
     DoNotContact,
     ImportFailure,
-    IpAddress,
     Stage,
     User,
 )
@@ -640,7 +638,7 @@ class _Batch:
         pairs = list(zip(new_ids, new, strict=True)) + [(e.id, e) for e in old]
         existing_ids = [e.id for e in old]
         self._tags(pairs, existing_ids)
-        self._ips(pairs, existing_ids)
+        self._ips(pairs)
         self._dnc(pairs)
         self._companies(pairs, existing_ids)
         self._update(old, changes, now)
@@ -817,24 +815,8 @@ class _Batch:
             have.update(tuple(r) for r in self.session.execute(sa.select(contact_col, other_col).where(self._in(contact_col, chunk))))
         return have
 
-    def _ips(self, pairs: list[tuple[int, _Entry]], existing_ids: list[int]) -> None:
-        wanted = [(cid, ip) for cid, e in pairs for ip in e.row.ips]
-        if not wanted:
-            return
-        addresses = list({ip for _, ip in wanted})
-        known: dict[str, int] = {}
-        for chunk in _chunks(addresses):
-            known.update(self.session.execute(
-                sa.select(IpAddress.ip_address, IpAddress.id).where(self._in(col(IpAddress.ip_address), chunk))
-            ).all())
-        missing = [ip for ip in addresses if ip not in known]
-        if missing:
-            new_ids = allocate_ids(self.session, "ip_addresses", len(missing))
-            _bulk_insert(self.session, IpAddress.__table__, ("id", "ip_address"), list(zip(new_ids, missing, strict=True)), self.pg)
-            known.update(zip(missing, new_ids, strict=True))
-        have = self._existing_links(ContactIpAddress.contact_id, ContactIpAddress.ip_id, existing_ids)
-        links = {(cid, known[ip]) for cid, ip in wanted} - have
-        _bulk_insert(self.session, ContactIpAddress.__table__, ("contact_id", "ip_id"), sorted(links), self.pg)
+    def _ips(self, pairs: list[tuple[int, _Entry]]) -> None:
+        contact_service.link_ips(session=self.session, pairs=[(cid, ip) for cid, e in pairs for ip in e.row.ips])
 
     def _dnc(self, pairs: list[tuple[int, _Entry]]) -> None:
         """doNotEmail 1 adds a manual e-mail DNC (an existing one is kept); 0 removes it, as in Mautic."""

@@ -29,8 +29,6 @@ from mautic_app.models import (
     Contact,
     ContactDevice,
     ContactEvent,
-    ContactIpAddress,
-    IpAddress,
     PageHit,
     PointAction,
     TrackingSetting,
@@ -520,22 +518,9 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
 
 def _link_ips(batch: _Batch) -> None:
     """New (contact, IP) pairs: the addresses, the links and an "IP address added" event each."""
-    s = batch.session
     pending, batch.ips = batch.ips, {}
-    addresses = sorted({ip for _, ip in pending})
-    known = dict(s.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(among(s, col(IpAddress.ip_address), addresses))).all())
-    missing = [ip for ip in addresses if ip not in known]
-    if missing:
-        t = IpAddress.__table__
-        known |= dict(s.execute(sa.insert(t).returning(t.c.ip_address, t.c.id), [{"ip_address": ip} for ip in missing]).all())
-    contact_ids = sorted({c for c, _ in pending})
-    linked = set(s.execute(
-        sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(among(s, col(ContactIpAddress.contact_id), contact_ids))
-    ).tuples())
-    new = [(c, ip, at) for (c, ip), at in pending.items() if (c, known[ip]) not in linked]
-    if new:
-        insert_many(s, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": known[ip]} for c, ip, _ in new])
-        batch.events.extend({"contact_id": c, "event_type": "ip_added", "occurred_at": at, "details": {"ip": ip}} for c, ip, at in new)
+    new = contacts.link_ips(session=batch.session, pairs=pending)
+    batch.events.extend({"contact_id": c, "event_type": "ip_added", "occurred_at": pending[c, ip], "details": {"ip": ip}} for c, ip in new)
 
 
 def _identify(batch: _Batch, hit: dict[str, Any], contact_id: int, device_row: int) -> int:
