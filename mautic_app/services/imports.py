@@ -13,17 +13,20 @@ Statuses: new (uploaded, waiting for its mapping), queued, in_progress, imported
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import psycopg
 import sqlalchemy as sa
@@ -140,6 +143,60 @@ def create_import(
     session.add(row)
     session.flush()
     return row
+
+
+class UploadChunk(Protocol):
+    """A piece of a browser upload (Reflex's ``UploadChunk``): the file it belongs to and its next bytes."""
+
+    filename: str
+    data: bytes
+
+
+UPLOAD_WRITE_BYTES = 1024 * 1024
+
+
+@asynccontextmanager
+async def received_upload(
+    chunks: AsyncIterable[UploadChunk], *, on_start: Callable[[str], Awaitable[None]],
+) -> AsyncIterator[tuple[Path, str | None]]:
+    """Stream the first file of a browser upload to a scratch file in ``settings.import_folder``.
+
+    The file is never whole in memory, and reading stops one byte past :data:`MAX_FILE_BYTES`
+    (enough for :func:`create_import` to word the size error; the rest is refused). ``on_start``
+    hears the file's name as its first bytes arrive. Yields the scratch file and the name (None
+    when no file came: the browser refused the drop); the scratch file is removed on leaving.
+    """
+    limit = MAX_FILE_BYTES + 1
+    folder = get_settings().import_folder
+    part = folder / f".upload-{uuid.uuid4().hex}.part"
+    name: str | None = None
+    size = 0
+    try:
+        await asyncio.to_thread(lambda: folder.mkdir(parents=True, exist_ok=True))
+        out = await asyncio.to_thread(lambda: part.open("wb"))
+        try:
+            buffer = bytearray()
+            async for chunk in chunks:
+                if name is None:
+                    name = Path(chunk.filename).name or "import.csv"
+                    await on_start(name)
+                elif Path(chunk.filename).name != name:
+                    continue  # only one file per import
+                if size >= limit:
+                    break
+                data = chunk.data[: limit - size]
+                buffer += data
+                size += len(data)
+                if len(buffer) >= UPLOAD_WRITE_BYTES:
+                    block, buffer = bytes(buffer), bytearray()
+                    await asyncio.to_thread(out.write, block)
+            if buffer:
+                await asyncio.to_thread(out.write, bytes(buffer))
+        finally:
+            await asyncio.to_thread(out.close)
+        yield part, name
+    finally:
+        await asyncio.to_thread(lambda: part.unlink(missing_ok=True))
 
 
 def _get(session: Session, import_id: int) -> ContactImport:
