@@ -34,7 +34,10 @@ WRITERS_QUEUE = "writers"
 
 
 def config(cfg: Settings) -> dict:
-    """Celery settings for ``cfg``: Redis when configured, else the server-less filesystem broker."""
+    """Celery settings for ``cfg``: Redis when configured, else the server-less filesystem broker.
+
+    Nothing is written here (the app is configured on import): the broker makes its folders when first
+    used (``broker.Channel``) and beat its schedule's folder when it starts (``tasks.maintenance``)."""
     folder = cfg.celery_folder
     common = {
         "timezone": "UTC",
@@ -53,7 +56,6 @@ def config(cfg: Settings) -> dict:
         # live visitors back, and in a burst that worker yields the CPU to the web server (launcher).
         "task_routes": {"mautic.tracking.*": {"queue": WRITERS_QUEUE}, "mautic.forms.record_queued_submissions": {"queue": WRITERS_QUEUE}},
     }
-    folder.mkdir(parents=True, exist_ok=True)
     if cfg.redis_url:
         # Hits queue in Redis only; beat wakes their writer too, in case a wake-up was lost.
         common["beat_schedule"]["record-queued-hits"] = {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)}
@@ -61,8 +63,6 @@ def config(cfg: Settings) -> dict:
                                                                  "schedule": timedelta(seconds=5)}
         return common | {"broker_url": cfg.redis_url, "result_backend": cfg.redis_url}
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
-    for path in (queue, processed, control):
-        path.mkdir(parents=True, exist_ok=True)
     return common | {
         "broker_url": f"{broker.SCHEME}://localhost//",  # the host is ignored; naming it silences kombu's warning
         "broker_transport_options": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from celery import signals
 
 from mautic_app import changefeed
@@ -15,6 +17,13 @@ def _migrate(**_kwargs) -> None:
     """Bring the schema to head before any task runs; drop the connections so forked children open their own."""
     setup.migrate()
     get_engine().dispose()
+
+
+@signals.beat_init.connect
+@signals.beat_embedded_init.connect
+def _schedule_folder(**_kwargs) -> None:
+    """Beat keeps its schedule in the data folder; the folder is made as beat starts, not on import."""
+    Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
 
 
 @signals.worker_process_init.connect

@@ -78,7 +78,11 @@ def test_celery_config_for_each_broker(tmp_path):
     options = embedded["broker_transport_options"]
     assert embedded["broker_url"].startswith("mauticfs://") and "result_backend" not in embedded
     assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "celery" / "queue")
-    assert options["store_processed"] is False and (tmp_path / "celery" / "processed").is_dir()
+    assert options["store_processed"] is False
+    assert not (tmp_path / "celery").exists()  # configuring (on import) writes nothing
+    with make_app(dataclasses.replace(base, data_dir=tmp_path, redis_url=None)).connection_for_write() as conn:
+        assert conn.default_channel is not None  # the broker makes its folders when first used
+    assert all((tmp_path / "celery" / name).is_dir() for name in ("queue", "processed", "control"))
     assert embedded["task_ignore_result"] is True
     assert {e["task"] for e in embedded["beat_schedule"].values()} == {
         "mautic.maintenance.prune_change_feed", "mautic.maintenance.purge_expired_sessions", "mautic.imports.requeue_stalled",
