@@ -88,29 +88,3 @@ def property_inputs(rule: rules.RuleType, *, name_prefix: str | rx.Var, values: 
 def form_properties(rule: rules.RuleType, form: Mapping[str, Any], name_prefix: str) -> dict[str, str]:
     """The submitted text of each of ``rule``'s properties (the service checks and converts it)."""
     return {p.key: str(form.get(name_prefix + p.key, "") or "") for p in rule.properties}
-
-
-def form_flag(form: Mapping[str, Any], name: str) -> bool:
-    """Whether a submitted switch or checkbox is on."""
-    return str(form.get(name, "")).lower() in {"1", "on", "true"}
-
-
-def error_aria(error: rx.Var, control_id: str) -> dict[str, Any]:
-    """A control's ARIA props: invalid while ``error`` is set, described by the message ``labelled`` shows."""
-    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
-
-
-def switch_field(id_prefix: str, name: str, label: str, checked: rx.Var) -> rx.Component:
-    """A switch submitted as ``name`` ("1" when on), with a clickable label; its id is ``<id_prefix>-<name>``."""
-    control_id = f"{id_prefix}-{name}"
-    return rx.hstack(
-        rx.switch(id=control_id, name=name, value="1", default_checked=checked),
-        rx.el.label(label, html_for=control_id, style={"font_size": "var(--font-size-2)", "cursor": "pointer"}),
-        align="center",
-        spacing="2",
-    )
-
-
-def when_input(value: Any) -> str:
-    """A stored UTC datetime as a ``datetime-local`` input wants it."""
-    return value.strftime("%Y-%m-%dT%H:%M") if value else ""

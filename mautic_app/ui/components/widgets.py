@@ -1,4 +1,4 @@
-"""Small shared widgets: a styled native select, labelled controls, sortable headers, a pager.
+"""Small shared widgets: a styled native select, labelled controls, sortable headers, a pager, form switches.
 
 Native ``<select>`` elements are used for choices: they carry their label to assistive
 technology, submit with forms, and need no portal; the style below matches Radix inputs.
@@ -6,6 +6,7 @@ technology, submit with forms, and need no portal; the style below matches Radix
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import reflex as rx
@@ -203,3 +204,29 @@ class _PostForm(Form):
 def post_form(*children: rx.Component, action: str, **props) -> rx.Component:
     """A plain HTML form posting to an HTTP route (signing in and out: only a response sets an HttpOnly cookie)."""
     return _PostForm.create(*children, action=action, method="post", **props)
+
+
+def form_flag(form: Mapping[str, Any], name: str) -> bool:
+    """Whether a submitted switch or checkbox is on."""
+    return str(form.get(name, "")).lower() in {"1", "on", "true"}
+
+
+def error_aria(error: rx.Var, control_id: str) -> dict[str, Any]:
+    """A control's ARIA props: invalid while ``error`` is set, described by the message ``labelled`` shows."""
+    return {"aria_invalid": error != "", "aria_describedby": rx.cond(error != "", f"{control_id}-error", "")}
+
+
+def switch_field(id_prefix: str, name: str, label: str, checked: rx.Var) -> rx.Component:
+    """A switch submitted as ``name`` ("1" when on), with a clickable label; its id is ``<id_prefix>-<name>``."""
+    control_id = f"{id_prefix}-{name}"
+    return rx.hstack(
+        rx.switch(id=control_id, name=name, value="1", default_checked=checked),
+        rx.el.label(label, html_for=control_id, style={"font_size": "var(--font-size-2)", "cursor": "pointer"}),
+        align="center",
+        spacing="2",
+    )
+
+
+def when_input(value: Any) -> str:
+    """A stored UTC datetime as a ``datetime-local`` input wants it."""
+    return value.strftime("%Y-%m-%dT%H:%M") if value else ""

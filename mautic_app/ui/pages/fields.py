@@ -12,8 +12,7 @@ from mautic_app.domain.fields import FIELD_GROUPS, FIELD_TYPES, alias_from_label
 from mautic_app.services import fields as field_service
 from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, record_dialog
 from mautic_app.ui.components.paged_list import count_status, delete_button, delete_confirmation, list_table, row_actions
-from mautic_app.ui.components.points import error_aria, form_flag
-from mautic_app.ui.components.widgets import hidden_header, labelled, native_select
+from mautic_app.ui.components.widgets import error_aria, form_flag, hidden_header, labelled, native_select
 from mautic_app.ui.layout import page_header, template
 
 OBJECTS = {"contact": "Contact fields", "company": "Company fields"}

@@ -21,7 +21,8 @@ from mautic_app.ui.components.paged_list import (
     row_actions,
     search_form,
 )
-from mautic_app.ui.components.points import form_flag, section_nav, switch_field
+from mautic_app.ui.components.points import section_nav
+from mautic_app.ui.components.widgets import form_flag, switch_field
 from mautic_app.ui.layout import page_header, template
 
 

@@ -23,18 +23,17 @@ from mautic_app.ui.components.paged_list import (
     row_actions,
     search_form,
 )
-from mautic_app.ui.components.points import (
-    as_text,
+from mautic_app.ui.components.points import as_text, form_properties, property_inputs, section_nav, type_options
+from mautic_app.ui.components.widgets import (
+    VISUALLY_HIDDEN,
     error_aria,
     form_flag,
-    form_properties,
-    property_inputs,
-    section_nav,
+    labelled,
+    native_select,
+    option_list,
     switch_field,
-    type_options,
     when_input,
 )
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select, option_list
 from mautic_app.ui.layout import page_header, template
 
 FORM_KEYS = ("name", "description", "points", "group", "color", "publish_up", "publish_down", "events", "id")

@@ -22,18 +22,8 @@ from mautic_app.ui.components.paged_list import (
     row_actions,
     search_form,
 )
-from mautic_app.ui.components.points import (
-    as_text,
-    error_aria,
-    form_flag,
-    form_properties,
-    property_inputs,
-    section_nav,
-    switch_field,
-    type_options,
-    when_input,
-)
-from mautic_app.ui.components.widgets import labelled, native_select, option_list
+from mautic_app.ui.components.points import as_text, form_properties, property_inputs, section_nav, type_options
+from mautic_app.ui.components.widgets import error_aria, form_flag, labelled, native_select, option_list, switch_field, when_input
 from mautic_app.ui.layout import page_header, template
 
 PROP_PREFIX = "prop_"

@@ -11,7 +11,7 @@ from mautic_app.db import session_scope
 from mautic_app.services import stages
 from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, record_dialog
 from mautic_app.ui.components.paged_list import all_rows_body, delete_confirmation, named_row, row_actions
-from mautic_app.ui.components.points import form_flag, switch_field
+from mautic_app.ui.components.widgets import form_flag, switch_field
 from mautic_app.ui.layout import page_header, template
 
 

@@ -11,7 +11,7 @@ from mautic_app.db import session_scope
 from mautic_app.services import users
 from mautic_app.ui.components.list_dialog import ListDialog, dialog_input, new_button, record_dialog
 from mautic_app.ui.components.paged_list import delete_button, delete_confirmation, list_table, row_actions
-from mautic_app.ui.components.points import form_flag
+from mautic_app.ui.components.widgets import form_flag
 from mautic_app.ui.guard import session_token
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
