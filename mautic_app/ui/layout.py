@@ -46,6 +46,8 @@ class RecordPage(rx.State, mixin=True):
 
     # The path (as the browser sent it) whose record the page's vars hold; "" before the first load.
     loaded_path: str = ""
+    # The address names no record (never made, deleted or merged away): the page shows :func:`missing_record`.
+    missing: bool = False
 
     def _loaded_here(self) -> None:
         self.loaded_path = self.router.url.path
@@ -67,6 +69,16 @@ def _record_ready(states: list[type[RecordPage]]) -> rx.Var[bool]:
     for state in states:
         ready = ready & (state.loaded_path == _LOCATION["pathname"])
     return ready
+
+
+def missing_record(message: str | rx.Var[str], back_label: str | rx.Var[str], back_href: str | rx.Var[str]) -> rx.Component:
+    """What a record page shows when its record does not exist, the same on every page: why, and the way back."""
+    return rx.vstack(
+        rx.callout(message, icon="info", role="alert", width="100%"),
+        rx.link(back_label, href=back_href),
+        spacing="3",
+        width="100%",
+    )
 
 
 def loading(label: str = "Loading") -> rx.Component:

@@ -26,7 +26,7 @@ from mautic_app.ui.components.field_input import (
     shared_datalists,
 )
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
-from mautic_app.ui.layout import RecordPage, page_header
+from mautic_app.ui.layout import RecordPage, missing_record, page_header
 from mautic_app.ui.session import SessionState
 
 CHECK_FIELDS = "Please correct the highlighted fields."
@@ -70,7 +70,6 @@ class RecordForm(RecordPage, mixin=True):
 
     cid: int = 0
     loaded: bool = False
-    missing: bool = False
     name: str = ""
     groups: list[FieldGroup] = []
     values: dict[str, str] = {}
@@ -232,13 +231,14 @@ def side_card(S: type[RecordForm], title: str, id_prefix: str, *controls: rx.Com
     )
 
 
-def record_form_page(S: type[RecordForm], side_card: Callable[[], rx.Component], missing: str) -> rx.Component:
-    """The form under its heading: a spinner until loaded, ``missing`` when the record does not exist."""
+def record_form_page(S: type[RecordForm], side_card: Callable[[], rx.Component], missing: str, back_label: str,
+                     back_href: str) -> rx.Component:
+    """The form under its heading: a spinner until loaded, ``missing`` and the way back when the record does not exist."""
     return rx.vstack(
         page_header(S.heading),
         rx.cond(
             S.loaded,
-            rx.cond(S.missing, rx.callout(missing, icon="info", role="alert"), _form(S, side_card())),
+            rx.cond(S.missing, missing_record(missing, back_label, back_href), _form(S, side_card())),
             rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
         ),
         width="100%",

@@ -112,7 +112,8 @@ def _side_card() -> rx.Component:
 
 
 def _page() -> rx.Component:
-    return record_form_page(ContactFormState, _side_card, "This contact does not exist (it may have been deleted or merged).")
+    return record_form_page(ContactFormState, _side_card, "This contact does not exist (it may have been deleted or merged).",
+                            "All contacts", routes.CONTACTS)
 
 
 @template(route=routes.CONTACT_NEW, title="New contact", on_load=ContactFormState.load)

@@ -12,7 +12,7 @@ from mautic_app.db import session_scope
 from mautic_app.services import forms
 from mautic_app.ui import live
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import RecordPage, missing_record, page_header, template
 
 PAGE = 25
 COLUMNS = 6  # field values shown in the table; the CSV has them all
@@ -40,10 +40,9 @@ def _cell(form_id: int, submission_id: int, alias: str, value: Any) -> dict[str,
     return {"text": forms.value_text(value)[:200], "href": href}
 
 
-class FormResultsState(rx.State):
+class FormResultsState(RecordPage, rx.State):
     form_id: int = 0
     name: str = ""
-    missing: bool = False
     total: int = 0
     start: int = 0
     search: str = ""
@@ -74,9 +73,11 @@ class FormResultsState(rx.State):
         form_id = routes.id_in_path(self.router.url.path, routes.FORM_RESULTS)
         if form_id is None:
             self.missing = True
+            self._loaded_here()
             return
         self.form_id, self.start, self.search, self.missing = form_id, 0, "", False
         await self._reload()
+        self._loaded_here()
         return FormResultsState.follow_changes
 
     @rx.event(background=True)
@@ -103,7 +104,7 @@ def form_results_page() -> rx.Component:
     S = FormResultsState
     return rx.cond(
         S.missing,
-        rx.callout("This form does not exist.", color_scheme="red", role="alert"),
+        missing_record("This form does not exist (it may have been deleted).", "All forms", routes.FORMS),
         rx.vstack(
             page_header("Results: " + S.name,
                         rx.link(rx.button("Edit form", variant="soft", tab_index=-1), href=routes.form(S.form_id.to(str))),

@@ -90,7 +90,8 @@ def _side_card() -> rx.Component:
 
 
 def _page() -> rx.Component:
-    return record_form_page(CompanyFormState, _side_card, "This company does not exist (it may have been deleted).")
+    return record_form_page(CompanyFormState, _side_card, "This company does not exist (it may have been deleted).",
+                            "All companies", routes.COMPANIES)
 
 
 @template(route=routes.COMPANY_NEW, title="New company", on_load=CompanyFormState.load)

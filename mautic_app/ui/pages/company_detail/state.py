@@ -110,7 +110,6 @@ def _write(fn, **kwargs) -> None:
 class CompanyState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
-    missing: bool = False
     name: str = ""
     score: int = 0
     owner: str = ""

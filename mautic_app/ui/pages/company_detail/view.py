@@ -6,7 +6,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.ui.components.widgets import confirm_dialog
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.company_detail.details import details_card, summary_card
 from mautic_app.ui.pages.company_detail.linked_contacts import contacts_card
 from mautic_app.ui.pages.company_detail.state import CompanyState
@@ -53,7 +53,7 @@ def company_page() -> rx.Component:
             S.loaded,
             rx.cond(
                 S.missing,
-                rx.callout("This company does not exist (it may have been deleted).", icon="info", role="alert"),
+                missing_record("This company does not exist (it may have been deleted).", "All companies", routes.COMPANIES),
                 _content(),
             ),
             rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),

@@ -41,7 +41,6 @@ def _reason(exc: contacts.ContactError | companies.CompanyError | point_service.
 class ContactDetailState(RecordPage, rx.State):
     cid: int = 0
     loaded: bool = False
-    missing: bool = False
     merged_into: int = 0
     name: str = ""
     email: str = ""

@@ -7,7 +7,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.ui.components.widgets import confirm_dialog
-from mautic_app.ui.layout import template
+from mautic_app.ui.layout import missing_record, template
 from mautic_app.ui.pages.contact_detail.activity import activity_card
 from mautic_app.ui.pages.contact_detail.details import details_card
 from mautic_app.ui.pages.contact_detail.dnc import dnc_card, dnc_dialog
@@ -108,15 +108,12 @@ def contact_detail() -> rx.Component:
                 rx.heading("Contact not found", size="6", as_="h1"),
                 rx.cond(
                     S.merged_into > 0,
-                    rx.callout("This contact was merged into another one.", icon="merge"),
-                    rx.callout("This contact does not exist; it may have been deleted.", icon="info"),
-                ),
-                rx.cond(
-                    S.merged_into > 0,
-                    rx.link("Open the contact it was merged into", href=routes.contact(S.merged_into)),
-                    rx.link("Back to contacts", href=routes.CONTACTS),
+                    missing_record("This contact was merged into another one.", "Open the contact it was merged into",
+                                   routes.contact(S.merged_into)),
+                    missing_record("This contact does not exist (it may have been deleted).", "All contacts", routes.CONTACTS),
                 ),
                 spacing="3",
+                width="100%",
             ),
             _body(),
         ),

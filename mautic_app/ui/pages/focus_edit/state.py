@@ -25,7 +25,6 @@ def _no_errors() -> dict[str, str]:
 class FocusEditState(RecordPage, rx.State):
     focus_id: int = 0
     loaded: bool = False
-    missing: bool = False
     draft: dict[str, str] = data.blank()
     errors: dict[str, str] = _no_errors()
     forms: list[dict[str, str]] = []

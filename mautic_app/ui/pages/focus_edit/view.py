@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app import routes
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.focus_edit.builder import builder
 from mautic_app.ui.pages.focus_edit.panels import embed_panel, stats_panel
 from mautic_app.ui.pages.focus_edit.preview import preview_panel
@@ -18,7 +18,7 @@ def focus_page() -> rx.Component:
     S = FocusEditState
     return rx.cond(
         S.missing,
-        rx.callout("This focus item does not exist (it may have been deleted).", color_scheme="red", role="alert"),
+        missing_record("This focus item does not exist (it may have been deleted).", "All focus items", routes.FOCUS_ITEMS),
         rx.cond(
             S.loaded,
             rx.vstack(

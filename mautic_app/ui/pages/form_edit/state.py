@@ -20,7 +20,6 @@ def _as_text(value: str | bool) -> str:
 
 class FormEditState(RecordPage, rx.State):
     form_id: int = 0  # 0 while new
-    missing: bool = False
     settings: dict[str, str] = dict(SETTINGS)
     fields: list[dict[str, str]] = []
     actions: list[dict[str, str]] = []

@@ -8,7 +8,7 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.domain import forms as rules
 from mautic_app.ui.components.widgets import labelled, native_select, option_list
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.form_edit.actions import actions_card
 from mautic_app.ui.pages.form_edit.fields import check, field_editor, field_row
 from mautic_app.ui.pages.form_edit.state import FormEditState
@@ -89,7 +89,7 @@ def form_edit_page() -> rx.Component:
     S = FormEditState
     return rx.cond(
         S.missing,
-        rx.callout("This form does not exist.", color_scheme="red", role="alert"),
+        missing_record("This form does not exist (it may have been deleted).", "All forms", routes.FORMS),
         rx.vstack(
             page_header(rx.cond(S.form_id > 0, "Edit form", "New form"),
                         rx.cond(S.form_id > 0, rx.link(rx.button("Results", variant="soft", tab_index=-1),

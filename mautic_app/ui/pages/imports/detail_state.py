@@ -11,6 +11,7 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.services import imports
 from mautic_app.ui import live
+from mautic_app.ui.layout import RecordPage
 from mautic_app.ui.pages.imports import data
 
 FAILURE_PAGE = 25
@@ -54,10 +55,9 @@ class MappedColumn:
     example: str = ""
 
 
-class ImportState(rx.State):
+class ImportState(RecordPage, rx.State):
     import_id: int = 0
     loaded: bool = False
-    missing: bool = False
     name: str = ""
     status: str = ""
     status_label: str = ""
@@ -251,9 +251,11 @@ class ImportState(rx.State):
         self.stop_open = False
         if not import_id:
             self.missing, self.loaded = True, True
+            self._loaded_here()
             return
         self.owners = await rx.run_in_thread(data.owner_options)
         await self._refresh()
+        self._loaded_here()
         return ImportState.follow_changes
 
     def _reset_for(self, import_id: int) -> None:

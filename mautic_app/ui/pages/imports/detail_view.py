@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mautic_app import routes
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.imports.detail_state import ImportState
 from mautic_app.ui.pages.imports.mapping_view import mapping_view
 from mautic_app.ui.pages.imports.parts import spinner
@@ -22,7 +22,7 @@ def import_page() -> rx.Component:
         page_header(rx.cond(S.name != "", S.name, "Import")),
         rx.cond(
             S.missing,
-            rx.callout("This import does not exist.", icon="circle-alert", color_scheme="amber", role="alert", width="100%"),
+            missing_record("This import does not exist (it may have been deleted).", "All imports", routes.IMPORTS),
             rx.cond(S.loaded, rx.cond(S.is_new, mapping_view(), progress_view()), spinner("3rem")),
         ),
         spacing="3",

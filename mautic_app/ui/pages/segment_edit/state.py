@@ -23,7 +23,6 @@ def _no_errors() -> dict[str, str]:
 class SegmentEditState(RecordPage, rx.State):
     segment_id: int = 0
     loaded: bool = False
-    missing: bool = False
     name: str = ""
     description: str = ""
     published: bool = True

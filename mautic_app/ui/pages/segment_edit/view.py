@@ -8,7 +8,7 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.domain import segments as rules
 from mautic_app.ui.components.widgets import labelled
-from mautic_app.ui.layout import page_header, template
+from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.segment_edit.filters import DATES_LIST, filter_row
 from mautic_app.ui.pages.segment_edit.panels import count_panel, members_panel
 from mautic_app.ui.pages.segment_edit.state import SegmentEditState
@@ -41,7 +41,7 @@ def segment_page() -> rx.Component:
     S = SegmentEditState
     return rx.cond(
         S.missing,
-        rx.callout("This segment does not exist (it may have been deleted).", color_scheme="red", role="alert"),
+        missing_record("This segment does not exist (it may have been deleted).", "All segments", routes.SEGMENTS),
         rx.vstack(
             page_header(S.title, rx.link("All segments", href=routes.SEGMENTS, size="2")),
             rx.el.datalist(*[rx.el.option(value=v) for v in rules.RELATIVE_VALUES], id=DATES_LIST),
