@@ -15,16 +15,16 @@ from mautic_app.ui.pages.imports.progress_view import progress_view
 @template(route=routes.IMPORT, title="Import", on_load=ImportState.load)
 def import_page() -> rx.Component:
     S = ImportState
-    return rx.vstack(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14, aria_hidden="true"), rx.text("All imports", size="2"), spacing="1",
-                          align="center"),
-                href=routes.IMPORTS, color_scheme="gray"),
-        page_header(rx.cond(S.name != "", S.name, "Import")),
-        rx.cond(
-            S.missing,
-            missing_record("This import does not exist (it may have been deleted).", "All imports", routes.IMPORTS),
+    return rx.cond(
+        S.missing,
+        missing_record("This import does not exist (it may have been deleted).", "All imports", routes.IMPORTS),
+        rx.vstack(
+            rx.link(rx.hstack(rx.icon("arrow-left", size=14, aria_hidden="true"), rx.text("All imports", size="2"), spacing="1",
+                              align="center"),
+                    href=routes.IMPORTS, color_scheme="gray"),
+            page_header(rx.cond(S.name != "", S.name, "Import")),
             rx.cond(S.loaded, rx.cond(S.is_new, mapping_view(), progress_view()), spinner("3rem")),
+            spacing="3",
+            width="100%",
         ),
-        spacing="3",
-        width="100%",
     )
