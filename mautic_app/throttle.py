@@ -20,7 +20,11 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+import redis
 
 from mautic_app.settings import get_settings
 
@@ -34,6 +38,7 @@ LONGEST_WAIT_SECONDS = 15 * 60
 MEMORY_RECORDS = 10_000  # accounts and addresses remembered in process memory, at most
 REDIS_TIMEOUT_SECONDS = 0.5  # a sign-in waits at most this long on an unwell Redis before going ahead
 WARN_EVERY_SECONDS = 60.0
+T = TypeVar("T")
 
 
 def attempt(*, username: str, ip: str) -> int:
@@ -60,7 +65,8 @@ def wait_after(failures: int, free: int) -> int:
     """Seconds to wait after the ``failures``-th failure in a row of an account or address allowed ``free``."""
     if failures <= free:
         return 0
-    return min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** min(failures - free - 1, 30))
+    doubled: int = 2 ** min(failures - free - 1, 30)  # typeshed types int ** int as Any: a negative power is a float
+    return min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * doubled)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ def _keys(username: str, ip: str) -> list[_Key]:
 
 
 def _store() -> _RedisStore | _MemoryStore:
-    return _redis_store(get_settings().redis_url) if get_settings().redis_url else _memory
+    url = get_settings().redis_url
+    return _redis_store(url) if url else _memory
 
 
 # ------------------------------------------------------------------ process memory
@@ -178,9 +185,6 @@ return 0
 
 class _RedisStore:
     def __init__(self, url: str) -> None:
-        import redis
-
-        self.errors = redis.RedisError
         self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                            socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         self.attempt_script = self.client.register_script(_ATTEMPT_SCRIPT)
@@ -204,11 +208,11 @@ class _RedisStore:
         self._safely(lambda: self.client.delete(*(n for key in keys for n in (f"{key.name}:failures", f"{key.name}:wait"))),
                      None)
 
-    def _safely(self, work, fallback):
+    def _safely(self, work: Callable[[], T], fallback: T) -> T:
         """Redis's answer, or ``fallback`` (no limit) when it cannot answer: an outage must not lock everyone out."""
         try:
             return work()
-        except self.errors as exc:
+        except redis.RedisError as exc:
             now = time.monotonic()
             if now - self.warned_at >= WARN_EVERY_SECONDS:
                 self.warned_at = now
