@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import importlib
 import json
 import logging
 import os
@@ -22,11 +23,14 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+import redis
+import redis.asyncio as aioredis
 import sqlalchemy as sa
+from redis.connection import parse_url
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
@@ -40,25 +44,24 @@ CHANNEL_PREFIX = "mautic:"
 POLL_SECONDS = 0.25
 LOOK_BACK = 200  # ids a poll looks behind the highest seen (see _Hub._poll_table)
 KEEP_FOR = timedelta(minutes=10)
-_redis_client = None
+_ENTRIES: sa.Table = ChangeFeedEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+Message = tuple[str, dict[str, Any]]  # (topic, payload)
+_redis_client: redis.Redis | None = None
 _redis_lock = threading.Lock()
 
 
-def _redis():
+def _redis(url: str) -> redis.Redis:
+    """This process's client, made for the first Redis URL asked for."""
     global _redis_client
     with _redis_lock:
         if _redis_client is None:
-            import redis
-
-            _redis_client = redis.Redis.from_url(get_settings().redis_url)
+            _redis_client = redis.Redis.from_url(url)
         return _redis_client
 
 
 def _prefix() -> str:
     """Pub/sub channels are shared by every database of a Redis server: apps on different database
     numbers (staging beside production, parallel test runs) must not hear each other."""
-    from redis.connection import parse_url
-
     return f"{CHANNEL_PREFIX}{parse_url(get_settings().redis_url or 'redis://localhost').get('db', 0)}:"
 
 
@@ -66,11 +69,12 @@ def publish(topic: str, payload: dict[str, Any] | None = None) -> None:
     """Tell every subscriber of ``topic`` now. Never raises: a lost live update is not worth a failed write."""
     payload = payload or {}
     try:
-        if get_settings().redis_url:
-            _redis().publish(_prefix() + topic, json.dumps(payload, default=str))
+        url = get_settings().redis_url
+        if url:
+            _redis(url).publish(_prefix() + topic, json.dumps(payload, default=str))
         else:
             with db.get_engine().begin() as conn:
-                conn.execute(sa.insert(ChangeFeedEntry.__table__).values(topic=topic, payload=payload, created_at=utcnow()))
+                conn.execute(sa.insert(_ENTRIES).values(topic=topic, payload=payload, created_at=utcnow()))
     except Exception:  # noqa: BLE001
         log.exception("change feed publish failed for %s", topic)
 
@@ -95,7 +99,7 @@ WATCHERS: dict[str, tuple[str, ...]] = {"contacts": ("mautic_app.tasks.segments:
 
 def _merged(pending: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """One payload per topic: every id (sorted) and action, and the last value of any other key."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for topic, payloads in pending.items():
         ids = sorted({i for p in payloads for i in p.get("ids", [])})
         actions = sorted({p.get("action", "") for p in payloads} - {""})
@@ -119,7 +123,7 @@ def _write_entries(session: OrmSession) -> None:
     pending.clear()
     db.scratch(session, "changefeed_written").update(merged)
     now = utcnow()
-    session.execute(sa.insert(ChangeFeedEntry.__table__), [
+    session.execute(sa.insert(_ENTRIES), [
         {"topic": topic, "payload": {**payload, "ids": payload["ids"][:1000], "origin": _origin()}, "created_at": now}
         for topic, payload in merged.items()])
 
@@ -138,8 +142,6 @@ def _announce(session: OrmSession) -> None:
 
 def _notify_watchers(topic: str, payload: dict[str, Any]) -> None:
     """Never raises: the scheduled full rebuilds catch up with anything a watcher missed."""
-    import importlib
-
     for target in WATCHERS.get(topic, ()):
         module, name = target.split(":")
         try:
@@ -152,18 +154,18 @@ class _Hub:
     """One listener per process fans messages out to every local subscriber's queue."""
 
     def __init__(self) -> None:
-        self.queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
-        self.task: asyncio.Task | None = None
+        self.queues: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
+        self.task: asyncio.Task[None] | None = None
 
-    def add(self, topics: Iterable[str]) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue(maxsize=100)
+    def add(self, topics: Iterable[str]) -> asyncio.Queue[Message]:
+        q: asyncio.Queue[Message] = asyncio.Queue(maxsize=100)
         for t in topics:
             self.queues[t].add(q)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
         return q
 
-    def remove(self, q: asyncio.Queue) -> None:
+    def remove(self, q: asyncio.Queue[Message]) -> None:
         for subs in self.queues.values():
             subs.discard(q)
 
@@ -182,8 +184,9 @@ class _Hub:
     async def _run(self) -> None:
         while True:
             try:
-                if get_settings().redis_url:
-                    await self._listen_redis()
+                url = get_settings().redis_url
+                if url:
+                    await self._listen_redis(url)
                 else:
                     await self._poll_table()
             except asyncio.CancelledError:
@@ -192,10 +195,8 @@ class _Hub:
                 log.exception("change feed listener failed; retrying")
                 await asyncio.sleep(1)
 
-    async def _listen_redis(self) -> None:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(get_settings().redis_url)
+    async def _listen_redis(self, url: str) -> None:
+        client = aioredis.Redis.from_url(url)
         pubsub = client.pubsub()
         prefix = _prefix()
         await pubsub.psubscribe(prefix + "*")
@@ -217,14 +218,14 @@ class _Hub:
     async def _poll_table(self) -> None:
         """Entries commit with the data they announce, so on PostgreSQL a smaller id can become
         visible after a larger one: each look goes back ``LOOK_BACK`` ids and skips those seen."""
-        table = ChangeFeedEntry.__table__
+        table = _ENTRIES
         engine = db.get_engine()
 
         def last_id() -> int:
             with engine.connect() as conn:
                 return conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
 
-        def since(after: int):
+        def since(after: int) -> Sequence[sa.Row[Any, Any, Any]]:
             with engine.connect() as conn:
                 return conn.execute(
                     sa.select(table.c.id, table.c.topic, table.c.payload).where(table.c.id > after).order_by(table.c.id).limit(500)
@@ -343,13 +344,13 @@ class Subscription:
     def __init__(self, topics: Iterable[str]) -> None:
         self._queue = _hub.add(topics)
 
-    async def get(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:
+    async def get(self, timeout: float | None = None) -> Message | None:
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
 
-    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+    def drain(self) -> list[Message]:
         out = []
         while not self._queue.empty():
             out.append(self._queue.get_nowait())
@@ -359,7 +360,7 @@ class Subscription:
         _hub.remove(self._queue)
 
 
-async def subscribe(topics: Iterable[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def subscribe(topics: Iterable[str]) -> AsyncIterator[Message]:
     """Yield (topic, payload) for every publication on ``topics`` until the caller stops."""
     sub = Subscription(topics)
     try:
@@ -373,7 +374,7 @@ async def subscribe(topics: Iterable[str]) -> AsyncIterator[tuple[str, dict[str,
 
 def prune(*, older_than: timedelta = KEEP_FOR) -> int:
     """Drop old table entries (a beat task calls this); Redis keeps nothing to prune."""
-    table = ChangeFeedEntry.__table__
+    table = _ENTRIES
     newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
     with db.get_engine().begin() as conn:  # the newest entry stays, so SQLite never hands its id out again (pollers skip ids seen)
         return conn.execute(sa.delete(table).where(table.c.created_at < utcnow() - older_than, table.c.id < newest)).rowcount or 0
