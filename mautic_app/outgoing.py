@@ -74,7 +74,7 @@ def address_refusal(address: str | IPAddress, *, host: str = "", allowed: Allowa
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d
     # A 6to4 address reaches the IPv4 address inside it; other IPv6 forms that carry one are in refused ranges.
-    both = [ip, ip.sixtofour] if ip.version == 6 and ip.sixtofour else [ip]
+    both: list[IPAddress] = [ip, ip.sixtofour] if ip.version == 6 and ip.sixtofour else [ip]
     if METADATA.intersection(both):
         return "the cloud metadata address"
     if host.lower().rstrip(".") in allowed.hosts or any(a in n for a in both for n in allowed.networks if a.version == n.version):
