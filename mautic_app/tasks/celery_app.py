@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pkgutil
 from datetime import timedelta
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
@@ -33,34 +34,34 @@ def task_modules() -> list[str]:
 WRITERS_QUEUE = "writers"
 
 
-def config(cfg: Settings) -> dict:
+def config(cfg: Settings) -> dict[str, Any]:
     """Celery settings for ``cfg``: Redis when configured, else the server-less filesystem broker.
 
     Nothing is written here (the app is configured on import): the broker makes its folders when first
     used (``broker.Channel``) and beat its schedule's folder when it starts (``tasks.maintenance``)."""
     folder = cfg.celery_folder
-    common = {
+    schedule: dict[str, dict[str, Any]] = {
+        "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
+        "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
+        "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
+        # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
+        "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},
+    }
+    common: dict[str, Any] = {
         "timezone": "UTC",
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "beat_schedule_filename": str(folder / "beat-schedule"),
-        "beat_schedule": {
-            "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
-            "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
-            "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
-            # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
-            "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},
-        },
+        "beat_schedule": schedule,
         # The queued writers (hits, form submissions) have their own worker: a long import never holds
         # live visitors back, and in a burst that worker yields the CPU to the web server (launcher).
         "task_routes": {"mautic.tracking.*": {"queue": WRITERS_QUEUE}, "mautic.forms.record_queued_submissions": {"queue": WRITERS_QUEUE}},
     }
     if cfg.redis_url:
         # Hits queue in Redis only; beat wakes their writer too, in case a wake-up was lost.
-        common["beat_schedule"]["record-queued-hits"] = {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)}
-        common["beat_schedule"]["record-queued-submissions"] = {"task": "mautic.forms.record_queued_submissions",
-                                                                 "schedule": timedelta(seconds=5)}
+        schedule["record-queued-hits"] = {"task": "mautic.tracking.record_queued_hits", "schedule": timedelta(seconds=5)}
+        schedule["record-queued-submissions"] = {"task": "mautic.forms.record_queued_submissions", "schedule": timedelta(seconds=5)}
         return common | {"broker_url": cfg.redis_url, "result_backend": cfg.redis_url}
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     return common | {
