@@ -13,15 +13,14 @@ import json
 import weakref
 from typing import Any
 
-from mautic_app.queues.redis_queue import Connection, drain_queue, item_id
+from mautic_app.queues.redis_queue import Connection, drain_queue, item_id, redis_url
 from mautic_app.services import form_batches
-from mautic_app.settings import get_settings
 
 QUEUE = "mautic:forms:submissions"
 LOCK = "mautic:forms:writer"
 BATCH = 200
 RATE_KEY = "mautic:forms:rate:"
-_connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → its pushes' Connection
+_connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connection] = weakref.WeakKeyDictionary()  # its pushes'
 # Rate limit, push and "is a writer draining?" in one round trip: -1 when over the limit, else
 # whether the writer's lock is held (0: wake one).
 _PUSH = """
@@ -42,7 +41,7 @@ async def push_submission(item: dict[str, Any], *, rate_key: str, limit: int) ->
     loop = asyncio.get_running_loop()
     connection = _connections.get(loop)
     if connection is None or not connection.usable:
-        connection = _connections[loop] = await Connection.open(get_settings().redis_url)
+        connection = _connections[loop] = await Connection.open(redis_url())
     payload = json.dumps({**item, "q": item_id()}, separators=(",", ":"), default=str)
     try:
         (answer,) = await connection.send(

@@ -17,28 +17,30 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 2
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class Busy(Exception):
     """The writer is too far behind to take more now."""
 
 
-class GroupWriter:
+class GroupWriter(Generic[Item, Result]):
     """``write(items)`` runs on the writer thread with up to ``batch`` items and returns one result per
     item; each :meth:`submit` returns its item's result or raises what ``write`` raised."""
 
-    def __init__(self, name: str, write: Callable[[list[Any]], list[Any]], *, batch: int = 500,
+    def __init__(self, name: str, write: Callable[[list[Item]], list[Result]], *, batch: int = 500,
                  max_waiting: int = 2000, max_lag_seconds: float = 3.0) -> None:
         self.name = name
         self._write = write
         self.batch = batch
         self.max_waiting = max_waiting
         self.max_lag_seconds = max_lag_seconds
-        self._waiting: list[tuple[Any, asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._waiting: list[tuple[Item, asyncio.AbstractEventLoop, asyncio.Future[Result]]] = []
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._writing_since: float | None = None
@@ -49,9 +51,9 @@ class GroupWriter:
         since = self._writing_since
         return len(self._waiting) >= self.max_waiting or (since is not None and time.monotonic() - since > self.max_lag_seconds)
 
-    async def submit(self, item: Any) -> Any:
+    async def submit(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[Result] = loop.create_future()
         with self._wake:
             if self.behind():
                 raise Busy(self.name)
@@ -88,7 +90,7 @@ class GroupWriter:
                         pass  # that request's event loop has closed: nobody is waiting
 
 
-def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():
         return  # the visitor went away; the item was written all the same
     if error is not None:

@@ -25,10 +25,11 @@ from mautic_app.queues.redis_queue import (
     async_client,
     drain_queue,
     item_id,
+    length,
+    redis_url,
     sync_client,
 )
 from mautic_app.services import tracking
-from mautic_app.settings import get_settings
 
 QUEUE = "mautic:tracking:hits"
 LOCK = "mautic:tracking:writer"
@@ -36,7 +37,11 @@ BATCH = 1000
 # Under steady traffic a batch starts at most this often unless a full one is waiting: a batch
 # costs tens of milliseconds whatever its size, so fuller batches cost far less a hit.
 BATCH_EVERY_SECONDS = 0.3
-_pushers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → _Pusher
+_pushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pusher] = weakref.WeakKeyDictionary()
+
+# A hit waiting to be pushed: its JSON, a new device to remember (device id, public id), a known device
+# to look up, and its request's answer (whether to wake the writer, the device's public id).
+_Waiting = tuple[str, tuple[str, str] | None, str | None, asyncio.Future[tuple[bool, str | None]]]
 
 
 class _Pusher:
@@ -49,11 +54,11 @@ class _Pusher:
 
     def __init__(self) -> None:
         self.connection: Connection | None = None
-        self.waiting: list[tuple[str, tuple[str, str] | None, str | None, asyncio.Future]] = []
+        self.waiting: list[_Waiting] = []
         self.flushing = False
 
     async def push(self, hit: str, remember: tuple[str, str] | None, lookup: str | None) -> tuple[bool, str | None]:
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[bool, str | None]] = asyncio.get_running_loop().create_future()
         self.waiting.append((hit, remember, lookup, future))
         if not self.flushing:
             self.flushing = True
@@ -81,9 +86,9 @@ class _Pusher:
         finally:
             self.flushing = False
 
-    async def _send(self, batch) -> list[tuple[bool, str | None]]:
+    async def _send(self, batch: list[_Waiting]) -> list[tuple[bool, str | None]]:
         if self.connection is None or not self.connection.usable:
-            self.connection = await Connection.open(get_settings().redis_url)
+            self.connection = await Connection.open(redis_url())
         commands: list[tuple[Any, ...]] = [
             ("SET", DEVICE_KEY + remember[0], remember[1], "EX", DEVICE_TTL) for _, remember, _, _ in batch if remember
         ]
@@ -130,7 +135,7 @@ async def remember(device_id: str, public_id: str) -> None:
 
 
 def backlog() -> int:
-    return int(sync_client().llen(QUEUE))
+    return length(sync_client(), QUEUE)
 
 
 def drain(*, max_seconds: float = 30.0, linger: float = LINGER_SECONDS) -> tuple[int, bool]:

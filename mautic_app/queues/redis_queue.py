@@ -21,7 +21,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 import redis
@@ -48,12 +48,20 @@ PUSH_TIMEOUT_SECONDS = 5.0  # a push that takes longer answers an error, and the
 # Drainers linger longer than this, and beat wakes them too.
 WAKE_EVERY_SECONDS = 0.2
 _last_wake: dict[str, float] = {}
-_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → redis-py asyncio client
-_sync_client = None
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = weakref.WeakKeyDictionary()
+_sync_client: redis.Redis | None = None
 
 
 def enabled() -> bool:
     return bool(get_settings().redis_url)
+
+
+def redis_url() -> str:
+    """The queues' Redis: they are used only when one is configured (:func:`enabled`)."""
+    url = get_settings().redis_url
+    if not url:
+        raise RuntimeError("the Redis queues are used without a Redis URL (MAUTIC_REDIS_URL)")
+    return url
 
 
 def claim_wake(queue: str) -> bool:
@@ -70,15 +78,29 @@ def async_client() -> aredis.Redis:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = aredis.Redis.from_url(get_settings().redis_url)
+        client = _async_clients[loop] = aredis.Redis.from_url(redis_url())
     return client
 
 
 def sync_client() -> redis.Redis:
     global _sync_client
     if _sync_client is None:
-        _sync_client = redis.Redis.from_url(get_settings().redis_url)
+        _sync_client = redis.Redis.from_url(redis_url())
     return _sync_client
+
+
+# redis-py types a reply as "a value or an Awaitable" (one signature for its sync and async clients):
+# these are the sync client's replies, typed once.
+
+
+def length(r: redis.Redis, queue: str) -> int:
+    """How many items wait in ``queue``."""
+    return cast(int, r.llen(queue))
+
+
+def head(r: redis.Redis, queue: str, count: int) -> list[bytes]:
+    """The first ``count`` items of ``queue``, as queued."""
+    return cast(list[bytes], r.lrange(queue, 0, count - 1))
 
 
 class Connection(asyncio.Protocol):
@@ -92,7 +114,7 @@ class Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
         self.transport: asyncio.Transport | None = None
-        self.waiting: collections.deque[tuple[asyncio.Future, int, list[Any]]] = collections.deque()
+        self.waiting: collections.deque[tuple[asyncio.Future[list[Any]], int, list[Any]]] = collections.deque()
 
     @classmethod
     async def open(cls, url: str) -> Connection:
@@ -103,7 +125,7 @@ class Connection(asyncio.Protocol):
         else:
             ssl = options.get("connection_class") is SSLConnection or None
             _, connection = await loop.create_connection(cls, options.get("host", "localhost"), options.get("port", 6379), ssl=ssl)
-        hello = []
+        hello: list[tuple[Any, ...]] = []
         if options.get("password"):
             hello.append(("AUTH", *([options["username"]] if options.get("username") else []), options["password"]))
         if options.get("db"):
@@ -116,8 +138,8 @@ class Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
@@ -138,11 +160,12 @@ class Connection(asyncio.Protocol):
 
     async def send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Send ``commands`` in one write; their replies, in order (an error reply raises)."""
-        if not self.usable:
+        transport = self.transport
+        if transport is None or transport.is_closing():
             raise ConnectionError("Redis connection closed")
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self.waiting.append((future, len(commands), []))
-        self.transport.write(b"".join(hiredis.pack_command(c) for c in commands))
+        transport.write(b"".join(hiredis.pack_command(c) for c in commands))
         async with asyncio.timeout(PUSH_TIMEOUT_SECONDS):
             replies = await future
         for reply in replies:
@@ -193,7 +216,7 @@ return 0
 """
 
 
-def trim(r, queue: str, batch: Batch, updates: dict[str, str]) -> None:
+def trim(r: redis.Redis, queue: str, batch: Batch, updates: dict[str, str]) -> None:
     pipe = r.pipeline(transaction=False)
     for device_id, public_id in updates.items():
         pipe.set(DEVICE_KEY + device_id, public_id, ex=DEVICE_TTL)
@@ -225,7 +248,7 @@ def drain_queue(
     done: list[str] = []  # markers of batches taken off the queue: the next batch deletes them
     try:
         while time.monotonic() - started < max_seconds:
-            waiting = r.llen(queue)
+            waiting = length(r, queue)
             if not waiting:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= linger:
@@ -237,7 +260,7 @@ def drain_queue(
                 time.sleep(min(early, IDLE_POLL_SECONDS))
                 continue
             next_batch = time.monotonic() + every
-            raw = r.lrange(queue, 0, batch - 1)
+            raw = head(r, queue, batch)
             if not raw:
                 continue
             items = []
@@ -261,4 +284,4 @@ def drain_queue(
     finally:
         with contextlib.suppress(LockError):  # it expired: another drainer may hold it now
             lock.release()
-    return taken, bool(r.llen(queue))
+    return taken, bool(length(r, queue))
