@@ -18,8 +18,8 @@ import json
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -45,7 +45,7 @@ CONTACT_COOKIE = "mtc_id"
 SESSION_COOKIE = "mautic_session"
 ONE_YEAR = 365 * 86400
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-NOT_TRACKED = {"success": 0, "id": None, "sid": None, "device_id": None, "events": {}}
+NOT_TRACKED: dict[str, Any] = {"success": 0, "id": None, "sid": None, "device_id": None, "events": {}}
 NOBODY = {"id": None, "sid": None, "device_id": None}
 _RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
@@ -81,15 +81,12 @@ def _preflight(cors: dict[str, str]) -> Response:
 async def event(request: Request) -> Response:
     try:
         params = await _body(request)
+        reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
     except _BadRequest as exc:
         return JSONResponse({"errors": [{"code": exc.status, "message": str(exc)}]}, status_code=exc.status, headers=any_site_cors(request))
-    try:
-        reply, cookies = await _track(request, params, source="mtc", site=request.headers.get("origin"))
     except Busy:
         return JSONResponse({"errors": [{"code": 503, "message": "Too busy to record this visit now. Try again shortly."}]},
                             status_code=503, headers=any_site_cors(request) | _RETRY)
-    if reply is None:
-        return JSONResponse({"errors": [{"code": 400, "message": cookies}]}, status_code=400, headers=any_site_cors(request))
     return _with_cookies(JSONResponse(reply, headers=any_site_cors(request)), request, cookies)
 
 
@@ -101,18 +98,18 @@ async def pixel(request: Request) -> Response:
     least the page's origin by default); a page that sends neither is a site we do not know.
     """
     params = _flat(request.query_params.multi_items())
-    status = 200
+    status, cookies = 200, None
     try:
         if not _too_big(params):
-            reply, cookies = await _track(request, params, source="pixel",
-                                          site=request.headers.get("origin") or request.headers.get("referer"))
-        else:
-            reply, cookies = None, ""
+            _reply, cookies = await _track(request, params, source="pixel",
+                                           site=request.headers.get("origin") or request.headers.get("referer"))
+    except _BadRequest:  # not tracked: the image all the same
+        pass
     except Busy:
-        reply, cookies, status = None, "", 503
+        status = 503
     response = Response(PIXEL, status_code=status, media_type="image/gif",
                         headers={"Cache-Control": "no-store, max-age=0"} | (_RETRY if status == 503 else {}))
-    return _with_cookies(response, request, cookies) if reply else response
+    return _with_cookies(response, request, cookies)
 
 
 @router.get("/mtc")
@@ -163,8 +160,6 @@ async def _body(request: Request) -> dict[str, Any]:
             raise _BadRequest("The body must be a JSON object.")
         return data
     try:
-        from urllib.parse import parse_qsl
-
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _BadRequest("The body must be form-encoded UTF-8.") from exc
@@ -187,8 +182,10 @@ def _too_big(params: dict[str, Any]) -> bool:
     return sum(len(str(k)) + len(str(v)) for k, v in params.items()) > rules.MAX_BODY_BYTES
 
 
-async def _track(request: Request, params: dict[str, Any], *, source: str, site: str | None) -> tuple[dict[str, Any] | None, Any]:
-    """Accept one hit from the page ``site``. Returns (reply, cookies to set or None) or (None, error message).
+async def _track(request: Request, params: dict[str, Any], *, source: str,
+                 site: str | None) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """Accept one hit from the page ``site``. Returns (reply, cookies to set or None); :class:`_BadRequest` when
+    the hit is not one to track.
 
     The visitor is the device id the page sent (the one its own storage keeps), else, for our own
     pages and the allowed sites only, our cookie's; else a new one. Only those sites get our cookie
@@ -198,14 +195,14 @@ async def _track(request: Request, params: dict[str, Any], *, source: str, site:
     ip = rules.visitor_ip(_peer(request), request.headers.get("x-forwarded-for"), get_settings().trusted_proxies)
     if rules.looks_like_bot(ua) or await _is_marketer(request):
         return NOT_TRACKED, None
-    current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    current_settings = await tracking_settings()
     if rules.ip_matches(ip, current_settings["do_not_track_ips"]):
         return NOT_TRACKED, None
     try:
         hit = rules.build_hit(params, ip=ip, user_agent=ua, accept_language=request.headers.get("accept-language"),
                               at=utcnow(), source=source)
     except rules.TrackingInputError as exc:
-        return None, str(exc)
+        raise _BadRequest(str(exc)) from exc
     trusted = rules.trusted_site(site, _own(request), tuple(current_settings["allowed_hosts"]))
     # The script sends the id the page itself stored; our cookie is a third-party one there, often blocked.
     device = rules.valid_id(params.get(DEVICE_COOKIE)) or (rules.valid_id(request.cookies.get(DEVICE_COOKIE)) if trusted else None)
@@ -228,8 +225,8 @@ async def _focus_for(url: str | None) -> list[int]:
     """
     if not url:
         return []
-    index = focus.show_on_if_fresh() or await run_in_threadpool(focus.cached_show_on)
-    return index.match(url)
+    index = focus.show_on_if_fresh()
+    return (index if index else await run_in_threadpool(focus.cached_show_on)).match(url)
 
 
 async def _queue(hit: rules.Hit, device: str | None) -> str:
@@ -242,15 +239,13 @@ async def _queue(hit: rules.Hit, device: str | None) -> str:
 
 
 async def _push(hit: rules.Hit, device: str | None) -> str:
-    wake = False
+    wake, public_id = False, None
     if device:
         hit.device_id = device
         wake, public_id = await hits.push(hit.as_dict(), lookup=device)
         if public_id is None and (public_id := await run_in_threadpool(_public_id_in_db, device)):
             await hits.remember(device, public_id)
-        if public_id is None:  # a device we never issued: the queued hit is dropped by the writer
-            device = None
-    if not device:
+    if public_id is None:  # no device, or one we never issued (its queued hit is dropped by the writer): a new one
         hit.device_id, hit.contact_id, hit.new_device = rules.new_id(), rules.new_id(), True
         woke, _ = await hits.push(hit.as_dict(), remember=(hit.device_id, hit.contact_id))
         wake = wake or woke
@@ -317,8 +312,14 @@ def _peer(request: Request) -> str | None:
 
 async def from_trusted_site(request: Request) -> bool:
     """Whether the request's ``Origin`` is our own origin or an allowed site of Settings → Tracking."""
-    current_settings = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    current_settings = await tracking_settings()
     return rules.trusted_site(request.headers.get("origin"), _own(request), tuple(current_settings["allowed_hosts"]))
+
+
+async def tracking_settings() -> dict[str, Any]:
+    """Settings → Tracking, read off the event loop only when not cached."""
+    fresh = tracking.settings_if_fresh()
+    return fresh if fresh else await run_in_threadpool(tracking.cached_settings)
 
 
 def _own(request: Request) -> tuple[str, str]:
@@ -351,7 +352,7 @@ def _with_cookies(response: Response, request: Request, ids: tuple[str, str] | N
     secure = request.url.scheme == "https" or (
         request.headers.get("x-forwarded-proto") == "https"
         and rules.is_trusted_proxy(rules.clean_ip(_peer(request)), get_settings().trusted_proxies))
-    same_site = "none" if secure else "lax"
+    same_site: Literal["none", "lax"] = "none" if secure else "lax"
     device, public_id = ids
     for name, value in ((DEVICE_COOKIE, device), (CONTACT_COOKIE, public_id)):
         response.set_cookie(name, value, max_age=ONE_YEAR, path="/", secure=secure, httponly=False, samesite=same_site)
