@@ -18,10 +18,10 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -34,12 +34,13 @@ from starlette.formparsers import MultiPartParser
 from mautic_app.db import send_task, session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
+from mautic_app.models import Form
 from mautic_app.queues import form_posts
 from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.queues.redis_queue import claim_wake, enabled
-from mautic_app.services import form_batches, forms, tracking
+from mautic_app.services import form_batches, forms
 from mautic_app.settings import get_settings
-from mautic_app.web.tracking import DEVICE_COOKIE, any_site_cors, from_trusted_site, trusted_cors
+from mautic_app.web.tracking import DEVICE_COOKIE, any_site_cors, from_trusted_site, tracking_settings, trusted_cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -99,14 +100,15 @@ async def prefill(request: Request) -> Response:
     return JSONResponse({"hide": hide, "values": {}}, headers=headers | {"Access-Control-Allow-Origin": "*"})
 
 
-def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str):
+def _render(form_id: int | None, device: str | None, query: dict[str, str], base: str) -> tuple[str, dict[str, Any]] | None:
     """The form as this visitor sees it (progressive profiling); auto-fill values come later, from /form/prefill."""
     form = forms.cached_form(form_id) if form_id else None
-    if not forms.is_live(form):
+    if form is None or not forms.is_live(form):
         return None
     with session_scope() as session:
         contact_id = forms.contact_of_device(session=session, device_id=device)
-        view = forms.visitor_view(session=session, form=form, fields=form.fields, contact_id=contact_id, query=query,
+        # visitor_view reads only what a snapshot holds too, though services.forms annotates it as taking a Form
+        view = forms.visitor_view(session=session, form=cast(Form, form), fields=form.fields, contact_id=contact_id, query=query,
                                   autofill=False)
     html = rules.render_form(form_id=form.id, alias=form.alias, name=form.name, fields=view.fields,
                              action=f"{base}/form/submit?formId={form.id}", prefill=view.prefill)
@@ -122,18 +124,20 @@ def _runtime() -> str:
 def _page_info(form_id: int) -> tuple[str, bool] | None:
     with session_scope() as session:
         form = forms.get_form(session=session, form_id=form_id)
-        return (form.name, form.no_index) if forms.is_live(form) else None
+        return (form.name, form.no_index) if form is not None and forms.is_live(form) else None
 
 
 def _known_visitor(form_id: int | None, device: str | None) -> tuple[list[str], dict[str, Any]]:
+    if not form_id:
+        return [], {}
     with session_scope() as session:
-        form = forms.get_form(session=session, form_id=form_id) if form_id else None
-        if not forms.is_live(form) or form.in_kiosk_mode:
+        form = forms.get_form(session=session, form_id=form_id)
+        if form is None or not forms.is_live(form) or form.in_kiosk_mode:
             return [], {}
         contact_id = forms.contact_of_device(session=session, device_id=device)
         if not contact_id:
             return [], {}
-        fields = forms.fields_of(session=session, form_id=form.id)
+        fields = forms.fields_of(session=session, form_id=form_id)
         view = forms.visitor_view(session=session, form=form, fields=fields, contact_id=contact_id, query={}, autofill=True)
         shown = {f.alias for f in view.fields}
         auto = {f.alias for f in view.fields if f.is_auto_fill}
@@ -149,8 +153,6 @@ def _page_html(title: str, body: str, head: str) -> str:
 
 def _query_for_script(request: Request) -> str:
     """The page's own query parameters pre-fill fields, as on a site's page."""
-    from urllib.parse import urlencode
-
     return rules.e(urlencode([(k, v[:500]) for k, v in list(request.query_params.multi_items())[:50] if k != "id"]))
 
 
@@ -206,7 +208,7 @@ async def submit(request: Request) -> Response:
     form_id = 0
     try:
         values, meta = rules.read_post((k, v) for k, v in data.multi_items())
-        form_id = _int(meta.get("formid")) or _int(request.query_params.get("formId"))
+        form_id = _int(meta.get("formid")) or _int(request.query_params.get("formId")) or 0
         if not form_id:
             return _refuse(request, ajax, 400, "The form is missing its id (mauticform[formId]).")
         page_url = rules.web_url(data.get("mautic_page_url")) if isinstance(data.get("mautic_page_url"), str) else None
@@ -250,10 +252,11 @@ async def _read_form(request: Request, kind: str, cap: int) -> FormData:
     if kind != "application/x-www-form-urlencoded":
         return await MultiPartParser(request.headers, body, max_files=10, max_fields=300, max_part_size=rules.MAX_POST_BYTES).parse()
     raw = b"".join([chunk async for chunk in body])
-    return FormData(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=300))
+    # Starlette asks for a list of (name, text or file) pairs, and a list is invariant: one of text pairs is one it takes.
+    return FormData(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=300))  # type: ignore[arg-type]
 
 
-async def _capped(stream: AsyncIterator[bytes], cap: int) -> AsyncIterator[bytes]:
+async def _capped(stream: AsyncGenerator[bytes, None], cap: int) -> AsyncGenerator[bytes, None]:
     size = 0
     async for chunk in stream:
         size += len(chunk)
@@ -267,7 +270,7 @@ async def _keep_uploads(request: Request, ajax: bool, form_id: int, values: dict
     when the form is not live or the uploads' quota is reached. Files under any other name are dropped
     unkept; a file its field refuses is replaced by its name and size, for the field's error."""
     form = await run_in_threadpool(forms.cached_form, form_id)
-    if not forms.is_live(form):
+    if form is None or not forms.is_live(form):
         return _refuse(request, ajax, 404, "This form does not exist or is not published.")
     file_fields = {f.alias: f for f in form.fields if f.type == "file"}
     for alias, value in list(values.items()):
@@ -307,16 +310,15 @@ async def _accept(request: Request, ajax: bool, form_id: int, posted: forms.Post
     """Check the post against the cached form and hand it to the writer: with Redis, queued and
     answered at once; on the embedded default, answered once this process's writer has stored it
     (``queues.group_writer``). Returns the answer and whether the post was kept."""
-    form = forms.cached_form_if_fresh(form_id)
-    if form is False:
-        form = await run_in_threadpool(forms.cached_form, form_id)
-    if not forms.is_live(form):
+    cached = forms.cached_form_if_fresh(form_id)  # False when it must be read; None when the form does not exist
+    form = cached if cached is None or isinstance(cached, forms.FormSnapshot) else await run_in_threadpool(forms.cached_form, form_id)
+    if form is None or not forms.is_live(form):
         return _refuse(request, ajax, 404, "This form does not exist or is not published."), False
     # A field the visitor was shown posts its name even when empty: only absent ones may have been hidden.
     checked = rules.check_post(form.fields, posted.values, hidden=forms.maybe_hidden(form) - set(posted.values))
     if checked.errors:
         return await _invalid(request, ajax, form_id, checked.errors, posted.values), False
-    settings_now = tracking.settings_if_fresh() or await run_in_threadpool(tracking.cached_settings)
+    settings_now = await tracking_settings()
     reply = rules.after_submit(form.post_action, form.post_action_property, return_to=return_to,
                                page=origin_page or posted.page_url, allowed_hosts=settings_now.get("allowed_hosts") or [])
     item = {"form_id": form_id, "values": posted.values, "ip": posted.ip, "device": posted.device_id,
@@ -376,6 +378,8 @@ async def _invalid(request: Request, ajax: bool, form_id: int, errors: dict[str,
 def _rerender(form_id: int, errors: dict[str, str], values: dict[str, Any], base: str) -> str:
     with session_scope() as session:
         form = forms.get_form(session=session, form_id=form_id)
+        if form is None:  # deleted since the post was checked against its cached copy: a server error, as before
+            raise LookupError(f"form {form_id} was deleted")
         fields = forms.fields_of(session=session, form_id=form_id)
         return rules.render_form(form_id=form_id, alias=form.alias, name=form.name, fields=fields,
                                  action=f"{base}/form/submit?formId={form_id}", prefill=values,
