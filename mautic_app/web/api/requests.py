@@ -23,8 +23,13 @@ MAX_INT = 2**31 - 1  # the widest integer every id and count column holds
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
 
 
-def php_parse(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Nest ``a[b][]=c`` pairs the way PHP does; index-keyed maps become lists."""
+def php_parse(pairs: list[tuple[str, Any]]) -> dict[str, Any] | list[Any]:
+    """Nest ``a[b][]=c`` pairs the way PHP does; index-keyed maps become lists (the whole, too: ``0[a]=b``)."""
+    parsed: dict[str, Any] | list[Any] = _listify(_nested(pairs))  # a map stays a map or becomes a list
+    return parsed
+
+
+def _nested(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in pairs:
         head, _, rest = key.partition("[")
@@ -46,7 +51,7 @@ def php_parse(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 if part not in node or not isinstance(node[part], (dict, list)):
                     node[part] = [] if nxt == "" else {}
                 node = node[part]
-    return _listify(root)
+    return root
 
 
 def _listify(value: Any) -> Any:
@@ -96,8 +101,9 @@ async def read_body(request: Request) -> Any:
 
 
 def query_data(request: Request) -> dict[str, Any]:
-    """The query string with PHP-style nesting (``ids[]=1``, ``filters[includeEvents][]=note``)."""
-    return php_parse(list(request.query_params.multi_items()))
+    """The query string with PHP-style nesting (``ids[]=1``, ``filters[includeEvents][]=note``). Parameters
+    are looked up by name, so the whole stays a map even when every name is an index (``?0=a``)."""
+    return {k: _listify(v) for k, v in _nested(list(request.query_params.multi_items())).items()}
 
 
 def require_object(data: Any) -> dict[str, Any]:
