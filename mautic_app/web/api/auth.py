@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
+from sqlmodel import col
 
 from mautic_app import cache, throttle
 from mautic_app.db import session_scope
@@ -89,7 +90,8 @@ def _still_valid(entry: _Verified) -> ApiAccount | None:
     """The cached account if its user is still active, with the same name and password hash."""
     with session_scope() as session:
         row = session.execute(
-            sa.select(User.username, User.password_hash, User.is_active, User.is_admin).where(User.id == entry.user_id)
+            sa.select(col(User.username), col(User.password_hash), col(User.is_active), col(User.is_admin))
+            .where(col(User.id) == entry.user_id)
         ).first()
     if row is None or not row.is_active or row.username != entry.username or row.password_hash != entry.password_hash:
         return None

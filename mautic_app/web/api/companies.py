@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -87,7 +88,7 @@ def list_companies(
     search: str = Query("", description="Free text (name, e-mail, city) or `ids:1,2`."),
     order_by: str = Query("", alias="orderBy", description="A company field alias, `id`, `score` or `dateAdded`."),
     order_dir: str = Query("ASC", alias="orderByDir", pattern="(?i)^(asc|desc)$"),
-):
+) -> JSONResponse:
     limit = companies.MAX_PAGE if limit <= 0 else min(limit, companies.MAX_PAGE)
     with session_scope() as session:
         sort = column_name(order_by) or "companyname"
@@ -100,7 +101,7 @@ def list_companies(
 
 
 @router.get("/{company_id:id}", summary="Get a company")
-def get_company(company_id: int):
+def get_company(company_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"company": _company_body(session, company_id)})
 
@@ -117,7 +118,7 @@ resource.add_standard_routes(
 
 
 @router.post("/{company_id:id}/contact/{contact_id:id}/add", summary="Link a contact to a company")
-def add_contact(company_id: int, contact_id: int, user_id: int = Depends(api_user)):
+def add_contact(company_id: int, contact_id: int, user_id: int = Depends(api_user)) -> JSONResponse:
     """The contact's first company becomes its primary one and fills its company field."""
     with session_scope() as session:
         companies.link_contact(session=session, company_id=company_id, contact_id=contact_id, user_id=user_id)
@@ -125,7 +126,7 @@ def add_contact(company_id: int, contact_id: int, user_id: int = Depends(api_use
 
 
 @router.post("/{company_id:id}/contact/{contact_id:id}/remove", summary="Unlink a contact from a company")
-def remove_contact(company_id: int, contact_id: int, user_id: int = Depends(api_user)):
+def remove_contact(company_id: int, contact_id: int, user_id: int = Depends(api_user)) -> JSONResponse:
     with session_scope() as session:
         _read(session, company_id)
         if contacts.read(session=session, contact_id=contact_id) is None:

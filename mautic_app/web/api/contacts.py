@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -163,7 +164,7 @@ def list_contacts(
     order_dir: str = Query("ASC", alias="orderByDir", pattern="(?i)^(asc|desc)$"),
     minimal: str = Query("", description="When true, `fields` holds only `all`."),
     user_id: int = Depends(api_user),
-):
+) -> JSONResponse:
     limit = contacts.MAX_PAGE if limit <= 0 else min(limit, contacts.MAX_PAGE)
     with session_scope() as session:
         sort = _sort_column(session, order_by)
@@ -176,20 +177,20 @@ def list_contacts(
 
 
 @router.get("/list/fields", summary="Contact fields keyed by id")
-def list_fields():
+def list_fields() -> JSONResponse:
     with session_scope() as session:
         rows = field_service.field_rows(session=session, obj="contact")
     return respond({row.id: serializers.field_definition(row) for row in rows})
 
 
 @router.get("/list/owners", summary="Users who can own contacts")
-def list_owners():
+def list_owners() -> JSONResponse:
     with session_scope() as session:
         return respond(contacts.owners(session=session))
 
 
 @router.get("/{contact_id:id}", summary="Get a contact")
-def get_contact(contact_id: int):
+def get_contact(contact_id: int) -> JSONResponse:
     with session_scope() as session:
         row = contacts.read(session=session, contact_id=contact_id)
         if row is None and (merged_into := contacts.resolve_merged_id(session=session, contact_id=contact_id)):
@@ -205,7 +206,7 @@ def get_notes(
     start: int = Query(0, ge=0, le=MAX_INT),
     limit: int = Query(30, ge=1, le=contacts.MAX_PAGE),
     order_dir: str = Query("DESC", alias="orderByDir", pattern="(?i)^(asc|desc)$"),
-):
+) -> JSONResponse:
     with session_scope() as session:
         _read(session, contact_id)
         notes, total = contacts.notes_page(session=session, contact_id=contact_id, start=start, limit=limit,
@@ -214,7 +215,7 @@ def get_notes(
 
 
 @router.get("/{contact_id:id}/companies", summary="Companies a contact belongs to")
-def get_companies(contact_id: int):
+def get_companies(contact_id: int) -> JSONResponse:
     with session_scope() as session:
         _read(session, contact_id)
         rows = company_service.companies_of(session=session, contact_id=contact_id)
@@ -233,7 +234,7 @@ def get_activity(
     contact_id: int,
     page: int = Query(1, ge=1, le=1000),
     limit: int = Query(25, ge=1, le=contacts.MAX_PAGE),
-):
+) -> JSONResponse:
     """Mautic's engagement list; ``filters[includeEvents][]`` / ``filters[excludeEvents][]`` pick event types."""
     filters = query_data(request).get("filters") or {}
     filters = filters if isinstance(filters, dict) else {}
@@ -269,7 +270,7 @@ resource.add_standard_routes(
 @router.post("/{contact_id:id}/dnc/{channel}/add", summary="Mark a channel do-not-contact", openapi_extra=docs.body(docs.DNC))
 @router.post("/{contact_id:id}/dnc/add/{channel}", deprecated=True, openapi_extra=docs.body(docs.DNC),
              summary="Mark a channel do-not-contact (older path)")
-def add_dnc(contact_id: int, channel: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def add_dnc(contact_id: int, channel: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     params = require_object(body)
     reason = to_int(params.get("reason", 3), "reason")
     if reason == 0:
@@ -284,21 +285,21 @@ def add_dnc(contact_id: int, channel: str, body: Any = Depends(read_body), user_
 
 @router.post("/{contact_id:id}/dnc/{channel}/remove", summary="Remove a do-not-contact mark")
 @router.post("/{contact_id:id}/dnc/remove/{channel}", deprecated=True, summary="Remove a do-not-contact mark (older path)")
-def remove_dnc(contact_id: int, channel: str, user_id: int = Depends(api_user)):
+def remove_dnc(contact_id: int, channel: str, user_id: int = Depends(api_user)) -> JSONResponse:
     with session_scope() as session:
         found = contacts.remove_dnc(session=session, contact_id=contact_id, channel=channel, user_id=user_id)
         return respond({"recordFound": found, "contact": _contact_body(session, contact_id)})
 
 
 @router.post("/{contact_id:id}/utm/add", summary="Add a UTM tag set", openapi_extra=docs.body(docs.UTM))
-def add_utm(contact_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def add_utm(contact_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     with session_scope() as session:
         contacts.add_utm(session=session, contact_id=contact_id, data=require_object(body), user_id=user_id)
         return respond({"contact": _contact_body(session, contact_id)})
 
 
 @router.post("/{contact_id:id}/utm/{utm_id:id}/remove", summary="Remove a UTM tag set")
-def remove_utm(contact_id: int, utm_id: int):
+def remove_utm(contact_id: int, utm_id: int) -> JSONResponse:
     with session_scope() as session:
         _read(session, contact_id)
         found = contacts.remove_utm(session=session, contact_id=contact_id, utm_id=utm_id)
@@ -307,7 +308,7 @@ def remove_utm(contact_id: int, utm_id: int):
 
 @router.post("/{contact_id:id}/points/{operator}/{delta}", summary="Change points: plus, minus, times, divide or set",
              openapi_extra=docs.body(docs.POINTS))
-def adjust_points(contact_id: int, operator: str, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def adjust_points(contact_id: int, operator: str, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     try:
         amount = float(delta)
     except ValueError:

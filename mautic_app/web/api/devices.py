@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
 from mautic_app.db import session_scope
 from mautic_app.models import ContactDevice
@@ -38,14 +39,14 @@ def device(row: ContactDevice) -> dict[str, Any]:
 
 
 @router.get("/devices", summary="List devices")
-def list_devices(start: int = Query(0, ge=0, le=10_000_000), limit: int = Query(30, ge=1, le=MAX_LIMIT)):
+def list_devices(start: int = Query(0, ge=0, le=10_000_000), limit: int = Query(30, ge=1, le=MAX_LIMIT)) -> JSONResponse:
     with session_scope() as session:
         total, rows = tracking.list_devices(session=session, start=start, limit=limit)
         return respond({"total": str(total), "devices": {str(r.id): device(r) for r in rows}})
 
 
 @router.get("/devices/{device_id:id}", summary="Get a device")
-def get_device(device_id: int):
+def get_device(device_id: int) -> JSONResponse:
     with session_scope() as session:
         row = tracking.get_device(session=session, device_id=device_id)
         if row is None:
@@ -54,7 +55,7 @@ def get_device(device_id: int):
 
 
 @router.get("/contacts/{contact_id:id}/devices", summary="A contact's devices")
-def contact_devices(contact_id: int):
+def contact_devices(contact_id: int) -> JSONResponse:
     with session_scope() as session:
         if contacts.read(session=session, contact_id=contact_id) is None:
             raise ApiError(404, "Item was not found.")

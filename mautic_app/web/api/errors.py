@@ -40,7 +40,7 @@ class ApiError(Exception):
     """An error to send as is; ``details`` maps a field to its messages."""
 
     def __init__(self, status: int, message: str | None = None, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message or STATUS_MESSAGES.get(status, "Error."))
         self.status = status
         self.message = message or STATUS_MESSAGES.get(status, "Error.")
@@ -104,6 +104,7 @@ def install(app: FastAPI) -> None:
     for cls in (ApiError, ContactError, CompanyError, StageError, FieldError, PointError, SegmentError, SearchError, DataError,
                 OverflowError):
         app.add_exception_handler(cls, known)
-    app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(StarletteHTTPException, http)
+    # Starlette types every handler as taking any Exception, though it calls one only with its own class.
+    app.add_exception_handler(RequestValidationError, validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from mautic_app.db import session_scope
+from mautic_app.models import FieldDefinition
 from mautic_app.services import fields as field_service
 from mautic_app.web.api import docs, serializers
 from mautic_app.web.api.auth import api_admin, api_user
@@ -36,7 +39,7 @@ def _properties(value: Any) -> dict[str, Any]:
         return {}
     items = value.get("list")
     if isinstance(items, list):
-        value = value | {"list": [i.get("value", i.get("label", "")) if isinstance(i, dict) else i for i in items]}
+        return value | {"list": [i.get("value", i.get("label", "")) if isinstance(i, dict) else i for i in items]}
     return value
 
 
@@ -52,7 +55,7 @@ def _changes(params: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _row(session, obj: str, field_id: int):
+def _row(session: Session, obj: str, field_id: int) -> FieldDefinition:
     row = field_service.field_row(session=session, obj=obj, field_id=field_id)
     if row is None:
         raise ApiError(404)
@@ -60,19 +63,19 @@ def _row(session, obj: str, field_id: int):
 
 
 @router.get("/{obj}", summary="List contact or company fields")
-def list_fields(obj: Obj):
+def list_fields(obj: Obj) -> JSONResponse:
     with session_scope() as session:
         rows = field_service.field_rows(session=session, obj=obj)
         return respond({"total": len(rows), "fields": [serializers.field_definition(r) for r in rows]})
 
 
 @router.get("/{obj}/{field_id:id}", summary="Get a field")
-def get_field(obj: Obj, field_id: int):
+def get_field(obj: Obj, field_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"field": serializers.field_definition(_row(session, obj, field_id))})
 
 
-def _create(session, obj: str, params: dict[str, Any]):
+def _create(session: Session, obj: str, params: dict[str, Any]) -> FieldDefinition:
     changes = _changes(params)
     return field_service.create_field(
         session=session, obj=obj, label=changes.pop("label", ""), type=str(params.get("type") or "text"),
@@ -83,7 +86,7 @@ def _create(session, obj: str, params: dict[str, Any]):
 
 @router.post("/{obj}/new", summary="Create a field (adds a column; administrators only)", openapi_extra=docs.body(docs.FIELD),
              dependencies=ADMINS_ONLY)
-def new_field(obj: Obj, body: Any = Depends(read_body)):
+def new_field(obj: Obj, body: Any = Depends(read_body)) -> JSONResponse:
     with session_scope() as session:
         row = _create(session, obj, require_object(body))
         return respond({"field": serializers.field_definition(row)}, 201)
@@ -93,7 +96,7 @@ def new_field(obj: Obj, body: Any = Depends(read_body)):
             openapi_extra=docs.body(docs.FIELD), dependencies=ADMINS_ONLY)
 @router.patch("/{obj}/{field_id:id}/edit", summary="Edit a field's label, group, default, flags or options (administrators only)",
               openapi_extra=docs.body(docs.FIELD), dependencies=ADMINS_ONLY)
-def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(read_body)):
+def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(read_body)) -> JSONResponse:
     params = require_object(body)
     with session_scope() as session:
         if field_service.field_row(session=session, obj=obj, field_id=field_id) is None:
@@ -106,7 +109,7 @@ def edit_field(request: Request, obj: Obj, field_id: int, body: Any = Depends(re
 
 @router.delete("/{obj}/{field_id:id}/delete", summary="Delete a custom field (drops its column; administrators only)",
                dependencies=ADMINS_ONLY)
-def delete_field(obj: Obj, field_id: int):
+def delete_field(obj: Obj, field_id: int) -> JSONResponse:
     with session_scope() as session:
         payload = {"field": serializers.field_definition(_row(session, obj, field_id))}
         field_service.delete_field(session=session, field_id=field_id)

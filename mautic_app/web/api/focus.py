@@ -7,9 +7,10 @@ Properties come and go in Mautic's nested form (``bar.placement``, ``colors``, `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -98,7 +99,7 @@ def save(session: Session, focus_id: int | None, data: Any, method: str, user_id
     elif replace:
         item.utm_tags = {}
     session.flush()
-    return item.id, 200 if focus_id else 201
+    return cast(int, item.id), 200 if focus_id else 201  # saved, so it has its id
 
 
 def _get(session: Session, focus_id: int) -> FocusItem:
@@ -111,7 +112,7 @@ def _get(session: Session, focus_id: int) -> FocusItem:
 @router.get("", summary="List focus items")
 def list_focus(start: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(30, ge=0, le=500),
                search: str = Query("", description="Text in the name or description."),
-               publishedOnly: bool = Query(False, description="Only published items.")):  # noqa: N803  (Mautic's name)
+               publishedOnly: bool = Query(False, description="Only published items.")) -> JSONResponse:  # noqa: N803  (Mautic's name)
     with session_scope() as session:
         total, rows = focus.list_focus(session=session, search=search, start=start, limit=limit or 500,
                                        published_only=publishedOnly)
@@ -119,7 +120,7 @@ def list_focus(start: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(30, g
 
 
 @router.get("/{focus_id:id}", summary="Get a focus item")
-def get_focus(focus_id: int):
+def get_focus(focus_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"focus": focus_body(_get(session, focus_id))})
 

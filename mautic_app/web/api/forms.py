@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -72,6 +73,7 @@ def action_body(a: FormAction) -> dict[str, Any]:
 
 
 def form_body(session: Session, form: Form, *, submissions: int | None = None, minimal: bool = False) -> dict[str, Any]:
+    form_id = cast(int, form.id)  # a stored form
     body: dict[str, Any] = {
         "id": form.id, "name": form.name, "alias": form.alias, "description": form.description or None, "category": None,
         "isPublished": form.is_published, "publishUp": iso(form.publish_up), "publishDown": iso(form.publish_down),
@@ -79,11 +81,11 @@ def form_body(session: Session, form: Form, *, submissions: int | None = None, m
         "postAction": form.post_action, "postActionProperty": form.post_action_property or None, "formType": form.form_type,
         "inKioskMode": form.in_kiosk_mode, "progressiveProfilingLimit": form.progressive_profiling_limit,
         "noIndex": form.no_index, "language": form.language or None,
-        "submissionCount": submissions if submissions is not None else forms.submission_count(session=session, form_id=form.id),
+        "submissionCount": submissions if submissions is not None else forms.submission_count(session=session, form_id=form_id),
     }
     if not minimal:
-        body["fields"] = [field_body(f) for f in forms.fields_of(session=session, form_id=form.id)]
-        body["actions"] = [action_body(a) for a in forms.actions_of(session=session, form_id=form.id)]
+        body["fields"] = [field_body(f) for f in forms.fields_of(session=session, form_id=form_id)]
+        body["actions"] = [action_body(a) for a in forms.actions_of(session=session, form_id=form_id)]
     return body
 
 
@@ -254,7 +256,7 @@ def _merge(current: list[dict[str, Any]], sent: list[dict[str, Any]], *, what: s
             new.append((values, i))
             continue
         item_id = _id_of(given)
-        if item_id not in by_id:
+        if item_id is None or item_id not in by_id:
             errors[f"{what}.{i}.id"] = f"This form has no {what[:-1]} with this id."
             continue
         base = {} if replace else {k: v for k, v in by_id[item_id].items() if k != "order"}
@@ -345,10 +347,10 @@ def save(session: Session, form_id: int | None, data: Any, method: str, user_id:
         form.publish_up, form.publish_down = up, down
         session.add(form)
         session.flush()
-    return form.id, 200 if form_id else 201
+    return cast(int, form.id), 200 if form_id else 201  # saved, so it has its id
 
 
-def _remove(form_id: int, request: Request, body: Any, what: str, user_id: int):
+def _remove(form_id: int, request: Request, body: Any, what: str, user_id: int) -> JSONResponse:
     """Drop the fields (or actions) with the given ids, as Mautic's ``/fields/delete`` and ``/actions/delete``;
     ids that are not this form's are ignored, as Mautic does."""
     raw = query_data(request).get(what)
@@ -391,7 +393,7 @@ def list_forms(
     order_dir: str = Query("ASC", alias="orderByDir", pattern="(?i)^(asc|desc)$"),
     published_only: str = Query("", alias="publishedOnly", description="When true, only forms live now."),
     minimal: str = Query("", description="When true, forms come without their fields and actions."),
-):
+) -> JSONResponse:
     sort = column_name(order_by) or "name"
     if sort not in forms.FORM_SORTS:
         raise ApiError(400, f"Cannot sort by {order_by}.",
@@ -404,7 +406,7 @@ def list_forms(
 
 
 @router.get("/{form_id:id}", summary="Get a form with its fields and actions")
-def get_form(form_id: int):
+def get_form(form_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"form": form_body(session, _form(session, form_id))})
 
@@ -412,21 +414,21 @@ def get_form(form_id: int):
 @router.delete("/{form_id:id}/fields/delete", summary="Delete fields of a form",
                openapi_extra={"parameters": [{"name": "fields[]", "in": "query", "required": True, "description": "Field ids.",
                                               "schema": {"type": "array", "items": {"type": "integer"}}}]})
-def delete_fields(form_id: int, request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def delete_fields(form_id: int, request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     return _remove(form_id, request, body, "fields", user_id)
 
 
 @router.delete("/{form_id:id}/actions/delete", summary="Delete submit actions of a form",
                openapi_extra={"parameters": [{"name": "actions[]", "in": "query", "required": True, "description": "Action ids.",
                                               "schema": {"type": "array", "items": {"type": "integer"}}}]})
-def delete_actions(form_id: int, request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def delete_actions(form_id: int, request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     return _remove(form_id, request, body, "actions", user_id)
 
 
 @router.get("/{form_id:id}/submissions", summary="List a form's submissions, newest first")
 def list_submissions(form_id: int, start: int = Query(0, ge=0, le=MAX_INT),
                      limit: int = Query(30, ge=0, le=MAX_PAGE, description=f"At most {MAX_PAGE}; 0 means the most."),
-                     search: str = Query("", description="Text in the values, the IP address or the contact's e-mail.")):
+                     search: str = Query("", description="Text in the values, the IP address or the contact's e-mail.")) -> JSONResponse:
     with session_scope() as session:
         form = _form(session, form_id)
         total, rows = forms.results(session=session, form_id=form_id, search=search, start=start, limit=limit or MAX_PAGE)
@@ -436,7 +438,7 @@ def list_submissions(form_id: int, start: int = Query(0, ge=0, le=MAX_INT),
 
 
 @router.get("/{form_id:id}/submissions/{submission_id:id}", summary="Get a submission")
-def get_submission(form_id: int, submission_id: int):
+def get_submission(form_id: int, submission_id: int) -> JSONResponse:
     with session_scope() as session:
         form = _form(session, form_id)
         row = forms.submission(session=session, form_id=form_id, submission_id=submission_id)
@@ -448,7 +450,7 @@ def get_submission(form_id: int, submission_id: int):
 
 @router.get("/{form_id:id}/submissions/contact/{contact_id:id}", summary="A contact's submissions of a form")
 def contact_submissions(form_id: int, contact_id: int, start: int = Query(0, ge=0, le=MAX_INT),
-                        limit: int = Query(30, ge=0, le=MAX_PAGE)):
+                        limit: int = Query(30, ge=0, le=MAX_PAGE)) -> JSONResponse:
     with session_scope() as session:
         form = _form(session, form_id)
         if contacts.read(session=session, contact_id=contact_id) is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -28,21 +30,22 @@ def _note(session: Session, note_id: int) -> Note:
     return note
 
 
-def _date(value: Any):
+def _date(value: Any) -> datetime | None:
     try:
-        return normalize_value(_DATETIME, value)
+        when: datetime | None = normalize_value(_DATETIME, value)  # a datetime field's value
+        return when
     except FieldValueError as exc:
         raise ApiError(400, f"dateTime: {exc}", {"dateTime": [str(exc)]}) from exc
 
 
 @router.get("/{note_id:id}", summary="Get a note")
-def get_note(note_id: int):
+def get_note(note_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"note": serializers.note(_note(session, note_id))})
 
 
 @router.post("/new", summary="Add a note to a contact", openapi_extra=docs.body(docs.NOTE))
-def new_note(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def new_note(body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     params = require_object(body)
     if params.get("lead") in (None, ""):
         raise ApiError(400, "lead ID is mandatory", {"lead": ["Give the contact's id."]})
@@ -56,7 +59,7 @@ def new_note(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
 
 
 @router.delete("/{note_id:id}/delete", summary="Delete a note")
-def delete_note(note_id: int):
+def delete_note(note_id: int) -> JSONResponse:
     with session_scope() as session:
         payload = {"note": serializers.note(_note(session, note_id))}
         contacts.delete_note(session=session, note_id=note_id)

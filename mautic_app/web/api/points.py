@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -30,6 +31,7 @@ groups_router = APIRouter(prefix="/points/groups", tags=["Points"], dependencies
 # Mounted ahead of the contacts router: these paths are more specific than its /points/{operator}/{delta}.
 contact_router = APIRouter(prefix="/contacts", tags=["Contacts"], dependencies=[Depends(api_user)])
 _POSITIVE = re.compile(r"^[0-9]{1,10}$")
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- shapes
@@ -70,16 +72,17 @@ def group_body(group: PointGroup) -> dict[str, Any]:
 
 def _actions(session: Session, rows: list[PointAction]) -> dict[int, dict[str, Any]]:
     names = points.group_names(session=session, ids=[r.group_id for r in rows])
-    return {r.id: action_body(r, names) for r in rows}
+    return {cast(int, r.id): action_body(r, names) for r in rows}  # stored rows have ids
 
 
 def _triggers(session: Session, rows: list[PointTrigger]) -> dict[int, dict[str, Any]]:
     names = points.group_names(session=session, ids=[r.group_id for r in rows])
-    events = points.events_of(session=session, trigger_ids=[r.id for r in rows])
-    return {r.id: trigger_body(r, events[r.id], names) for r in rows}
+    ids = [cast(int, r.id) for r in rows]  # stored rows have ids
+    events = points.events_of(session=session, trigger_ids=ids)
+    return {i: trigger_body(r, events[i], names) for i, r in zip(ids, rows, strict=True)}
 
 
-def _found(record: Any) -> Any:
+def _found(record: T | None) -> T:
     if record is None:
         raise ApiError(404)
     return record
@@ -164,20 +167,20 @@ def save_action(session: Session, action_id: int | None, data: Any, method: str,
     params = require_object(data)
     current = points.get_action(session=session, action_id=action_id) if action_id and method == "PATCH" else None
     action = points.save_action(session=session, action_id=action_id, **_action_values(current, params))
-    return action.id, 200 if action_id else 201
+    return cast(int, action.id), 200 if action_id else 201  # saved, so it has its id
 
 
 def save_trigger(session: Session, trigger_id: int | None, data: Any, method: str, _user_id: int) -> tuple[int, int]:
     params = require_object(data)
     current = points.get_trigger(session=session, trigger_id=trigger_id) if trigger_id and method == "PATCH" else None
     trigger = points.save_trigger(session=session, trigger_id=trigger_id, **_trigger_values(current, params))
-    return trigger.id, 200 if trigger_id else 201
+    return cast(int, trigger.id), 200 if trigger_id else 201
 
 
 def save_group(session: Session, group_id: int | None, data: Any, method: str, _user_id: int) -> tuple[int, int]:
     params = require_object(data)
     current = points.get_group(session=session, group_id=group_id) if group_id and method == "PATCH" else None
-    values = {"name": current.name if current else "", "description": current.description if current else "",
+    values: dict[str, Any] = {"name": current.name if current else "", "description": current.description if current else "",
               "is_published": current.is_published if current else True}
     for key in ("name", "description"):
         if key in params:
@@ -185,7 +188,7 @@ def save_group(session: Session, group_id: int | None, data: Any, method: str, _
     if "isPublished" in params:
         values["is_published"] = flag(params["isPublished"])
     group = points.save_group(session=session, group_id=group_id, **values)
-    return group.id, 200 if group_id else 201
+    return cast(int, group.id), 200 if group_id else 201
 
 
 # ---------------------------------------------------------------- lists
@@ -193,7 +196,7 @@ def save_group(session: Session, group_id: int | None, data: Any, method: str, _
 
 def _listing(lister: Callable[..., tuple[list[Any], int]], sorts: set[str], *, start: int, limit: int, search: str,
              order_by: str, order_dir: str, published_only: str, shape: Callable[[Session, list[Any]], dict[int, Any]],
-             key: str):
+             key: str) -> JSONResponse:
     sort = column_name(order_by) or "name"
     if sort not in sorts:
         raise ApiError(400, f"Cannot sort by {order_by}.", {"orderBy": [f"Choose one of {', '.join(sorted(sorts))}."]})
@@ -215,59 +218,60 @@ _PUBLISHED = Query("", alias="publishedOnly", description="When true, only publi
 @router.get("", summary="List point actions")
 def list_actions(start: int = _START, limit: int = _LIMIT, search: str = _SEARCH,
                  order_by: str = Query("", alias="orderBy", description="`name`, `id`, `type`, `delta` or `dateAdded`."),
-                 order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED):
+                 order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED) -> JSONResponse:
     return _listing(points.list_actions, points.ACTION_SORTS, start=start, limit=limit, search=search, order_by=order_by,
                     order_dir=order_dir, published_only=published_only, shape=_actions, key="points")
 
 
 @router.get("/actions/types", summary="Kinds of point action that can be created")
-def action_types():
+def action_types() -> JSONResponse:
     return respond({"pointActionTypes": rules.labels(rules.ACTION_TYPES)})
 
 
 @router.get("/{point_id:id}", summary="Get a point action")
-def get_action(point_id: int):
+def get_action(point_id: int) -> JSONResponse:
     with session_scope() as session:
         action = _found(points.get_action(session=session, action_id=point_id))
-        return respond({"point": _actions(session, [action])[action.id]})
+        return respond({"point": _actions(session, [action])[point_id]})
 
 
 @triggers_router.get("", summary="List point triggers")
 def list_triggers(start: int = _START, limit: int = _LIMIT, search: str = _SEARCH,
                   order_by: str = Query("", alias="orderBy", description="`name`, `id`, `points` or `dateAdded`."),
-                  order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED):
+                  order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED) -> JSONResponse:
     return _listing(points.list_triggers, points.TRIGGER_SORTS, start=start, limit=limit, search=search, order_by=order_by,
                     order_dir=order_dir, published_only=published_only, shape=_triggers, key="triggers")
 
 
 @triggers_router.get("/events/types", summary="Kinds of trigger event that can be created")
-def event_types():
+def event_types() -> JSONResponse:
     return respond({"eventTypes": rules.labels(rules.TRIGGER_EVENT_TYPES)})
 
 
 @triggers_router.get("/{trigger_id:id}", summary="Get a point trigger and its events")
-def get_trigger(trigger_id: int):
+def get_trigger(trigger_id: int) -> JSONResponse:
     with session_scope() as session:
         trigger = _found(points.get_trigger(session=session, trigger_id=trigger_id))
-        return respond({"trigger": _triggers(session, [trigger])[trigger.id]})
+        return respond({"trigger": _triggers(session, [trigger])[trigger_id]})
 
 
 @groups_router.get("", summary="List point groups")
 def list_groups(start: int = _START, limit: int = _LIMIT, search: str = _SEARCH,
                 order_by: str = Query("", alias="orderBy", description="`name`, `id` or `dateAdded`."),
-                order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED):
+                order_dir: str = _ORDER_DIR, published_only: str = _PUBLISHED) -> JSONResponse:
     return _listing(points.list_groups, points.GROUP_SORTS, start=start, limit=limit, search=search, order_by=order_by,
                     order_dir=order_dir, published_only=published_only,
-                    shape=lambda _s, rows: {r.id: group_body(r) for r in rows}, key="pointGroups")
+                    shape=_shape_groups, key="pointGroups")
 
 
 @groups_router.get("/{group_id:id}", summary="Get a point group")
-def get_group(group_id: int):
+def get_group(group_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"pointGroup": group_body(_found(points.get_group(session=session, group_id=group_id)))})
 
 
-def _by_ids(getter: Callable[[Session, int], Any], shape: Callable[[Session, list[Any]], dict[int, Any]]):
+def _by_ids(getter: Callable[[Session, int], Any],
+            shape: Callable[[Session, list[Any]], dict[int, Any]]) -> Callable[[Session, list[int]], dict[int, Any]]:
     def read_many(session: Session, ids: list[int]) -> dict[int, Any]:
         return shape(session, [r for i in ids if (r := getter(session, i)) is not None])
 
@@ -287,7 +291,7 @@ def _get_group(s: Session, i: int) -> PointGroup | None:
 
 
 def _shape_groups(_s: Session, rows: list[PointGroup]) -> dict[int, Any]:
-    return {r.id: group_body(r) for r in rows}
+    return {cast(int, r.id): group_body(r) for r in rows}
 
 
 resource.add_standard_routes(
@@ -320,7 +324,7 @@ def _positive(delta: str) -> int:
     return int(delta)
 
 
-def _change(contact_id: int, amount: int, body: Any, user_id: int) -> Any:
+def _change(contact_id: int, amount: int, body: Any, user_id: int) -> JSONResponse:
     params = body if isinstance(body, dict) else {}
     reason = " / ".join(str(params[k]).strip() for k in ("eventName", "actionName") if params.get(k)) or "API"
     with session_scope() as session:
@@ -330,11 +334,11 @@ def _change(contact_id: int, amount: int, body: Any, user_id: int) -> Any:
 
 @contact_router.post("/{contact_id:id}/points/plus/{delta}", summary="Add points to a contact (runs point triggers)",
                      openapi_extra=docs.body(docs.POINTS))
-def add_points(contact_id: int, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def add_points(contact_id: int, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     return _change(contact_id, _positive(delta), body, user_id)
 
 
 @contact_router.post("/{contact_id:id}/points/minus/{delta}", summary="Take points from a contact (runs point triggers)",
                      openapi_extra=docs.body(docs.POINTS))
-def subtract_points(contact_id: int, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def subtract_points(contact_id: int, delta: str, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     return _change(contact_id, -_positive(delta), body, user_id)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -55,7 +56,7 @@ def add_standard_routes(
         return batch.run_item(work)
 
     @router.post("/new", name=f"new_{singular}", summary=new_summary, openapi_extra=docs.body(schema))
-    def new(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+    def new(body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
         with session_scope() as session:
             new_id, status = save(session, None, body, "POST", user_id)
             payload = {singular: read_body_for(session, new_id)}
@@ -66,14 +67,14 @@ def add_standard_routes(
     @router.patch(f"{id_path}/edit", name=f"edit_{singular}", summary="Change the values sent",
                   openapi_extra=docs.body(schema))
     def edit(request: Request, record_id: int = Path(alias=id_name), body: Any = Depends(read_body),
-             user_id: int = Depends(api_user)):
+             user_id: int = Depends(api_user)) -> JSONResponse:
         with session_scope() as session:
             new_id, status = save(session, target(session, record_id, request.method), body, request.method, user_id)
             payload = {singular: read_body_for(session, new_id)}
         return respond(payload, status)
 
     @router.delete(f"{id_path}/delete", name=f"delete_{singular}", summary=f"Delete a {singular}")
-    def delete_one(record_id: int = Path(alias=id_name)):
+    def delete_one(record_id: int = Path(alias=id_name)) -> JSONResponse:
         with session_scope() as session:
             payload = {singular: read_body_for(session, record_id)}
             delete(session, [record_id])
@@ -81,7 +82,7 @@ def add_standard_routes(
 
     @router.post("/batch/new", name="batch_new", summary=f"Create up to {MAX_BATCH} {plural}",
                  openapi_extra=docs.body(schema, batch=True))
-    def batch_new(body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+    def batch_new(body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
         results = [batch_item(item, method="POST", user_id=user_id, editing=False) for item in batch_items(body)]
         return respond(batch.payload(plural, results), 201)
 
@@ -89,12 +90,12 @@ def add_standard_routes(
                 openapi_extra=docs.body(schema, batch=True, with_id=True))
     @router.patch("/batch/edit", name="batch_edit", summary=f"Change up to {MAX_BATCH} {plural} (each item has an id)",
                   openapi_extra=docs.body(schema, batch=True, with_id=True))
-    def batch_edit(request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+    def batch_edit(request: Request, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
         results = [batch_item(item, method=request.method, user_id=user_id, editing=True) for item in batch_items(body)]
         return respond(batch.payload(plural, results))
 
     @router.delete("/batch/delete", name="batch_delete", summary=f"Delete up to {MAX_BATCH} {plural}",
                    openapi_extra=docs.batch_delete())
-    def batch_delete(request: Request, body: Any = Depends(read_body)):
+    def batch_delete(request: Request, body: Any = Depends(read_body)) -> JSONResponse:
         results = batch.delete_many(batch_ids(query_data(request), body), read_many=read_many, delete=delete)
         return respond(batch.payload(plural, results))

@@ -6,9 +6,10 @@ Thin over ``services.segments`` (a saved segment is rebuilt by a Celery task onc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.db import session_scope
@@ -57,24 +58,24 @@ def save(session: Session, segment_id: int | None, data: Any, method: str, user_
             raw = list(raw.values())
         values["filters"] = raw
     segment = segments.save_segment(session=session, segment_id=segment_id, values=values, user_id=user_id)
-    return segment.id, 200 if segment_id else 201
+    return cast(int, segment.id), 200 if segment_id else 201  # saved, so it has its id
 
 
 @router.get("", summary="List segments")
 def list_segments(start: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(30, ge=0, le=500),
-                  search: str = Query("", description="Text in the name or alias.")):
+                  search: str = Query("", description="Text in the name or alias.")) -> JSONResponse:
     with session_scope() as session:
         total, rows = segments.list_segments(session=session, search=search, start=start, limit=limit or 500)
         return respond({"total": str(total), "lists": {r.id: segment_body(session, r) for r in rows}})
 
 
 @router.get("/{segment_id:id}", summary="Get a segment")
-def get_segment(segment_id: int):
+def get_segment(segment_id: int) -> JSONResponse:
     with session_scope() as session:
         return respond({"list": segment_body(session, segments.get_segment(session=session, segment_id=segment_id))})
 
 
-def _by_hand(segment_id: int, contact_id: int, user_id: int, *, add: bool):
+def _by_hand(segment_id: int, contact_id: int, user_id: int, *, add: bool) -> JSONResponse:
     with session_scope() as session:
         segments.get_segment(session=session, segment_id=segment_id)
         if not segments.contact_exists(session=session, contact_id=contact_id):
@@ -85,18 +86,18 @@ def _by_hand(segment_id: int, contact_id: int, user_id: int, *, add: bool):
 
 
 @router.post("/{segment_id:id}/contact/{contact_id:id}/add", summary="Add a contact to a segment by hand")
-def add_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)):
+def add_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)) -> JSONResponse:
     return _by_hand(segment_id, contact_id, user_id, add=True)
 
 
 @router.post("/{segment_id:id}/contact/{contact_id:id}/remove", summary="Remove a contact from a segment by hand")
-def remove_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)):
+def remove_contact(segment_id: int, contact_id: int, user_id: int = Depends(api_user)) -> JSONResponse:
     return _by_hand(segment_id, contact_id, user_id, add=False)
 
 
 @router.post("/{segment_id:id}/contacts/add", summary=f"Add up to {MAX_BATCH} contacts to a segment by hand",
              openapi_extra=docs.body(docs.IDS))
-def add_contacts(segment_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)):
+def add_contacts(segment_id: int, body: Any = Depends(read_body), user_id: int = Depends(api_user)) -> JSONResponse:
     raw = body.get("ids") if isinstance(body, dict) else body
     if isinstance(raw, str):
         raw = raw.split(",")
@@ -114,7 +115,7 @@ def add_contacts(segment_id: int, body: Any = Depends(read_body), user_id: int =
 
 
 @contact_router.get("/{contact_id:id}/segments", summary="Segments a contact is in")
-def contact_segments(contact_id: int):
+def contact_segments(contact_id: int) -> JSONResponse:
     with session_scope() as session:
         if not segments.contact_exists(session=session, contact_id=contact_id):
             raise ApiError(404)
@@ -125,10 +126,15 @@ def contact_segments(contact_id: int):
 
 
 @contact_router.get("/list/segments", summary="Segments a contact can be put in")
-def segment_choices():
+def segment_choices() -> JSONResponse:
     with session_scope() as session:
         _total, rows = segments.list_segments(session=session, limit=500)
     return respond([{"id": r.id, "name": r.name, "alias": r.alias} for r in rows])
+
+
+def _delete(session: Session, segment_ids: list[int]) -> None:
+    for segment_id in segment_ids:
+        segments.delete_segment(session=session, segment_id=segment_id)
 
 
 resource.add_standard_routes(
@@ -136,5 +142,5 @@ resource.add_standard_routes(
     exists=lambda s, i: s.get(Segment, i) is not None,
     read_body_for=lambda s, i: segment_body(s, segments.get_segment(session=s, segment_id=i)), save=save,
     read_many=lambda s, ids: {i: segment_body(s, seg) for i in ids if (seg := s.get(Segment, i)) is not None},
-    delete=lambda s, ids: [segments.delete_segment(session=s, segment_id=i) for i in ids],
+    delete=_delete,
 )

@@ -7,8 +7,9 @@ array as ``[]``, so empty collections are lists even where a filled one is an ob
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
@@ -22,6 +23,7 @@ from mautic_app.services import timeline
 from mautic_app.services import users as user_service
 
 MAUTIC_OBJECT = {"contact": "lead", "company": "company"}
+T = TypeVar("T")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -99,8 +101,18 @@ def utm(row: UtmTag) -> dict[str, Any]:
     }
 
 
+def _by_id(records: Mapping[int, T], record_id: int | None) -> T | None:
+    """The record a row's optional reference (owner, author, stage) names, if it names one."""
+    return None if record_id is None else records.get(record_id)
+
+
+def _referenced(rows: Iterable[dict[str, Any]], *keys: str) -> set[int]:
+    """The ids the rows' ``keys`` name, for one query of the records behind them."""
+    return {i for r in rows for k in keys if (i := r.get(k)) is not None}
+
+
 def _authorship(row: dict[str, Any], users: dict[int, User]) -> dict[str, Any]:
-    created, modified = users.get(row.get("created_by")), users.get(row.get("modified_by"))
+    created, modified = _by_id(users, row.get("created_by")), _by_id(users, row.get("modified_by"))
     return {
         "isPublished": True,
         "dateAdded": iso(row.get("date_added")),
@@ -114,7 +126,7 @@ def _authorship(row: dict[str, Any], users: dict[int, User]) -> dict[str, Any]:
 
 def _field_context(session: Session, obj: str) -> tuple[list[FieldSpec], dict[str, int]]:
     specs = field_service.specs(session=session, obj=obj)
-    ids = {r.alias: r.id for r in field_service.field_rows(session=session, obj=obj)}
+    ids = {r.alias: cast(int, r.id) for r in field_service.field_rows(session=session, obj=obj)}  # stored rows have ids
     return specs, ids
 
 
@@ -125,13 +137,13 @@ def contacts(*, session: Session, rows: list[dict[str, Any]], minimal: bool = Fa
     specs, field_ids = _field_context(session, "contact")
     ids = [r["id"] for r in rows]
     rel = contact_service.contact_relations(session=session, ids=ids)
-    users = user_service.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
-    stages = stage_service.stages_by_id(session=session, ids={r.get("stage_id") for r in rows})
+    users = user_service.users_by_id(session=session, ids=_referenced(rows, "owner_id", "created_by", "modified_by"))
+    stages = stage_service.stages_by_id(session=session, ids=_referenced(rows, "stage_id"))
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
         cid = r["id"]
         out[cid] = {"id": cid} | _authorship(r, users) | {
-            "owner": user_ref(users.get(r.get("owner_id"))),
+            "owner": user_ref(_by_id(users, r.get("owner_id"))),
             "points": r.get("points") or 0,
             "lastActive": iso(r.get("last_active")),
             "dateIdentified": iso(r.get("date_identified")),
@@ -141,7 +153,7 @@ def contacts(*, session: Session, rows: list[dict[str, Any]], minimal: bool = Fa
             "fields": fields_block(obj="contact", specs=specs, ids=field_ids, row=r, minimal=minimal),
             "tags": rel["tags"][cid],
             "utmtags": [utm(u) for u in rel["utm"][cid]],
-            "stage": stage_ref(stages.get(r.get("stage_id"))),
+            "stage": stage_ref(_by_id(stages, r.get("stage_id"))),
             "doNotContact": [dnc(d) for d in rel["dnc"][cid]],
             "frequencyRules": [],
         }
@@ -156,10 +168,10 @@ def companies(*, session: Session, rows: list[dict[str, Any]]) -> dict[int, dict
     if not rows:
         return {}
     specs, field_ids = _field_context(session, "company")
-    users = user_service.users_by_id(session=session, ids={r.get(k) for r in rows for k in ("owner_id", "created_by", "modified_by")})
+    users = user_service.users_by_id(session=session, ids=_referenced(rows, "owner_id", "created_by", "modified_by"))
     return {
         r["id"]: {"id": r["id"]} | _authorship(r, users) | {
-            "owner": user_ref(users.get(r.get("owner_id"))),
+            "owner": user_ref(_by_id(users, r.get("owner_id"))),
             "score": r.get("score") or 0,
             "fields": fields_block(obj="company", specs=specs, ids=field_ids, row=r, minimal=False),
         }
