@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi.telemetry import TelemetryConfig
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mautic_app.settings import get_settings
 from mautic_app.web.api import companies, contacts, devices, errors, fields, focus, forms, notes, points, segments
@@ -29,7 +30,7 @@ class ApiGate:
             await response(scope, receive, send)
             return
 
-        async def send_nosniff(message) -> None:
+        async def send_nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).append((b"x-content-type-options", b"nosniff"))
             await send(message)
@@ -38,7 +39,7 @@ class ApiGate:
 
 
 # FastAPI's built-in OpenTelemetry looks up three unconfigured providers on every request; nothing here exports any.
-NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def build_api() -> FastAPI:
