@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from mautic_app.db import session_scope
 from mautic_app.domain import search as search_syntax
@@ -36,7 +36,7 @@ def export_contacts_csv(
     order_by: str = Query("last_active", alias="orderBy", max_length=64),
     order_dir: str = Query("desc", alias="orderByDir", pattern="(?i)^(asc|desc)$"),
     columns: str = Query("", max_length=4000, description="Comma-separated field aliases; all when empty."),
-):
+) -> Response:
     user_id = signed_in_user_id(request)
     if user_id is None:
         return JSONResponse({"errors": [{"code": 401, "message": "Sign in to export contacts."}]}, status_code=401)
@@ -61,7 +61,7 @@ def export_contacts_csv(
 
 
 @router.get("/forms/{form_id:int}/results.csv", include_in_schema=False)
-def export_form_results_csv(request: Request, form_id: int, search: str = Query("", max_length=200)):
+def export_form_results_csv(request: Request, form_id: int, search: str = Query("", max_length=200)) -> Response:
     """A form's results as CSV, for a signed-in marketer."""
     if signed_in_user_id(request) is None:
         return JSONResponse({"errors": [{"code": 401, "message": "Sign in to export results."}]}, status_code=401)
@@ -81,7 +81,7 @@ def export_form_results_csv(request: Request, form_id: int, search: str = Query(
 
 
 @router.get("/forms/{form_id:int}/results/{submission_id:int}/files/{alias}", include_in_schema=False)
-def download_uploaded_file(request: Request, form_id: int, submission_id: int, alias: str):
+def download_uploaded_file(request: Request, form_id: int, submission_id: int, alias: str) -> Response:
     """A file a visitor sent with a form: always as a download, never shown on this site (it could
     be a page with scripts), under the visitor's file name."""
     if signed_in_user_id(request) is None:
