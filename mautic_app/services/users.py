@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import cast
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
@@ -175,3 +176,14 @@ def users_by_id(*, session: Session, ids: set[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {cast(int, u.id): u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+
+
+def still_signed_as(*, session: Session, user_id: int, username: str, password_hash: str) -> bool | None:
+    """Whether credentials checked earlier still hold: None when the user is gone, disabled, renamed or
+    given a new password (one primary-key read, so a change is seen at once), else whether they are an admin."""
+    row = session.execute(
+        sa.select(col(User.username), col(User.password_hash), col(User.is_active), col(User.is_admin)).where(col(User.id) == user_id)
+    ).first()
+    if row is None or not row.is_active or row.username != username or row.password_hash != password_hash:
+        return None
+    return bool(row.is_admin)

@@ -18,15 +18,12 @@ import hmac
 import threading
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
-from sqlmodel import col
 
 from mautic_app import cache, throttle
 from mautic_app.db import session_scope
 from mautic_app.domain.tracking import visitor_ip
-from mautic_app.models import User
 from mautic_app.services import users
 from mautic_app.settings import get_settings
 from mautic_app.web.api.errors import ApiError
@@ -89,13 +86,9 @@ def _too_many(wait: int) -> ApiError:
 def _still_valid(entry: _Verified) -> ApiAccount | None:
     """The cached account if its user is still active, with the same name and password hash."""
     with session_scope() as session:
-        row = session.execute(
-            sa.select(col(User.username), col(User.password_hash), col(User.is_active), col(User.is_admin))
-            .where(col(User.id) == entry.user_id)
-        ).first()
-    if row is None or not row.is_active or row.username != entry.username or row.password_hash != entry.password_hash:
-        return None
-    return ApiAccount(entry.user_id, row.is_admin)
+        is_admin = users.still_signed_as(session=session, user_id=entry.user_id, username=entry.username,
+                                         password_hash=entry.password_hash)
+    return None if is_admin is None else ApiAccount(entry.user_id, is_admin)
 
 
 def remembered(username: str, password: str) -> ApiAccount | None:
