@@ -39,9 +39,10 @@ def current_values(item: FocusItem) -> dict[str, Any]:
 
 
 def save_focus(*, session: Session, focus_id: int | None = None, values: dict[str, Any], user_id: int | None = None,
-               replace: bool = False) -> FocusItem:
+               replace: bool = False, utm_tags: dict[str, str] | None = None) -> FocusItem:
     """Create or change a focus item. ``values`` may be partial (they change the stored ones) unless
-    ``replace``; ``properties`` are the flat settings :mod:`mautic_app.domain.focus` checks."""
+    ``replace``; ``properties`` are the flat settings :mod:`mautic_app.domain.focus` checks. ``utm_tags``
+    (the API's) replace the stored ones when given; a replaced item without them has none."""
     item = get_focus(session=session, focus_id=focus_id) if focus_id else None
     current = None if item is None or replace else current_values(item)
     clean = rules.clean_item(values, current=current)
@@ -64,6 +65,8 @@ def save_focus(*, session: Session, focus_id: int | None = None, values: dict[st
     for key, value in clean.items():
         setattr(item, key, value)
     item.publish_up, item.publish_down = up, down
+    if utm_tags is not None or replace:
+        item.utm_tags = {k: v[:191] for k, v in (utm_tags or {}).items()}
     if focus_id:
         item.date_modified = utcnow()
     session.add(item)

@@ -83,22 +83,20 @@ def save(session: Session, focus_id: int | None, data: Any, method: str, user_id
         values["form_id"] = form.get("id") if isinstance(form, dict) else form
     replace = method in ("PUT", "POST") or focus_id is None
     if "properties" in params or replace:
-        current = session.get(FocusItem, focus_id) if focus_id and not replace else None
+        current = _get(session, focus_id) if focus_id and not replace else None
         style = str(values.get("style") or (current.style if current else "bar"))
         values["properties"] = rules.from_mautic(style, params.get("properties") or {})
-    try:
-        item = focus.save_focus(session=session, focus_id=focus_id, values=values, user_id=user_id, replace=replace)
-    except rules.FocusError as exc:
-        raise _error(exc) from exc
+    utm_tags = None
     if "utmTags" in params:
         tags = params["utmTags"]
         if not isinstance(tags, dict):
             raise ApiError(400, "utmTags must be an object.", {"utmTags": ["Give an object of UTM tags."]})
-        item.utm_tags = {k: str(tags[k])[:191] for k in UTM_KEYS if isinstance(tags.get(k), str | int)}
-        session.add(item)
-    elif replace:
-        item.utm_tags = {}
-    session.flush()
+        utm_tags = {k: str(tags[k]) for k in UTM_KEYS if isinstance(tags.get(k), str | int)}
+    try:
+        item = focus.save_focus(session=session, focus_id=focus_id, values=values, user_id=user_id, replace=replace,
+                                utm_tags=utm_tags)
+    except rules.FocusError as exc:
+        raise _error(exc) from exc
     return cast(int, item.id), 200 if focus_id else 201  # saved, so it has its id
 
 
