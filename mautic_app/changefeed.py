@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "mautic:"
 POLL_SECONDS = 0.25
 LOOK_BACK = 200  # ids a poll looks behind the highest seen (see _Hub._poll_table)
+RETRY_MAX_SECONDS = 4  # the longest wait between tries to reach a Redis or database that is away
 KEEP_FOR = timedelta(minutes=10)
 _ENTRIES: sa.Table = ChangeFeedEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
 Message = tuple[str, dict[str, Any]]  # (topic, payload)
@@ -156,6 +157,7 @@ class _Hub:
     def __init__(self) -> None:
         self.queues: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
         self.task: asyncio.Task[None] | None = None
+        self.heard = False  # listening since the last failure
 
     def add(self, topics: Iterable[str]) -> asyncio.Queue[Message]:
         q: asyncio.Queue[Message] = asyncio.Queue(maxsize=100)
@@ -182,6 +184,9 @@ class _Hub:
             q.put_nowait((topic, payload))
 
     async def _run(self) -> None:
+        """Listen for good. While Redis or the database is away, retry after 1, 2, then every 4 seconds,
+        with the traceback logged once and a line per try after it (not a traceback a second)."""
+        failures = 0
         while True:
             try:
                 url = get_settings().redis_url
@@ -191,15 +196,21 @@ class _Hub:
                     await self._poll_table()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001
-                log.exception("change feed listener failed; retrying")
-                await asyncio.sleep(1)
+            except Exception as exc:  # noqa: BLE001
+                failures = 1 if self.heard else failures + 1
+                self.heard = False
+                if failures == 1:
+                    log.exception("change feed listener failed; retrying")
+                else:
+                    log.warning("change feed listener still failing (try %d): %s", failures, exc)
+                await asyncio.sleep(min(RETRY_MAX_SECONDS, 2 ** (failures - 1)))
 
     async def _listen_redis(self, url: str) -> None:
         client = aioredis.Redis.from_url(url)
         pubsub = client.pubsub()
         prefix = _prefix()
         await pubsub.psubscribe(prefix + "*")
+        self.heard = True
         self._listening()
         try:
             async for msg in pubsub.listen():
@@ -232,6 +243,7 @@ class _Hub:
                 ).all()
 
         top = start = await asyncio.to_thread(last_id)
+        self.heard = True
         self._listening()
         seen: collections.deque[int] = collections.deque(maxlen=4 * LOOK_BACK)
         seen_set: set[int] = set()
