@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -294,3 +294,9 @@ def refresh_statistics(engine: sa.Engine, tables: tuple[str, ...]) -> None:
         ), {"tables": list(tables)}).scalars().all()
         for table in stale:
             conn.execute(sa.text(f'ANALYZE "{table}"'))
+
+
+def rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (SQLAlchemy types ``Session.execute``'s answer as a plain
+    Result, though for these statements it is a CursorResult, which counts them)."""
+    return cast("sa.CursorResult[Any]", result).rowcount or 0

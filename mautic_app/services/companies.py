@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
+from mautic_app.db import rows_changed
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldValueError, normalize_value
 from mautic_app.models import Company, CompanyContact, Contact
@@ -62,7 +63,7 @@ def read(*, session: Session, company_id: int) -> dict[str, Any] | None:
 
 def find_by_name(*, session: Session, name: str) -> int | None:
     return session.execute(
-        sa.select(Company.id).where(sa.func.lower(Company.companyname) == name.strip().lower()).order_by(Company.id).limit(1)
+        sa.select(col(Company.id)).where(sa.func.lower(col(Company.companyname)) == name.strip().lower()).order_by(col(Company.id)).limit(1)
     ).scalar()
 
 
@@ -78,7 +79,7 @@ def create(*, session: Session, values: dict[str, Any], user_id: int | None = No
     if find_by_name(session=session, name=clean["companyname"]):
         raise CompanyError({"companyname": "A company with this name already exists."}, status=409)
     t = field_service.table(session=session, obj="company")
-    company_id = session.execute(
+    company_id: int = session.execute(
         sa.insert(t).values(**clean, owner_id=owner_id, created_by=user_id, date_added=utcnow(), score=0).returning(t.c.id)
     ).scalar_one()
     _touch(session, [company_id], "created")
@@ -107,7 +108,7 @@ def update(*, session: Session, company_id: int, values: dict[str, Any], overwri
         session.execute(sa.update(t).where(t.c.id == company_id).values(**row))
         if "companyname" in changed:
             primary_ids = session.execute(
-                sa.select(CompanyContact.contact_id).where(CompanyContact.company_id == company_id, CompanyContact.is_primary == sa.true())
+                sa.select(col(CompanyContact.contact_id)).where(col(CompanyContact.company_id) == company_id, col(CompanyContact.is_primary) == sa.true())
             ).scalars().all()
             if primary_ids:
                 session.execute(sa.update(Contact).where(col(Contact.id).in_(primary_ids)).values(company=changed["companyname"]))
@@ -120,9 +121,9 @@ def delete(*, session: Session, company_ids: list[int]) -> int:
     ids = [int(i) for i in company_ids]
     if not ids:
         return 0
-    contact_ids = session.execute(sa.select(CompanyContact.contact_id).where(col(CompanyContact.company_id).in_(ids))).scalars().all()
+    contact_ids = session.execute(sa.select(col(CompanyContact.contact_id)).where(col(CompanyContact.company_id).in_(ids))).scalars().all()
     session.execute(sa.delete(CompanyContact).where(col(CompanyContact.company_id).in_(ids)))
-    n = session.execute(sa.delete(Company).where(col(Company.id).in_(ids))).rowcount or 0
+    n = rows_changed(session.execute(sa.delete(Company).where(col(Company.id).in_(ids))))
     for contact_id in set(contact_ids):
         _refresh_primary(session, contact_id)
     _touch(session, ids, "deleted")
@@ -132,15 +133,15 @@ def delete(*, session: Session, company_ids: list[int]) -> int:
 def _refresh_primary(session: Session, contact_id: int) -> None:
     """Keep one primary link per contact and the contact's company field in step with it."""
     links = session.execute(
-        sa.select(CompanyContact.company_id, CompanyContact.is_primary, Company.companyname)
-        .join(Company, Company.id == CompanyContact.company_id)
-        .where(CompanyContact.contact_id == contact_id).order_by(CompanyContact.date_added, CompanyContact.company_id)
+        sa.select(col(CompanyContact.company_id), col(CompanyContact.is_primary), col(Company.companyname))
+        .join(Company, col(Company.id) == col(CompanyContact.company_id))
+        .where(col(CompanyContact.contact_id) == contact_id).order_by(col(CompanyContact.date_added), col(CompanyContact.company_id))
     ).all()
     primary = next((link for link in links if link.is_primary), links[0] if links else None)
     if primary is not None and not primary.is_primary:
-        session.execute(sa.update(CompanyContact).where(CompanyContact.contact_id == contact_id, CompanyContact.company_id == primary.company_id).values(is_primary=True))
+        session.execute(sa.update(CompanyContact).where(col(CompanyContact.contact_id) == contact_id, col(CompanyContact.company_id) == primary.company_id).values(is_primary=True))
     name = primary.companyname if primary is not None else None
-    session.execute(sa.update(Contact).where(Contact.id == contact_id).values(company=name))
+    session.execute(sa.update(Contact).where(col(Contact.id) == contact_id).values(company=name))
     changefeed.publish_after_commit(session, "contacts", {"ids": [contact_id], "action": "company"})
 
 
@@ -153,10 +154,10 @@ def link_contact(*, session: Session, company_id: int, contact_id: int, user_id:
         raise CompanyError({"contact": f"Contact {contact_id} not found."}, status=404)
     exists = session.exec(select(CompanyContact).where(CompanyContact.company_id == company_id, CompanyContact.contact_id == contact_id)).first()
     has_primary = session.execute(
-        sa.select(1).where(CompanyContact.contact_id == contact_id, CompanyContact.is_primary == sa.true())
+        sa.select(1).where(col(CompanyContact.contact_id) == contact_id, col(CompanyContact.is_primary) == sa.true())
     ).first()
     if make_primary and has_primary:
-        session.execute(sa.update(CompanyContact).where(CompanyContact.contact_id == contact_id).values(is_primary=False))
+        session.execute(sa.update(CompanyContact).where(col(CompanyContact.contact_id) == contact_id).values(is_primary=False))
         has_primary = None
     if exists is None:
         session.add(CompanyContact(company_id=company_id, contact_id=contact_id, is_primary=not has_primary, date_added=utcnow()))
@@ -174,7 +175,8 @@ def link_contact(*, session: Session, company_id: int, contact_id: int, user_id:
 
 def unlink_contact(*, session: Session, company_id: int, contact_id: int, user_id: int | None = None) -> bool:
     company = session.get(Company, company_id)
-    n = session.execute(sa.delete(CompanyContact).where(CompanyContact.company_id == company_id, CompanyContact.contact_id == contact_id)).rowcount
+    n = rows_changed(session.execute(
+        sa.delete(CompanyContact).where(col(CompanyContact.company_id) == company_id, col(CompanyContact.contact_id) == contact_id)))
     if n:
         timeline.log(session=session, contact_id=contact_id, event_type="company", user_id=user_id,
                      details={"added": False, "company_id": company_id, "name": company.companyname if company else ""})
@@ -191,9 +193,10 @@ def list_companies(*, session: Session, search: str = "", order_by: str = "compa
     text = (search or "").strip()
     if text:
         terms = search_syntax.parse(text)
-        conds = []
+        conds: list[sa.ColumnElement[bool]] = []
         for term in terms:
             v = search_syntax.like_escape(term.value.lower())
+            cond: sa.ColumnElement[bool]
             if term.command == "ids":
                 cond = t.c.id.in_([int(i) for i in term.value.split(",")])
             else:
@@ -220,24 +223,24 @@ def contact_counts(*, session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     return dict(session.execute(
-        sa.select(CompanyContact.company_id, sa.func.count()).where(col(CompanyContact.company_id).in_(ids)).group_by(CompanyContact.company_id)
+        sa.select(col(CompanyContact.company_id), sa.func.count()).where(col(CompanyContact.company_id).in_(ids)).group_by(col(CompanyContact.company_id))
     ).all())
 
 
 def contacts_of(*, session: Session, company_id: int, start: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
     rows = session.execute(
-        sa.select(Contact.id, Contact.firstname, Contact.lastname, Contact.email, Contact.points, CompanyContact.is_primary)
-        .join(CompanyContact, CompanyContact.contact_id == Contact.id)
-        .where(CompanyContact.company_id == company_id).order_by(Contact.id).offset(start).limit(limit)
+        sa.select(col(Contact.id), col(Contact.firstname), col(Contact.lastname), col(Contact.email), col(Contact.points), col(CompanyContact.is_primary))
+        .join(CompanyContact, col(CompanyContact.contact_id) == col(Contact.id))
+        .where(col(CompanyContact.company_id) == company_id).order_by(col(Contact.id)).offset(start).limit(limit)
     ).mappings().all()
-    total = session.execute(sa.select(sa.func.count()).select_from(CompanyContact).where(CompanyContact.company_id == company_id)).scalar() or 0
+    total = session.execute(sa.select(sa.func.count()).select_from(CompanyContact).where(col(CompanyContact.company_id) == company_id)).scalar() or 0
     return [dict(r) for r in rows], total
 
 
 def companies_of(*, session: Session, contact_id: int) -> list[dict[str, Any]]:
     t = field_service.table(session=session, obj="company")
     rows = session.execute(
-        sa.select(t, CompanyContact.is_primary, CompanyContact.date_added.label("date_associated"))
-        .join(CompanyContact, CompanyContact.company_id == t.c.id).where(CompanyContact.contact_id == contact_id)
+        sa.select(t, col(CompanyContact.is_primary), col(CompanyContact.date_added).label("date_associated"))
+        .join(CompanyContact, col(CompanyContact.company_id) == t.c.id).where(col(CompanyContact.contact_id) == contact_id)
     ).mappings().all()
     return [dict(r) for r in rows]

@@ -43,37 +43,38 @@ def _browser(client_info: Any) -> str:
 
 def count_live_visitors(*, session: Session, within: timedelta = timedelta(minutes=30)) -> int:
     """How many contacts viewed a page in the last ``within``."""
-    return session.execute(
-        sa.select(sa.func.count(sa.distinct(PageHit.contact_id)))
+    n: int = session.execute(
+        sa.select(sa.func.count(sa.distinct(col(PageHit.contact_id))))
         .where(col(PageHit.date_hit) >= utcnow() - within, col(PageHit.contact_id).is_not(None))
     ).scalar_one()
+    return n
 
 
 def live_visitors(*, session: Session, within: timedelta = timedelta(minutes=30), limit: int = 50) -> list[dict[str, Any]]:
     """Who is on the sites now: each contact with hits in the last ``within`` and their latest hit, newest first."""
     recent = (
-        sa.select(PageHit.contact_id, sa.func.max(PageHit.date_hit).label("last_hit"), sa.func.count().label("hits"))
+        sa.select(col(PageHit.contact_id), sa.func.max(PageHit.date_hit).label("last_hit"), sa.func.count().label("hits"))
         .where(col(PageHit.date_hit) >= utcnow() - within, col(PageHit.contact_id).is_not(None))
-        .group_by(PageHit.contact_id)
-        .order_by(sa.desc("last_hit"), sa.desc(PageHit.contact_id))
+        .group_by(col(PageHit.contact_id))
+        .order_by(sa.desc("last_hit"), sa.desc(col(PageHit.contact_id)))
         .limit(limit)
         .subquery()
     )
     other = aliased(PageHit)
     latest = (  # their latest hit, by the (contact, time) index
-        sa.select(other.id).where(other.contact_id == recent.c.contact_id)
+        sa.select(col(other.id)).where(col(other.contact_id) == recent.c.contact_id)
         .order_by(col(other.date_hit).desc(), col(other.id).desc()).limit(1).scalar_subquery()
     )
     rows = session.execute(
         sa.select(
-            recent.c.contact_id, recent.c.hits, PageHit.url, PageHit.url_title, PageHit.date_hit,
-            Contact.firstname, Contact.lastname, Contact.email, Contact.is_identified,
-            ContactDevice.device, ContactDevice.client_info,
+            recent.c.contact_id, recent.c.hits, col(PageHit.url), col(PageHit.url_title), col(PageHit.date_hit),
+            col(Contact.firstname), col(Contact.lastname), col(Contact.email), col(Contact.is_identified),
+            col(ContactDevice.device), col(ContactDevice.client_info),
         )
         .select_from(recent)
-        .join(PageHit, PageHit.id == latest)
-        .join(Contact, Contact.id == recent.c.contact_id)
-        .outerjoin(ContactDevice, ContactDevice.id == PageHit.device_id)
+        .join(PageHit, col(PageHit.id) == latest)
+        .join(Contact, col(Contact.id) == recent.c.contact_id)
+        .outerjoin(ContactDevice, col(ContactDevice.id) == PageHit.device_id)
         .order_by(recent.c.last_hit.desc(), recent.c.contact_id.desc())
     ).all()
     return [
@@ -149,11 +150,11 @@ def unique_vs_returning(*, session: Session, start: date | datetime, end: date |
     """Visitors in the range split into first-time ("new": no hit before ``start``) and "returning"."""
     lo, hi = _bounds(start, end)
     earlier = aliased(PageHit)
-    came_before = sa.exists().where(earlier.contact_id == PageHit.contact_id, col(earlier.date_hit) < lo)
+    came_before = sa.exists().where(col(earlier.contact_id) == PageHit.contact_id, col(earlier.date_hit) < lo)
     visitors = (
         sa.select(sa.case((came_before, 1), else_=0).label("came_back"))
         .where(*_in_range(lo, hi), col(PageHit.contact_id).is_not(None))
-        .group_by(PageHit.contact_id)
+        .group_by(col(PageHit.contact_id))
         .subquery()
     )
     total, returning = session.execute(sa.select(sa.func.count(), sa.func.sum(visitors.c.came_back))).one()
@@ -164,8 +165,8 @@ def popular_pages(*, session: Session, start: date | datetime, end: date | datet
     """The most viewed pages in the range: hits, unique hits (distinct devices) and the page's latest title."""
     lo, hi = _bounds(start, end)
     top = (
-        sa.select(PageHit.url_hash, sa.func.count().label("hits"),
-                  sa.func.count(sa.distinct(PageHit.tracking_id)).label("unique_hits"),
+        sa.select(col(PageHit.url_hash), sa.func.count().label("hits"),
+                  sa.func.count(sa.distinct(col(PageHit.tracking_id))).label("unique_hits"),
                   sa.func.max(PageHit.id).label("latest_id"))  # its newest hit gives the title, at no extra scan
         .where(*_in_range(lo, hi))
         .group_by(PageHit.url_hash)
@@ -174,9 +175,9 @@ def popular_pages(*, session: Session, start: date | datetime, end: date | datet
         .subquery()
     )
     rows = session.execute(
-        sa.select(top.c.url_hash, top.c.hits, top.c.unique_hits, PageHit.url, PageHit.url_title)
+        sa.select(top.c.url_hash, top.c.hits, top.c.unique_hits, col(PageHit.url), col(PageHit.url_title))
         .select_from(top)
-        .join(PageHit, PageHit.id == top.c.latest_id)
+        .join(PageHit, col(PageHit.id) == top.c.latest_id)
         .order_by(top.c.hits.desc(), top.c.url_hash)
     ).all()
     return [
@@ -192,7 +193,7 @@ def device_types(*, session: Session, start: date | datetime, end: date | dateti
     rows = session.execute(
         sa.select(kind, sa.func.count())
         .select_from(PageHit)
-        .outerjoin(ContactDevice, ContactDevice.id == PageHit.device_id)
+        .outerjoin(ContactDevice, col(ContactDevice.id) == PageHit.device_id)
         .where(*_in_range(lo, hi))
         .group_by(kind)
         .order_by(sa.func.count().desc(), kind)
@@ -202,12 +203,12 @@ def device_types(*, session: Session, start: date | datetime, end: date | dateti
 
 def contact_hits(*, session: Session, contact_id: int, start: int = 0, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
     """One contact's page visits newest first, a page at a time, with their total."""
-    total = session.execute(sa.select(sa.func.count()).where(PageHit.contact_id == contact_id)).scalar_one()
+    total = session.execute(sa.select(sa.func.count()).where(col(PageHit.contact_id) == contact_id)).scalar_one()
     rows = session.execute(
-        sa.select(PageHit.id, PageHit.date_hit, PageHit.url, PageHit.url_title, PageHit.referer,
-                  ContactDevice.device, ContactDevice.client_info)
-        .outerjoin(ContactDevice, ContactDevice.id == PageHit.device_id)
-        .where(PageHit.contact_id == contact_id)
+        sa.select(col(PageHit.id), col(PageHit.date_hit), col(PageHit.url), col(PageHit.url_title), col(PageHit.referer),
+                  col(ContactDevice.device), col(ContactDevice.client_info))
+        .outerjoin(ContactDevice, col(ContactDevice.id) == PageHit.device_id)
+        .where(col(PageHit.contact_id) == contact_id)
         .order_by(col(PageHit.date_hit).desc(), col(PageHit.id).desc())
         .offset(max(start, 0))
         .limit(limit)
@@ -223,7 +224,7 @@ def contact_devices(*, session: Session, contact_id: int, limit: int = 50) -> li
     """The devices a contact was seen on, most recently seen first (tracking ids are never returned)."""
     rows = session.execute(
         sa.select(ContactDevice)
-        .where(ContactDevice.contact_id == contact_id)
+        .where(col(ContactDevice.contact_id) == contact_id)
         .order_by(sa.func.coalesce(ContactDevice.last_seen, ContactDevice.date_added).desc(), col(ContactDevice.id).desc())
         .limit(limit)
     ).scalars().all()
