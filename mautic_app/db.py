@@ -13,7 +13,6 @@ that import them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -223,12 +222,14 @@ def _released(session: OrmSession, transaction: SessionTransaction) -> None:
 
 
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:
-    """Ids for ``n`` new rows of ``table``, so children can be written without a RETURNING round trip per row.
+    """Ids for ``n`` new rows of ``table``, so children can be written without a RETURNING round trip per row
+    (``services.bulk`` writes new rows this way).
 
     On SQLite they follow both max(id) and the table's ``sqlite_sequence`` entry (AUTOINCREMENT tables:
     a deleted newest row's id is never given again), and the entry is moved past them at once (inserting
-    them would move it too). max(id) is stable only while the caller holds the write lock (an import batch
-    does, through its claim UPDATE); callers without it must not use this there.
+    them would move it too). max(id) is stable only while the transaction holds the write lock, so it
+    is taken first (:func:`take_sqlite_write_lock`): without it another writer could commit a row with
+    one of these ids between the read and the insert.
     """
     if n <= 0:
         return []
@@ -236,34 +237,13 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
         return session.execute(
             sa.text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"), {"t": table, "n": n}
         ).scalar_one()
-    top = session.execute(
-        sa.text(f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "  # noqa: S608 (constant names)
-                "coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = :t), 0))"), {"t": table}
-    ).scalar_one()
-    last = top + n
-    session.execute(sa.text("UPDATE sqlite_sequence SET seq = :last WHERE name = :t AND seq < :last"), {"t": table, "last": last})
-    return list(range(top + 1, last + 1))
-
-
-def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows of the same columns at once: PostgreSQL's COPY (a busy site's hits and timelines),
-    a plain executemany elsewhere."""
-    if not rows:
-        return
-    session.flush()  # rows pending in the session (the contacts these rows name, say) go first
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(sa.insert(table), rows)
-        return
-    from psycopg import sql
-
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
+    take_sqlite_write_lock(session.connection())
+    last = session.execute(sa.text(  # one statement for a table with a sequence entry (an AUTOINCREMENT one that has had rows)
+        f"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM {table}), 0)) + :n "  # noqa: S608 (constant names)
+        "WHERE name = :t RETURNING seq"), {"t": table, "n": n}).scalar()
+    if last is None:
+        last = session.execute(sa.text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one() + n  # noqa: S608
+    return list(range(last - n + 1, last + 1))
 
 
 def among(session: Session, column: Any, values: list[Any]) -> Any:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
-from mautic_app.db import among, insert_many, take_sqlite_write_lock
+from mautic_app.db import take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -48,7 +46,7 @@ from mautic_app.models import (
     UtmTag,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, stages, timeline
+from mautic_app.services import bulk, companies, stages, timeline
 from mautic_app.services import fields as field_service
 
 DNC_REASONS = {1: "Unsubscribed", 2: "Bounced", 3: "Manual"}
@@ -112,7 +110,9 @@ def clean_values(
     return clean
 
 
-def _defaults(specs: dict[str, FieldSpec]) -> dict[str, Any]:
+def default_values(specs: dict[str, FieldSpec]) -> dict[str, Any]:
+    """The fields' default values a new contact starts with (fixed fields have none; a default that no
+    longer passes its field's checks is left out)."""
     out = {}
     for spec in specs.values():
         if spec.default_value not in (None, "") and not spec.is_fixed:
@@ -372,7 +372,7 @@ def create(
         return existing, False
     specs = field_service.spec_map(session=session)
     now = utcnow()
-    data = _defaults(specs) | clean
+    data = default_values(specs) | clean
     identified = not is_anonymous(data)
     data |= {
         "owner_id": owner_id, "stage_id": stage_id, "created_by": user_id, "modified_by": user_id,
@@ -409,7 +409,7 @@ def update(
         session=session, values=values, creating=False, overwrite_with_blank=overwrite_with_blank,
         check_required=check_required, public_only=public_only,
     )
-    changed = {a: (current.get(a), v) for a, v in clean.items() if _differs(current.get(a), v)}
+    changed = {a: (current.get(a), v) for a, v in clean.items() if differs(current.get(a), v)}
     if not changed:
         return {}
     merged = {**current, **{a: new for a, (_, new) in changed.items()}}
@@ -424,7 +424,7 @@ def update(
     if "points" in changed:
         timeline.log(session=session, contact_id=contact_id, event_type="points", user_id=user_id,
                      details={"old": changed["points"][0] or 0, "new": changed["points"][1], "reason": source})
-    field_changes = {a: [_jsonable(o), _jsonable(n)] for a, (o, n) in changed.items() if a != "points"}
+    field_changes = {a: [jsonable(o), jsonable(n)] for a, (o, n) in changed.items() if a != "points"}
     if field_changes:
         timeline.log(session=session, contact_id=contact_id, event_type="updated", user_id=user_id,
                      details={"fields": field_changes, "source": source})
@@ -434,7 +434,8 @@ def update(
     return changed
 
 
-def _differs(old: Any, new: Any) -> bool:
+def differs(old: Any, new: Any) -> bool:
+    """Whether a new value is a change: times within a second and equal numbers are not."""
     if isinstance(old, datetime) and isinstance(new, datetime):
         return abs((old - new).total_seconds()) >= 1
     if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool):
@@ -442,7 +443,8 @@ def _differs(old: Any, new: Any) -> bool:
     return old != new
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
+    """A value as the timeline's "updated" line keeps it (times as ISO text)."""
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
@@ -499,15 +501,16 @@ def modify_tags(
         have = set(session.execute(
             sa.select(ContactTag.contact_id, ContactTag.tag_id).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(tag_map.values()))
         ).all())
-        new = [{"contact_id": c, "tag_id": tid} for c in ids for tid in tag_map.values() if (c, tid) not in have]
-        insert_many(session, ContactTag.__table__, new)
+        new = [(c, tid) for c in ids for tid in tag_map.values() if (c, tid) not in have]
+        bulk.insert_rows(session=session, table=ContactTag, columns=("contact_id", "tag_id"), rows=new)
     if remove:
         remove_ids = session.execute(sa.select(Tag.id).where(col(Tag.tag).in_(remove))).scalars().all()
         if remove_ids:
             session.execute(sa.delete(ContactTag).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(remove_ids)))
     if log_event:
-        timeline.log_many(session=session, rows=[{"contact_id": c, "event_type": "tags", "user_id": user_id,
-                                                  "details": {"added": add, "removed": remove}} for c in ids])
+        details = {"added": add, "removed": remove}
+        bulk.log_events(session=session, events=[{"contact_id": c, "event_type": "tags", "user_id": user_id, "details": details}
+                                                 for c in ids])
     _touch(session, ids, "tags")
 
 
@@ -636,44 +639,8 @@ def add_ip(*, session: Session, contact_id: int, ip: str) -> None:
         ip = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
         return
-    if link_ips(session=session, pairs=[(contact_id, ip)]):
+    if bulk.link_ips(session=session, pairs=[(contact_id, ip)]):
         timeline.log(session=session, contact_id=contact_id, event_type="ip_added", details={"ip": ip})
-
-
-IP_CHUNK = 900  # values per look-up: below SQLite's bound-parameter limit
-
-
-def link_ips(*, session: Session, pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Link contacts to IP addresses (normalised), creating the addresses that are new: the one way
-    every writer (a form post, a tracked hit, an import, a contact's edit) records where a contact was
-    seen. Returns the (contact, address) pairs that were not linked before, in the order given, for
-    the caller's "IP address added" events. Two writers adding one new address at once (a double
-    click, an office behind one NAT) is no error: the second insert does nothing and its row is used."""
-    wanted = list(dict.fromkeys(pairs))
-    if not wanted:
-        return []
-    addresses = sorted({ip for _, ip in wanted})
-    known = _ip_ids(session, addresses)
-    if missing := [ip for ip in addresses if ip not in known]:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(IpAddress.__table__).on_conflict_do_nothing(), [{"ip_address": ip} for ip in missing])
-        known |= _ip_ids(session, missing)
-    contact_ids = sorted({c for c, _ in wanted})
-    linked: set[tuple[int, int]] = set()
-    for start in range(0, len(contact_ids), IP_CHUNK):
-        linked.update(session.execute(sa.select(ContactIpAddress.contact_id, ContactIpAddress.ip_id).where(
-            among(session, col(ContactIpAddress.contact_id), contact_ids[start:start + IP_CHUNK]))).tuples())
-    new = [(c, ip) for c, ip in wanted if (c, known[ip]) not in linked]
-    insert_many(session, ContactIpAddress.__table__, [{"contact_id": c, "ip_id": known[ip]} for c, ip in new])
-    return new
-
-
-def _ip_ids(session: Session, addresses: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(addresses), IP_CHUNK):
-        found.update(session.execute(sa.select(IpAddress.ip_address, IpAddress.id).where(
-            among(session, col(IpAddress.ip_address), addresses[start:start + IP_CHUNK]))).all())
-    return found
 
 
 UTM_KEYS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")
@@ -739,7 +706,7 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
             values[alias] = lv
     last_active = max([d for d in (winner.get("last_active"), loser.get("last_active")) if d], default=None)
     t = field_service.table(session=session)
-    row = {a: v for a, v in values.items() if _differs(winner.get(a), v)}
+    row = {a: v for a, v in values.items() if differs(winner.get(a), v)}
     row |= {
         "points": (winner.get("points") or 0) + (loser.get("points") or 0),
         "last_active": last_active,

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from mautic_app import changefeed
-from mautic_app.db import allocate_ids, among, enqueue, get_engine, insert_many, refresh_statistics, session_scope
+from mautic_app.db import among, enqueue, get_engine, refresh_statistics, session_scope
 from mautic_app.domain import forms as rules
-from mautic_app.domain.fields import FieldValueError, is_anonymous, normalize_value
+from mautic_app.domain.fields import FieldValueError, normalize_value
 from mautic_app.models import (
     Company,
     CompanyContact,
@@ -34,7 +34,7 @@ from mautic_app.models import (
     PointAction,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, contacts, points, segments, timeline
+from mautic_app.services import bulk, companies, contacts, points, segments
 from mautic_app.services import fields as field_service
 from mautic_app.services.forms import (
     ACTION_HANDLERS,
@@ -261,7 +261,7 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
         return
     t = field_service.table(session=session)
     now = utcnow()
-    events: list[dict[str, Any]] = []
+    events: list[bulk.Event] = []
     # New contacts: one per key, with the values of every submission that named it, in order.
     new_values: dict[int, dict[str, Any]] = {}
     for item in run.items:
@@ -269,24 +269,13 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
             new_values.setdefault(item.new_key, {}).update(item.contact)
     created: dict[int, int] = {}
     if new_values:
-        defaults = contacts._defaults(field_service.spec_map(session=session))
-        keys = list(new_values)
-        rows = []
-        for k in keys:
-            data = defaults | new_values[k]
-            identified = not is_anonymous(data)
-            rows.append(data | {"date_added": now, "last_active": now, "is_identified": identified,
-                                "date_identified": now if identified else None, "points": data.get("points") or 0,
-                                "preferred_profile_image": "gravatar"})
-        ids = _insert_contacts(session, t, rows)
-        created = dict(zip(keys, ids, strict=True))
-        for k, contact_id in created.items():
-            events.append({"contact_id": contact_id, "event_type": "created", "details": {"source": "form"}})
-            if not is_anonymous(new_values[k]):
-                events.append({"contact_id": contact_id, "event_type": "identified", "details": {}})
+        defaults = contacts.default_values(field_service.spec_map(session=session))
+        ids = bulk.new_contacts(session=session, source="form", events=events, rows=[
+            defaults | values | {"date_added": now, "last_active": now} for values in new_values.values()])
+        created = dict(zip(new_values, ids, strict=True))
     for item in run.items:
         item.contact_id = created[item.new_key] if item.new_key is not None else item.target
-    named = _update_existing(session, t, run, events, now)
+    named = _update_existing(session, run, events)
     named |= {created[i.new_key]: i.contact["company"] for i in run.items if i.new_key is not None and i.contact.get("company")}
     _link_companies(session, t, named, events)
     _ips(session, run, events)
@@ -300,7 +289,7 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
                 "details": {"name": i.form.name, "form_id": i.form.id, "submission_id": s}} for i, s in zip(run.items, subs, strict=True)]
     _points_actions(session, run)
     _actions(session, run, subs, reposts, events)
-    timeline.log_many(session=session, rows=events)
+    bulk.log_events(session=session, events=events)
     by_form: dict[int, list[int]] = defaultdict(list)
     for item, s in zip(run.items, subs, strict=True):
         by_form[item.form.id].append(s)
@@ -309,22 +298,7 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
     changefeed.publish_after_commit(session, "contacts", {"ids": sorted({i.contact_id for i in run.items}), "action": "form"})
 
 
-def _insert_contacts(session: Session, t: sa.TableClause, rows: list[dict[str, Any]]) -> list[int]:
-    """New contacts, returning their ids in row order."""
-    if session.get_bind().dialect.name != "postgresql":
-        # RETURNING keeps row order only for real tables, and the contacts table (with its custom
-        # columns) is read from the field registry: a statement per contact.
-        return [session.execute(sa.insert(t).values(**r).returning(t.c.id)).scalar_one() for r in rows]
-    ids = allocate_ids(session, "contacts", len(rows))
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for contact_id, r in zip(ids, rows, strict=True):
-        by_columns[tuple(sorted(r))].append(r | {"id": contact_id})
-    for same in by_columns.values():
-        insert_many(session, t, same)
-    return ids
-
-
-def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: list[dict[str, Any]], now) -> dict[int, str]:
+def _update_existing(session: Session, run: _Run, events: list[bulk.Event]) -> dict[int, str]:
     """Submitted values on contacts that exist, a statement per set of changed columns; returns the
     contacts given a new company name."""
     wanted: dict[int, dict[str, Any]] = {}
@@ -334,30 +308,24 @@ def _update_existing(session: Session, t: sa.TableClause, run: _Run, events: lis
     if not wanted:
         return {}
     current = contacts.read_many(session=session, ids=list(wanted))
-    batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    changes = {contact_id: {a: v for a, v in values.items() if contacts.differs(current[contact_id].get(a), v)}
+               for contact_id, values in wanted.items() if contact_id in current}
+    identified = set(bulk.update_contacts(session=session, changes=changes, current=current))
     named: dict[int, str] = {}
-    for contact_id, values in wanted.items():
-        old = current.get(contact_id)
-        if old is None:
-            continue
-        changed = {a: v for a, v in values.items() if contacts._differs(old.get(a), v)}
+    for contact_id, changed in changes.items():
         if not changed:
             continue
-        row = dict(changed) | {"date_modified": now, "is_identified": not is_anonymous({**old, **changed})}
-        if row["is_identified"] and not old.get("is_identified"):
-            row["date_identified"] = now
+        if contact_id in identified:
             events.append({"contact_id": contact_id, "event_type": "identified", "details": {}})
+        old = current[contact_id]
         events.append({"contact_id": contact_id, "event_type": "updated", "details": {
-            "fields": {a: [contacts._jsonable(old.get(a)), contacts._jsonable(v)] for a, v in changed.items()}, "source": "form"}})
+            "fields": {a: [contacts.jsonable(old.get(a)), contacts.jsonable(v)] for a, v in changed.items()}, "source": "form"}})
         if changed.get("company"):
             named[contact_id] = changed["company"]
-        batches[tuple(sorted(row))].append(row | {"_id": contact_id})
-    for columns, rows in batches.items():
-        session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values({c: sa.bindparam(c) for c in columns}), rows)
     return named
 
 
-def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], events: list[dict[str, Any]]) -> None:
+def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], events: list[bulk.Event]) -> None:
     """Contacts given a company name are linked to it (created when needed), as contacts.create and
     update do one at a time: a contact's first company becomes its primary one and names its company field."""
     if not named:
@@ -388,16 +356,16 @@ def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], 
                        "details": {"added": True, "company_id": company_id, "name": stored[company_id]}})
     if not new_links:
         return
-    insert_many(session, CompanyContact.__table__, new_links)
-    primary = [{"_id": link["contact_id"], "name": stored[link["company_id"]]} for link in new_links
-               if link["is_primary"] and stored[link["company_id"]] != names[link["contact_id"]]]  # the company's own spelling
-    if primary:
-        session.execute(sa.update(t).where(t.c.id == sa.bindparam("_id")).values(company=sa.bindparam("name")), primary)
+    columns = ("company_id", "contact_id", "is_primary", "date_added")
+    bulk.insert_rows(session=session, table=CompanyContact, columns=columns, rows=[[link[c] for c in columns] for link in new_links])
+    bulk.update_rows(session=session, table=t, changes={  # the company's own spelling
+        link["contact_id"]: {"company": stored[link["company_id"]]} for link in new_links
+        if link["is_primary"] and stored[link["company_id"]] != names[link["contact_id"]]})
     changefeed.publish_after_commit(session, "companies", {"ids": sorted({link["company_id"] for link in new_links}),
                                                            "action": "contacts"})
 
 
-def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
+def _ips(session: Session, run: _Run, events: list[bulk.Event]) -> None:
     pairs = set()
     for item in run.items:
         if item.posted.ip and not item.form.in_kiosk_mode:
@@ -405,7 +373,7 @@ def _ips(session: Session, run: _Run, events: list[dict[str, Any]]) -> None:
                 pairs.add((item.contact_id, str(ipaddress.ip_address(str(item.posted.ip).strip()))))
             except ValueError:
                 continue
-    new = contacts.link_ips(session=session, pairs=sorted(pairs))
+    new = bulk.link_ips(session=session, pairs=sorted(pairs))
     events += [{"contact_id": c, "event_type": "ip_added", "details": {"ip": ip}} for c, ip in new]
 
 
@@ -418,7 +386,7 @@ def _points_actions(session: Session, run: _Run) -> None:
         points.score(session=session, contact_id=item.contact_id, action_type="form.submit", context={"form_id": item.form.id})
 
 
-def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], events: list[dict[str, Any]]) -> None:
+def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], events: list[bulk.Event]) -> None:
     by_form: dict[int, list[tuple[_Item, int]]] = defaultdict(list)
     for item, s in zip(run.items, subs, strict=True):
         by_form[item.form.id].append((item, s))
@@ -454,7 +422,7 @@ class _SubmissionRef:
     id: int
 
 
-def _add_points(session: Session, times: Counter, delta: int, reason: str, events: list[dict[str, Any]]) -> None:
+def _add_points(session: Session, times: Counter, delta: int, reason: str, events: list[bulk.Event]) -> None:
     """Each contact gains ``delta`` per submission of this run, one statement per distinct total."""
     if not delta:
         return

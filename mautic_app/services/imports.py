@@ -2,10 +2,10 @@
 
 A batch is one transaction. It claims the import (a conditional UPDATE on its byte offset,
 so two workers never run the same batch), reads up to ``settings.import_batch_size`` records
-from that offset, validates them all in Python, then writes the good ones in bulk: one query
-to find existing contacts, one bulk insert of new contacts (COPY on PostgreSQL), grouped
-executemany updates, and one insert each for tags, IP addresses, do-not-contact rows, company
-links and timeline events. Rejected rows are stored with their reason and never reach the
+from that offset, validates them all in Python, then writes the good ones through
+``services.bulk``: one query to find existing contacts, one insert of new contacts (COPY on
+PostgreSQL), one update per set of changed columns, and one insert each for tags, IP addresses,
+do-not-contact rows, company links and timeline events. Rejected rows are stored with their reason and never reach the
 contact tables. An error rolls the whole batch back and the task runs it again.
 
 Statuses: new (uploaded, waiting for its mapping), queued, in_progress, imported, failed, stopped.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import os
 import shutil
@@ -34,13 +33,12 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed, db
-from mautic_app.db import allocate_ids, refresh_statistics
+from mautic_app.db import refresh_statistics
 from mautic_app.domain import csv_import as csvi
-from mautic_app.domain.fields import IDENTIFYING_FIELDS, FieldValueError, is_anonymous, normalize_value
+from mautic_app.domain.fields import IDENTIFYING_FIELDS
 from mautic_app.models import (
     Company,
     CompanyContact,
-    ContactEvent,
     ContactImport,
     ContactTag,
     DoNotContact,
@@ -49,9 +47,9 @@ from mautic_app.models import (
     User,
 )
 from mautic_app.models.base import utcnow
+from mautic_app.services import bulk
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
-from mautic_app.services import timeline
 from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -559,14 +557,6 @@ def _merge(into: csvi.ImportRow, row: csvi.ImportRow) -> None:
     into.ips = list(dict.fromkeys(into.ips + row.ips))
 
 
-def _differs(old: Any, new: Any) -> bool:
-    if isinstance(old, datetime) and isinstance(new, datetime):
-        return abs((old - new).total_seconds()) >= 1
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool):
-        return float(old) != float(new)
-    return old != new
-
-
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -591,13 +581,7 @@ class _Batch:
         wanted = {"id", "owner_id", "stage_id", "is_identified", "company", "last_active", *self.identifiers, *IDENTIFYING_FIELDS,
                   *(spec.alias for _, _, kind, spec in self.parser.columns if kind == "field")}
         self.lookup_columns = [c for c in self.t.c if c.name in wanted]
-        self.defaults = {}
-        for spec in self.specs.values():
-            if spec.default_value not in (None, "") and not spec.is_fixed:
-                try:
-                    self.defaults[spec.alias] = normalize_value(spec, spec.default_value)
-                except FieldValueError:
-                    continue
+        self.defaults = contact_service.default_values(self.specs)
         opts = imp.options or {}
         self.default_owner = opts.get("default_owner_id")
         self.default_tags = list(opts.get("tags") or [])
@@ -698,7 +682,7 @@ class _Batch:
         self._ips(pairs)
         self._dnc(pairs)
         self._companies(pairs, existing_ids)
-        self._update(old, changes, now)
+        self._update(old, changes)
         out.contact_ids = new_ids + existing_ids
         return out
 
@@ -770,92 +754,52 @@ class _Batch:
         return row.company.get("companyname") or row.values.get("company")
 
     def _insert(self, entries: list[_Entry], now: datetime) -> list[int]:
-        if not entries:
-            return []
-        ids = allocate_ids(self.session, "contacts", len(entries))
-        fields = list(dict.fromkeys([*self.defaults, "company", *(a for e in entries for a in e.row.values)]))
-        system = ("id", "owner_id", "stage_id", "created_by", "modified_by", "date_added", "date_modified",
-                  "is_identified", "date_identified", "points", "preferred_profile_image")
         rows = []
-        for contact_id, entry in zip(ids, entries, strict=True):
+        for entry in entries:
             r = entry.row
-            d = {**self.defaults, **r.values}
-            if not d.get("company") and (name := self._company_name(r)):
-                d["company"] = name
-            identified = not is_anonymous(d)
-            rows.append((
-                contact_id, self._owner(r), self.stages[r.stage.lower()] if r.stage else None, self.user_id, self.user_id,
-                r.dates.get("date_added", now), r.dates.get("date_modified"), identified,
-                r.dates.get("date_identified") or (now if identified else None), r.points or 0, "gravatar",
-                *(d.get(a) for a in fields),
-            ))
-        _bulk_insert(self.session, self.t, (*system, *fields), rows, self.pg)
-        return ids
+            values = {
+                **self.defaults, **r.values, "owner_id": self._owner(r), "stage_id": self.stages[r.stage.lower()] if r.stage else None,
+                "created_by": self.user_id, "modified_by": self.user_id, "date_added": r.dates.get("date_added", now),
+                "date_modified": r.dates.get("date_modified"), "date_identified": r.dates.get("date_identified"), "points": r.points,
+            }
+            if not values.get("company") and (name := self._company_name(r)):
+                values["company"] = name
+            rows.append(values)
+        return bulk.new_contacts(session=self.session, rows=rows)
 
     def _changes(self, entry: _Entry) -> dict[str, Any]:
         """Field values that differ from the contact's; an identifier in another letter case is no change."""
         cur = entry.current
         return {
             a: v for a, v in entry.row.values.items()
-            if (_lower(cur.get(a)) != _lower(v) if a in self.identifiers else _differs(cur.get(a), v))
+            if (_lower(cur.get(a)) != _lower(v) if a in self.identifiers else contact_service.differs(cur.get(a), v))
         }
 
-    def _update(self, entries: list[_Entry], changes: dict[int, dict[str, Any]], now: datetime) -> None:
-        """Write only what changed, one executemany per set of columns."""
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    def _update(self, entries: list[_Entry], changes: dict[int, dict[str, Any]]) -> None:
+        """Write only what changed: the fields, the owner, the stage and the dates the file gives."""
+        sets: dict[int, dict[str, Any]] = {}
         for entry in entries:
-            r, cur, changed = entry.row, entry.current, changes[entry.id]
-            sets = dict(changed)
+            r, cur = entry.row, entry.current
+            values = dict(changes[entry.id])
             owner = self._owner(r)
             if owner is not None and owner != cur["owner_id"]:
-                sets["owner_id"] = owner
+                values["owner_id"] = owner
             if r.stage and self.stages[r.stage.lower()] != cur["stage_id"]:
-                sets["stage_id"] = self.stages[r.stage.lower()]
-            sets.update(r.dates)
-            identified = not is_anonymous({**cur, **changed})
-            if identified != cur["is_identified"]:
-                sets["is_identified"] = identified
-                if identified and "date_identified" not in sets:
-                    sets["date_identified"] = now
-            if not sets:
-                continue
-            sets.setdefault("date_modified", now)
-            sets["modified_by"] = self.user_id
-            groups.setdefault(tuple(sorted(sets)), []).append({"b_id": entry.id, **{f"b_{k}": v for k, v in sets.items()}})
-        for columns, params in groups.items():
-            if self.pg:
-                self._update_from_arrays(columns, params)
-                continue
-            stmt = sa.update(self.t).where(self.t.c.id == sa.bindparam("b_id")).values(
-                {c: sa.bindparam(f"b_{c}", type_=self.t.c[c].type) for c in columns}
-            )
-            self.session.execute(stmt, params)
-
-    def _update_from_arrays(self, columns: tuple[str, ...], params: list[dict[str, Any]]) -> None:
-        """PostgreSQL: one ``UPDATE ... FROM unnest(arrays)`` per column set instead of a statement per contact."""
-        def array(key: str, type_: sa.types.TypeEngine) -> sa.ColumnElement:
-            return sa.func.unnest(sa.cast(sa.bindparam(None, [p[key] for p in params], type_=postgresql.ARRAY(type_)),
-                                          postgresql.ARRAY(type_)))
-
-        source = sa.select(
-            array("b_id", sa.BigInteger()).label("id"),
-            *(array(f"b_{c}", self.t.c[c].type).label(c) for c in columns),
-        ).subquery("v")
-        self.session.execute(sa.update(self.t).where(self.t.c.id == source.c.id).values({c: source.c[c] for c in columns}))
+                values["stage_id"] = self.stages[r.stage.lower()]
+            values.update(r.dates)
+            if values:
+                sets[entry.id] = values | {"modified_by": self.user_id}
+        bulk.update_contacts(session=self.session, changes=sets, current={e.id: e.current for e in entries})
 
     def _events(self, new_ids: list[int], changes: dict[int, dict[str, Any]], now: datetime) -> None:
         """One "imported" timeline event per contact."""
         base = {"import_id": self.imp.id, "file": self.imp.original_name}
-        details = [(i, {**base, "action": "created"}) for i in new_ids]
-        details += [(i, {**base, "action": "updated", "fields": sorted(c)}) for i, c in changes.items()]
-        if not self.pg:
-            timeline.log_many(session=self.session, rows=[
-                {"contact_id": i, "event_type": "imported", "user_id": self.user_id, "details": d} for i, d in details
-            ])
-            return
-        created = json.dumps({**base, "action": "created"})  # the same for every new contact: encode once
-        rows = [(i, "imported", now, self.user_id, created if d["action"] == "created" else json.dumps(d)) for i, d in details]
-        _bulk_insert(self.session, ContactEvent.__table__, ("contact_id", "event_type", "occurred_at", "user_id", "details"), rows, True)
+        created = {**base, "action": "created"}  # one object for every new contact: encoded once
+        events: list[bulk.Event] = [
+            {"contact_id": i, "event_type": "imported", "occurred_at": now, "user_id": self.user_id, "details": created} for i in new_ids]
+        events += [{"contact_id": i, "event_type": "imported", "occurred_at": now, "user_id": self.user_id,
+                    "details": {**base, "action": "updated", "fields": sorted(c)}} for i, c in changes.items()]
+        bulk.log_events(session=self.session, events=events)
 
     def _tags(self, pairs: list[tuple[int, _Entry]], existing_ids: list[int]) -> None:
         wanted = [(cid, name) for cid, e in pairs for name in dict.fromkeys(self.default_tags + e.row.tags)]
@@ -864,7 +808,7 @@ class _Batch:
         tag_ids = contact_service.tag_ids(session=self.session, names=[n for _, n in wanted])
         have = self._existing_links(ContactTag.contact_id, ContactTag.tag_id, existing_ids)
         links = {(cid, tag_ids[name.strip()[:191]]) for cid, name in wanted} - have
-        _bulk_insert(self.session, ContactTag.__table__, ("contact_id", "tag_id"), sorted(links), self.pg)
+        bulk.insert_rows(session=self.session, table=ContactTag, columns=("contact_id", "tag_id"), rows=sorted(links))
 
     def _existing_links(self, contact_col, other_col, contact_ids: list[int]) -> set[tuple[int, int]]:
         have: set[tuple[int, int]] = set()
@@ -873,7 +817,7 @@ class _Batch:
         return have
 
     def _ips(self, pairs: list[tuple[int, _Entry]]) -> None:
-        contact_service.link_ips(session=self.session, pairs=[(cid, ip) for cid, e in pairs for ip in e.row.ips])
+        bulk.link_ips(session=self.session, pairs=[(cid, ip) for cid, e in pairs for ip in e.row.ips])
 
     def _dnc(self, pairs: list[tuple[int, _Entry]]) -> None:
         """doNotEmail 1 adds a manual e-mail DNC (an existing one is kept); 0 removes it, as in Mautic."""
@@ -884,8 +828,8 @@ class _Batch:
         have = {c for c, channel in self._existing_links(DoNotContact.contact_id, DoNotContact.channel, add) if channel == "email"}
         now = utcnow()
         comment = f"Imported from {self.imp.original_name}"[:1000]
-        _bulk_insert(self.session, DoNotContact.__table__, ("contact_id", "channel", "reason", "comments", "date_added"),
-                     [(c, "email", 3, comment, now) for c in add if c not in have], self.pg)
+        bulk.insert_rows(session=self.session, table=DoNotContact, columns=("contact_id", "channel", "reason", "comments", "date_added"),
+                         rows=[(c, "email", 3, comment, now) for c in add if c not in have])
 
     def _companies(self, pairs: list[tuple[int, _Entry]], existing_ids: list[int]) -> None:
         """Link each row's company, creating it (with the row's company columns) when no company has that name."""
@@ -904,11 +848,11 @@ class _Batch:
         missing = [k for k in names if k not in known]
         if missing:
             company_table = field_service.table(session=self.session, obj="company")
-            new_ids = allocate_ids(self.session, "companies", len(missing))
             now = utcnow()
             fields = list(dict.fromkeys(a for k in missing for a in names[k][1] if a != "companyname"))
-            rows = [(i, names[k][0], self.user_id, now, 0, *(names[k][1].get(a) for a in fields)) for i, k in zip(new_ids, missing, strict=True)]
-            _bulk_insert(self.session, company_table, ("id", "companyname", "created_by", "date_added", "score", *fields), rows, self.pg)
+            new_ids = bulk.insert_new_rows(
+                session=self.session, table=company_table, columns=("companyname", "created_by", "date_added", "score", *fields),
+                rows=[(names[k][0], self.user_id, now, 0, *(names[k][1].get(a) for a in fields)) for k in missing])
             known.update(zip(missing, new_ids, strict=True))
         links = self._existing_links(CompanyContact.contact_id, CompanyContact.company_id, existing_ids)
         has_primary: set[int] = set()
@@ -917,7 +861,8 @@ class _Batch:
                 sa.select(CompanyContact.contact_id).where(self._in(col(CompanyContact.contact_id), chunk), CompanyContact.is_primary == sa.true())
             ).scalars())
         now = utcnow()
-        new_links, primary_names = [], []
+        new_links: list[tuple[int, int, bool, datetime]] = []
+        primary_names: dict[int, dict[str, Any]] = {}
         for cid, e, name in wanted:
             company_id = known[name.lower()]
             if (cid, company_id) in links:
@@ -927,24 +872,7 @@ class _Batch:
             has_primary.add(cid)
             new_links.append((company_id, cid, primary, now))
             if primary and e.current is not None and e.current.get("company") != name:
-                primary_names.append({"b_id": cid, "b_company": name})
-        _bulk_insert(self.session, CompanyContact.__table__, ("company_id", "contact_id", "is_primary", "date_added"), new_links, self.pg)
-        if primary_names:
-            self.session.execute(sa.update(self.t).where(self.t.c.id == sa.bindparam("b_id")).values(company=sa.bindparam("b_company")), primary_names)
-
-
-# ---------------------------------------------------------------- bulk helpers
-
-
-def _bulk_insert(session: Session, table: sa.TableClause, columns: tuple[str, ...], rows: list[tuple], pg: bool) -> None:
-    """Insert value tuples: COPY on PostgreSQL (the physical limit), executemany elsewhere."""
-    if not rows:
-        return
-    if not pg:
-        session.execute(sa.insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
-        return
-    names = ", ".join(f'"{c}"' for c in columns)
-    with session.connection().connection.driver_connection.cursor() as cursor, \
-            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
+                primary_names[cid] = {"company": name}
+        bulk.insert_rows(session=self.session, table=CompanyContact, columns=("company_id", "contact_id", "is_primary", "date_added"),
+                         rows=new_links)
+        bulk.update_rows(session=self.session, table=self.t, changes=primary_names)

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app.db import insert_many
 from mautic_app.models import ContactEvent
 from mautic_app.models.base import utcnow
 
@@ -44,15 +43,6 @@ def log(
     user_id: int | None = None, at: datetime | None = None,
 ) -> None:
     session.add(ContactEvent(contact_id=contact_id, event_type=event_type, details=details or {}, user_id=user_id, occurred_at=at or utcnow()))
-
-
-def log_many(*, session: Session, rows: list[dict[str, Any]]) -> None:
-    """Many lines in one statement (imports, bulk actions, queued writers): each row has contact_id, event_type and details."""
-    if rows:
-        now = utcnow()
-        insert_many(session, ContactEvent.__table__, [  # type: ignore[attr-defined]  # SQLModel does not declare it
-            {"contact_id": r["contact_id"], "event_type": r["event_type"], "occurred_at": r.get("occurred_at") or now,
-             "user_id": r.get("user_id"), "details": r.get("details") or {}} for r in rows])
 
 
 def events(

@@ -8,7 +8,6 @@ its contact by a random public id, so nothing a browser sends can point at anoth
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -17,24 +16,22 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from mautic_app import cache, changefeed, ua_data
-from mautic_app.db import among, insert_many, session_scope
+from mautic_app.db import among, session_scope
 from mautic_app.domain import forms as form_rules
 from mautic_app.domain import tracking as rules
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import (
     Contact,
     ContactDevice,
-    ContactEvent,
     PageHit,
     PointAction,
     TrackingSetting,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, points
+from mautic_app.services import bulk, contacts, points
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings as app_settings
 
@@ -243,11 +240,13 @@ class _Batch:
         self.created_devices: set[int] = set()  # device rows created by this batch, their last_seen already right
         self.score_urls = False  # any published "visits a URL" point action at all?
         self.hits: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.events: list[bulk.Event] = []
         self.left: dict[int, datetime] = {}  # device row → when its stored open hit was left
         self.ips: dict[tuple[int, str], datetime] = {}
 
 
+HIT_COLUMNS = ("contact_id", "device_id", "date_hit", "date_left", "url", "url_hash", "url_title", "referer", "user_agent",
+               "remote_host", "ip_address", "code", "page_language", "browser_languages", "tracking_id", "source", "query", "is_unique")
 # Tables a burst of hits grows: the queued writer keeps their statistics fresh (db.refresh_statistics).
 STATS_TABLES = ("contacts", "contact_devices", "page_hits", "ip_addresses", "contact_ip_addresses", "contact_events")
 
@@ -330,7 +329,7 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
         return
     if s.connection().dialect.name == "postgresql":
         # One index probe per pair (url_hash, tracking_id), whatever the pages and devices have in common.
-        v = _unnested(h=([h for h, _ in pairs], sa.String()), t=([t for _, t in pairs], sa.String())).subquery("v")
+        v = bulk.unnested(h=([h for h, _ in pairs], sa.String()), t=([t for _, t in pairs], sa.String())).subquery("v")
         seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(PageHit.url_hash == v.c.h, PageHit.tracking_id == v.c.t)))
         batch.seen_urls.update((h, t) for h, t in seen)
         return
@@ -362,35 +361,29 @@ def _create_visitors(batch: _Batch, accepted: list[tuple[dict[str, Any], dict[st
             first, last = new_people.get(hit["pid"], (at, latest[tracking_id]))
             new_people[hit["pid"]] = (min(first, at), max(last, latest[tracking_id]))
     if new_people:
-        t = Contact.__table__
-        created = _insert_returning(s, t, [
-            {"public_id": pid, "date_added": first, "last_active": last, "points": 0, "preferred_profile_image": "gravatar",
-             "is_identified": False} for pid, (first, last) in new_people.items()
-        ], "id", "public_id")
-        for contact_id, public_id in created:
+        created = bulk.new_contacts(session=s, source="tracking", events=batch.events, rows=[
+            {"public_id": pid, "date_added": first, "last_active": last} for pid, (first, last) in new_people.items()])
+        for contact_id, (public_id, (_first, last)) in zip(created, new_people.items(), strict=True):
             batch.public_ids[public_id] = contact_id
-            batch.created[contact_id] = new_people[public_id][1]
-            batch.events.append({"contact_id": contact_id, "event_type": "created", "occurred_at": new_people[public_id][0],
-                                 "details": {"source": "tracking"}})
+            batch.created[contact_id] = last
     if not new_devices:
         return
-    t = ContactDevice.__table__
     rows = []
     for tracking_id, (hit, ua, at) in new_devices.items():
-        rows.append({
-            "contact_id": batch.public_ids[hit["pid"]], "tracking_id": tracking_id, "device": ua["device"],
-            "device_brand": ua["brand"], "device_model": ua["model"], "device_os_name": ua["os_name"],
-            "device_os_shortname": ua["os_shortname"], "device_os_version": ua["os_version"],
-            "device_os_platform": ua["os_platform"], "client_info": ua["client"], "date_added": at,
-            "last_seen": latest[tracking_id],
-        })
-        batch.events.append({"contact_id": rows[-1]["contact_id"], "event_type": "device_added", "occurred_at": at, "details": {
+        contact_id = batch.public_ids[hit["pid"]]
+        rows.append((contact_id, tracking_id, ua["device"], ua["brand"], ua["model"], ua["os_name"], ua["os_shortname"],
+                     ua["os_version"], ua["os_platform"], ua["client"], at, latest[tracking_id]))
+        batch.events.append({"contact_id": contact_id, "event_type": "device_added", "occurred_at": at, "details": {
             "device": ua["device"], "brand": ua["brand"], "model": ua["model"], "os": ua["os_name"], "browser": ua["client"]["name"],
         }})
-    owners = {row["tracking_id"]: row["contact_id"] for row in rows}
-    for row_id, tracking_id in _insert_returning(s, t, rows, "id", "tracking_id"):
-        batch.devices[tracking_id] = (row_id, owners[tracking_id])
+    device_ids = bulk.insert_new_rows(session=s, table=ContactDevice, columns=DEVICE_COLUMNS, rows=rows)
+    for row_id, (contact_id, tracking_id, *_) in zip(device_ids, rows, strict=True):
+        batch.devices[tracking_id] = (row_id, contact_id)
         batch.created_devices.add(row_id)
+
+
+DEVICE_COLUMNS = ("contact_id", "tracking_id", "device", "device_brand", "device_model", "device_os_name", "device_os_shortname",
+                  "device_os_version", "device_os_platform", "client_info", "date_added", "last_seen")
 
 
 def _record_one(batch: _Batch, hit: dict[str, Any], at: datetime) -> None:
@@ -439,7 +432,7 @@ def _flush(batch: _Batch) -> None:
         _close_open_hits(s, batch.left)
         batch.left = {}
     if batch.hits:
-        insert_many(s, PageHit.__table__, batch.hits)
+        bulk.insert_rows(session=s, table=PageHit, columns=HIT_COLUMNS, rows=[[row[c] for c in HIT_COLUMNS] for row in batch.hits])
         batch.events.extend(
             {"contact_id": row["contact_id"], "event_type": "page_hit", "occurred_at": row["date_hit"],
              "details": {"url": row["url"], "title": row["url_title"] or ""}}
@@ -449,48 +442,8 @@ def _flush(batch: _Batch) -> None:
     if batch.ips:
         _link_ips(batch)
     if batch.events:
-        insert_many(s, ContactEvent.__table__, [e | {"user_id": None} for e in batch.events])
+        bulk.log_events(session=s, events=batch.events)
         batch.events = []
-
-
-def _insert_returning(s: Session, table: sa.Table, rows: list[dict[str, Any]], *returning: str) -> list[Any]:
-    """Insert many rows and return the named columns (in no particular order).
-
-    On PostgreSQL each column travels as one array (see :func:`_unnested`), so the statement is
-    the same whatever the number of rows.
-    """
-    returned = [table.c[c] for c in returning]
-    if s.connection().dialect.name != "postgresql":
-        return s.execute(sa.insert(table).returning(*returned), rows).all()
-    columns = list(rows[0])
-    arrays = _unnested(**{c: ([r[c] for r in rows], table.c[c].type) for c in columns})
-    return s.execute(sa.insert(table).from_select(columns, arrays).returning(*returned)).all()
-
-
-def _unnested(**columns: tuple[list[Any], Any]) -> sa.Select:
-    """PostgreSQL: ``SELECT unnest(:a) AS a, unnest(:b) AS b, ...``, one array parameter per column.
-
-    The arrays are unnested side by side into rows, so one statement, with the same text and
-    cached, handles any number of rows instead of one bind parameter per value.
-    """
-    selected = []
-    for name, (values, kind) in columns.items():
-        if isinstance(kind, sa.JSON):  # JSON travels as text and is cast back
-            array = sa.func.unnest(sa.bindparam(name, [json.dumps(v) for v in values], type_=ARRAY(sa.Text)))
-            selected.append(sa.cast(array, kind).label(name))
-        else:
-            selected.append(sa.func.unnest(sa.bindparam(name, list(values), type_=ARRAY(kind))).label(name))
-    return sa.select(*selected)
-
-
-def _set_from_pairs(s: Session, table: sa.Table, key: str, column: str, pairs: dict[int, Any]) -> None:
-    """``SET column = value WHERE key = k`` for many pairs: one statement on PostgreSQL."""
-    if s.connection().dialect.name == "postgresql":
-        v = _unnested(k=(list(pairs), sa.Integer()), v=(list(pairs.values()), table.c[column].type)).subquery("v")
-        s.execute(sa.update(table).where(table.c[key] == v.c.k).values({column: v.c.v}))
-        return
-    s.execute(sa.update(table).where(table.c[key] == sa.bindparam("k")).values({column: sa.bindparam("v")}),
-              [{"k": k, "v": v} for k, v in pairs.items()])
 
 
 def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
@@ -503,7 +456,7 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
     if s.connection().dialect.name == "postgresql":
         # The open check sits inside the lateral probe: a planner that thinks few hits are open
         # (statistics lag behind a busy table) then has no reason to scan them all.
-        v = _unnested(k=(list(left), sa.Integer()), v=(list(left.values()), t.c.date_left.type)).subquery("v")
+        v = bulk.unnested(k=(list(left), sa.Integer()), v=(list(left.values()), t.c.date_left.type)).subquery("v")
         p = t.alias("p")
         latest = (sa.select(p.c.id, p.c.date_left).where(p.c.device_id == v.c.k)
                   .order_by(p.c.id.desc()).limit(1).lateral("latest"))
@@ -519,7 +472,7 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
 def _link_ips(batch: _Batch) -> None:
     """New (contact, IP) pairs: the addresses, the links and an "IP address added" event each."""
     pending, batch.ips = batch.ips, {}
-    new = contacts.link_ips(session=batch.session, pairs=pending)
+    new = bulk.link_ips(session=batch.session, pairs=pending)
     batch.events.extend({"contact_id": c, "event_type": "ip_added", "occurred_at": pending[c, ip], "details": {"ip": ip}} for c, ip in new)
 
 
@@ -628,11 +581,9 @@ def _finish(batch: _Batch) -> None:
     s = batch.session
     # Rows this batch created already hold their latest times: rewriting them would only cost.
     last_active = {c: at for c, at in batch.last_active.items() if c not in batch.created or at > batch.created[c]}
-    if last_active:
-        _set_from_pairs(s, Contact.__table__, "id", "last_active", last_active)
+    bulk.update_rows(session=s, table=Contact, changes={c: {"last_active": at} for c, at in last_active.items()})
     last_seen = {d: at for d, at in batch.last_seen.items() if d not in batch.created_devices}
-    if last_seen:
-        _set_from_pairs(s, ContactDevice.__table__, "id", "last_seen", last_seen)
+    bulk.update_rows(session=s, table=ContactDevice, changes={d: {"last_seen": at} for d, at in last_seen.items()})
     if batch.contact_ids:
         ids = sorted(batch.contact_ids)
         changefeed.publish_after_commit(s, "hits", {"contact_ids": ids[:1000]})
