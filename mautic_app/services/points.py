@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from mautic_app import changefeed
+from mautic_app.db import rows_changed
 from mautic_app.domain import points as rules
 from mautic_app.domain import search as search_syntax
 from mautic_app.models import (
@@ -48,7 +49,7 @@ class PointError(ValueError):
         self.status = status
 
 
-def _insert(session: Session, model):
+def _insert(session: Session, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
     """INSERT with ON CONFLICT support on both databases we run on."""
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(model)
 
@@ -117,10 +118,15 @@ def _group(errors: dict[str, str], session: Session, group_id: Any) -> int | Non
     return int(text)
 
 
-def _search(model, query: str):
+# The three kinds of record the points pages list, search and sort alike.
+_Named = type[PointGroup] | type[PointAction] | type[PointTrigger]
+
+
+def _search(model: _Named, query: str) -> list[sa.ColumnElement[bool]]:
     """Free text matches names; ``ids:1,2`` picks records. Values are always bound parameters."""
-    conds = []
+    conds: list[sa.ColumnElement[bool]] = []
     for term in search_syntax.parse(query):
+        cond: sa.ColumnElement[bool]
         if term.command == "ids":
             cond = col(model.id).in_([int(i) for i in term.value.split(",")][:1000])
         else:
@@ -129,11 +135,11 @@ def _search(model, query: str):
     return conds
 
 
-def _page(session: Session, model, *, search: str, start: int, limit: int, order_by: str, direction: str,
+def _page(session: Session, model: _Named, *, search: str, start: int, limit: int, order_by: str, direction: str,
           sorts: set[str], published_only: bool) -> tuple[list[Any], int]:
     conds = _search(model, search)
     if published_only:
-        conds.append(model.is_published == sa.true())
+        conds.append(col(model.is_published) == sa.true())
     column = getattr(model, order_by if order_by in sorts else "name")
     order = [column.desc(), col(model.id).desc()] if str(direction).lower() == "desc" else [column.asc(), col(model.id).asc()]
     rows = session.exec(
@@ -154,7 +160,7 @@ def list_groups(*, session: Session, search: str = "", start: int = 0, limit: in
 
 def group_choices(*, session: Session) -> list[tuple[int, str]]:
     """(id, name) of every group, for pickers; groups are few (a handful of product lines or scores)."""
-    return [(r.id, r.name) for r in session.execute(sa.select(PointGroup.id, PointGroup.name).order_by(PointGroup.name).limit(1000))]
+    return [(r.id, r.name) for r in session.execute(sa.select(col(PointGroup.id), col(PointGroup.name)).order_by(col(PointGroup.name)).limit(1000))]
 
 
 def group_options(*, session: Session) -> list[dict[str, str]]:
@@ -175,7 +181,7 @@ def save_group(*, session: Session, group_id: int | None, name: Any, description
         raise PointError({"id": "This point group no longer exists."}, status=404)
     if clean_name and "name" not in errors:
         other = session.execute(
-            sa.select(PointGroup.id).where(sa.func.lower(PointGroup.name) == clean_name.lower())
+            sa.select(col(PointGroup.id)).where(sa.func.lower(col(PointGroup.name)) == clean_name.lower())
         ).scalar()
         if other is not None and other != group_id:
             errors["name"] = "Another point group has this name."
@@ -184,7 +190,7 @@ def save_group(*, session: Session, group_id: int | None, name: Any, description
     group.name, group.description, group.is_published = clean_name, text, bool(is_published)
     session.add(group)
     session.flush()
-    _publish(session, "point_groups", [group.id], "saved")
+    _publish(session, "point_groups", [cast(int, group.id)], "saved")
     return group
 
 
@@ -196,7 +202,7 @@ def delete_groups(*, session: Session, group_ids: Iterable[int]) -> int:
     session.execute(sa.update(PointAction).where(col(PointAction.group_id).in_(ids)).values(group_id=None))
     session.execute(sa.update(PointTrigger).where(col(PointTrigger.group_id).in_(ids)).values(group_id=None))
     session.execute(sa.delete(GroupContactScore).where(col(GroupContactScore.group_id).in_(ids)))
-    n = session.execute(sa.delete(PointGroup).where(col(PointGroup.id).in_(ids))).rowcount or 0
+    n = rows_changed(session.execute(sa.delete(PointGroup).where(col(PointGroup.id).in_(ids))))
     _publish(session, "point_groups", ids, "deleted")
     return n
 
@@ -204,9 +210,9 @@ def delete_groups(*, session: Session, group_ids: Iterable[int]) -> int:
 def group_scores(*, session: Session, contact_id: int) -> list[dict[str, Any]]:
     """A contact's score in each group it has scored in, by group name."""
     rows = session.execute(
-        sa.select(PointGroup.id, PointGroup.name, GroupContactScore.score)
-        .join(GroupContactScore, GroupContactScore.group_id == PointGroup.id)
-        .where(GroupContactScore.contact_id == contact_id).order_by(PointGroup.name)
+        sa.select(col(PointGroup.id), col(PointGroup.name), col(GroupContactScore.score))
+        .join(GroupContactScore, col(GroupContactScore.group_id) == col(PointGroup.id))
+        .where(col(GroupContactScore.contact_id) == contact_id).order_by(col(PointGroup.name))
     ).all()
     return [{"group_id": r.id, "name": r.name, "score": r.score} for r in rows]
 
@@ -254,7 +260,7 @@ def save_action(
     action.is_published, action.publish_up, action.publish_down = bool(is_published), up, down
     session.add(action)
     session.flush()
-    _publish(session, "point_actions", [action.id], "saved")
+    _publish(session, "point_actions", [cast(int, action.id)], "saved")
     return action
 
 
@@ -263,7 +269,7 @@ def delete_actions(*, session: Session, action_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     session.execute(sa.delete(PointActionLog).where(col(PointActionLog.action_id).in_(ids)))
-    n = session.execute(sa.delete(PointAction).where(col(PointAction.id).in_(ids))).rowcount or 0
+    n = rows_changed(session.execute(sa.delete(PointAction).where(col(PointAction.id).in_(ids))))
     _publish(session, "point_actions", ids, "deleted")
     return n
 
@@ -288,7 +294,7 @@ def events_of(*, session: Session, trigger_ids: Iterable[int]) -> dict[int, list
     if ids:
         for event in session.exec(
             select(PointTriggerEvent).where(col(PointTriggerEvent.trigger_id).in_(ids))
-            .order_by(PointTriggerEvent.event_order, PointTriggerEvent.id)
+            .order_by(col(PointTriggerEvent.event_order), col(PointTriggerEvent.id))
         ).all():
             out[event.trigger_id].append(event)
     return out
@@ -319,7 +325,7 @@ def _clean_events(session: Session, errors: dict[str, str], raw: Any) -> list[di
             errors[f"events.{i}"] = "Each event is an object with a type and properties."
             continue
         event_id = item.get("id")
-        entry: dict[str, Any] = {"id": int(event_id) if str(event_id or "").isdigit() else None}
+        entry: dict[str, Any] = {"id": int(str(event_id)) if str(event_id or "").isdigit() else None}
         try:
             kind = rules.trigger_event_type(item.get("type"))
             props = item.get("properties")
@@ -373,11 +379,12 @@ def save_trigger(
     trigger.publish_up, trigger.publish_down = up, down
     session.add(trigger)
     session.flush()
+    trigger_id = cast(int, trigger.id)  # flushed, so it has its id
     if clean_events is not None:
-        _replace_events(session, trigger.id, clean_events)
-    _publish(session, "point_triggers", [trigger.id], "saved")
+        _replace_events(session, trigger_id, clean_events)
+    _publish(session, "point_triggers", [trigger_id], "saved")
     if trigger.trigger_existing:
-        apply_trigger_to_existing(session=session, trigger_id=trigger.id)
+        apply_trigger_to_existing(session=session, trigger_id=trigger_id)
     return trigger
 
 
@@ -391,7 +398,7 @@ def _replace_events(session: Session, trigger_id: int, events: list[dict[str, An
         event.type, event.name, event.properties, event.event_order = item["type"], item["name"], item["properties"], order
         session.add(event)
         session.flush()
-        kept.add(event.id)
+        kept.add(cast(int, event.id))
     gone = [i for i in current if i not in kept]
     if gone:
         session.execute(sa.delete(PointTriggerLog).where(col(PointTriggerLog.event_id).in_(gone)))
@@ -402,10 +409,10 @@ def delete_triggers(*, session: Session, trigger_ids: Iterable[int]) -> int:
     ids = [int(i) for i in trigger_ids]
     if not ids:
         return 0
-    event_ids = sa.select(PointTriggerEvent.id).where(col(PointTriggerEvent.trigger_id).in_(ids))
+    event_ids = sa.select(col(PointTriggerEvent.id)).where(col(PointTriggerEvent.trigger_id).in_(ids))
     session.execute(sa.delete(PointTriggerLog).where(col(PointTriggerLog.event_id).in_(event_ids)))
     session.execute(sa.delete(PointTriggerEvent).where(col(PointTriggerEvent.trigger_id).in_(ids)))
-    n = session.execute(sa.delete(PointTrigger).where(col(PointTrigger.id).in_(ids))).rowcount or 0
+    n = rows_changed(session.execute(sa.delete(PointTrigger).where(col(PointTrigger.id).in_(ids))))
     _publish(session, "point_triggers", ids, "deleted")
     return n
 
@@ -434,7 +441,7 @@ def score(*, session: Session, contact_id: int, action_type: str, context: dict[
     if once:
         first_time = set(session.execute(
             _insert(session, PointActionLog).values([{"action_id": i, "contact_id": contact_id, "times": 1, "date_fired": at} for i in once])
-            .on_conflict_do_nothing(index_elements=["action_id", "contact_id"]).returning(PointActionLog.action_id)
+            .on_conflict_do_nothing(index_elements=["action_id", "contact_id"]).returning(col(PointActionLog.action_id))
         ).scalars())
     repeat = [a.id for a in candidates if a.repeatable]
     if repeat:
@@ -482,17 +489,17 @@ def adjust(*, session: Session, contact_id: int, delta: int, reason: str, group_
 
 
 def _total(session: Session, contact_id: int) -> int | None:
-    return session.execute(sa.select(Contact.points).where(Contact.id == contact_id)).scalar()
+    return session.execute(sa.select(col(Contact.points)).where(col(Contact.id) == contact_id)).scalar()
 
 
 def _change_group(session: Session, contact_id: int, group_id: int, delta: int, *, reason: str, at: datetime,
                   user_id: int | None = None) -> int:
     """Add ``delta`` to the contact's score in a group (atomically, starting from 0); log it on the timeline."""
     stmt = _insert(session, GroupContactScore).values(group_id=group_id, contact_id=contact_id, score=delta)
-    new = session.execute(stmt.on_conflict_do_update(
-        index_elements=["group_id", "contact_id"], set_={"score": GroupContactScore.score + delta},
-    ).returning(GroupContactScore.score)).scalar_one()
-    name = session.execute(sa.select(PointGroup.name).where(PointGroup.id == group_id)).scalar()
+    new: int = session.execute(stmt.on_conflict_do_update(
+        index_elements=["group_id", "contact_id"], set_={"score": col(GroupContactScore.score) + delta},
+    ).returning(col(GroupContactScore.score))).scalar_one()
+    name = session.execute(sa.select(col(PointGroup.name)).where(col(PointGroup.id) == group_id)).scalar()
     timeline.log(session=session, contact_id=contact_id, event_type="group_points", user_id=user_id, at=at,
                  details={"group_id": group_id, "group": name, "old": new - delta, "new": new, "delta": delta, "reason": reason})
     changefeed.publish_after_commit(session, "contacts", {"ids": [contact_id], "action": "points"})
@@ -509,14 +516,14 @@ def run_triggers(*, session: Session, contact_id: int, at: datetime | None = Non
     transactions racing for the same contact.
     """
     at = at or utcnow()
-    fired = sa.exists().where(PointTriggerLog.event_id == PointTriggerEvent.id, PointTriggerLog.contact_id == contact_id)
+    fired = sa.exists().where(col(PointTriggerLog.event_id) == col(PointTriggerEvent.id), col(PointTriggerLog.contact_id) == contact_id)
     rows = [
         r for r in session.execute(
-            sa.select(PointTriggerEvent.id, PointTriggerEvent.type, PointTriggerEvent.properties, PointTrigger.points,
-                      PointTrigger.group_id, PointTrigger.publish_up, PointTrigger.publish_down)
-            .join(PointTrigger, PointTrigger.id == PointTriggerEvent.trigger_id)
-            .where(PointTrigger.is_published == sa.true(), ~fired)
-            .order_by(PointTrigger.points, PointTrigger.id, PointTriggerEvent.event_order, PointTriggerEvent.id)
+            sa.select(col(PointTriggerEvent.id), col(PointTriggerEvent.type), col(PointTriggerEvent.properties), col(PointTrigger.points),
+                      col(PointTrigger.group_id), col(PointTrigger.publish_up), col(PointTrigger.publish_down))
+            .join(PointTrigger, col(PointTrigger.id) == col(PointTriggerEvent.trigger_id))
+            .where(col(PointTrigger.is_published) == sa.true(), ~fired)
+            .order_by(col(PointTrigger.points), col(PointTrigger.id), col(PointTriggerEvent.event_order), col(PointTriggerEvent.id))
         )
         if rules.is_live(is_published=True, publish_up=r.publish_up, publish_down=r.publish_down, at=at)
     ]
@@ -524,7 +531,7 @@ def run_triggers(*, session: Session, contact_id: int, at: datetime | None = Non
         return []
     total = _total(session, contact_id) or 0
     scores = dict(session.execute(
-        sa.select(GroupContactScore.group_id, GroupContactScore.score).where(GroupContactScore.contact_id == contact_id)
+        sa.select(col(GroupContactScore.group_id), col(GroupContactScore.score)).where(col(GroupContactScore.contact_id) == contact_id)
     ).all())
     due = [r for r in rows if _runnable(r.type)
            and rules.threshold_reached(points=r.points, group_id=r.group_id, total=total, group_scores=scores)]
@@ -532,7 +539,7 @@ def run_triggers(*, session: Session, contact_id: int, at: datetime | None = Non
         return []
     won = set(session.execute(
         _insert(session, PointTriggerLog).values([{"event_id": r.id, "contact_id": contact_id, "date_fired": at} for r in due])
-        .on_conflict_do_nothing(index_elements=["event_id", "contact_id"]).returning(PointTriggerLog.event_id)
+        .on_conflict_do_nothing(index_elements=["event_id", "contact_id"]).returning(col(PointTriggerLog.event_id))
     ).scalars())
     for row in due:
         if row.id in won:
@@ -570,7 +577,7 @@ def apply_trigger_to_existing(*, session: Session, trigger_id: int) -> int:
             continue
         after = 0
         while True:
-            ids = _reached_without(session, trigger, event.id, after)
+            ids = _reached_without(session, trigger, cast(int, event.id), after)
             if not ids:
                 break
             session.execute(sa.insert(PointTriggerLog), [{"event_id": event.id, "contact_id": c, "date_fired": now} for c in ids])
@@ -582,14 +589,14 @@ def apply_trigger_to_existing(*, session: Session, trigger_id: int) -> int:
 
 def _reached_without(session: Session, trigger: PointTrigger, event_id: int, after: int) -> list[int]:
     """The next chunk of contact ids (above ``after``) at the trigger's threshold without this event."""
-    fired = sa.exists().where(PointTriggerLog.event_id == event_id, PointTriggerLog.contact_id == Contact.id)
+    fired = sa.exists().where(col(PointTriggerLog.event_id) == event_id, col(PointTriggerLog.contact_id) == col(Contact.id))
     if trigger.group_id is None:
-        q = sa.select(Contact.id).where(Contact.points >= trigger.points)
+        q = sa.select(col(Contact.id)).where(col(Contact.points) >= trigger.points)
     else:
-        q = sa.select(Contact.id).join(GroupContactScore, sa.and_(
-            GroupContactScore.contact_id == Contact.id, GroupContactScore.group_id == trigger.group_id,
-        )).where(GroupContactScore.score >= trigger.points)
-    return list(session.execute(q.where(Contact.id > after, ~fired).order_by(Contact.id).limit(EXISTING_CHUNK)).scalars())
+        q = sa.select(col(Contact.id)).join(GroupContactScore, sa.and_(
+            col(GroupContactScore.contact_id) == col(Contact.id), col(GroupContactScore.group_id) == trigger.group_id,
+        )).where(col(GroupContactScore.score) >= trigger.points)
+    return list(session.execute(q.where(col(Contact.id) > after, ~fired).order_by(col(Contact.id)).limit(EXISTING_CHUNK)).scalars())
 
 
 def trigger_counts(*, session: Session, trigger_ids: list[int]) -> dict[int, int]:
@@ -597,9 +604,9 @@ def trigger_counts(*, session: Session, trigger_ids: list[int]) -> dict[int, int
     if not trigger_ids:
         return {}
     return dict(session.execute(
-        sa.select(PointTriggerEvent.trigger_id, sa.func.count(sa.distinct(PointTriggerLog.contact_id)))
-        .join(PointTriggerLog, PointTriggerLog.event_id == PointTriggerEvent.id)
-        .where(col(PointTriggerEvent.trigger_id).in_(trigger_ids)).group_by(PointTriggerEvent.trigger_id)
+        sa.select(col(PointTriggerEvent.trigger_id), sa.func.count(sa.distinct(col(PointTriggerLog.contact_id))))
+        .join(PointTriggerLog, col(PointTriggerLog.event_id) == col(PointTriggerEvent.id))
+        .where(col(PointTriggerEvent.trigger_id).in_(trigger_ids)).group_by(col(PointTriggerEvent.trigger_id))
     ).all())
 
 
@@ -607,4 +614,4 @@ def group_names(*, session: Session, ids: Iterable[int | None]) -> dict[int, str
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    return dict(session.execute(sa.select(PointGroup.id, PointGroup.name).where(col(PointGroup.id).in_(wanted))).all())
+    return dict(session.execute(sa.select(col(PointGroup.id), col(PointGroup.name)).where(col(PointGroup.id).in_(wanted))).all())

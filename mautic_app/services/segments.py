@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -39,7 +39,7 @@ from mautic_app.models import (
     Tag,
     UtmTag,
 )
-from mautic_app.models.base import utcnow
+from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import contacts, stages
 from mautic_app.services import fields as field_service
 
@@ -94,10 +94,10 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
                           options=tuple((str(u["id"]), u["name"]) for u in contacts.owners(session=session))))
     add(rules.FilterField("stage", "Stage", "Contact", "id", "contact", column="stage_id",
                           options=tuple((str(st.id), st.name) for st in stages.list_stages(session=session))))
-    tags = session.execute(sa.select(Tag.tag).order_by(Tag.tag).limit(1000)).scalars().all()
+    tags = session.execute(sa.select(col(Tag.tag)).order_by(col(Tag.tag)).limit(1000)).scalars().all()
     add(rules.FilterField("tags", "Tags", "Contact", "tags", "tags", options=tuple((t, t) for t in tags)))
     add(rules.FilterField("lead_email_domain", "E-mail domain", "Contact", "text", "email_domain"))
-    segs = session.execute(sa.select(Segment.id, Segment.name).order_by(Segment.name)).all()
+    segs = session.execute(sa.select(col(Segment.id), col(Segment.name)).order_by(col(Segment.name))).all()
     add(rules.FilterField("leadlist", "Segment membership", "Segments", "segments", "segments", options=tuple((str(i), n) for i, n in segs)))
     for spec in field_service.specs(session=session, obj="company"):
         options = tuple((o, o) for o in (spec.properties.get("list") or []) if isinstance(o, str))
@@ -108,7 +108,7 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
         add(rules.FilterField(key, label, "UTM", "text", "related", column=column, object="behaviors", extra={"table": "utm_tags"}))
     for key, label, column, type_ in _HIT_FIELDS:
         add(rules.FilterField(key, label, "Page hits", type_, "related", column=column, object="behaviors", extra={"table": "page_hits"}))
-    submitted = session.execute(sa.select(Form.id, Form.name).order_by(Form.name)).all()
+    submitted = session.execute(sa.select(col(Form.id), col(Form.name)).order_by(col(Form.name))).all()
     add(rules.FilterField("form_submit", "Submitted form", "Forms", "id", "related", column="form_id", object="behaviors",
                           options=tuple((str(i), n) for i, n in submitted), extra={"table": "form_submissions"}))
     add(rules.FilterField("hit_url_count", "Page hits count", "Page hits", "number", "count", object="behaviors"))
@@ -116,7 +116,7 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
     for key, label, channel, reason in _DNC:
         add(rules.FilterField(key, label, "Do not contact", "boolean", "dnc", options=_YES_NO, object="behaviors",
                               extra={"channel": channel, "reason": reason}))
-    for group_id, name in session.execute(sa.select(PointGroup.id, PointGroup.name).order_by(PointGroup.name)).all():
+    for group_id, name in session.execute(sa.select(col(PointGroup.id), col(PointGroup.name)).order_by(col(PointGroup.name))).all():
         add(rules.FilterField(f"group_points_{group_id}", f"{name} points", "Points", "number", "group_points",
                               object="behaviors", extra={"group_id": group_id}))
     return out
@@ -126,16 +126,16 @@ def _tables(session: Session) -> rules.Tables:
     return rules.Tables(
         contacts=field_service.table(session=session, obj="contact"),
         companies=field_service.table(session=session, obj="company"),
-        company_contacts=CompanyContact.__table__, contact_tags=ContactTag.__table__, tags=Tag.__table__,
-        segment_contacts=SegmentContact.__table__, page_hits=PageHit.__table__, devices=ContactDevice.__table__,
-        utm_tags=UtmTag.__table__, do_not_contact=DoNotContact.__table__, group_scores=GroupContactScore.__table__,
-        form_submissions=FormSubmission.__table__,
+        company_contacts=table_of(CompanyContact), contact_tags=table_of(ContactTag), tags=table_of(Tag),
+        segment_contacts=table_of(SegmentContact), page_hits=table_of(PageHit), devices=table_of(ContactDevice),
+        utm_tags=table_of(UtmTag), do_not_contact=table_of(DoNotContact), group_scores=table_of(GroupContactScore),
+        form_submissions=table_of(FormSubmission),
     )
 
 
 def compiler(*, session: Session, now: datetime | None = None) -> rules.Compiler:
     def filters_of(segment_id: int) -> list[rules.SegmentFilter] | None:
-        raw = session.execute(sa.select(Segment.filters).where(Segment.id == segment_id)).scalar_one_or_none()
+        raw = session.execute(sa.select(col(Segment.filters)).where(col(Segment.id) == segment_id)).scalar_one_or_none()
         return None if raw is None else rules.parse_filters(raw)
 
     return rules.Compiler(fields=filter_fields(session=session), tables=_tables(session),
@@ -160,7 +160,7 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
     elif len(name) > 191:
         errors["name"] = "Keep the name under 191 characters."
     alias = alias_of(str(values.get("alias") or "") or (segment.alias if segment_id else name))
-    if session.execute(sa.select(Segment.id).where(Segment.alias == alias, Segment.id != (segment_id or 0))).first():
+    if session.execute(sa.select(col(Segment.id)).where(col(Segment.alias) == alias, col(Segment.id) != (segment_id or 0))).first():
         if values.get("alias"):
             errors["alias"] = "Another segment has this alias."
         else:
@@ -189,7 +189,7 @@ def save_segment(*, session: Session, segment_id: int | None = None, values: dic
     session.add(segment)
     session.flush()
     changefeed.publish_after_commit(session, "segments", {"ids": [segment.id], "action": "saved"})
-    _rebuild_after_commit(session, segment.id)
+    _rebuild_after_commit(session, cast(int, segment.id))  # flushed, so it has its id
     return segment
 
 
@@ -204,7 +204,7 @@ def _rebuild_after_commit(session: Session, segment_id: int) -> None:
 
 
 def _free_alias(session: Session, alias: str) -> str:
-    taken = set(session.execute(sa.select(Segment.alias).where(col(Segment.alias).like(f"{alias}%"))).scalars())
+    taken = set(session.execute(sa.select(col(Segment.alias)).where(col(Segment.alias).like(f"{alias}%"))).scalars())
     n = 2
     while f"{alias}-{n}" in taken:
         n += 1
@@ -250,12 +250,12 @@ def list_segments(*, session: Session, search: str = "", start: int = 0, limit: 
         term = f"%{search.strip().lower()}%"
         q = q.where(sa.or_(sa.func.lower(Segment.name).like(term), sa.func.lower(Segment.alias).like(term)))
     total = session.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
-    rows = session.exec(q.order_by(Segment.name, Segment.id).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
+    rows = session.exec(q.order_by(col(Segment.name), col(Segment.id)).offset(max(0, start)).limit(max(1, min(limit, 500)))).all()
     return total, list(rows)
 
 
 def published_ids(*, session: Session) -> list[int]:
-    return list(session.execute(sa.select(Segment.id).where(col(Segment.is_published).is_(True)).order_by(Segment.id)).scalars())
+    return list(session.execute(sa.select(col(Segment.id)).where(col(Segment.is_published).is_(True)).order_by(col(Segment.id))).scalars())
 
 
 # ------------------------------------------------------------------ who is in
@@ -284,6 +284,7 @@ def _time_limit(session: Session, seconds: float) -> Iterator[None]:
     if connection.dialect.name == "sqlite":
         deadline = time.monotonic() + seconds
         raw = connection.connection.driver_connection
+        assert raw is not None  # a checked-out connection has its driver's
         raw.set_progress_handler(lambda: time.monotonic() > deadline, 100)
         try:
             yield
@@ -347,7 +348,7 @@ def _sync(session: Session, segment: Segment, c: Any, cond: sa.ColumnElement[boo
           among: list[int] | None = None) -> tuple[int, int]:
     """Add the contacts ``cond`` matches that are not in yet, remove the filtered members it no
     longer matches (rows added or removed by hand stay); only ``among`` these contacts if given."""
-    m = SegmentContact.__table__
+    m = table_of(SegmentContact)
     is_member = sa.exists().where(m.c.segment_id == segment.id, m.c.contact_id == c.c.id)
     joining = sa.select(c.c.id).where(cond, ~is_member, *([c.c.id.in_(among)] if among is not None else []))
     stays = sa.exists().where(c.c.id == m.c.contact_id, cond)
@@ -361,9 +362,9 @@ def _event_values(segment: Segment, action: str, by: str, now: datetime) -> dict
             "details": {"segment_id": segment.id, "name": segment.name, "action": action, "by": by}}
 
 
-def _add_rows(session: Session, segment: Segment, joining: sa.Select, now: datetime) -> int:
+def _add_rows(session: Session, segment: Segment, joining: sa.Select[int], now: datetime) -> int:
     """Insert memberships for the contacts ``joining`` selects, with an "added" line on each timeline."""
-    m, e = SegmentContact.__table__, ContactEvent.__table__
+    m, e = table_of(SegmentContact), table_of(ContactEvent)
     ids = joining.subquery("joining")
     rows = sa.select(sa.literal(segment.id).label("segment_id"), ids.c.id.label("contact_id"), sa.literal(now, m.c.date_added.type),
                      sa.false(), sa.false())
@@ -374,34 +375,36 @@ def _add_rows(session: Session, segment: Segment, joining: sa.Select, now: datet
             .returning(m.c.contact_id).cte("inserted")
         lines = sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(inserted.c.contact_id, *_event_columns(event))) \
             .returning(e.c.id).cte("lines")
-        return session.execute(sa.select(sa.func.count()).select_from(inserted).add_cte(lines)).scalar_one()
+        added: int = session.execute(sa.select(sa.func.count()).select_from(inserted).add_cte(lines)).scalar_one()
+        return added
     session.execute(sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(ids.c.id, *_event_columns(event))))
     result = session.execute(sa.insert(m).from_select(["segment_id", "contact_id", "date_added", "manually_added", "manually_removed"], rows))
-    return result.rowcount or 0
+    return db.rows_changed(result)
 
 
 def _remove_rows(session: Session, segment: Segment, leaving: sa.ColumnElement[bool], now: datetime) -> int:
-    m, e = SegmentContact.__table__, ContactEvent.__table__
+    m, e = table_of(SegmentContact), table_of(ContactEvent)
     event = _event_values(segment, "removed", "filter", now)
     if session.get_bind().dialect.name == "postgresql":
         deleted = sa.delete(m).where(leaving).returning(m.c.contact_id).cte("deleted")
         lines = sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(deleted.c.contact_id, *_event_columns(event))) \
             .returning(e.c.id).cte("lines")
-        return session.execute(sa.select(sa.func.count()).select_from(deleted).add_cte(lines)).scalar_one()
+        removed: int = session.execute(sa.select(sa.func.count()).select_from(deleted).add_cte(lines)).scalar_one()
+        return removed
     session.execute(sa.insert(e).from_select(["contact_id", *_EVENT_KEYS], sa.select(m.c.contact_id, *_event_columns(event)).where(leaving)))
-    return session.execute(sa.delete(m).where(leaving)).rowcount or 0
+    return db.rows_changed(session.execute(sa.delete(m).where(leaving)))
 
 
 _EVENT_KEYS = ("event_type", "occurred_at", "user_id", "details")
 
 
 def _event_columns(event: dict[str, Any]) -> list[Any]:
-    e = ContactEvent.__table__
+    e = table_of(ContactEvent)
     return [sa.literal(event[k], e.c[k].type).label(k) if k != "user_id" else sa.null().label(k) for k in _EVENT_KEYS]
 
 
 def _refresh_count(session: Session, segment: Segment) -> None:
-    m = SegmentContact.__table__
+    m = table_of(SegmentContact)
     segment.member_count = int(session.execute(
         sa.select(sa.func.count()).select_from(m).where(m.c.segment_id == segment.id, m.c.manually_removed.is_(False))).scalar_one())
 
@@ -427,7 +430,7 @@ def change_by_hand(*, session: Session, contact_ids: list[int], add: Sequence[An
 def existing_ids(*, session: Session, ids: Sequence[Any]) -> list[int]:
     """Those of ``ids`` that are segments, in the order given."""
     wanted = [int(i) for i in ids if str(i).isdigit()]
-    found = set(session.execute(sa.select(Segment.id).where(col(Segment.id).in_(wanted))).scalars()) if wanted else set()
+    found = set(session.execute(sa.select(col(Segment.id)).where(col(Segment.id).in_(wanted))).scalars()) if wanted else set()
     return [i for i in dict.fromkeys(wanted) if i in found]
 
 
@@ -463,19 +466,19 @@ def _set_manual(session: Session, segment_id: int, contact_ids: list[int], *, ad
 
 
 def contact_exists(*, session: Session, contact_id: int) -> bool:
-    return session.execute(sa.select(Contact.id).where(Contact.id == contact_id)).first() is not None
+    return session.execute(sa.select(col(Contact.id)).where(col(Contact.id) == contact_id)).first() is not None
 
 
 def existing_contacts(*, session: Session, contact_ids: list[int]) -> set[int]:
-    return set(session.execute(sa.select(Contact.id).where(col(Contact.id).in_(set(contact_ids)))).scalars()) if contact_ids else set()
+    return set(session.execute(sa.select(col(Contact.id)).where(col(Contact.id).in_(set(contact_ids)))).scalars()) if contact_ids else set()
 
 
 def memberships(*, session: Session, contact_id: int) -> list[tuple[Segment, datetime, bool]]:
     """The segments a contact is in now, with when it joined and whether by hand."""
     return [tuple(r) for r in session.execute(
-        sa.select(Segment, SegmentContact.date_added, SegmentContact.manually_added)
+        sa.select(Segment, col(SegmentContact.date_added), col(SegmentContact.manually_added))
         .join(SegmentContact, col(SegmentContact.segment_id) == Segment.id)
-        .where(SegmentContact.contact_id == contact_id, col(SegmentContact.manually_removed).is_(False))
+        .where(col(SegmentContact.contact_id) == contact_id, col(SegmentContact.manually_removed).is_(False))
         .order_by(Segment.name)).all()]
 
 
@@ -503,7 +506,7 @@ def update_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, tu
         if added or removed:
             segment.member_count += added - removed
             session.add(segment)
-            out[segment.id] = (added, removed)
+            out[cast(int, segment.id)] = (added, removed)
     if out:
         session.flush()
         changefeed.publish_after_commit(session, "segments", {"ids": sorted(out), "action": "members"})
