@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -201,7 +201,7 @@ def alias_from_label(label: str, taken: Iterable[str] = ()) -> str:
     return alias
 
 
-def check_fields(raw: list[Mapping[str, Any]], *, contact_fields: set[str], company_fields: set[str]) -> list[Field]:
+def check_fields(raw: Sequence[Mapping[str, Any]], *, contact_fields: set[str], company_fields: set[str]) -> list[Field]:
     """Submitted field settings as :class:`Field` s in order, or :class:`FormError` per setting."""
     errors: dict[str, str] = {}
     out: list[Field] = []
@@ -299,7 +299,7 @@ def _options(raw: Any) -> list[dict[str, str]]:
     return out
 
 
-def check_actions(raw: list[Mapping[str, Any]], *, url_refusal: Callable[[str], str | None] = lambda url: None,
+def check_actions(raw: Sequence[Mapping[str, Any]], *, url_refusal: Callable[[str], str | None] = lambda url: None,
                   ) -> list[dict[str, Any]]:
     """Submitted actions as ``{"type", "name", "properties"}``, or :class:`FormError`.
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -91,7 +91,7 @@ def save_form(
     alias = str(values.get("alias") or "").strip().lower()[:191] or rules.alias_from_label(name or "form")[:40]
     if not rules.ALIAS_RE.match(alias):
         errors["alias"] = "Use lower-case letters, digits and underscores, starting with a letter."
-    elif session.execute(sa.select(Form.id).where(Form.alias == alias, Form.id != (form.id or 0))).first():
+    elif session.execute(sa.select(col(Form.id)).where(col(Form.alias) == alias, col(Form.id) != (form.id or 0))).first():
         errors["alias"] = "Another form already uses this alias."
     post_action = str(values.get("post_action") or "message")
     if post_action not in rules.POST_ACTIONS:
@@ -134,13 +134,14 @@ def save_form(
     form.date_modified = utcnow() if form.id else None
     session.add(form)
     session.flush()
-    _replace_fields(session, form.id, checked_fields)
+    form_id = cast(int, form.id)  # flushed, so it has its id
+    _replace_fields(session, form_id, checked_fields)
     kept = {a["id"] for a in checked_actions if a.get("id")}
-    existing = {a.id: a for a in actions_of(session=session, form_id=form.id)}
+    existing = {a.id: a for a in actions_of(session=session, form_id=form_id)}
     for stale in set(existing) - kept:
         session.delete(existing[stale])
     for i, a in enumerate(checked_actions):
-        row = existing.get(a.get("id")) or FormAction(form_id=form.id)
+        row = existing.get(a.get("id")) or FormAction(form_id=form_id, type=a["type"])
         row.order, row.type, row.name, row.properties = i, a["type"], a["name"], a["properties"]
         session.add(row)
     session.flush()
@@ -175,7 +176,7 @@ def _replace_fields(session: Session, form_id: int, fields: list[rules.Field]) -
 
 def delete_forms(*, session: Session, form_ids: list[int]) -> int:
     ids = [i for i in form_ids if isinstance(i, int)]
-    n = session.execute(sa.delete(Form).where(col(Form.id).in_(ids))).rowcount if ids else 0
+    n = db.rows_changed(session.execute(sa.delete(Form).where(col(Form.id).in_(ids)))) if ids else 0
     if n:
         changefeed.publish_after_commit(session, "forms", {"ids": ids, "action": "deleted"})
     return n
@@ -218,7 +219,7 @@ def snapshot(*, session: Session, form_id: int) -> FormSnapshot | None:
     if form is None:
         return None
     return FormSnapshot(
-        id=form.id, name=form.name, alias=form.alias, is_published=form.is_published, publish_up=form.publish_up,
+        id=form_id, name=form.name, alias=form.alias, is_published=form.is_published, publish_up=form.publish_up,
         publish_down=form.publish_down, post_action=form.post_action, post_action_property=form.post_action_property,
         in_kiosk_mode=form.in_kiosk_mode, progressive_profiling_limit=form.progressive_profiling_limit,
         fields=fields_of(session=session, form_id=form_id))
@@ -258,14 +259,14 @@ def maybe_hidden(form: FormSnapshot) -> set[str]:
 def contact_of_device(*, session: Session, device_id: str | None) -> int | None:
     if not device_id:
         return None
-    return session.execute(sa.select(ContactDevice.contact_id).where(ContactDevice.tracking_id == device_id)).scalar()
+    return session.execute(sa.select(col(ContactDevice.contact_id)).where(col(ContactDevice.tracking_id) == device_id)).scalar()
 
 
 def submissions_by(*, session: Session, form_id: int, contact_id: int | None) -> int:
     if not contact_id:
         return 0
     return session.execute(sa.select(sa.func.count()).where(
-        FormSubmission.form_id == form_id, FormSubmission.contact_id == contact_id)).scalar() or 0
+        col(FormSubmission.form_id) == form_id, col(FormSubmission.contact_id) == contact_id)).scalar() or 0
 
 
 @dataclass
@@ -277,7 +278,8 @@ class VisitorView:
 
 
 def visitor_view(
-    *, session: Session, form: Form, fields: list[rules.Field], contact_id: int | None, query: dict[str, str], autofill: bool,
+    *, session: Session, form: Form | FormSnapshot, fields: list[rules.Field], contact_id: int | None, query: dict[str, str],
+    autofill: bool,
 ) -> VisitorView:
     """Progressive profiling and pre-population for a visitor.
 
@@ -288,7 +290,7 @@ def visitor_view(
     known: dict[str, Any] = {}
     if contact_id and not form.in_kiosk_mode:
         known = contacts.read(session=session, contact_id=contact_id) or {}
-    count = submissions_by(session=session, form_id=form.id, contact_id=contact_id) if not form.in_kiosk_mode else 0
+    count = submissions_by(session=session, form_id=cast(int, form.id), contact_id=contact_id) if not form.in_kiosk_mode else 0
     shown = rules.visible_fields(fields, known=known, submissions=count, kiosk=form.in_kiosk_mode,
                                  limit=form.progressive_profiling_limit)
     prefill: dict[str, Any] = {}
@@ -333,7 +335,8 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
     queued path), so nothing may refuse it now: required fields are not asked again, and a value a
     contact field cannot hold is kept in the results but not put on the contact.
     """
-    fields = form.fields if isinstance(form, FormSnapshot) else fields_of(session=session, form_id=form.id)
+    form_id = cast(int, form.id)  # a stored form's
+    fields = form.fields if isinstance(form, FormSnapshot) else fields_of(session=session, form_id=form_id)
     visitor = None if form.in_kiosk_mode else contact_of_device(session=session, device_id=posted.device_id)
     if checked_already:
         hidden = {f.alias for f in fields}
@@ -359,21 +362,21 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
         contacts.add_ip(session=session, contact_id=contact_id, ip=posted.ip)
     public_id = None
     if posted.device_id and moved_device:
-        session.execute(sa.update(ContactDevice).where(ContactDevice.tracking_id == posted.device_id).values(contact_id=contact_id))
+        session.execute(sa.update(ContactDevice).where(col(ContactDevice.tracking_id) == posted.device_id).values(contact_id=contact_id))
         public_id = tracking.ensure_public_id(session=session, contact_id=contact_id)
     row = FormSubmission(
-        form_id=form.id, contact_id=contact_id, ip_address=None if form.in_kiosk_mode else posted.ip,
+        form_id=form_id, contact_id=contact_id, ip_address=None if form.in_kiosk_mode else posted.ip,
         tracking_id=None if form.in_kiosk_mode else posted.device_id, referer=_cap(posted.referer), page_url=_cap(posted.page_url),
         values=checked.values,
     )
     session.add(row)
     session.flush()
-    discard_uploads(form.id, posted.values, keep=checked.values)
+    discard_uploads(form_id, posted.values, keep=checked.values)
     timeline.log(session=session, contact_id=contact_id, event_type="form_submitted",
-                 details={"name": form.name, "form_id": form.id, "submission_id": row.id})
-    points.score(session=session, contact_id=contact_id, action_type="form.submit", context={"form_id": form.id})
+                 details={"name": form.name, "form_id": form_id, "submission_id": row.id})
+    points.score(session=session, contact_id=contact_id, action_type="form.submit", context={"form_id": form_id})
     outcome = Submitted(submission_id=row.id, contact_id=contact_id, public_id=public_id)
-    for action in actions_of(session=session, form_id=form.id):
+    for action in actions_of(session=session, form_id=form_id):
         handler = ACTION_HANDLERS.get(action.type)
         if handler is None:
             continue  # a kind whose area has not landed yet
@@ -381,8 +384,8 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
             with session.begin_nested():
                 handler(session, _ActionContext(form, row, contact_id, posted, outcome), dict(action.properties or {}))
         except Exception:  # noqa: BLE001  (one broken action must not lose the submission)
-            log.exception("form %s action %s failed", form.id, action.type)
-    changefeed.publish_after_commit(session, "form_submissions", {"form_id": form.id, "ids": [row.id], "contact_id": contact_id})
+            log.exception("form %s action %s failed", form_id, action.type)
+    changefeed.publish_after_commit(session, "form_submissions", {"form_id": form_id, "ids": [row.id], "contact_id": contact_id})
     return outcome
 
 
@@ -403,7 +406,7 @@ def _conflicts(session: Session, a: dict[str, Any], b: dict[str, Any]) -> bool:
     return False
 
 
-def _contact_for(session: Session, form: Form, visitor: int | None, clean: dict[str, Any]) -> tuple[int, bool]:
+def _contact_for(session: Session, form: Form | FormSnapshot, visitor: int | None, clean: dict[str, Any]) -> tuple[int, bool]:
     """(the submission's contact, whether the visitor's device now belongs to it)."""
     found = contacts.find_existing(session=session, values=clean) if clean else None
     if form.in_kiosk_mode or visitor is None:
@@ -443,7 +446,7 @@ def _company(session: Session, contact_id: int, values: dict[str, Any]) -> None:
 
 @dataclass
 class _ActionContext:
-    form: Form
+    form: Form | FormSnapshot
     submission: FormSubmission
     contact_id: int
     posted: Posted
@@ -520,8 +523,8 @@ def repost_payload(*, session: Session, submission_id: int) -> tuple[str, dict[s
 # ------------------------------------------------------------------ results
 
 
-def _results_query(session: Session, form_id: int, search: str) -> sa.Select:
-    q = sa.select(FormSubmission).where(FormSubmission.form_id == form_id)
+def _results_query(session: Session, form_id: int, search: str) -> sa.Select[FormSubmission]:
+    q = sa.select(FormSubmission).where(col(FormSubmission.form_id) == form_id)
     term = search.strip().lower()
     if term:
         t = field_service.table(session=session)
@@ -613,7 +616,7 @@ def uploaded_file(*, session: Session, form_id: int, submission_id: int, alias: 
     row = submission(session=session, form_id=form_id, submission_id=submission_id)
     value = (row.values or {}).get(alias) if row is not None else None
     stored = _stored(value)
-    if stored is None:
+    if stored is None or not isinstance(value, dict):
         return None
     path = upload_folder(form_id) / stored
     return (path, str(value.get("filename") or stored)) if path.is_file() else None
@@ -701,11 +704,12 @@ def search_forms(
     """
     conds: list[Any] = []
     for term in search_syntax.parse(search):
+        cond: sa.ColumnElement[bool]
         if term.command == "ids":
             cond = col(Form.id).in_([int(i) for i in term.value.split(",")][:1000])
         elif term.command in (None, "name"):
             like = "%" + search_syntax.like_escape(term.value.lower()) + "%"
-            cond = sa.or_(sa.func.lower(Form.name).like(like, escape="\\"), sa.func.lower(Form.alias).like(like, escape="\\"))
+            cond = sa.or_(sa.func.lower(col(Form.name)).like(like, escape="\\"), sa.func.lower(col(Form.alias)).like(like, escape="\\"))
         else:
             raise search_syntax.SearchError(f"{term.command}: does not apply to forms; search text, name: or ids:.")
         conds.append(sa.not_(cond) if term.negate else cond)
@@ -720,20 +724,20 @@ def search_forms(
     rows = list(session.exec(select(Form).where(*conds).order_by(*order)
                              .offset(max(0, int(start))).limit(max(1, min(int(limit), MAX_PAGE)))).all())
     counts = dict(session.execute(
-        sa.select(FormSubmission.form_id, sa.func.count()).where(col(FormSubmission.form_id).in_([f.id for f in rows]))
-        .group_by(FormSubmission.form_id)).all()) if rows else {}
+        sa.select(col(FormSubmission.form_id), sa.func.count()).where(col(FormSubmission.form_id).in_([f.id for f in rows]))
+        .group_by(col(FormSubmission.form_id))).all()) if rows else {}
     return total, [{"form": f, "submissions": counts.get(f.id, 0)} for f in rows]
 
 
 def submission_count(*, session: Session, form_id: int) -> int:
-    return session.execute(sa.select(sa.func.count()).where(FormSubmission.form_id == form_id)).scalar() or 0
+    return session.execute(sa.select(sa.func.count()).where(col(FormSubmission.form_id) == form_id)).scalar() or 0
 
 
 def contact_results(
     *, session: Session, form_id: int, contact_id: int, start: int = 0, limit: int = 30,
 ) -> tuple[int, list[FormSubmission]]:
     """A page of one contact's submissions of one form, newest first, and how many there are."""
-    where = (FormSubmission.form_id == form_id, FormSubmission.contact_id == contact_id)
+    where = (col(FormSubmission.form_id) == form_id, col(FormSubmission.contact_id) == contact_id)
     total = session.execute(sa.select(sa.func.count()).where(*where)).scalar() or 0
     rows = session.execute(sa.select(FormSubmission).where(*where)
                            .order_by(col(FormSubmission.date_submitted).desc(), col(FormSubmission.id).desc())

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
@@ -34,7 +34,6 @@ from starlette.formparsers import MultiPartParser
 from mautic_app.db import send_task, session_scope
 from mautic_app.domain import forms as rules
 from mautic_app.domain import tracking as tracking_rules
-from mautic_app.models import Form
 from mautic_app.queues import form_posts
 from mautic_app.queues.group_writer import RETRY_AFTER_SECONDS, Busy, GroupWriter
 from mautic_app.queues.redis_queue import claim_wake, enabled
@@ -107,8 +106,7 @@ def _render(form_id: int | None, device: str | None, query: dict[str, str], base
         return None
     with session_scope() as session:
         contact_id = forms.contact_of_device(session=session, device_id=device)
-        # visitor_view reads only what a snapshot holds too, though services.forms annotates it as taking a Form
-        view = forms.visitor_view(session=session, form=cast(Form, form), fields=form.fields, contact_id=contact_id, query=query,
+        view = forms.visitor_view(session=session, form=form, fields=form.fields, contact_id=contact_id, query=query,
                                   autofill=False)
     html = rules.render_form(form_id=form.id, alias=form.alias, name=form.name, fields=view.fields,
                              action=f"{base}/form/submit?formId={form.id}", prefill=view.prefill)
