@@ -175,7 +175,8 @@ def call(session: OrmSession, action: Callable[[], None], *, key: Hashable | Non
 def scratch(session: OrmSession, name: str) -> dict[str, Any]:
     """A dict that lives as long as the session's current transaction: what a service gathers for
     its after-commit work (it is dropped, with that work, when the transaction does not commit)."""
-    return session.info.setdefault(_SCRATCH, {}).setdefault(name, {})
+    scratches: dict[str, dict[str, Any]] = session.info.setdefault(_SCRATCH, {})
+    return scratches.setdefault(name, {})
 
 
 def enqueue(session: OrmSession, task: str, *args: Any) -> None:
@@ -234,9 +235,10 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
     if n <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(
+        ids: list[int] = session.execute(
             sa.text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"), {"t": table, "n": n}
         ).scalar_one()
+        return ids
     take_sqlite_write_lock(session.connection())
     last = session.execute(sa.text(  # one statement for a table with a sequence entry (an AUTOINCREMENT one that has had rows)
         f"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM {table}), 0)) + :n "  # noqa: S608 (constant names)

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
-from mautic_app.db import take_sqlite_write_lock
+from mautic_app.db import rows_changed, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -183,15 +184,15 @@ def read_many(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def resolve_merged_id(*, session: Session, contact_id: int) -> int | None:
     """A merged-away id leads to the contact that absorbed it."""
-    return session.exec(select(MergeRecord.contact_id).where(MergeRecord.merged_id == contact_id)).first()
+    return session.exec(select(col(MergeRecord.contact_id)).where(col(MergeRecord.merged_id) == contact_id)).first()
 
 
 def tags_of(*, session: Session, ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         rows = session.execute(
-            sa.select(ContactTag.contact_id, Tag.tag).join(Tag, Tag.id == ContactTag.tag_id)
-            .where(col(ContactTag.contact_id).in_(ids)).order_by(Tag.tag)
+            sa.select(col(ContactTag.contact_id), col(Tag.tag)).join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+            .where(col(ContactTag.contact_id).in_(ids)).order_by(col(Tag.tag))
         ).all()
         for cid, tag in rows:
             out[cid].append(tag)
@@ -201,18 +202,18 @@ def tags_of(*, session: Session, ids: list[int]) -> dict[int, list[str]]:
 def details(*, session: Session, contact_id: int) -> dict[str, Any]:
     """Everything the detail page and the API show besides field values."""
     owner_id, stage_id = session.execute(
-        sa.select(Contact.owner_id, Contact.stage_id).where(Contact.id == contact_id)
+        sa.select(col(Contact.owner_id), col(Contact.stage_id)).where(col(Contact.id) == contact_id)
     ).one()
     owner = session.get(User, owner_id) if owner_id else None
     stage = session.get(Stage, stage_id) if stage_id else None
     companies = session.execute(
-        sa.select(Company.id, Company.companyname, CompanyContact.is_primary, Company.score)
-        .join(CompanyContact, CompanyContact.company_id == Company.id)
-        .where(CompanyContact.contact_id == contact_id).order_by(col(CompanyContact.is_primary).desc(), Company.companyname)
+        sa.select(col(Company.id), col(Company.companyname), col(CompanyContact.is_primary), col(Company.score))
+        .join(CompanyContact, col(CompanyContact.company_id) == col(Company.id))
+        .where(col(CompanyContact.contact_id) == contact_id).order_by(col(CompanyContact.is_primary).desc(), col(Company.companyname))
     ).all()
     ips = session.execute(
-        sa.select(IpAddress.id, IpAddress.ip_address).join(ContactIpAddress, ContactIpAddress.ip_id == IpAddress.id)
-        .where(ContactIpAddress.contact_id == contact_id).order_by(IpAddress.ip_address)
+        sa.select(col(IpAddress.id), col(IpAddress.ip_address)).join(ContactIpAddress, col(ContactIpAddress.ip_id) == col(IpAddress.id))
+        .where(col(ContactIpAddress.contact_id) == contact_id).order_by(col(IpAddress.ip_address))
     ).all()
     return {
         "owner": {"id": owner.id, "username": owner.username, "name": owner.display_name} if owner else None,
@@ -223,10 +224,10 @@ def details(*, session: Session, contact_id: int) -> dict[str, Any]:
         "do_not_contact": [
             {"id": d.id, "channel": d.channel, "reason": d.reason, "reason_label": DNC_REASONS.get(d.reason, ""),
              "comments": d.comments, "channel_id": d.channel_id, "date_added": d.date_added}
-            for d in session.exec(select(DoNotContact).where(DoNotContact.contact_id == contact_id)).all()
+            for d in session.exec(select(DoNotContact).where(col(DoNotContact.contact_id) == contact_id)).all()
         ],
-        "utm_tags": list(session.exec(select(UtmTag).where(UtmTag.contact_id == contact_id).order_by(col(UtmTag.id).desc())).all()),
-        "notes": list(session.exec(select(Note).where(Note.contact_id == contact_id).order_by(col(Note.date_time).desc())).all()),
+        "utm_tags": list(session.exec(select(UtmTag).where(col(UtmTag.contact_id) == contact_id).order_by(col(UtmTag.id).desc())).all()),
+        "notes": list(session.exec(select(Note).where(col(Note.contact_id) == contact_id).order_by(col(Note.date_time).desc())).all()),
     }
 
 
@@ -249,15 +250,15 @@ def search_condition(*, session: Session, t: sa.TableClause, query: str, user_id
     return sa.and_(*conds) if conds else None
 
 
-def _prefix(column, value: str):
+def _prefix(column: sa.ColumnElement[Any] | Mapped[Any], value: str) -> sa.ColumnElement[bool]:
     return sa.func.lower(column).like(search_syntax.like_escape(value.lower()) + "%", escape="\\")
 
 
-def _contains(column, value: str):
+def _contains(column: sa.ColumnElement[Any] | Mapped[Any], value: str) -> sa.ColumnElement[bool]:
     return sa.func.lower(column).like("%" + search_syntax.like_escape(value.lower()) + "%", escape="\\")
 
 
-def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | None):
+def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | None) -> sa.ColumnElement[bool]:
     v = term.value
     if term.command is None:
         return sa.or_(*(_contains(t.c[a], v) for a in ("firstname", "lastname", "email", "company")))
@@ -267,27 +268,27 @@ def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | 
         return sa.or_(_prefix(t.c.firstname, v), _prefix(t.c.lastname, v))
     if term.command == "tag":
         return sa.exists(
-            sa.select(1).select_from(ContactTag).join(Tag, Tag.id == ContactTag.tag_id)
-            .where(ContactTag.contact_id == t.c.id, sa.func.lower(Tag.tag) == v.lower())
+            sa.select(1).select_from(ContactTag).join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+            .where(col(ContactTag.contact_id) == t.c.id, sa.func.lower(col(Tag.tag)) == v.lower())
         )
     if term.command == "company":
         return sa.or_(
             _prefix(t.c.company, v),
             sa.exists(
-                sa.select(1).select_from(CompanyContact).join(Company, Company.id == CompanyContact.company_id)
-                .where(CompanyContact.contact_id == t.c.id, _prefix(Company.companyname, v))
+                sa.select(1).select_from(CompanyContact).join(Company, col(Company.id) == col(CompanyContact.company_id))
+                .where(col(CompanyContact.contact_id) == t.c.id, _prefix(col(Company.companyname), v))
             ),
         )
     if term.command == "owner":
-        owners = sa.select(User.id).where(
-            sa.or_(sa.func.lower(User.username) == v.lower(), _prefix(User.first_name, v), _prefix(User.last_name, v))
+        owners = sa.select(col(User.id)).where(
+            sa.or_(sa.func.lower(col(User.username)) == v.lower(), _prefix(col(User.first_name), v), _prefix(col(User.last_name), v))
         )
         return t.c.owner_id.in_(owners)
     if term.command == "stage":
-        return t.c.stage_id.in_(sa.select(Stage.id).where(sa.func.lower(Stage.name) == v.lower()))
+        return t.c.stage_id.in_(sa.select(col(Stage.id)).where(sa.func.lower(col(Stage.name)) == v.lower()))
     if term.command == "segment":  # by alias, as Mautic; members now (filtered or added, not removed)
-        return sa.exists().where(SegmentContact.contact_id == t.c.id, col(SegmentContact.manually_removed).is_(False),
-                                 SegmentContact.segment_id == sa.select(Segment.id).where(Segment.alias == v.lower()).scalar_subquery())
+        return sa.exists().where(col(SegmentContact.contact_id) == t.c.id, col(SegmentContact.manually_removed).is_(False),
+                                 col(SegmentContact.segment_id) == sa.select(col(Segment.id)).where(col(Segment.alias) == v.lower()).scalar_subquery())
     if term.command == "ids":
         return t.c.id.in_([int(i) for i in v.split(",")][:1000])
     if term.command == "is":
@@ -335,7 +336,7 @@ def list_contacts(
     return ContactPage(rows=rows, total=min(n, count_cap) if capped else n, total_capped=capped)
 
 
-def _count_query(t: sa.TableClause, where, cap: int | None) -> sa.Select:
+def _count_query(t: sa.TableClause, where: sa.ColumnElement[bool] | None, cap: int | None) -> sa.Select[int]:
     inner = sa.select(t.c.id)
     if where is not None:
         inner = inner.where(where)
@@ -440,7 +441,7 @@ def differs(old: Any, new: Any) -> bool:
         return abs((old - new).total_seconds()) >= 1
     if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool):
         return float(old) != float(new)
-    return old != new
+    return bool(old != new)
 
 
 def jsonable(v: Any) -> Any:
@@ -455,7 +456,7 @@ def delete(*, session: Session, contact_ids: list[int]) -> int:
     # Children first: SQLite only cascades when foreign keys are on, and bulk deletes skip the ORM.
     for model in (ContactEvent, ContactTag, Note, DoNotContact, ContactIpAddress, UtmTag, CompanyContact, MergeRecord):
         session.execute(sa.delete(model).where(col(model.contact_id).in_(ids)))
-    n = session.execute(sa.delete(Contact).where(col(Contact.id).in_(ids))).rowcount or 0
+    n = rows_changed(session.execute(sa.delete(Contact).where(col(Contact.id).in_(ids))))
     _touch(session, ids, "deleted")
     return n
 
@@ -465,7 +466,7 @@ def tag_ids(*, session: Session, names: list[str]) -> dict[str, int]:
     names = list(dict.fromkeys(n.strip()[:191] for n in names if n and n.strip()))
     if not names:
         return {}
-    found = dict(session.execute(sa.select(Tag.tag, Tag.id).where(col(Tag.tag).in_(names))).all())
+    found = dict(session.execute(sa.select(col(Tag.tag), col(Tag.id)).where(col(Tag.tag).in_(names))).all())
     for name in names:
         if name not in found:
             tag = Tag(tag=name)
@@ -479,7 +480,8 @@ def parse_tag_changes(tags: list[str] | str) -> tuple[list[str], list[str]]:
     """Mautic's tag list: ``name`` adds, ``-name`` removes; a string may be comma or pipe separated."""
     if isinstance(tags, str):
         tags = [p for chunk in tags.split("|") for p in chunk.split(",")]
-    add, remove = [], []
+    add: list[str] = []
+    remove: list[str] = []
     for raw in tags:
         name = str(raw).strip()
         if not name:
@@ -499,12 +501,12 @@ def modify_tags(
     if add:
         tag_map = tag_ids(session=session, names=add)
         have = set(session.execute(
-            sa.select(ContactTag.contact_id, ContactTag.tag_id).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(tag_map.values()))
+            sa.select(col(ContactTag.contact_id), col(ContactTag.tag_id)).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(tag_map.values()))
         ).all())
         new = [(c, tid) for c in ids for tid in tag_map.values() if (c, tid) not in have]
         bulk.insert_rows(session=session, table=ContactTag, columns=("contact_id", "tag_id"), rows=new)
     if remove:
-        remove_ids = session.execute(sa.select(Tag.id).where(col(Tag.tag).in_(remove))).scalars().all()
+        remove_ids = session.execute(sa.select(col(Tag.id)).where(col(Tag.tag).in_(remove))).scalars().all()
         if remove_ids:
             session.execute(sa.delete(ContactTag).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(remove_ids)))
     if log_event:
@@ -519,7 +521,7 @@ def set_owner(*, session: Session, contact_ids: list[int], owner_id: int | None,
     if owner_id and owner is None:
         raise ContactError({"owner": "Choose an existing user."})
     ids = [int(i) for i in contact_ids]
-    old = dict(session.execute(sa.select(Contact.id, Contact.owner_id).where(col(Contact.id).in_(ids))).all())
+    old = dict(session.execute(sa.select(col(Contact.id), col(Contact.owner_id)).where(col(Contact.id).in_(ids))).all())
     names = {u.id: u.display_name for u in session.exec(select(User).where(col(User.id).in_([o for o in old.values() if o]))).all()}
     session.execute(sa.update(Contact).where(col(Contact.id).in_(ids)).values(owner_id=owner_id, date_modified=utcnow()))
     for cid, prev in old.items():
@@ -534,8 +536,8 @@ def set_stage(*, session: Session, contact_ids: list[int], stage_id: int | None,
     if stage_id and stage is None:
         raise ContactError({"stage": "Choose an existing stage."})
     ids = [int(i) for i in contact_ids]
-    old = dict(session.execute(sa.select(Contact.id, Contact.stage_id).where(col(Contact.id).in_(ids))).all())
-    names = dict(session.execute(sa.select(Stage.id, Stage.name).where(col(Stage.id).in_([s for s in old.values() if s]))).all())
+    old = dict(session.execute(sa.select(col(Contact.id), col(Contact.stage_id)).where(col(Contact.id).in_(ids))).all())
+    names = dict(session.execute(sa.select(col(Stage.id), col(Stage.name)).where(col(Stage.id).in_([s for s in old.values() if s]))).all())
     session.execute(sa.update(Contact).where(col(Contact.id).in_(ids)).values(stage_id=stage_id, date_modified=utcnow()))
     for cid, prev in old.items():
         if prev != stage_id:
@@ -550,7 +552,7 @@ def change_points(
     if operation not in POINT_OPERATIONS:
         raise ContactError({"operation": f"Use one of {', '.join(POINT_OPERATIONS)}."})
     # Locked until commit: a page hit and an API call scoring the same contact at once both count.
-    current = session.execute(sa.select(Contact.points).where(Contact.id == contact_id).with_for_update()).scalar()
+    current = session.execute(sa.select(col(Contact.points)).where(col(Contact.id) == contact_id).with_for_update()).scalar()
     if current is None:
         raise _missing(contact_id)
     if operation == "divide" and amount == 0:
@@ -561,7 +563,7 @@ def change_points(
     }[operation]
     new = int(round(new))
     if new != current:
-        session.execute(sa.update(Contact).where(Contact.id == contact_id).values(points=new, date_modified=utcnow()))
+        session.execute(sa.update(Contact).where(col(Contact.id) == contact_id).values(points=new, date_modified=utcnow()))
         timeline.log(session=session, contact_id=contact_id, event_type="points", user_id=user_id,
                      details={"old": current, "new": new, "delta": new - current, "reason": reason})
         _touch(session, [contact_id], "points")
@@ -608,7 +610,7 @@ def add_dnc(
     if reason not in DNC_REASONS:
         raise ContactError({"reason": "Reason must be 1 (unsubscribed), 2 (bounced) or 3 (manual)."})
     channel = (channel or "email").strip().lower()[:32]
-    row = session.exec(select(DoNotContact).where(DoNotContact.contact_id == contact_id, DoNotContact.channel == channel)).first()
+    row = session.exec(select(DoNotContact).where(col(DoNotContact.contact_id) == contact_id, col(DoNotContact.channel) == channel)).first()
     if row is not None:
         if row.reason == 1 and reason != 1 and not force:
             return row
@@ -627,7 +629,8 @@ def remove_dnc(*, session: Session, contact_id: int, channel: str = "email", use
     if session.get(Contact, contact_id) is None:
         raise _missing(contact_id)
     channel = (channel or "email").strip().lower()
-    n = session.execute(sa.delete(DoNotContact).where(DoNotContact.contact_id == contact_id, DoNotContact.channel == channel)).rowcount
+    n = rows_changed(session.execute(
+        sa.delete(DoNotContact).where(col(DoNotContact.contact_id) == contact_id, col(DoNotContact.channel) == channel)))
     if n:
         timeline.log(session=session, contact_id=contact_id, event_type="dnc", user_id=user_id, details={"added": False, "channel": channel})
         _touch(session, [contact_id], "dnc")
@@ -649,15 +652,17 @@ UTM_KEYS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term
 def add_utm(*, session: Session, contact_id: int, data: dict[str, Any], user_id: int | None = None) -> UtmTag:
     if session.get(Contact, contact_id) is None:
         raise _missing(contact_id)
+    query = data.get("query")
     row = UtmTag(
         contact_id=contact_id,
-        **{k: (str(data[k])[:191] if data.get(k) not in (None, "") else None) for k in UTM_KEYS},
-        query=data.get("query") if isinstance(data.get("query"), dict) else {},
+        query=query if isinstance(query, dict) else {},
         referer=str(data.get("referer") or "")[:2048] or None,
         remote_host=str(data.get("remotehost") or data.get("remote_host") or "")[:191] or None,
         url=str(data.get("url") or "")[:2048] or None,
         user_agent=str(data.get("useragent") or data.get("user_agent") or "")[:1024] or None,
     )
+    for k in UTM_KEYS:
+        setattr(row, k, str(data[k])[:191] if data.get(k) not in (None, "") else None)
     if all(getattr(row, k) is None for k in UTM_KEYS):
         raise ContactError({"utm": "Give at least one utm_ value."})
     session.add(row)
@@ -669,7 +674,7 @@ def add_utm(*, session: Session, contact_id: int, data: dict[str, Any], user_id:
 
 
 def remove_utm(*, session: Session, contact_id: int, utm_id: int) -> bool:
-    n = session.execute(sa.delete(UtmTag).where(UtmTag.id == utm_id, UtmTag.contact_id == contact_id)).rowcount
+    n = rows_changed(session.execute(sa.delete(UtmTag).where(col(UtmTag.id) == utm_id, col(UtmTag.contact_id) == contact_id)))
     if n:
         _touch(session, [contact_id], "utm")
     return bool(n)
@@ -719,19 +724,21 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
     session.execute(sa.update(t).where(t.c.id == winner_id).values(**row))
     # Tags, IPs and segments are united (the winner's own segment rows win); history, notes, UTM tags,
     # DNC and company links move over.
-    for model, key in ((ContactTag, "tag_id"), (ContactIpAddress, "ip_id"), (CompanyContact, "company_id"), (SegmentContact, "segment_id")):
-        have = set(session.execute(sa.select(getattr(model, key)).where(model.contact_id == winner_id)).scalars())
-        session.execute(sa.delete(model).where(model.contact_id == loser_id, col(getattr(model, key)).in_(have)))
-        session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
-    have_channels = set(session.execute(sa.select(DoNotContact.channel).where(DoNotContact.contact_id == winner_id)).scalars())
-    session.execute(sa.delete(DoNotContact).where(DoNotContact.contact_id == loser_id, col(DoNotContact.channel).in_(have_channels)))
-    for model in (DoNotContact, Note, UtmTag, ContactEvent, ContactDevice, PageHit, FormSubmission, FocusStat):
-        session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
+    united: tuple[tuple[type[ContactTag | ContactIpAddress | CompanyContact | SegmentContact], str], ...] = (
+        (ContactTag, "tag_id"), (ContactIpAddress, "ip_id"), (CompanyContact, "company_id"), (SegmentContact, "segment_id"))
+    for link, key in united:
+        _unite(session, link, key, winner_id, loser_id)
+    have_channels = set(session.execute(sa.select(col(DoNotContact.channel)).where(col(DoNotContact.contact_id) == winner_id)).scalars())
+    session.execute(sa.delete(DoNotContact).where(col(DoNotContact.contact_id) == loser_id, col(DoNotContact.channel).in_(have_channels)))
+    moved: tuple[type[DoNotContact | Note | UtmTag | ContactEvent | ContactDevice | PageHit | FormSubmission | FocusStat], ...] = (
+        DoNotContact, Note, UtmTag, ContactEvent, ContactDevice, PageHit, FormSubmission, FocusStat)
+    for model in moved:
+        session.execute(sa.update(model).where(col(model.contact_id) == loser_id).values(contact_id=winner_id))
     _merge_points(session, winner_id, loser_id)
-    session.execute(sa.update(MergeRecord).where(MergeRecord.contact_id == loser_id).values(contact_id=winner_id))
+    session.execute(sa.update(MergeRecord).where(col(MergeRecord.contact_id) == loser_id).values(contact_id=winner_id))
     name = " ".join(filter(None, [loser.get("firstname"), loser.get("lastname")])) or loser.get("email") or f"#{loser_id}"
     session.add(MergeRecord(contact_id=winner_id, merged_id=loser_id, name=name[:191]))
-    session.execute(sa.delete(Contact).where(Contact.id == loser_id))
+    session.execute(sa.delete(Contact).where(col(Contact.id) == loser_id))
     if not winner.get("public_id") and loser.get("public_id"):
         # The visitor's browser keeps the id it was given: it now names the winner.
         session.execute(sa.update(t).where(t.c.id == winner_id).values(public_id=loser["public_id"]))
@@ -743,24 +750,32 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
 
 def _merge_points(session: Session, winner_id: int, loser_id: int) -> None:
     """Group scores add up; once-only actions and trigger events that fired for either stay fired."""
-    for score in session.execute(sa.select(GroupContactScore).where(GroupContactScore.contact_id == loser_id)).scalars().all():
-        updated = session.execute(
-            sa.update(GroupContactScore).where(GroupContactScore.contact_id == winner_id, GroupContactScore.group_id == score.group_id)
-            .values(score=GroupContactScore.score + score.score)
-        ).rowcount
+    for score in session.execute(sa.select(GroupContactScore).where(col(GroupContactScore.contact_id) == loser_id)).scalars().all():
+        updated = rows_changed(session.execute(
+            sa.update(GroupContactScore).where(col(GroupContactScore.contact_id) == winner_id, col(GroupContactScore.group_id) == score.group_id)
+            .values(score=col(GroupContactScore.score) + score.score)
+        ))
         if not updated:
             session.execute(sa.insert(GroupContactScore).values(group_id=score.group_id, contact_id=winner_id, score=score.score))
-    session.execute(sa.delete(GroupContactScore).where(GroupContactScore.contact_id == loser_id))
-    for model, key in ((PointActionLog, "action_id"), (PointTriggerLog, "event_id")):
-        have = set(session.execute(sa.select(getattr(model, key)).where(model.contact_id == winner_id)).scalars())
-        session.execute(sa.delete(model).where(model.contact_id == loser_id, col(getattr(model, key)).in_(have)))
-        session.execute(sa.update(model).where(model.contact_id == loser_id).values(contact_id=winner_id))
+    session.execute(sa.delete(GroupContactScore).where(col(GroupContactScore.contact_id) == loser_id))
+    logs: tuple[tuple[type[PointActionLog | PointTriggerLog], str], ...] = ((PointActionLog, "action_id"), (PointTriggerLog, "event_id"))
+    for log, key in logs:
+        _unite(session, log, key, winner_id, loser_id)
+
+
+def _unite(session: Session, model: type[ContactTag | ContactIpAddress | CompanyContact | SegmentContact | PointActionLog | PointTriggerLog],
+           key: str, winner_id: int, loser_id: int) -> None:
+    """Rows naming the loser move to the winner, except where the winner has one for the same ``key`` already."""
+    other = col(getattr(model, key))
+    have = set(session.execute(sa.select(other).where(col(model.contact_id) == winner_id)).scalars())
+    session.execute(sa.delete(model).where(col(model.contact_id) == loser_id, other.in_(have)))
+    session.execute(sa.update(model).where(col(model.contact_id) == loser_id).values(contact_id=winner_id))
 
 
 def owners(*, session: Session) -> list[dict[str, Any]]:
     return [
         {"id": u.id, "username": u.username, "firstName": u.first_name, "lastName": u.last_name, "name": u.display_name}
-        for u in session.exec(select(User).where(User.is_active == True).order_by(User.username)).all()  # noqa: E712
+        for u in session.exec(select(User).where(col(User.is_active) == True).order_by(col(User.username))).all()  # noqa: E712
     ]
 
 
@@ -780,17 +795,17 @@ def contact_relations(*, session: Session, ids: list[int]) -> dict[str, dict[int
     if not ids:
         return out
     for cid, tag_id, tag in session.execute(
-        sa.select(ContactTag.contact_id, Tag.id, Tag.tag).join(Tag, Tag.id == ContactTag.tag_id)
-        .where(col(ContactTag.contact_id).in_(ids)).order_by(Tag.tag)
+        sa.select(col(ContactTag.contact_id), col(Tag.id), col(Tag.tag)).join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+        .where(col(ContactTag.contact_id).in_(ids)).order_by(col(Tag.tag))
     ).all():
         out["tags"][cid].append({"id": tag_id, "tag": tag})
-    for row in session.exec(select(DoNotContact).where(col(DoNotContact.contact_id).in_(ids)).order_by(DoNotContact.id)).all():
-        out["dnc"][row.contact_id].append(row)
-    for row in session.exec(select(UtmTag).where(col(UtmTag.contact_id).in_(ids)).order_by(UtmTag.id)).all():
-        out["utm"][row.contact_id].append(row)
+    for dnc in session.exec(select(DoNotContact).where(col(DoNotContact.contact_id).in_(ids)).order_by(col(DoNotContact.id))).all():
+        out["dnc"][dnc.contact_id].append(dnc)
+    for utm in session.exec(select(UtmTag).where(col(UtmTag.contact_id).in_(ids)).order_by(col(UtmTag.id))).all():
+        out["utm"][utm.contact_id].append(utm)
     for cid, ip in session.execute(
-        sa.select(ContactIpAddress.contact_id, IpAddress.ip_address).join(IpAddress, IpAddress.id == ContactIpAddress.ip_id)
-        .where(col(ContactIpAddress.contact_id).in_(ids)).order_by(IpAddress.ip_address)
+        sa.select(col(ContactIpAddress.contact_id), col(IpAddress.ip_address)).join(IpAddress, col(IpAddress.id) == col(ContactIpAddress.ip_id))
+        .where(col(ContactIpAddress.contact_id).in_(ids)).order_by(col(IpAddress.ip_address))
     ).all():
         out["ips"][cid].append(ip)
     return out
@@ -799,9 +814,9 @@ def contact_relations(*, session: Session, ids: list[int]) -> dict[str, dict[int
 def notes_page(*, session: Session, contact_id: int, start: int, limit: int, descending: bool) -> tuple[list[Note], int]:
     order = col(Note.date_time).desc() if descending else col(Note.date_time).asc()
     rows = session.exec(
-        select(Note).where(Note.contact_id == contact_id).order_by(order, col(Note.id)).offset(start).limit(limit)
+        select(Note).where(col(Note.contact_id) == contact_id).order_by(order, col(Note.id)).offset(start).limit(limit)
     ).all()
-    total = session.execute(sa.select(sa.func.count()).where(Note.contact_id == contact_id)).scalar() or 0
+    total = session.execute(sa.select(sa.func.count()).where(col(Note.contact_id) == contact_id)).scalar() or 0
     return list(rows), total
 
 

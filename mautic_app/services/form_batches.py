@@ -16,6 +16,7 @@ import ipaddress
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,6 +64,13 @@ class _Item:
     target: int | None = None  # an existing contact
     new_key: int | None = None  # or the index of a contact this run creates
     contact_id: int = 0
+
+    def contact_ref(self) -> tuple[str, int]:
+        """("new", key) for a contact this run creates, ("old", id) for an existing one."""
+        if self.new_key is not None:
+            return ("new", self.new_key)
+        assert self.target is not None, "a submission in a run names a new contact or an existing one"
+        return ("old", self.target)
 
 
 @dataclass
@@ -161,12 +169,14 @@ def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, 
             pending.clear()
             outcome = _alone(session, item)
             if outcome is not None:
+                contact_id = outcome.contact_id
+                assert contact_id is not None, "a post checked already is never refused"
                 reposts += [outcome.repost["submission_id"]] if outcome.repost else []
                 if item.posted.device_id and outcome.public_id:
                     updates[item.posted.device_id] = outcome.public_id
                 # A contact created or merged here may be named by later submissions of this run.
-                found.update({(a, str(item.contact[a]).lower()): outcome.contact_id for a in identifiers if item.contact.get(a)})
-                rows.update(contacts.read_many(session=session, ids=[outcome.contact_id]))
+                found.update({(a, str(item.contact[a]).lower()): contact_id for a in identifiers if item.contact.get(a)})
+                rows.update(contacts.read_many(session=session, ids=[contact_id]))
             _visitors(session, prepared[index + 1:])  # a merge may have moved this browser to another contact
             continue
         if match is not None and match[0] == "new":
@@ -182,13 +192,13 @@ def record(*, session: Session, items: list[dict[str, Any]]) -> tuple[dict[str, 
         for alias in identifiers:
             if item.contact.get(alias):
                 key = (alias, str(item.contact[alias]).lower())
-                pending[key] = ("new", item.new_key) if item.new_key is not None else ("old", item.target)
+                pending[key] = item.contact_ref()
         run.items.append(item)
     _flush(session, run, reposts, found, identifiers)
     return updates, reposts
 
 
-def _flush(session: Session, run: _Run, reposts: list[int], found: dict, identifiers: list[str]) -> None:
+def _flush(session: Session, run: _Run, reposts: list[int], found: dict[tuple[str, str], int], identifiers: list[str]) -> None:
     """Write a run; the contacts it created or named are then found like any stored contact."""
     _write_run(session, run, reposts)
     for item in run.items:
@@ -201,8 +211,8 @@ def _visitors(session: Session, items: list[_Item]) -> None:
     devices = {i.posted.device_id for i in items if i.posted.device_id and not i.form.in_kiosk_mode}
     if not devices:
         return
-    owners = dict(session.execute(sa.select(ContactDevice.tracking_id, ContactDevice.contact_id)
-                                  .where(col(ContactDevice.tracking_id).in_(devices))).all())
+    owners = dict(session.execute(sa.select(col(ContactDevice.tracking_id), col(ContactDevice.contact_id))
+                                  .where(col(ContactDevice.tracking_id).in_(devices))).tuples().all())
     for item in items:
         if not item.form.in_kiosk_mode:
             item.visitor = owners.get(item.posted.device_id)
@@ -222,9 +232,11 @@ def _lookup(session: Session, items: list[_Item], identifiers: list[str]) -> dic
     return out
 
 
-def _match(item: _Item, identifiers: list[str], found: dict, pending: dict) -> tuple[str, int] | None:
+def _match(item: _Item, identifiers: list[str], found: dict[tuple[str, str], int],
+           pending: dict[tuple[str, str], tuple[str, int]]) -> tuple[str, int] | None:
     """The contact the submitted identifiers name (this run's first), as ("old", id) or ("new", key)."""
-    olds, news = [], []
+    olds: list[int] = []
+    news: list[int] = []
     for alias in identifiers:
         if item.contact.get(alias) in (None, ""):
             continue
@@ -274,17 +286,18 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
             defaults | values | {"date_added": now, "last_active": now} for values in new_values.values()])
         created = dict(zip(new_values, ids, strict=True))
     for item in run.items:
-        item.contact_id = created[item.new_key] if item.new_key is not None else item.target
+        kind, ref = item.contact_ref()
+        item.contact_id = created[ref] if kind == "new" else ref
     named = _update_existing(session, run, events)
     named |= {created[i.new_key]: i.contact["company"] for i in run.items if i.new_key is not None and i.contact.get("company")}
     _link_companies(session, t, named, events)
     _ips(session, run, events)
-    subs = session.execute(sa.insert(FormSubmission).returning(FormSubmission.id, sort_by_parameter_order=True), [
+    subs = list(session.execute(sa.insert(FormSubmission).returning(col(FormSubmission.id), sort_by_parameter_order=True), [
         {"form_id": i.form.id, "contact_id": i.contact_id, "ip_address": None if i.form.in_kiosk_mode else i.posted.ip,
          "tracking_id": None if i.form.in_kiosk_mode else i.posted.device_id,
          "referer": rules.web_url(i.posted.referer) if i.posted.referer else None,
          "page_url": rules.web_url(i.posted.page_url) if i.posted.page_url else None, "values": i.values, "date_submitted": now}
-        for i in run.items]).scalars().all()
+        for i in run.items]).scalars())
     events += [{"contact_id": i.contact_id, "event_type": "form_submitted",
                 "details": {"name": i.form.name, "form_id": i.form.id, "submission_id": s}} for i, s in zip(run.items, subs, strict=True)]
     _points_actions(session, run)
@@ -332,36 +345,37 @@ def _link_companies(session: Session, t: sa.TableClause, named: dict[int, Any], 
         return
     names = {c: str(n)[:191] for c, n in named.items()}
     wanted = {n.strip().lower(): n for n in names.values()}
-    lowered = sa.func.lower(Company.companyname)
-    ids = dict(session.execute(sa.select(lowered, sa.func.min(Company.id)).where(lowered.in_(wanted)).group_by(lowered)).all())
+    lowered = sa.func.lower(col(Company.companyname))
+    ids: dict[str, int] = dict(session.execute(
+        sa.select(lowered, sa.func.min(col(Company.id))).where(lowered.in_(wanted)).group_by(lowered)).tuples().all())
     for key, name in wanted.items():
         if key not in ids:
             ids[key] = companies.create(session=session, values={"companyname": name})
-    stored = dict(session.execute(sa.select(Company.id, Company.companyname).where(col(Company.id).in_(set(ids.values())))).all())
-    links = session.execute(sa.select(CompanyContact.contact_id, CompanyContact.company_id, CompanyContact.is_primary)
-                            .where(col(CompanyContact.contact_id).in_(names))).all()
+    stored = dict(session.execute(
+        sa.select(col(Company.id), col(Company.companyname)).where(col(Company.id).in_(set(ids.values())))).tuples().all())
+    links = session.execute(sa.select(col(CompanyContact.contact_id), col(CompanyContact.company_id), col(CompanyContact.is_primary))
+                            .where(col(CompanyContact.contact_id).in_(names))).tuples().all()
     linked = {(c, company) for c, company, _ in links}
     has_primary = {c for c, _, primary in links if primary}
     now = utcnow()
-    new_links = []
+    new_links: list[tuple[int, int, bool, datetime]] = []  # company, contact, primary, added
     for contact_id, name in names.items():
         company_id = ids[name.strip().lower()]
         if (contact_id, company_id) in linked:
             if contact_id not in has_primary:  # an old link and no primary one: put the contact in step
                 companies._refresh_primary(session, contact_id)
             continue
-        new_links.append({"company_id": company_id, "contact_id": contact_id, "is_primary": contact_id not in has_primary,
-                          "date_added": now})
+        new_links.append((company_id, contact_id, contact_id not in has_primary, now))
         events.append({"contact_id": contact_id, "event_type": "company",
                        "details": {"added": True, "company_id": company_id, "name": stored[company_id]}})
     if not new_links:
         return
-    columns = ("company_id", "contact_id", "is_primary", "date_added")
-    bulk.insert_rows(session=session, table=CompanyContact, columns=columns, rows=[[link[c] for c in columns] for link in new_links])
+    bulk.insert_rows(session=session, table=CompanyContact, columns=("company_id", "contact_id", "is_primary", "date_added"),
+                     rows=new_links)
     bulk.update_rows(session=session, table=t, changes={  # the company's own spelling
-        link["contact_id"]: {"company": stored[link["company_id"]]} for link in new_links
-        if link["is_primary"] and stored[link["company_id"]] != names[link["contact_id"]]})
-    changefeed.publish_after_commit(session, "companies", {"ids": sorted({link["company_id"] for link in new_links}),
+        contact_id: {"company": stored[company_id]} for company_id, contact_id, primary, _ in new_links
+        if primary and stored[company_id] != names[contact_id]})
+    changefeed.publish_after_commit(session, "companies", {"ids": sorted({company_id for company_id, *_ in new_links}),
                                                            "action": "contacts"})
 
 
@@ -379,7 +393,7 @@ def _ips(session: Session, run: _Run, events: list[bulk.Event]) -> None:
 
 def _points_actions(session: Session, run: _Run) -> None:
     """The ``form.submit`` point actions: one look per run, and scoring only when some are live."""
-    if not session.execute(sa.select(sa.exists().where(PointAction.type == "form.submit",
+    if not session.execute(sa.select(sa.exists().where(col(PointAction.type) == "form.submit",
                                                        col(PointAction.is_published).is_(True)))).scalar():
         return
     for item in run.items:
@@ -410,7 +424,12 @@ def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], e
                     outcome = Submitted(submission_id=s, contact_id=item.contact_id)
                     try:
                         with session.begin_nested():
-                            handler(session, _ActionContext(form, _SubmissionRef(s), item.contact_id, item.posted, outcome), props)
+                            # forms._ActionContext names a Form and a FormSubmission; its handlers read only the form's
+                            # name and the submission's id, which a snapshot and a reference carry (forms.submit passes a
+                            # snapshot too). Widen its fields in services.forms, then drop this.
+                            context = _ActionContext(form, _SubmissionRef(s),  # type: ignore[arg-type]
+                                                     item.contact_id, item.posted, outcome)
+                            handler(session, context, props)
                     except Exception:  # noqa: BLE001  (one broken action must not lose the submissions)
                         log.exception("form %s action %s failed", form_id, action.type)
                     if outcome.repost:
@@ -422,7 +441,7 @@ class _SubmissionRef:
     id: int
 
 
-def _add_points(session: Session, times: Counter, delta: int, reason: str, events: list[bulk.Event]) -> None:
+def _add_points(session: Session, times: Counter[int], delta: int, reason: str, events: list[bulk.Event]) -> None:
     """Each contact gains ``delta`` per submission of this run, one statement per distinct total."""
     if not delta:
         return
@@ -431,8 +450,8 @@ def _add_points(session: Session, times: Counter, delta: int, reason: str, event
         by_total[delta * n].append(contact_id)
     for total, ids in by_total.items():
         for contact_id, new in session.execute(sa.update(Contact).where(col(Contact.id).in_(ids))
-                                               .values(points=Contact.points + total, date_modified=utcnow())
-                                               .returning(Contact.id, Contact.points)).all():
+                                               .values(points=col(Contact.points) + total, date_modified=utcnow())
+                                               .returning(col(Contact.id), col(Contact.points))).tuples().all():
             start = new - total
             events += [{"contact_id": contact_id, "event_type": "points",  # one line per submission, as one by one
                         "details": {"old": start + delta * k, "new": start + delta * (k + 1), "delta": delta, "reason": reason}}

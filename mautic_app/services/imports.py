@@ -19,17 +19,18 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed, db
@@ -53,6 +54,7 @@ from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STATUSES = {
     "new": "Waiting for mapping",
@@ -98,9 +100,14 @@ def create_import(
     Content decides, never the name or MIME type. UTF-16/32 files are stored as UTF-8, so the
     batches can cut lines on single bytes.
     """
-    if (data is None) == (path is None):
+    if data is not None and path is None:
+        content: bytes | Path = data
+        size = len(data)
+    elif path is not None and data is None:
+        content = Path(path)
+        size = content.stat().st_size
+    else:
         raise TypeError("Pass either data or path.")
-    size = len(data) if data is not None else os.path.getsize(path)
     if size == 0:
         raise CsvImportError({"file": "The file is empty."})
     if size > max_bytes:
@@ -108,7 +115,7 @@ def create_import(
     get_settings().import_folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.csv"
     target = get_settings().import_folder / name
-    src: BinaryIO = io.BytesIO(data) if data is not None else open(path, "rb")  # noqa: SIM115
+    src: BinaryIO = io.BytesIO(content) if isinstance(content, bytes) else content.open("rb")
     try:
         with src:
             head = src.read(csvi.SNIFF_BYTES)
@@ -346,17 +353,17 @@ def start_import(
     row.status = "queued"
     session.add(row)
     session.flush()
-    enqueue_after_commit(session, row.id, 0)
-    changefeed.publish_after_commit(session, "imports", {"id": row.id})
+    enqueue_after_commit(session, import_id, 0)
+    changefeed.publish_after_commit(session, "imports", {"id": import_id})
     return row
 
 
 def stop_import(*, session: Session, import_id: int) -> bool:
     """Stop between batches: the running batch finishes, the next one finds the import stopped."""
-    n = session.execute(
-        sa.update(ContactImport).where(ContactImport.id == import_id, col(ContactImport.status).in_(("new", *ACTIVE)))
+    n = db.rows_changed(session.execute(
+        sa.update(ContactImport).where(col(ContactImport.id) == import_id, col(ContactImport.status).in_(("new", *ACTIVE)))
         .values(status="stopped", finished_at=utcnow(), message="Stopped by a user.")
-    ).rowcount
+    ))
     if n:
         changefeed.publish_after_commit(session, "imports", {"id": import_id})
     return bool(n)
@@ -364,7 +371,7 @@ def stop_import(*, session: Session, import_id: int) -> bool:
 
 def mark_failed(*, session: Session, import_id: int, message: str) -> None:
     session.execute(
-        sa.update(ContactImport).where(ContactImport.id == import_id, col(ContactImport.status).in_(ACTIVE))
+        sa.update(ContactImport).where(col(ContactImport.id) == import_id, col(ContactImport.status).in_(ACTIVE))
         .values(status="failed", finished_at=utcnow(), message=message[:1000])
     )
     changefeed.publish_after_commit(session, "imports", {"id": import_id})
@@ -379,14 +386,14 @@ def stalled(*, session: Session, now: datetime | None = None, every_active: bool
     batch is harmless because the byte-offset claim lets only one run.
     """
     now = now or utcnow()
-    out = []
+    out: list[tuple[int, int]] = []
     for row in session.exec(select(ContactImport).where(col(ContactImport.status).in_(ACTIVE))).all():
         beat = (row.options or {}).get("heartbeat")
         last = datetime.fromisoformat(beat) if beat else row.date_added
         if every_active or now - last > (QUEUED_STALL if row.status == "queued" else RUNNING_STALL):
             row.options = {**row.options, "heartbeat": now.isoformat()}
             session.add(row)
-            out.append((row.id, row.byte_offset))
+            out.append((cast(int, row.id), row.byte_offset))  # stored, so it has its id
     return out
 
 
@@ -430,8 +437,8 @@ def list_imports(*, session: Session, start: int = 0, limit: int = 30) -> list[d
 
 def failures(*, session: Session, import_id: int, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     rows = session.exec(
-        select(ImportFailure).where(ImportFailure.import_id == import_id)
-        .order_by(ImportFailure.row_number, ImportFailure.id).offset(max(0, start)).limit(max(1, min(limit, 500)))
+        select(ImportFailure).where(col(ImportFailure.import_id) == import_id)
+        .order_by(col(ImportFailure.row_number), col(ImportFailure.id)).offset(max(0, start)).limit(max(1, min(limit, 500)))
     ).all()
     return [{"row": r.row_number, "reason": r.reason, "raw": r.raw} for r in rows]
 
@@ -447,16 +454,17 @@ def run_batch(*, session: Session, import_id: int, expected_offset: int | None =
     retires duplicate task chains.
     """
     if session.get_bind().dialect.name == "postgresql":
-        refresh_statistics(session.get_bind(), STATS_TABLES)
+        refresh_statistics(session.get_bind().engine, STATS_TABLES)
         # A batch lost in a crash is simply run again (its offset commits with its rows), so the
         # commit need not wait for the WAL flush.
         session.execute(sa.text("SET LOCAL synchronous_commit = off"))
-    claim = sa.update(ContactImport).where(ContactImport.id == import_id, col(ContactImport.status).in_(ACTIVE))
+    claim = sa.update(ContactImport).where(col(ContactImport.id) == import_id, col(ContactImport.status).in_(ACTIVE))
     if expected_offset is not None:
-        claim = claim.where(ContactImport.byte_offset == expected_offset)
-    if not session.execute(claim.values(status="in_progress")).rowcount:
+        claim = claim.where(col(ContactImport.byte_offset) == expected_offset)
+    if not db.rows_changed(session.execute(claim.values(status="in_progress"))):
         return BatchResult(more=False, offset=expected_offset or 0)
     row = session.get(ContactImport, import_id, populate_existing=True)
+    assert row is not None, "the claim above found it"
     now = utcnow()
     try:
         f = open(_file(row), "rb")  # noqa: SIM115
@@ -541,8 +549,15 @@ class _Entry:
     current: dict[str, Any] | None = None
 
     @property
-    def id(self) -> int | None:
-        return self.current["id"] if self.current else None
+    def stored(self) -> dict[str, Any]:
+        """The existing contact's values (asked only of an entry that has one)."""
+        assert self.current is not None, "a new contact has nothing stored yet"
+        return self.current
+
+    @property
+    def id(self) -> int:
+        """The existing contact's id (asked only of an entry that has one)."""
+        return int(self.stored["id"])
 
 
 def _merge(into: csvi.ImportRow, row: csvi.ImportRow) -> None:
@@ -561,7 +576,7 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _chunks(items: list, size: int = 5000):
+def _chunks(items: list[T], size: int = 5000) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -579,7 +594,7 @@ class _Batch:
         self.identifiers = [s.alias for s in self.specs.values() if s.is_unique_identifier]
         # What matching and change detection read of an existing contact; the other columns stay in the database.
         wanted = {"id", "owner_id", "stage_id", "is_identified", "company", "last_active", *self.identifiers, *IDENTIFYING_FIELDS,
-                  *(spec.alias for _, _, kind, spec in self.parser.columns if kind == "field")}
+                  *(spec.alias for _, _, kind, spec in self.parser.columns if kind == "field" and spec is not None)}
         self.lookup_columns = [c for c in self.t.c if c.name in wanted]
         self.defaults = contact_service.default_values(self.specs)
         opts = imp.options or {}
@@ -625,7 +640,8 @@ class _Batch:
             ])
         return outcome
 
-    def _resolve(self, good: list, outcome: _Outcome) -> list:
+    def _resolve(self, good: list[tuple[int, csvi.ImportRow, csvi.Record]],
+                 outcome: _Outcome) -> list[tuple[int, csvi.ImportRow, csvi.Record]]:
         """Owner usernames and stage names to ids; an unknown owner fails its row, a new stage is created.
 
         Stages are added here rather than through services.stages, whose change-feed hook would
@@ -634,23 +650,24 @@ class _Batch:
         names = {p.owner.lower() for _, p, _ in good if p.owner}
         if names:
             self.owners = dict(self.session.execute(
-                sa.select(sa.func.lower(User.username), User.id).where(sa.func.lower(User.username).in_(names))
-            ).all())
+                sa.select(sa.func.lower(col(User.username)), col(User.id)).where(sa.func.lower(col(User.username)).in_(names))
+            ).tuples().all())
         stages: dict[str, str] = {}
         for _, p, _ in good:
             if p.stage:
                 stages.setdefault(p.stage.lower(), p.stage)
         if stages:
             self.stages = dict(self.session.execute(
-                sa.select(sa.func.lower(Stage.name), Stage.id).where(sa.func.lower(Stage.name).in_(stages))
-            ).all())
+                sa.select(sa.func.lower(col(Stage.name)), col(Stage.id)).where(sa.func.lower(col(Stage.name)).in_(stages))
+            ).tuples().all())
             for key, name in stages.items():
                 if key not in self.stages:
                     stage = Stage(name=name)
                     self.session.add(stage)
                     self.session.flush()
-                    self.stages[key] = stage.id
-                    outcome.new_stages.append(stage.id)
+                    stage_id = cast(int, stage.id)  # flushed, so it has its id
+                    self.stages[key] = stage_id
+                    outcome.new_stages.append(stage_id)
         if not names:
             return good
         kept = []
@@ -686,7 +703,7 @@ class _Batch:
         out.contact_ids = new_ids + existing_ids
         return out
 
-    def _in(self, expr, values: list) -> sa.ColumnElement[bool]:
+    def _in(self, expr: sa.ColumnElement[Any] | Mapped[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
         """``expr IN values``; on PostgreSQL ``IN (SELECT unnest(array))``, one parameter whatever the
         batch size, which (with fresh statistics, see db.refresh_statistics) plans as one index
         lookup per value even when psycopg has prepared the statement."""
@@ -695,7 +712,7 @@ class _Batch:
         item = sa.BigInteger() if isinstance(values[0], int) else sa.Text()
         return expr.in_(sa.select(sa.func.unnest(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))))
 
-    def _fetch(self, where) -> list[dict[str, Any]]:
+    def _fetch(self, where: sa.ColumnElement[bool]) -> list[dict[str, Any]]:
         return [dict(r) for r in self.session.execute(sa.select(*self.lookup_columns).where(where).order_by(self.t.c.id)).mappings()]
 
     def _plan(self, rows: list[csvi.ImportRow], out: _Outcome) -> list[_Entry]:
@@ -703,11 +720,11 @@ class _Batch:
 
         Rows of one batch that reach the same contact merge into one entry, as if written in turn.
         """
-        by_id: dict[int, dict] = {}
+        by_id: dict[int, dict[str, Any]] = {}
         ids = list({r.contact_id for r in rows if r.contact_id})
         for chunk in _chunks(ids):
             by_id.update((c["id"], c) for c in self._fetch(self._in(self.t.c.id, chunk)))
-        by_key: dict[tuple[str, Any], dict] = {}
+        by_key: dict[tuple[str, Any], dict[str, Any]] = {}
         for alias in self.identifiers:
             keys = list({_lower(r.values[alias]) for r in rows if r.values.get(alias) is not None})
             column = self.t.c[alias]
@@ -769,7 +786,7 @@ class _Batch:
 
     def _changes(self, entry: _Entry) -> dict[str, Any]:
         """Field values that differ from the contact's; an identifier in another letter case is no change."""
-        cur = entry.current
+        cur = entry.stored
         return {
             a: v for a, v in entry.row.values.items()
             if (_lower(cur.get(a)) != _lower(v) if a in self.identifiers else contact_service.differs(cur.get(a), v))
@@ -779,7 +796,7 @@ class _Batch:
         """Write only what changed: the fields, the owner, the stage and the dates the file gives."""
         sets: dict[int, dict[str, Any]] = {}
         for entry in entries:
-            r, cur = entry.row, entry.current
+            r, cur = entry.row, entry.stored
             values = dict(changes[entry.id])
             owner = self._owner(r)
             if owner is not None and owner != cur["owner_id"]:
@@ -789,7 +806,7 @@ class _Batch:
             values.update(r.dates)
             if values:
                 sets[entry.id] = values | {"modified_by": self.user_id}
-        bulk.update_contacts(session=self.session, changes=sets, current={e.id: e.current for e in entries})
+        bulk.update_contacts(session=self.session, changes=sets, current={e.id: e.stored for e in entries})
 
     def _events(self, new_ids: list[int], changes: dict[int, dict[str, Any]], now: datetime) -> None:
         """One "imported" timeline event per contact."""
@@ -806,14 +823,14 @@ class _Batch:
         if not wanted:
             return
         tag_ids = contact_service.tag_ids(session=self.session, names=[n for _, n in wanted])
-        have = self._existing_links(ContactTag.contact_id, ContactTag.tag_id, existing_ids)
+        have = self._existing_links(col(ContactTag.contact_id), col(ContactTag.tag_id), existing_ids)
         links = {(cid, tag_ids[name.strip()[:191]]) for cid, name in wanted} - have
         bulk.insert_rows(session=self.session, table=ContactTag, columns=("contact_id", "tag_id"), rows=sorted(links))
 
-    def _existing_links(self, contact_col, other_col, contact_ids: list[int]) -> set[tuple[int, int]]:
-        have: set[tuple[int, int]] = set()
+    def _existing_links(self, contact_col: Mapped[int], other_col: Mapped[T], contact_ids: list[int]) -> set[tuple[int, T]]:
+        have: set[tuple[int, T]] = set()
         for chunk in _chunks(contact_ids):
-            have.update(tuple(r) for r in self.session.execute(sa.select(contact_col, other_col).where(self._in(contact_col, chunk))))
+            have.update(self.session.execute(sa.select(contact_col, other_col).where(self._in(contact_col, chunk))).tuples())
         return have
 
     def _ips(self, pairs: list[tuple[int, _Entry]]) -> None:
@@ -824,8 +841,8 @@ class _Batch:
         add = [cid for cid, e in pairs if e.row.do_not_email]
         remove = [cid for cid, e in pairs if e.row.do_not_email is False]
         for chunk in _chunks(remove):
-            self.session.execute(sa.delete(DoNotContact).where(self._in(col(DoNotContact.contact_id), chunk), DoNotContact.channel == "email"))
-        have = {c for c, channel in self._existing_links(DoNotContact.contact_id, DoNotContact.channel, add) if channel == "email"}
+            self.session.execute(sa.delete(DoNotContact).where(self._in(col(DoNotContact.contact_id), chunk), col(DoNotContact.channel) == "email"))
+        have = {c for c, channel in self._existing_links(col(DoNotContact.contact_id), col(DoNotContact.channel), add) if channel == "email"}
         now = utcnow()
         comment = f"Imported from {self.imp.original_name}"[:1000]
         bulk.insert_rows(session=self.session, table=DoNotContact, columns=("contact_id", "channel", "reason", "comments", "date_added"),
@@ -842,23 +859,25 @@ class _Batch:
         known: dict[str, int] = {}
         for chunk in _chunks(list(names)):
             for cid, cname in self.session.execute(
-                sa.select(Company.id, Company.companyname).where(self._in(sa.func.lower(Company.companyname), chunk)).order_by(Company.id)
-            ):
+                sa.select(col(Company.id), col(Company.companyname))
+                .where(self._in(sa.func.lower(col(Company.companyname)), chunk)).order_by(col(Company.id))
+            ).tuples():
                 known.setdefault(cname.lower(), cid)
         missing = [k for k in names if k not in known]
         if missing:
             company_table = field_service.table(session=self.session, obj="company")
             now = utcnow()
             fields = list(dict.fromkeys(a for k in missing for a in names[k][1] if a != "companyname"))
-            new_ids = bulk.insert_new_rows(
+            company_ids = bulk.insert_new_rows(
                 session=self.session, table=company_table, columns=("companyname", "created_by", "date_added", "score", *fields),
                 rows=[(names[k][0], self.user_id, now, 0, *(names[k][1].get(a) for a in fields)) for k in missing])
-            known.update(zip(missing, new_ids, strict=True))
-        links = self._existing_links(CompanyContact.contact_id, CompanyContact.company_id, existing_ids)
+            known.update(zip(missing, company_ids, strict=True))
+        links = self._existing_links(col(CompanyContact.contact_id), col(CompanyContact.company_id), existing_ids)
         has_primary: set[int] = set()
-        for chunk in _chunks(existing_ids):
+        for some_ids in _chunks(existing_ids):
             has_primary.update(self.session.execute(
-                sa.select(CompanyContact.contact_id).where(self._in(col(CompanyContact.contact_id), chunk), CompanyContact.is_primary == sa.true())
+                sa.select(col(CompanyContact.contact_id))
+                .where(self._in(col(CompanyContact.contact_id), some_ids), col(CompanyContact.is_primary) == sa.true())
             ).scalars())
         now = utcnow()
         new_links: list[tuple[int, int, bool, datetime]] = []

@@ -96,13 +96,13 @@ def identity_secret(*, session: Session) -> str:
     """
     row = session.get(TrackingSetting, IDENTITY_SECRET)
     if row is not None and row.value:
-        return row.value
+        return str(row.value)
     secret = rules.new_identity_secret()
     try:
         with session.begin_nested():
             session.add(TrackingSetting(key=IDENTITY_SECRET, value=secret))
     except sa.exc.IntegrityError:  # two first uses at once: the second takes the first's
-        return session.execute(sa.select(TrackingSetting.value).where(TrackingSetting.key == IDENTITY_SECRET)).scalar_one()
+        return str(session.execute(sa.select(col(TrackingSetting.value)).where(col(TrackingSetting.key) == IDENTITY_SECRET)).scalar_one())
     return secret
 
 
@@ -185,8 +185,8 @@ def describe_agent(d: Any) -> dict[str, Any]:
 def public_id_of_device(*, session: Session, device_id: str) -> str | None:
     """The public id of the contact a device belongs to (for a cache miss in the request path)."""
     return session.execute(
-        sa.select(Contact.public_id).join(ContactDevice, col(ContactDevice.contact_id) == Contact.id)
-        .where(ContactDevice.tracking_id == device_id)
+        sa.select(col(Contact.public_id)).join(ContactDevice, col(ContactDevice.contact_id) == col(Contact.id))
+        .where(col(ContactDevice.tracking_id) == device_id)
     ).scalar()
 
 
@@ -195,17 +195,17 @@ def public_ids_of_devices(*, session: Session, device_ids: list[str]) -> dict[st
     if not device_ids:
         return {}
     return dict(session.execute(
-        sa.select(ContactDevice.tracking_id, Contact.public_id).join(Contact, col(ContactDevice.contact_id) == Contact.id)
+        sa.select(col(ContactDevice.tracking_id), col(Contact.public_id)).join(Contact, col(ContactDevice.contact_id) == col(Contact.id))
         .where(among(session, ContactDevice.tracking_id, sorted(set(device_ids))), col(Contact.public_id).is_not(None))
     ).tuples().all())
 
 
 def ensure_public_id(*, session: Session, contact_id: int) -> str:
-    current = session.execute(sa.select(Contact.public_id).where(Contact.id == contact_id)).scalar()
+    current: str | None = session.execute(sa.select(col(Contact.public_id)).where(col(Contact.id) == contact_id)).scalar()
     if current:
         return current
     new = rules.new_id()
-    session.execute(sa.update(Contact).where(Contact.id == contact_id).values(public_id=new))
+    session.execute(sa.update(Contact).where(col(Contact.id) == contact_id).values(public_id=new))
     return new
 
 
@@ -309,18 +309,18 @@ def _write(session: Session, hits: list[dict[str, Any]], max_age: timedelta) -> 
 def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
     s = batch.session
     batch.score_urls = bool(s.execute(sa.select(sa.exists().where(
-        PointAction.type == "url.hit", col(PointAction.is_published).is_(True)))).scalar())
+        col(PointAction.type) == "url.hit", col(PointAction.is_published).is_(True)))).scalar())
     device_ids = list({h["device"] for h in hits})
     for i in range(0, len(device_ids), 500):
         for tracking_id, row_id, contact_id in s.execute(
-            sa.select(ContactDevice.tracking_id, ContactDevice.id, ContactDevice.contact_id)
+            sa.select(col(ContactDevice.tracking_id), col(ContactDevice.id), col(ContactDevice.contact_id))
             .where(among(s, col(ContactDevice.tracking_id), device_ids[i:i + 500]))
         ):
             batch.devices[tracking_id] = (row_id, contact_id)
     missing = list({h["pid"] for h in hits if h["device"] not in batch.devices and h.get("pid")})
     for i in range(0, len(missing), 500):
         for public_id, contact_id in s.execute(
-            sa.select(Contact.public_id, Contact.id).where(among(s, col(Contact.public_id), missing[i:i + 500]))
+            sa.select(col(Contact.public_id), col(Contact.id)).where(among(s, col(Contact.public_id), missing[i:i + 500]))
         ):
             batch.public_ids[public_id] = contact_id
     # Which (page, device) pairs were seen before, for unique hits: only known devices have any.
@@ -330,14 +330,14 @@ def _preload(batch: _Batch, hits: list[dict[str, Any]]) -> None:
     if s.connection().dialect.name == "postgresql":
         # One index probe per pair (url_hash, tracking_id), whatever the pages and devices have in common.
         v = bulk.unnested(h=([h for h, _ in pairs], sa.String()), t=([t for _, t in pairs], sa.String())).subquery("v")
-        seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(PageHit.url_hash == v.c.h, PageHit.tracking_id == v.c.t)))
+        seen = s.execute(sa.select(v.c.h, v.c.t).where(sa.exists().where(col(PageHit.url_hash) == v.c.h, col(PageHit.tracking_id) == v.c.t)))
         batch.seen_urls.update((h, t) for h, t in seen)
         return
     hashes = sorted({h for h, _ in pairs})
     known_devices = sorted({t for _, t in pairs})
     for i in range(0, len(hashes), 500):
         for url_hash, tracking_id in s.execute(
-            sa.select(PageHit.url_hash, PageHit.tracking_id).distinct()
+            sa.select(col(PageHit.url_hash), col(PageHit.tracking_id)).distinct()
             .where(col(PageHit.url_hash).in_(hashes[i:i + 500]), col(PageHit.tracking_id).in_(known_devices))
         ):
             batch.seen_urls.add((url_hash, tracking_id))
@@ -452,7 +452,7 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
     Only a device's latest hit can be open, so this probes one row per device through the
     (device, id) index; matching every open hit of the device instead walked all its hits.
     """
-    t = PageHit.__table__
+    t = bulk.table_of(PageHit)
     if s.connection().dialect.name == "postgresql":
         # The open check sits inside the lateral probe: a planner that thinks few hits are open
         # (statistics lag behind a busy table) then has no reason to scan them all.
@@ -464,8 +464,8 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
         s.execute(sa.update(t).where(t.c.id == open_hits.c.id).values(date_left=open_hits.c.v))
         return
     mine = t.alias("mine")
-    latest = sa.select(sa.func.max(mine.c.id)).where(mine.c.device_id == sa.bindparam("k")).scalar_subquery()
-    s.execute(sa.update(t).where(t.c.id == latest, t.c.date_left.is_(None)).values(date_left=sa.bindparam("v")),
+    newest = sa.select(sa.func.max(mine.c.id)).where(mine.c.device_id == sa.bindparam("k")).scalar_subquery()
+    s.execute(sa.update(t).where(t.c.id == newest, t.c.date_left.is_(None)).values(date_left=sa.bindparam("v")),
               [{"k": k, "v": v} for k, v in left.items()])
 
 
@@ -512,7 +512,7 @@ def _proof(s: Session, hit: dict[str, Any]) -> tuple[int | None, bool]:
     if hit.get("ct"):
         days = _stored_setting(s, "token_max_age_days")
         public_id = rules.read_contact_token(app_settings().secret_key, hit["ct"], days * 86400)
-        target = s.execute(sa.select(Contact.id).where(Contact.public_id == public_id)).scalar() if public_id else None
+        target = s.execute(sa.select(col(Contact.id)).where(col(Contact.public_id) == public_id)).scalar() if public_id else None
         if target is not None:
             return target, True
     email = (hit.get("fields") or {}).get("email")
@@ -553,14 +553,14 @@ def _move_visitor(batch: _Batch, hit: dict[str, Any], current: int, target: int,
         winner = contacts.merge(session=s, winner_id=target, loser_id=current)
         moved = [d for d, (_, c) in batch.devices.items() if c == current]
     else:
-        s.execute(sa.update(ContactDevice).where(ContactDevice.id == device_row).values(contact_id=target))
+        s.execute(sa.update(ContactDevice).where(col(ContactDevice.id) == device_row).values(contact_id=target))
         winner = target
         moved = [hit["device"]]
     public_id = ensure_public_id(session=s, contact_id=winner)
     for tracking_id in moved:
         batch.devices[tracking_id] = (batch.devices[tracking_id][0], winner)
         batch.cache_updates[tracking_id] = public_id
-    for tracking_id in s.execute(sa.select(ContactDevice.tracking_id).where(ContactDevice.contact_id == winner)).scalars():
+    for tracking_id in s.execute(sa.select(col(ContactDevice.tracking_id)).where(col(ContactDevice.contact_id) == winner)).scalars():
         batch.cache_updates[tracking_id] = public_id
     batch.contact_ids.discard(current)
     batch.last_active.pop(current, None)
@@ -570,7 +570,7 @@ def _move_visitor(batch: _Batch, hit: dict[str, Any], current: int, target: int,
 def _score(s: Session, contact_id: int, url: str, url_hash: str, at: datetime) -> None:
     hits, previous = s.execute(
         sa.select(sa.func.count(), sa.func.max(PageHit.date_hit))
-        .where(PageHit.contact_id == contact_id, PageHit.url_hash == url_hash, col(PageHit.date_hit) < at)
+        .where(col(PageHit.contact_id) == contact_id, col(PageHit.url_hash) == url_hash, col(PageHit.date_hit) < at)
     ).one()
     since = (at - _aware(previous)).total_seconds() if previous else None
     points.score(session=s, contact_id=contact_id, action_type="url.hit",
@@ -609,7 +609,7 @@ def _aware(value: datetime) -> datetime:
 
 def list_devices(*, session: Session, start: int = 0, limit: int = 30, contact_id: int | None = None) -> tuple[int, list[ContactDevice]]:
     """Devices newest first, optionally one contact's, with the total."""
-    where = [ContactDevice.contact_id == contact_id] if contact_id is not None else []
+    where = [col(ContactDevice.contact_id) == contact_id] if contact_id is not None else []
     total = session.execute(sa.select(sa.func.count()).select_from(ContactDevice).where(*where)).scalar_one()
     rows = session.execute(
         sa.select(ContactDevice).where(*where).order_by(col(ContactDevice.id).desc()).offset(start).limit(limit)
