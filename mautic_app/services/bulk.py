@@ -27,18 +27,15 @@ from sqlmodel import Session, SQLModel, col
 from mautic_app.db import allocate_ids, among
 from mautic_app.domain.fields import is_anonymous
 from mautic_app.models import ContactEvent, ContactIpAddress, IpAddress
-from mautic_app.models.base import utcnow
+from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import fields as field_service
 
 AnyTable = type[SQLModel] | sa.TableClause  # a model, or a registry table (contacts and companies with their custom fields)
 
 
-def table_of(target: AnyTable) -> sa.TableClause:
+def _table(target: AnyTable) -> sa.TableClause:
     """The table rows go to: a registry table as it is, a model's own table."""
-    if isinstance(target, sa.TableClause):
-        return target
-    table: sa.Table = target.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
-    return table
+    return target if isinstance(target, sa.TableClause) else table_of(target)
 
 
 def _on_postgresql(session: Session) -> bool:
@@ -57,7 +54,7 @@ def insert_rows(*, session: Session, table: AnyTable, columns: Sequence[str], ro
     """
     if not rows:
         return
-    t = table_of(table)
+    t = _table(table)
     session.flush()  # rows pending in the session (the contacts these rows name, say) go first
     if not _on_postgresql(session):
         session.execute(sa.insert(t), [dict(zip(columns, row, strict=True)) for row in rows])
@@ -89,7 +86,7 @@ def insert_rows(*, session: Session, table: AnyTable, columns: Sequence[str], ro
 
 def insert_new_rows(*, session: Session, table: AnyTable, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
     """:func:`insert_rows` for rows that get new ids; returns the ids in row order."""
-    t = table_of(table)
+    t = _table(table)
     ids = allocate_ids(session, t.name, len(rows))
     insert_rows(session=session, table=t, columns=("id", *columns),
                 rows=[(row_id, *row) for row_id, row in zip(ids, rows, strict=True)])
@@ -115,7 +112,7 @@ def unnested(**columns: tuple[Sequence[Any], sa.types.TypeEngine[Any]]) -> sa.Se
 def update_rows(*, session: Session, table: AnyTable, changes: Mapping[int, Mapping[str, Any]]) -> None:
     """Set values on rows by id, one statement per set of changed columns: on PostgreSQL an
     ``UPDATE ... FROM unnest(arrays)``, elsewhere an executemany. Rows with nothing to set are skipped."""
-    t = table_of(table)
+    t = _table(table)
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for row_id, values in changes.items():
         if values:

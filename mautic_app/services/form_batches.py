@@ -424,9 +424,8 @@ def _actions(session: Session, run: _Run, subs: list[int], reposts: list[int], e
                     outcome = Submitted(submission_id=s, contact_id=item.contact_id)
                     try:
                         with session.begin_nested():
-                            # forms._ActionContext names a Form and a FormSubmission; its handlers read only the form's
-                            # name and the submission's id, which a snapshot and a reference carry (forms.submit passes a
-                            # snapshot too). Widen its fields in services.forms, then drop this.
+                            # forms._ActionContext names a FormSubmission; its handlers read only its id, which this
+                            # reference to a row written in bulk carries. Widen that field in services.forms, then drop this.
                             context = _ActionContext(form, _SubmissionRef(s),  # type: ignore[arg-type]
                                                      item.contact_id, item.posted, outcome)
                             handler(session, context, props)

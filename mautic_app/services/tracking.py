@@ -30,7 +30,7 @@ from mautic_app.models import (
     PointAction,
     TrackingSetting,
 )
-from mautic_app.models.base import utcnow
+from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import bulk, contacts, points
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings as app_settings
@@ -452,7 +452,7 @@ def _close_open_hits(s: Session, left: dict[int, datetime]) -> None:
     Only a device's latest hit can be open, so this probes one row per device through the
     (device, id) index; matching every open hit of the device instead walked all its hits.
     """
-    t = bulk.table_of(PageHit)
+    t = table_of(PageHit)
     if s.connection().dialect.name == "postgresql":
         # The open check sits inside the lateral probe: a planner that thinks few hits are open
         # (statistics lag behind a busy table) then has no reason to scan them all.
