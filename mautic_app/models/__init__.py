@@ -14,6 +14,18 @@ from mautic_app.models.contacts import (
     Tag,
     UtmTag,
 )
+from mautic_app.models.emails import (
+    Email,
+    EmailBounce,
+    EmailClick,
+    EmailLink,
+    EmailSegment,
+    EmailSend,
+    EmailSetting,
+    EmailStat,
+    FrequencyRule,
+    OutboxMessage,
+)
 from mautic_app.models.fields import FieldDefinition
 from mautic_app.models.focus import FocusItem, FocusStat
 from mautic_app.models.forms import Form, FormAction, FormField, FormSubmission
@@ -46,6 +58,16 @@ __all__ = [
     "ContactIpAddress",
     "ContactTag",
     "DoNotContact",
+    "Email",
+    "EmailBounce",
+    "EmailClick",
+    "EmailLink",
+    "EmailSegment",
+    "EmailSend",
+    "EmailSetting",
+    "EmailStat",
+    "FrequencyRule",
+    "OutboxMessage",
     "FieldDefinition",
     "FocusItem",
     "FocusStat",
