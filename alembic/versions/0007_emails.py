@@ -140,6 +140,7 @@ def upgrade() -> None:
     with op.batch_alter_table('email_stats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_email_stats_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_email_stats_email_date', ['email_id', 'date_sent'], unique=False)
+        batch_op.create_index('ix_email_stats_email_contact', ['email_id', 'contact_id'], unique=False)
         batch_op.create_index('ix_email_stats_send_status', ['send_id', 'status'], unique=False)
 
     op.create_table('frequency_rules',
@@ -227,6 +228,7 @@ def downgrade() -> None:
     op.drop_table('frequency_rules')
     with op.batch_alter_table('email_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_email_stats_send_status')
+        batch_op.drop_index('ix_email_stats_email_contact')
         batch_op.drop_index('ix_email_stats_email_date')
         batch_op.drop_index(batch_op.f('ix_email_stats_contact_id'))
 

@@ -97,6 +97,7 @@ class EmailStat(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("send_id", "contact_id", name="uq_email_stats_send_contact"),
         sa.Index("ix_email_stats_send_status", "send_id", "status"),
+        sa.Index("ix_email_stats_email_contact", "email_id", "contact_id"),  # "already sent this e-mail?"
         sa.Index("ix_email_stats_email_date", "email_id", "date_sent"),
     )
 
