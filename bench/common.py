@@ -35,8 +35,10 @@ def scratch_database(prefix: str):
     try:
         yield url
     finally:
+        from mautic_app import changefeed
         from mautic_app.db import get_engine
 
+        changefeed.unfollow()  # else its listener retries the dropped database until the process ends
         get_engine.cache_clear()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -333,14 +333,25 @@ async def _follow() -> None:
     _follower.update(loop=asyncio.get_running_loop(), moved=moved)
     while True:
         where, ready = _follower["wanted"], threading.Event()
-        task = asyncio.get_running_loop().create_task(_Follower(ready)._run())
+        task = asyncio.get_running_loop().create_task(_Follower(ready)._run()) if where is not None else None
         _follower.update(where=where, ready=ready)
         while True:
             moved.clear()
             if _follower["wanted"] != where:
                 break
             await moved.wait()
-        task.cancel()
+        if task is not None:
+            task.cancel()
+
+
+def unfollow() -> None:
+    """Stop hearing other processes until :func:`follow` is called again: for a process about to drop the
+    database its follower listens on (the benchmarks' scratch databases), which would retry it for good."""
+    with _follower_lock:
+        if _follower:
+            _follower["wanted"] = None
+            if "loop" in _follower:
+                _follower["loop"].call_soon_threadsafe(_follower["moved"].set)
 
 
 def _where() -> tuple[str | None, str]:
