@@ -8,7 +8,7 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms", "concurrency"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms", "concurrency", "email"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
@@ -31,6 +31,10 @@ def main() -> int:
         from bench import concurrency
 
         concurrency.run()
+    if "email" in names:
+        from bench import email
+
+        email.run()
     return 0
 
 

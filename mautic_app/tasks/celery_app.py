@@ -44,6 +44,8 @@ def config(cfg: Settings) -> dict[str, Any]:
         "prune-change-feed": {"task": "mautic.maintenance.prune_change_feed", "schedule": timedelta(minutes=1)},
         "purge-expired-sessions": {"task": "mautic.maintenance.purge_expired_sessions", "schedule": crontab(minute=7)},
         "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
+        # Scheduled broadcasts start within 15 s of their time; a broadcast whose worker died resumes.
+        "email-broadcasts": {"task": "mautic.emails.tick", "schedule": timedelta(seconds=15)},
         # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
         "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},
     }

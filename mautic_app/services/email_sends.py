@@ -1,0 +1,779 @@
+"""Sending e-mails, each message exactly once: broadcasts of segment e-mails, and template e-mails sent one
+at a time (forms, point triggers, the API, campaigns later).
+
+The send ledger (``EmailStat``) decides who has been sent. A broadcast claims its next contacts by inserting
+their ledger rows in status "sending" (unique per broadcast and contact), in the same transaction that renews
+its lease; it commits, sends with no database connection held, then records each outcome. A worker killed
+between the two leaves rows in "sending": whoever takes the lease next marks them "unknown" (they may have gone
+out) and never sends them again, so nobody gets a message twice and everybody else still gets theirs.
+
+A broadcast's runs hold a lease on its ``EmailSend`` row: a chain of tasks, each running for a few seconds and
+queueing the next, passes the lease along; a lease whose holder died (the same machine says its process is
+gone) or ran out is taken over by the next run the beat sweep or a starting worker queues.
+
+These functions open their own transactions (``db.session_scope``) where the work must alternate between the
+database and the mail server; everything else takes the caller's session, as every service does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, col, select
+
+from mautic_app import changefeed, db
+from mautic_app.domain import email_content, email_message, email_tokens
+from mautic_app.models import (
+    CompanyContact,
+    Contact,
+    DoNotContact,
+    Email,
+    EmailLink,
+    EmailSegment,
+    EmailSend,
+    EmailStat,
+    FrequencyRule,
+    SegmentContact,
+    User,
+)
+from mautic_app.models.base import table_of, utcnow
+from mautic_app.services import bulk, mailer
+from mautic_app.services import contacts as contact_service
+from mautic_app.services import fields as field_service
+from mautic_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+BROADCAST_TASK = "mautic.emails.send_broadcast"
+DELIVER_TASK = "mautic.emails.deliver"
+ACTIVE = ("scheduled", "running", "paused")
+LEASE = timedelta(seconds=120)  # a run renews it every batch; a batch never takes this long
+RUN_SECONDS = 20.0  # one task's share before it queues the next (so pause and cancel act within a batch)
+RETRY_DELAYS = (1.0, 2.0, 4.0)  # a message the server refused for now (4xx) is tried again after these
+STUCK_AFTER = timedelta(minutes=10)  # a template send still "sending" this long died with its worker
+MARKETING_SOURCES = ("broadcast", "campaign")  # what frequency rules limit
+PERIODS = {"DAY": timedelta(days=1), "WEEK": timedelta(days=7), "MONTH": timedelta(days=30)}
+
+
+class SendError(ValueError):
+    """Why an e-mail cannot be sent, in the marketer's words."""
+
+
+# ---------------------------------------------------------------- what a message is made of
+
+
+@dataclass
+class Content:
+    """An e-mail ready to be filled for each contact: tokens parsed once, links pointing at their redirects."""
+
+    email_id: int
+    email_type: str
+    from_address: str
+    from_name: str
+    reply_to: str
+    bcc: str
+    headers: dict[str, str]
+    preheader: str
+    use_owner_as_sender: bool
+    subject: email_tokens.Prepared
+    html: email_tokens.Prepared
+    text: email_tokens.Prepared
+    subject_text: str
+    domain: str
+
+
+CT_MARK = "__mautic_ct__"  # stands for the recipient's tracking hash in rewritten links until it is known
+
+
+def _prepare(session: Session, email: Email, cfg: mailer.TransportConfig, *, track_links: bool = True) -> Content:
+    """Parse an e-mail's parts once for a whole run; its links get their redirects (made once per e-mail)."""
+    assert email.id is not None
+    html = email.custom_html
+    if not html.strip() and email.content_mjml.strip():
+        html = email_content.finish_html(email_content.compile_mjml(email.content_mjml))
+    text = email.plain_text or email_content.plain_text(html)
+    if "{tracking_pixel}" not in html:
+        html = html.replace("</body>", "{tracking_pixel}</body>") if "</body>" in html else html + "{tracking_pixel}"
+    if track_links:
+        redirects = _redirects(session, email.id, email_content.links_in(html))
+        base = get_settings().base_url.rstrip("/")
+        html = email_content.rewrite_links(html, lambda url: f"{base}/r/{redirects[url]}?ct={CT_MARK}" if url in redirects else None)
+    sender = email.from_address or cfg.from_address
+    return Content(
+        email_id=email.id, email_type=email.email_type, from_address=sender, from_name=email.from_name or cfg.from_name,
+        reply_to=email.reply_to, bcc=email.bcc, headers={str(k): str(v) for k, v in (email.headers or {}).items()},
+        preheader=email.preheader, use_owner_as_sender=email.use_owner_as_sender,
+        subject=email_tokens.prepare(email.subject), html=email_tokens.prepare(html), text=email_tokens.prepare(text),
+        subject_text=email.subject, domain=(sender.rpartition("@")[2] or "localhost"),
+    )
+
+
+def _redirects(session: Session, email_id: int, urls: Sequence[str]) -> dict[str, str]:
+    """Each link's redirect id, made the first time the e-mail goes out with it."""
+    if not urls:
+        return {}
+    known = {link.url: link.redirect_id for link in session.exec(select(EmailLink).where(col(EmailLink.email_id) == email_id))}
+    for url in urls:
+        if url not in known:
+            link = EmailLink(email_id=email_id, url=url, redirect_id=secrets.token_urlsafe(12))
+            session.add(link)
+            known[url] = link.redirect_id
+    session.flush()
+    return known
+
+
+@dataclass
+class Recipient:
+    stat_id: int
+    contact_id: int | None
+    address: str
+    tracking_hash: str
+    message_id: str
+    values: dict[str, Any]
+    owner: dict[str, Any] | None = None
+    company: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _urls(tracking_hash: str) -> dict[str, str]:
+    base = get_settings().base_url.rstrip("/")
+    return {
+        "unsubscribe_url": f"{base}/email/unsubscribe/{tracking_hash}",
+        "dnc_url": f"{base}/email/unsubscribe/{tracking_hash}",
+        "webview_url": f"{base}/email/view/{tracking_hash}",
+        "tracking_pixel_url": f"{base}/email/{tracking_hash}.gif",
+        "preferences_url": f"{base}/email/preferences/{tracking_hash}",
+    }
+
+
+def render(content: Content, r: Recipient, *, today: date | None = None, subject_prefix: str = "") -> email_message.Outgoing:
+    """One recipient's message: tokens filled (contact values escaped in HTML), links carrying their hash."""
+    urls = _urls(r.tracking_hash)
+    ctx = email_tokens.TokenContext(
+        contact=r.values, company=r.company, owner=r.owner, urls=urls, signature=_signature(r.owner, content.from_name),
+        subject=content.subject_text, today=today or date.today(), extra=r.extra,
+    )
+    from_address, from_name = content.from_address, content.from_name
+    if content.use_owner_as_sender and r.owner and r.owner.get("email"):
+        from_address = r.owner["email"]
+        from_name = f"{r.owner.get('first_name', '')} {r.owner.get('last_name', '')}".strip()
+    marketing = content.email_type == "list"
+    return email_message.build_message(
+        from_address=from_address, from_name=from_name, to_address=r.address,
+        to_name=" ".join(str(r.values.get(k) or "") for k in ("firstname", "lastname")).strip(),
+        subject=subject_prefix + email_tokens.render(content.subject, ctx, html=False),
+        html=email_tokens.render(content.html, ctx, html=True).replace(CT_MARK, r.tracking_hash),
+        text=email_tokens.render(content.text, ctx, html=False),
+        reply_to=content.reply_to, bcc=content.bcc, headers={**content.headers, "X-Mautic-Stat": r.tracking_hash},
+        message_id=r.message_id, list_unsubscribe_url=urls["unsubscribe_url"] if marketing else None,
+        list_unsubscribe_post=marketing, preheader=content.preheader,
+    )
+
+
+def _signature(owner: dict[str, Any] | None, from_name: str) -> str:
+    name = f"{owner.get('first_name', '')} {owner.get('last_name', '')}".strip() if owner else ""
+    return f"Best regards, {name or from_name}"
+
+
+def _owners(session: Session, owner_ids: set[int]) -> dict[int, dict[str, Any]]:
+    if not owner_ids:
+        return {}
+    users = session.exec(select(User).where(col(User.id).in_(owner_ids))).all()
+    return {u.id: {"first_name": u.first_name, "last_name": u.last_name, "email": u.email, "position": u.position, "username": u.username}
+            for u in users if u.id is not None}
+
+
+def _companies(session: Session, contact_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each contact's primary company's values: contact field tokens fall back to them."""
+    t = field_service.table(session=session, obj="company")
+    cc = table_of(CompanyContact)
+    rows = session.execute(
+        sa.select(cc.c.contact_id, t).join(t, t.c.id == cc.c.company_id)
+        .where(cc.c.contact_id.in_(contact_ids), cc.c.is_primary.is_(True))
+    ).mappings().all()
+    return {r["contact_id"]: {k: v for k, v in r.items() if k != "contact_id"} for r in rows}
+
+
+# ---------------------------------------------------------------- broadcasts: starting, pausing, progress
+
+
+def _segments(session: Session, email_id: int) -> tuple[list[int], list[int]]:
+    rows = session.exec(select(EmailSegment).where(col(EmailSegment.email_id) == email_id)).all()
+    return [r.segment_id for r in rows if not r.excluded], [r.segment_id for r in rows if r.excluded]
+
+
+def _pending(email_id: int, included: list[int], excluded: list[int]) -> sa.Select[Any]:
+    """Contacts of the included segments, not in an excluded one, with an address, this e-mail not yet
+    theirs: a contact in two included segments is one row."""
+    sc, contacts, stats = table_of(SegmentContact), table_of(Contact), table_of(EmailStat)
+    excluded_sc = sc.alias("excluded_members")
+    query = (
+        sa.select(contacts.c.id).where(
+            sa.exists().where(sc.c.contact_id == contacts.c.id, sc.c.segment_id.in_(included), sc.c.manually_removed.is_(False)),
+            contacts.c.email.is_not(None), contacts.c.email != "",
+            ~sa.exists().where(stats.c.email_id == email_id, stats.c.contact_id == contacts.c.id),
+        )
+    )
+    if excluded:
+        query = query.where(~sa.exists().where(excluded_sc.c.contact_id == contacts.c.id, excluded_sc.c.segment_id.in_(excluded),
+                                               excluded_sc.c.manually_removed.is_(False)))
+    return query
+
+
+def problems(email: Email, *, included: list[int] | None = None) -> list[str]:
+    """What stops an e-mail from going out, in the marketer's words (empty: it can be sent)."""
+    found = []
+    if not email.subject.strip():
+        found.append("It has no subject.")
+    if not (email.custom_html.strip() or email.content_mjml.strip()):
+        found.append("It has no content.")
+    if not email.is_published:
+        found.append("It is not published.")
+    if included is not None and not included:
+        found.append("It has no segment to go to.")
+    return found
+
+
+def pending_count(*, session: Session, email_id: int) -> int:
+    """How many contacts a broadcast started now would send to."""
+    included, excluded = _segments(session, email_id)
+    if not included:
+        return 0
+    return int(session.execute(sa.select(sa.func.count()).select_from(_pending(email_id, included, excluded).subquery())).scalar_one())
+
+
+def start_broadcast(*, session: Session, email_id: int, scheduled_at: datetime | None = None, user_id: int | None = None) -> EmailSend:
+    """Send a segment e-mail to every member of its segments who has not had it yet, now or at
+    ``scheduled_at``. One broadcast of an e-mail at a time."""
+    email = session.get(Email, email_id)
+    if email is None:
+        raise SendError("This e-mail does not exist (it may have been deleted).")
+    if email.email_type != "list":
+        raise SendError("Only segment e-mails are broadcast; template e-mails are sent by forms, point triggers, campaigns and the API.")
+    included, _excluded = _segments(session, email_id)
+    found = problems(email, included=included)
+    if found:
+        raise SendError(" ".join(found))
+    if session.exec(select(EmailSend).where(col(EmailSend.email_id) == email_id, col(EmailSend.status).in_(ACTIVE))).first():
+        raise SendError("This e-mail is already being sent (or scheduled): pause, resume or cancel that broadcast.")
+    now = utcnow()
+    due = scheduled_at is None or scheduled_at <= now
+    send = EmailSend(email_id=email_id, status="running" if due else "scheduled", scheduled_at=scheduled_at,
+                     total=pending_count(session=session, email_id=email_id), created_by=user_id, started_at=now if due else None)
+    session.add(send)
+    session.flush()
+    assert send.id is not None
+    if due:
+        db.enqueue(session, BROADCAST_TASK, send.id, new_chain())
+    _announce(session, send)
+    return send
+
+
+def new_chain() -> str:
+    return secrets.token_hex(8)
+
+
+def _change(session: Session, send_id: int, *, to: str, allowed_from: tuple[str, ...]) -> EmailSend:
+    send = session.get(EmailSend, send_id)
+    if send is None:
+        raise SendError("This broadcast does not exist.")
+    if send.status not in allowed_from:
+        raise SendError(f"This broadcast is {send.status}.")
+    send.status = to
+    if to in ("cancelled",):
+        send.finished_at = utcnow()
+    session.add(send)
+    session.flush()
+    _announce(session, send)
+    return send
+
+
+def pause(*, session: Session, send_id: int) -> EmailSend:
+    """Stop after the batch in flight; the rest wait for resume."""
+    return _change(session, send_id, to="paused", allowed_from=("running", "scheduled"))
+
+
+def resume(*, session: Session, send_id: int) -> EmailSend:
+    send = _change(session, send_id, to="running", allowed_from=("paused",))
+    send.started_at = send.started_at or utcnow()
+    db.enqueue(session, BROADCAST_TASK, send_id, new_chain())
+    return send
+
+
+def cancel(*, session: Session, send_id: int) -> EmailSend:
+    """Stop for good; contacts not reached yet are not sent (a new broadcast would reach them)."""
+    return _change(session, send_id, to="cancelled", allowed_from=ACTIVE)
+
+
+def progress_of(send: EmailSend, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    done = send.sent + send.failed + send.unknown + send.skipped
+    total = max(send.total, done)
+    elapsed = (now - send.started_at).total_seconds() if send.started_at else 0.0
+    rate = done / elapsed if elapsed > 0 and done else 0.0
+    left = max(0, total - done)
+    return {
+        "id": send.id, "email_id": send.email_id, "status": send.status, "total": total, "sent": send.sent,
+        "failed": send.failed, "unknown": send.unknown, "skipped": send.skipped, "done": done,
+        "percent": round(100 * done / total) if total else (100 if send.status == "finished" else 0),
+        "rate": round(rate, 1), "seconds_left": round(left / rate) if rate and send.status == "running" else None,
+        "scheduled_at": send.scheduled_at.isoformat() if send.scheduled_at else None, "error": send.error,
+    }
+
+
+def progress(*, session: Session, send_id: int) -> dict[str, Any] | None:
+    send = session.get(EmailSend, send_id)
+    return progress_of(send) if send else None
+
+
+def latest_send(*, session: Session, email_id: int) -> dict[str, Any] | None:
+    send = session.exec(select(EmailSend).where(col(EmailSend.email_id) == email_id).order_by(col(EmailSend.id).desc())).first()
+    return progress_of(send) if send else None
+
+
+def _announce(session: Session, send: EmailSend) -> None:
+    changefeed.publish_after_commit(session, f"email:{send.email_id}", {"progress": progress_of(send)})
+    changefeed.publish_after_commit(session, "emails", {"id": send.email_id})
+
+
+# ---------------------------------------------------------------- broadcasts: running
+
+
+def worker_id(chain: str) -> str:
+    return f"{chain}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_gone(owner: str) -> bool:
+    """The lease's holder is a process of this machine that no longer runs (killed, crashed)."""
+    chain_host, _, pid = owner.rpartition(":")
+    host = chain_host.partition("@")[2]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's: only its lease running out tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _take(session: Session, send_id: int, me: str, now: datetime) -> EmailSend | None:
+    """Take the broadcast's lease for this run: free, ours (the chain passing it on), run out, or held by a
+    process that died. Rows a dead holder left in "sending" become "unknown" (never re-sent)."""
+    send = session.get(EmailSend, send_id)
+    if send is None or send.status != "running":
+        return None
+    owner = send.lease_owner
+    chain = me.partition("@")[0]
+    mine = owner is not None and owner.partition("@")[0] == chain
+    if owner is not None and not mine and send.lease_until is not None and send.lease_until > now and not _holder_gone(owner):
+        return None
+    sends = table_of(EmailSend)
+    owner_is = sends.c.lease_owner.is_(None) if owner is None else sends.c.lease_owner == owner
+    taken = session.execute(sa.update(sends).where(sends.c.id == send_id, sends.c.status == "running", owner_is)
+                            .values(lease_owner=me, lease_until=now + LEASE))
+    if db.rows_changed(taken) != 1:
+        return None  # someone else took it in between
+    stats = table_of(EmailStat)
+    lost = db.rows_changed(session.execute(sa.update(stats).where(stats.c.send_id == send_id, stats.c.status == "sending")
+                                           .values(status="unknown", error="The worker sending it stopped; it may have been delivered.")))
+    session.refresh(send)
+    if lost:
+        log.warning("broadcast %s: %s messages were in flight when their worker died; marked delivery unknown", send_id, lost)
+        send.unknown += lost
+        session.add(send)
+        _announce(session, send)
+    return send
+
+
+def _renew(session: Session, send_id: int, me: str, now: datetime, *, running: bool = True) -> bool:
+    """Extend the lease if it is still ours (and, for claiming more, the broadcast still running)."""
+    sends = table_of(EmailSend)
+    query = sa.update(sends).where(sends.c.id == send_id, sends.c.lease_owner == me)
+    if running:
+        query = query.where(sends.c.status == "running")
+    return db.rows_changed(session.execute(query.values(lease_until=now + LEASE))) == 1
+
+
+def _let_go(session: Session, send_id: int, me: str) -> None:
+    sends = table_of(EmailSend)
+    session.execute(sa.update(sends).where(sends.c.id == send_id, sends.c.lease_owner == me).values(lease_owner=None, lease_until=None))
+
+
+def _frequency_blocked(session: Session, contact_ids: list[int], now: datetime) -> set[int]:
+    """Contacts a marketing message now would take past their frequency rule (their own, else the
+    installation's), or who paused e-mail."""
+    rules = {r.contact_id: r for r in session.exec(select(FrequencyRule).where(
+        col(FrequencyRule.contact_id).in_(contact_ids), col(FrequencyRule.channel) == "email"))}
+    blocked = {cid for cid, r in rules.items() if r.pause_from and r.pause_to and r.pause_from <= now <= r.pause_to}
+    default = mailer.frequency_rule(session=session)
+    limits: dict[int, tuple[int, timedelta]] = {}
+    for cid in contact_ids:
+        rule = rules.get(cid)
+        if rule and rule.frequency_number and rule.frequency_time in PERIODS:
+            limits[cid] = (rule.frequency_number, PERIODS[rule.frequency_time])
+        elif default is not None:
+            limits[cid] = default
+    if not limits:
+        return blocked
+    stats = table_of(EmailStat)
+    oldest = now - max(period for _n, period in limits.values())
+    counted = session.execute(
+        sa.select(stats.c.contact_id, stats.c.date_sent).where(
+            stats.c.contact_id.in_(list(limits)), stats.c.source.in_(MARKETING_SOURCES),
+            stats.c.status.in_(("sent", "unknown")), stats.c.date_sent >= oldest)
+    ).all()
+    sent: dict[int, list[datetime]] = {}
+    for cid, when in counted:
+        sent.setdefault(cid, []).append(when)
+    for cid, (number, period) in limits.items():
+        if sum(1 for when in sent.get(cid, ()) if when >= now - period) >= number:
+            blocked.add(cid)
+    return blocked
+
+
+@dataclass
+class Claim:
+    recipients: list[Recipient]
+    skipped: int
+
+
+def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str) -> Claim | None:
+    """Renew the lease and claim the next contacts (ledger rows in "sending"); None when the broadcast
+    stopped being ours (paused, cancelled, taken over)."""
+    assert send.id is not None
+    now = utcnow()
+    if not _renew(session, send.id, me, now):
+        return None
+    included, excluded = _segments(session, send.email_id)
+    ids = list(session.execute(_pending(send.email_id, included, excluded).order_by(table_of(Contact).c.id).limit(size)).scalars())
+    if not ids:
+        return Claim([], 0)
+    values = contact_service.read_many(session=session, ids=ids)
+    dnc = set(session.execute(sa.select(table_of(DoNotContact).c.contact_id).where(
+        table_of(DoNotContact).c.contact_id.in_(ids), table_of(DoNotContact).c.channel == "email")).scalars())
+    blocked = _frequency_blocked(session, [i for i in ids if i not in dnc], now)
+    owners = _owners(session, {v["owner_id"] for v in values.values() if v.get("owner_id")})
+    companies = _companies(session, ids)
+    rows, recipients, skipped = [], [], 0
+    for cid in ids:
+        v = values[cid]
+        tracking_hash = secrets.token_urlsafe(24)
+        mid = email_message.message_id(send.email_id, cid, f"b{send.id}", domain)
+        reason = "Do not contact" if cid in dnc else "Frequency rule" if cid in blocked else ""
+        status = "skipped" if reason else "sending"
+        rows.append((send.email_id, cid, send.id, v.get("email") or "", tracking_hash, status, mid, reason, "broadcast", now, 0, {}, False, 0, False))
+        if reason:
+            skipped += 1
+        else:
+            owner = owners.get(v["owner_id"]) if v.get("owner_id") else None
+            recipients.append(Recipient(0, cid, v.get("email") or "", tracking_hash, mid, v, owner, companies.get(cid, {})))
+    stat_ids = bulk.insert_new_rows(session=session, table=EmailStat, columns=(
+        "email_id", "contact_id", "send_id", "email_address", "tracking_hash", "status", "message_id", "error", "source", "date_added",
+        "retry_count", "tokens", "is_read", "open_count", "viewed_in_browser"),
+        rows=rows)
+    by_contact = {row[1]: sid for row, sid in zip(rows, stat_ids, strict=True)}
+    for r in recipients:
+        r.stat_id = by_contact[r.contact_id] if r.contact_id is not None else 0
+    if skipped:
+        send.skipped += skipped
+        session.add(send)
+    return Claim(recipients, skipped)
+
+
+@dataclass
+class Outcome:
+    status: str  # sent | failed | unknown
+    answer: str
+    tries: int
+
+
+def _deliver(transport: mailer.Transport, messages: Sequence[tuple[email_message.Outgoing, int]],
+             wait: Callable[[float], None] = time.sleep) -> dict[int, Outcome]:
+    """Send a batch over the transport's connections; messages the server refused for now are tried again
+    after a pause, alone (one bad address never holds the others back or sends them twice)."""
+    outcomes: dict[int, Outcome] = {}
+    todo = messages
+    for attempt in range(len(RETRY_DELAYS) + 1):
+        results = transport.send_many(todo)
+        again = []
+        for (msg, stat_id), result in zip(todo, results, strict=True):
+            if result.outcome == "temporary" and attempt < len(RETRY_DELAYS):
+                again.append((msg, stat_id))
+            else:
+                status = {"sent": "sent", "unknown": "unknown"}.get(result.outcome, "failed")
+                outcomes[stat_id] = Outcome(status, result.answer, attempt + 1)
+        if not again:
+            break
+        wait(RETRY_DELAYS[attempt])
+        todo = again
+    return outcomes
+
+
+def _record(session: Session, send_id: int | None, me: str | None, outcomes: dict[int, Outcome],
+            recipients: Sequence[Recipient], now: datetime) -> bool:
+    """Write each message's outcome, the counters and the timeline; False when the lease was lost meanwhile
+    (its new holder already marked these "unknown")."""
+    if send_id is not None and me is not None and not _renew(session, send_id, me, now, running=False):
+        return False  # paused or cancelled meanwhile still records what went out
+    bulk.update_rows(session=session, table=EmailStat, changes={
+        stat_id: {"status": o.status, "error": "" if o.status == "sent" else o.answer[:2000], "retry_count": o.tries - 1,
+                  "date_sent": now if o.status in ("sent", "unknown") else None}
+        for stat_id, o in outcomes.items()})
+    counts = {k: sum(1 for o in outcomes.values() if o.status == k) for k in ("sent", "failed", "unknown")}
+    by_stat = {r.stat_id: r for r in recipients}
+    email_id = None
+    events: list[bulk.Event] = []
+    for stat_id, o in outcomes.items():
+        r = by_stat.get(stat_id)
+        if r is not None and r.contact_id is not None and o.status != "unknown":
+            events.append({"contact_id": r.contact_id, "event_type": "email.sent" if o.status == "sent" else "email.failed",
+                           "details": {"stat_id": stat_id, "error": "" if o.status == "sent" else o.answer[:500]}, "occurred_at": now})
+    if send_id is not None:
+        send = session.get(EmailSend, send_id)
+        assert send is not None
+        send.sent += counts["sent"]
+        send.failed += counts["failed"]
+        send.unknown += counts["unknown"]
+        session.add(send)
+        email_id = send.email_id
+        _announce(session, send)
+    else:
+        stat = session.get(EmailStat, next(iter(outcomes)))
+        email_id = stat.email_id if stat else None
+    if email_id is not None and counts["sent"]:
+        emails = table_of(Email)
+        session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + counts["sent"]))
+        for e in events:
+            e["details"]["email_id"] = email_id
+    if events:
+        bulk.log_events(session=session, events=events)
+    return True
+
+
+def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, batch: int | None = None) -> bool:
+    """One run of a broadcast: batches until ``seconds`` are used; True when there is more to send (the
+    task queues the next run of the chain, which inherits the lease)."""
+    me = worker_id(chain)
+    batch = batch or get_settings().email_batch_size
+    with db.session_scope() as session:
+        send = _take(session, send_id, me, utcnow())
+        if send is None:
+            return False
+        email = session.get(Email, send.email_id)
+        cfg = mailer.config(session=session)
+        try:
+            content = _prepare(session, email, cfg) if email is not None else None
+        except email_content.ContentError as exc:
+            content, error = None, f"The e-mail's content does not compile: {exc}"
+        else:
+            error = "" if email is not None else "The e-mail was deleted."
+        if content is None:
+            send.status, send.error, send.finished_at = "paused", error, utcnow()
+            _let_go(session, send_id, me)
+            _announce(session, send)
+            return False
+    pace = 1.0 / cfg.rate_per_second if cfg.rate_per_second else 0.0
+    deadline = time.monotonic() + seconds
+    with mailer.open_transport(cfg) as transport:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            with db.session_scope() as session:
+                send = session.get(EmailSend, send_id)
+                claim = _claim(session, send, me, batch, content.domain) if send is not None else None
+                if claim is not None and not claim.recipients and not claim.skipped:
+                    _finish(session, send_id, me)
+                    return False
+            if claim is None:
+                with db.session_scope() as session:
+                    _let_go(session, send_id, me)
+                return False
+            messages = []
+            for r in claim.recipients:
+                messages.append((render(content, r), r.stat_id))
+            outcomes = _deliver(transport, messages) if messages else {}
+            with db.session_scope() as session:
+                if outcomes and not _record(session, send_id, me, outcomes, claim.recipients, utcnow()):
+                    return False
+            if pace:
+                time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
+    return True
+
+
+def _finish(session: Session, send_id: int, me: str) -> None:
+    send = session.get(EmailSend, send_id)
+    if send is None:
+        return
+    send.status, send.finished_at, send.lease_owner, send.lease_until = "finished", utcnow(), None, None
+    send.total = send.sent + send.failed + send.unknown + send.skipped
+    session.add(send)
+    _announce(session, send)
+
+
+# ---------------------------------------------------------------- the beat sweep
+
+
+def due_and_stalled(*, session: Session, now: datetime | None = None) -> list[int]:
+    """Broadcasts to (re)start now: scheduled ones whose time has come (they start running), and running
+    ones nobody holds, whose lease ran out, or whose holder died. Template sends that died in flight are
+    marked "unknown"; ones whose task was lost are queued again."""
+    now = now or utcnow()
+    found = []
+    for send in session.exec(select(EmailSend).where(col(EmailSend.status).in_(("scheduled", "running")))):
+        assert send.id is not None
+        if send.status == "scheduled":
+            if send.scheduled_at is not None and send.scheduled_at <= now:
+                send.status, send.started_at = "running", now
+                send.total = pending_count(session=session, email_id=send.email_id)
+                session.add(send)
+                _announce(session, send)
+                found.append(send.id)
+        elif send.lease_owner is None or (send.lease_until is not None and send.lease_until <= now) or _holder_gone(send.lease_owner):
+            found.append(send.id)
+    stats = table_of(EmailStat)
+    session.execute(sa.update(stats).where(stats.c.send_id.is_(None), stats.c.status == "sending", stats.c.date_added < now - STUCK_AFTER)
+                    .values(status="unknown", error="The worker sending it stopped; it may have been delivered."))
+    for stat_id in session.execute(sa.select(stats.c.id).where(
+            stats.c.send_id.is_(None), stats.c.status == "queued", stats.c.date_added < now - timedelta(minutes=1))).scalars():
+        db.enqueue(session, DELIVER_TASK, stat_id)
+    for send_id in found:
+        db.enqueue(session, BROADCAST_TASK, send_id, new_chain())
+    return found
+
+
+# ---------------------------------------------------------------- template e-mails, one at a time
+
+
+def send_to_contact(*, session: Session, email_id: int, contact_id: int, source: str, source_id: int | None = None,
+                    tokens: dict[str, Any] | None = None) -> EmailStat:
+    """Queue a template e-mail (or a segment e-mail sent by hand) to one contact: its ledger row now, the
+    message after the commit (``deliver``). A contact who may not be e-mailed gets a "skipped" row."""
+    email = session.get(Email, email_id)
+    if email is None:
+        raise SendError("This e-mail does not exist (it may have been deleted).")
+    found = problems(email)
+    if found:
+        raise SendError(" ".join(found))
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise SendError("This contact does not exist.")
+    extra = {str(k): str(v) for k, v in (tokens or {}).items()}
+    for name, value in extra.items():
+        email_message.check_header(f"token {name}", value)  # tokens may reach the subject
+    dnc = session.exec(select(DoNotContact).where(col(DoNotContact.contact_id) == contact_id, col(DoNotContact.channel) == "email")).first()
+    reason = "Do not contact" if dnc else "" if contact.email else "No e-mail address"
+    stat = EmailStat(email_id=email_id, contact_id=contact_id, email_address=contact.email or "", tracking_hash=secrets.token_urlsafe(24),
+                     status="skipped" if reason else "queued", error=reason, source=source[:32], source_id=source_id, tokens=extra)
+    session.add(stat)
+    session.flush()
+    assert stat.id is not None
+    if not reason:
+        db.enqueue(session, DELIVER_TASK, stat.id)
+    return stat
+
+
+def deliver(*, stat_id: int) -> str | None:
+    """Send one queued template e-mail: claim its ledger row ("queued" -> "sending"), send with no
+    connection held, record. A second delivery of the same row finds it claimed and does nothing."""
+    with db.session_scope() as session:
+        stats = table_of(EmailStat)
+        claimed = session.execute(sa.update(stats).where(stats.c.id == stat_id, stats.c.status == "queued").values(status="sending"))
+        if db.rows_changed(claimed) != 1:
+            return None
+        stat = session.get(EmailStat, stat_id)
+        assert stat is not None
+        email = session.get(Email, stat.email_id)
+        cfg = mailer.config(session=session)
+        if email is None or stat.contact_id is None:
+            stat.status, stat.error = "failed", "The e-mail or the contact was deleted."
+            session.add(stat)
+            return stat.status
+        try:
+            content = _prepare(session, email, cfg)
+        except email_content.ContentError as exc:
+            stat.status, stat.error = "failed", f"The e-mail's content does not compile: {exc}"
+            session.add(stat)
+            return stat.status
+        recipient = _recipient(session, stat, content.domain)
+    message = render(content, recipient)
+    with mailer.open_transport(cfg) as transport:
+        outcomes = _deliver(transport, [(message, stat_id)])
+    with db.session_scope() as session:
+        _record(session, None, None, outcomes, [recipient], utcnow())
+    return outcomes[stat_id].status
+
+
+def _recipient(session: Session, stat: EmailStat, domain: str) -> Recipient:
+    assert stat.id is not None and stat.contact_id is not None
+    values = contact_service.read_many(session=session, ids=[stat.contact_id]).get(stat.contact_id, {})
+    owner = _owners(session, {values["owner_id"]}).get(values["owner_id"]) if values.get("owner_id") else None
+    mid = stat.message_id or email_message.message_id(stat.email_id, stat.contact_id, f"s{stat.id}", domain)
+    stat.message_id = mid
+    session.add(stat)
+    return Recipient(stat.id, stat.contact_id, stat.email_address, stat.tracking_hash, mid, values, owner,
+                     _companies(session, [stat.contact_id]).get(stat.contact_id, {}), dict(stat.tokens or {}))
+
+
+# ---------------------------------------------------------------- previews and tests
+
+
+SAMPLE_CONTACT = {"firstname": "Ann", "lastname": "Example", "email": "ann@example.com", "company": "Example Ltd"}
+
+
+def _sample(session: Session, contact_id: int | None) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+    if contact_id is None:
+        return dict(SAMPLE_CONTACT), None, {}
+    values = contact_service.read_many(session=session, ids=[contact_id]).get(contact_id)
+    if values is None:
+        raise SendError("This contact does not exist.")
+    owner = _owners(session, {values["owner_id"]}).get(values["owner_id"]) if values.get("owner_id") else None
+    return values, owner, _companies(session, [contact_id]).get(contact_id, {})
+
+
+def render_preview(*, session: Session, email_id: int, contact_id: int | None = None) -> dict[str, str]:
+    """The e-mail as ``contact_id`` (or a sample contact) would get it: subject, HTML and text, tokens filled,
+    links as written (nothing is tracked)."""
+    email = session.get(Email, email_id)
+    if email is None:
+        raise SendError("This e-mail does not exist (it may have been deleted).")
+    content = _prepare(session, email, mailer.config(session=session), track_links=False)
+    values, owner, company = _sample(session, contact_id)
+    ctx = email_tokens.TokenContext(contact=values, company=company, owner=owner, urls=_urls("preview"),
+                                    signature=_signature(owner, content.from_name), subject=content.subject_text, today=date.today(), extra={})
+    return {"subject": email_tokens.render(content.subject, ctx, html=False),
+            "html": email_tokens.render(content.html, ctx, html=True), "text": email_tokens.render(content.text, ctx, html=False)}
+
+
+def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) -> str:
+    """Send the e-mail to any address now, as ``contact_id`` (or a sample contact) would get it, subject
+    marked "[Test]"; nothing is recorded. Returns the server's answer; raises :class:`SendError` with it."""
+    try:
+        address = validate_email(to_address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise SendError(f"{to_address!r} is not a valid e-mail address: {exc}") from exc
+    with db.session_scope() as session:
+        email = session.get(Email, email_id)
+        if email is None:
+            raise SendError("This e-mail does not exist (it may have been deleted).")
+        cfg = mailer.config(session=session)
+        content = _prepare(session, email, cfg, track_links=False)
+        values, owner, company = _sample(session, contact_id)
+    recipient = Recipient(0, contact_id, address, "test", email_message.message_id(email_id, 0, f"t{secrets.token_hex(6)}", content.domain),
+                          values, owner, company)
+    message = render(content, recipient, subject_prefix="[Test] ")
+    with mailer.open_transport(cfg) as transport:
+        result = transport.send_many([(message, None)])[0]
+    if result.outcome != "sent":
+        raise SendError(f"The server did not take the test message: {result.answer}")
+    return result.answer
