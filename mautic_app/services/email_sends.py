@@ -466,7 +466,9 @@ def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str) -
     blocked = _frequency_blocked(session, [i for i in ids if i not in dnc], now)
     owners = _owners(session, {v["owner_id"] for v in values.values() if v.get("owner_id")})
     companies = _companies(session, ids)
-    rows, recipients, skipped = [], [], 0
+    rows: list[tuple[Any, ...]] = []
+    recipients: list[Recipient] = []
+    skipped = 0
     for cid in ids:
         v = values[cid]
         tracking_hash = secrets.token_urlsafe(24)
