@@ -156,13 +156,17 @@ def _urls(tracking_hash: str) -> dict[str, str]:
     }
 
 
-def render(content: Content, r: Recipient, *, today: date | None = None, subject_prefix: str = "") -> email_message.Outgoing:
-    """One recipient's message: tokens filled (contact values escaped in HTML), links carrying their hash."""
-    urls = _urls(r.tracking_hash)
-    ctx = email_tokens.TokenContext(
-        contact=r.values, company=r.company, owner=r.owner, urls=urls, signature=_signature(r.owner, content.from_name),
+def _context(content: Content, r: Recipient, today: date | None = None) -> email_tokens.TokenContext:
+    return email_tokens.TokenContext(
+        contact=r.values, company=r.company, owner=r.owner, urls=_urls(r.tracking_hash), signature=_signature(r.owner, content.from_name),
         subject=content.subject_text, today=today or date.today(), extra=r.extra,
     )
+
+
+def render(content: Content, r: Recipient, *, today: date | None = None, subject_prefix: str = "") -> email_message.Outgoing:
+    """One recipient's message: tokens filled (contact values escaped in HTML), links carrying their hash."""
+    ctx = _context(content, r, today)
+    urls = ctx.urls
     from_address, from_name = content.from_address, content.from_name
     if content.use_owner_as_sender and r.owner and r.owner.get("email"):
         from_address = r.owner["email"]
@@ -554,11 +558,13 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
     else:
         stat = session.get(EmailStat, next(iter(outcomes)))
         email_id = stat.email_id if stat else None
-    if email_id is not None and counts["sent"]:
+    if email_id is not None:
         emails = table_of(Email)
-        session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + counts["sent"]))
+        if counts["sent"]:
+            session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + counts["sent"]))
+        name = session.execute(sa.select(emails.c.name).where(emails.c.id == email_id)).scalar() or ""
         for e in events:
-            e["details"]["email_id"] = email_id
+            e["details"] |= {"email_id": email_id, "name": name}
     if events:
         bulk.log_events(session=session, events=events)
     return True
@@ -779,3 +785,13 @@ def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) 
     if result.outcome != "sent":
         raise SendError(f"The server did not take the test message: {result.answer}")
     return result.answer
+
+
+def rendered_for(*, session: Session, stat: EmailStat) -> str | None:
+    """The HTML of a sent message, filled again for its contact ("view in browser" of a delivered one)."""
+    email = session.get(Email, stat.email_id)
+    if email is None or stat.contact_id is None:
+        return None
+    content = _prepare(session, email, mailer.config(session=session))
+    recipient = _recipient(session, stat, content.domain)
+    return email_tokens.render(content.html, _context(content, recipient), html=True).replace(CT_MARK, stat.tracking_hash)

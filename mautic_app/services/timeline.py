@@ -35,6 +35,12 @@ EVENT_LABELS = {
     "focus_view": "Focus item viewed",
     "focus_click": "Focus item clicked",
     "focus_conversion": "Focus item converted",
+    "email.sent": "E-mail sent",
+    "email.failed": "E-mail failed",
+    "email.read": "E-mail opened",
+    "email.click": "E-mail link clicked",
+    "email.unsubscribed": "Unsubscribed",
+    "email.resubscribed": "Resubscribed",
 }
 
 
@@ -106,6 +112,16 @@ def describe(event: ContactEvent) -> str:
         return f"{verb} focus item {d.get('name', '')}"
     if t == "company":
         return f"{'Linked to' if d.get('added') else 'Unlinked from'} company {d.get('name', '')}"
+    if t == "email.sent":
+        return f"Sent e-mail {d.get('name', '')}"
+    if t == "email.failed":
+        return f"E-mail {d.get('name', '')} failed: {d.get('error', '')}"
+    if t == "email.read":
+        return f"Opened e-mail {d.get('name', '')}"
+    if t == "email.click":
+        return f"Clicked {d.get('url', '')} in e-mail {d.get('name', '')}"
+    if t in ("email.unsubscribed", "email.resubscribed"):
+        return f"{'Unsubscribed from' if t == 'email.unsubscribed' else 'Resubscribed to'} e-mails ({d.get('name', '')})"
     return EVENT_LABELS.get(t, t)
 
 

@@ -183,7 +183,7 @@ class ContactDetailState(RecordPage, rx.State):
                 await self._reload_events()
                 await self._reload_visits()
 
-        await live.follow(self, ["contacts", "segment_members"], refresh)
+        await live.follow(self, ["contacts", "segment_members", "contact_activity"], refresh)
 
     async def _after_write(self) -> None:
         if await self._refresh():

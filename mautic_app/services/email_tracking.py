@@ -1,0 +1,157 @@
+"""What recipients do with a sent e-mail: open it (the pixel), click a link (the redirect), read it in the
+browser, unsubscribe and resubscribe. Each finds its message by the ledger row's random tracking hash; a hash
+that matches nothing changes nothing.
+
+Every event lands on the contact's timeline, counts as activity (last active), and is published on the
+e-mail's topic (its stats page) and ``contact_activity`` (the contact's page)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mautic_app import changefeed, db
+from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, OutboxMessage
+from mautic_app.models.base import table_of, utcnow
+from mautic_app.services import contacts as contact_service
+from mautic_app.services import email_sends, mailer, timeline, tracking
+
+HASH = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REDIRECT = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+UTM_KEYS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign", "utmContent": "utm_content"}
+
+
+def stat_of(*, session: Session, tracking_hash: str) -> EmailStat | None:
+    """The message a hash names; None for a malformed or unknown one (forged, truncated, a test send's)."""
+    if not HASH.match(tracking_hash or ""):
+        return None
+    return session.exec(select(EmailStat).where(col(EmailStat.tracking_hash) == tracking_hash)).first()
+
+
+def _activity(session: Session, stat: EmailStat, event_type: str, details: dict[str, Any]) -> None:
+    now = utcnow()
+    email = session.get(Email, stat.email_id)
+    if stat.contact_id is not None:
+        timeline.log(session=session, contact_id=stat.contact_id, event_type=event_type,
+                     details={"email_id": stat.email_id, "stat_id": stat.id, "name": email.name if email else "", **details})
+        contacts = table_of(Contact)
+        session.execute(sa.update(contacts).where(contacts.c.id == stat.contact_id).values(last_active=now))
+        changefeed.publish_after_commit(session, "contact_activity", {"ids": [stat.contact_id]})
+    changefeed.publish_after_commit(session, f"email:{stat.email_id}", {"activity": event_type})
+    changefeed.publish_after_commit(session, "emails", {"id": stat.email_id})
+
+
+def record_open(*, session: Session, tracking_hash: str) -> bool:
+    """An open: every one counts in ``open_count``; the first marks the message read and counts for the e-mail."""
+    stat = stat_of(session=session, tracking_hash=tracking_hash)
+    if stat is None:
+        return False
+    stats, emails = table_of(EmailStat), table_of(Email)
+    now = utcnow()
+    first = sa.update(stats).where(stats.c.id == stat.id, stats.c.is_read.is_(False)).values(is_read=True, date_read=now)
+    if db.rows_changed(session.execute(first)) == 1:  # of two opens at once, one is the first
+        session.execute(sa.update(emails).where(emails.c.id == stat.email_id).values(read_count=emails.c.read_count + 1))
+        _activity(session, stat, "email.read", {})
+    session.execute(sa.update(stats).where(stats.c.id == stat.id).values(open_count=stats.c.open_count + 1, last_opened=now))
+    return True
+
+
+@dataclass
+class Click:
+    url: str  # where to send the browser
+    contact_id: int | None
+
+
+def with_utm(url: str, utm: dict[str, Any]) -> str:
+    """The link with the e-mail's UTM tags added (tags the link already has win)."""
+    tags = {UTM_KEYS[k]: str(v) for k, v in (utm or {}).items() if k in UTM_KEYS and v}
+    if not tags:
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {k for k, _ in query}
+    query += [(k, v) for k, v in tags.items() if k not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def record_click(*, session: Session, redirect_id: str, tracking_hash: str | None) -> Click | None:
+    """A click through ``/r/{redirect_id}``: None when the link does not exist, or the hash names a message of
+    another e-mail (never a redirect then). Without a hash it is an anonymous click, as in Mautic."""
+    if not REDIRECT.match(redirect_id or ""):
+        return None
+    link = session.exec(select(EmailLink).where(col(EmailLink.redirect_id) == redirect_id)).first()
+    if link is None:
+        return None
+    stat = None
+    if tracking_hash:
+        stat = stat_of(session=session, tracking_hash=tracking_hash)
+        if stat is None or stat.email_id != link.email_id:
+            return None
+    assert link.id is not None
+    clicks, links = table_of(EmailClick), table_of(EmailLink)
+    unique = stat is None or session.execute(sa.select(clicks.c.id).where(clicks.c.link_id == link.id, clicks.c.stat_id == stat.id)).first() is None
+    session.execute(sa.update(links).where(links.c.id == link.id).values(hits=links.c.hits + 1, unique_hits=links.c.unique_hits + int(unique)))
+    session.add(EmailClick(link_id=link.id, stat_id=stat.id if stat else None, contact_id=stat.contact_id if stat else None))
+    email = session.get(Email, link.email_id)
+    url = with_utm(link.url, email.utm_tags if email else {})
+    if stat is None:
+        return Click(url, None)
+    if unique:
+        emails = table_of(Email)
+        session.execute(sa.update(emails).where(emails.c.id == link.email_id).values(click_count=emails.c.click_count + 1))
+    record_open(session=session, tracking_hash=stat.tracking_hash)  # a click proves the message was opened
+    _activity(session, stat, "email.click", {"url": link.url})
+    if stat.contact_id is not None:
+        # The landing page's tracking script identifies the visitor from this signed token (Mautic's ``ct``).
+        token = tracking.contact_token(session=session, contact_id=stat.contact_id, channel="email", channel_id=link.email_id)
+        parts = urlsplit(url)
+        url = urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("ct", token)])))
+    return Click(url, stat.contact_id)
+
+
+def public_id(*, session: Session, contact_id: int) -> str:
+    return tracking.ensure_public_id(session=session, contact_id=contact_id)
+
+
+def web_view(*, session: Session, tracking_hash: str) -> str | None:
+    """The message's HTML as it was sent (from the outbox copy, else rendered again), for "view in browser"."""
+    stat = stat_of(session=session, tracking_hash=tracking_hash)
+    if stat is None:
+        return None
+    stat.viewed_in_browser = True
+    session.add(stat)
+    kept = session.exec(select(OutboxMessage).where(col(OutboxMessage.stat_id) == stat.id)).first()
+    if kept is not None:
+        shown = mailer.outbox_message(session=session, message_id=kept.id or 0)
+        if shown:
+            return shown["html"]
+    return email_sends.rendered_for(session=session, stat=stat)
+
+
+def is_unsubscribed(*, session: Session, stat: EmailStat) -> bool:
+    if stat.contact_id is None:
+        return False
+    row = session.exec(select(DoNotContact).where(col(DoNotContact.contact_id) == stat.contact_id, col(DoNotContact.channel) == "email")).first()
+    return row is not None
+
+
+def unsubscribe(*, session: Session, stat: EmailStat) -> None:
+    """Do not contact by e-mail, reason "unsubscribed", naming the e-mail it came from."""
+    if stat.contact_id is None or is_unsubscribed(session=session, stat=stat):
+        return
+    email = session.get(Email, stat.email_id)
+    contact_service.add_dnc(session=session, contact_id=stat.contact_id, channel="email", reason=1, channel_id=stat.email_id,
+                            comments=f"Unsubscribed from e-mail {email.name if email else stat.email_id}")
+    _activity(session, stat, "email.unsubscribed", {})
+
+
+def resubscribe(*, session: Session, stat: EmailStat) -> None:
+    if stat.contact_id is None or not is_unsubscribed(session=session, stat=stat):
+        return
+    contact_service.remove_dnc(session=session, contact_id=stat.contact_id, channel="email")
+    _activity(session, stat, "email.resubscribed", {})

@@ -1,0 +1,173 @@
+"""Public e-mail routes (Mautic's paths): the open pixel ``/email/{hash}.gif``, click redirects
+``/r/{redirect}?ct={hash}``, "view in browser" ``/email/view/{hash}``, and unsubscribing at
+``/email/unsubscribe/{hash}`` (a page with a confirm and a resubscribe button, and RFC 8058's one-click POST).
+
+A hash that names no message gets a 404 everywhere but the pixel (which is always the GIF); a click only
+ever leads to a link that was in that very e-mail. Opens and clicks are written in groups by one writer
+thread (a broadcast's first minutes bring thousands at once)."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+
+from mautic_app.db import session_scope
+from mautic_app.models import Email
+from mautic_app.queues.group_writer import Busy, GroupWriter
+from mautic_app.services import email_tracking
+from mautic_app.settings import get_settings
+from mautic_app.web.tracking import CONTACT_COOKIE, ONE_YEAR, PIXEL
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+FORM_TOKEN_DAYS = 30
+
+
+def _write_opens(hashes: list[str]) -> list[bool]:
+    with session_scope() as session:
+        return [email_tracking.record_open(session=session, tracking_hash=h) for h in hashes]
+
+
+def _write_clicks(items: list[tuple[str, str | None]]) -> list[tuple[str, str | None] | None]:
+    """Each click's target and, when it names a contact, that contact's public id (for the tracking cookie)."""
+    out: list[tuple[str, str | None] | None] = []
+    with session_scope() as session:
+        for redirect_id, tracking_hash in items:
+            click = email_tracking.record_click(session=session, redirect_id=redirect_id, tracking_hash=tracking_hash)
+            if click is None:
+                out.append(None)
+            else:
+                pid = email_tracking.public_id(session=session, contact_id=click.contact_id) if click.contact_id else None
+                out.append((click.url, pid))
+    return out
+
+
+_opens = GroupWriter("e-mail opens", _write_opens)
+_clicks = GroupWriter("e-mail clicks", _write_clicks)
+
+
+@router.get("/email/{name}.gif")
+async def pixel(name: str) -> Response:
+    """Always the GIF, whether or not the hash names a message (it never tells which)."""
+    try:
+        await _opens.submit(name[:64])
+    except Busy:
+        log.warning("e-mail open not recorded: the writer is far behind")
+    except Exception:  # noqa: BLE001  (a lost open is not worth a broken image)
+        log.exception("could not record an e-mail open")
+    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
+@router.get("/r/{redirect_id}")
+async def click(redirect_id: str, request: Request) -> Response:
+    tracking_hash = request.query_params.get("ct") or None
+    try:
+        found = await _clicks.submit((redirect_id[:32], tracking_hash[:64] if tracking_hash else None))
+    except Busy:
+        return Response("Busy, try again in a moment.", status_code=503, headers={"Retry-After": "1"})
+    if found is None:
+        return _page("Link not found", "<p>This link does not exist.</p>", status=404)
+    url, public_id = found
+    response = RedirectResponse(url, status_code=302, headers=NO_STORE)
+    if public_id:  # the visitor is this contact on our own pages too, as a tracked visit would set it
+        response.set_cookie(CONTACT_COOKIE, public_id, max_age=ONE_YEAR, path="/", samesite="lax",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/email/view/{tracking_hash}")
+async def web_view(tracking_hash: str) -> Response:
+    def read() -> str | None:
+        with session_scope() as session:
+            return email_tracking.web_view(session=session, tracking_hash=tracking_hash)
+
+    body = await run_in_threadpool(read)
+    if body is None:
+        return _page("Not found", "<p>This e-mail does not exist.</p>", status=404)
+    # The marketer's HTML, shown on our origin: sandboxed, so no script in it runs here.
+    return HTMLResponse(body, headers=NO_STORE | {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt="email-unsubscribe")
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
+            f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
+            f"padding:0 1rem;color:#222}}button{{font:inherit;padding:.5rem 1rem}}</style></head>"
+            f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
+    return HTMLResponse(page, status_code=status, headers=NO_STORE | {"X-Frame-Options": "DENY",
+                                                                      "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"})
+
+
+def _state(tracking_hash: str) -> tuple[str, str, bool] | None:
+    """(the address, the e-mail's name, unsubscribed?) for a hash, or None."""
+    with session_scope() as session:
+        stat = email_tracking.stat_of(session=session, tracking_hash=tracking_hash)
+        if stat is None or stat.contact_id is None:
+            return None
+        email = session.get(Email, stat.email_id)
+        return stat.email_address, email.name if email else "", email_tracking.is_unsubscribed(session=session, stat=stat)
+
+
+def _unsubscribe_page(tracking_hash: str, address: str, name: str, unsubscribed: bool, done: str = "") -> HTMLResponse:
+    token = _signer().dumps(tracking_hash)
+    if unsubscribed:
+        text = done or f"<p>{html.escape(address)} will get no more e-mails from us.</p>"
+        button, action = "Resubscribe", "resubscribe"
+    else:
+        text = done or f"<p>Stop e-mails to {html.escape(address)}? (You got this one as “{html.escape(name)}”.)</p>"
+        button, action = "Unsubscribe", "unsubscribe"
+    form = (f'<form method="post"><input type="hidden" name="token" value="{html.escape(token)}">'
+            f'<input type="hidden" name="action" value="{action}"><button type="submit">{button}</button></form>')
+    return _page("Unsubscribed" if unsubscribed else "Unsubscribe", text + form)
+
+
+@router.get("/email/unsubscribe/{tracking_hash}")
+async def unsubscribe_page(tracking_hash: str) -> Response:
+    state = await run_in_threadpool(_state, tracking_hash)
+    if state is None:
+        return _page("Not found", "<p>This unsubscribe link is not valid.</p>", status=404)
+    return _unsubscribe_page(tracking_hash, *state)
+
+
+@router.post("/email/unsubscribe/{tracking_hash}")
+async def unsubscribe(tracking_hash: str, request: Request) -> Response:
+    """The page's buttons (with their signed token), or a mail client's one-click unsubscribe (RFC 8058)."""
+    form = await request.form()
+    one_click = form.get("List-Unsubscribe") == "One-Click"
+    action = "unsubscribe" if one_click else str(form.get("action") or "")
+    if not one_click:
+        try:
+            if _signer().loads(str(form.get("token") or ""), max_age=FORM_TOKEN_DAYS * 86400) != tracking_hash:
+                raise BadSignature("another message's token")
+        except BadSignature:
+            return _page("Not found", "<p>This unsubscribe link is not valid.</p>", status=404)
+    if action not in ("unsubscribe", "resubscribe"):
+        return _page("Bad request", "<p>Unknown action.</p>", status=400)
+
+    def change() -> bool:
+        with session_scope() as session:
+            stat = email_tracking.stat_of(session=session, tracking_hash=tracking_hash)
+            if stat is None or stat.contact_id is None:
+                return False
+            (email_tracking.unsubscribe if action == "unsubscribe" else email_tracking.resubscribe)(session=session, stat=stat)
+            return True
+
+    if not await run_in_threadpool(change):
+        return _page("Not found", "<p>This unsubscribe link is not valid.</p>", status=404)
+    if one_click:
+        return Response("Unsubscribed.", media_type="text/plain", headers=NO_STORE)
+    state = await run_in_threadpool(_state, tracking_hash)
+    assert state is not None
+    address, name, unsubscribed = state
+    done = (f"<p>Done: {html.escape(address)} is unsubscribed.</p>" if unsubscribed
+            else f"<p>Welcome back: {html.escape(address)} gets our e-mails again.</p>")
+    return _unsubscribe_page(tracking_hash, address, name, unsubscribed, done)

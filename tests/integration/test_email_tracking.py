@@ -1,0 +1,151 @@
+"""The public e-mail routes on a delivered message: the pixel, click redirects, view in browser and
+unsubscribing; forged hashes and links of other e-mails go nowhere."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlmodel import select
+
+from mautic_app import db
+from mautic_app.models import ContactEvent, DoNotContact, Email, EmailClick, EmailLink, EmailStat
+from mautic_app.services import contacts, email_sends
+
+HTML = ('<html><body><p>Hi {contactfield=firstname}</p><a href="https://shop.example/offer?x=1">Offer</a>'
+        '<a href="{unsubscribe_url}">Unsubscribe</a></body></html>')
+
+
+@pytest.fixture
+def delivered(session, monkeypatch):
+    """A template e-mail delivered to one contact through the outbox; returns (email id, stat, contact id)."""
+    monkeypatch.delenv("MAUTIC_MAILER_DSN", raising=False)
+    monkeypatch.setattr(db, "send_task", lambda *a: None)
+
+    def make(name="Ann", subject="Welcome", utm=None):
+        with session() as s:
+            cid = contacts.create(session=s, values={"email": f"{name.lower()}@example.com", "firstname": name})[0]
+            e = Email(name=subject, email_type="template", subject=subject, custom_html=HTML, from_address="news@shop.example",
+                      utm_tags=utm or {})
+            s.add(e)
+            s.flush()
+            stat_id = email_sends.send_to_contact(session=s, email_id=e.id, contact_id=cid, source="api").id
+            email_id = e.id
+        assert email_sends.deliver(stat_id=stat_id) == "sent"
+        with session() as s:
+            return email_id, s.get(EmailStat, stat_id), cid
+
+    return make
+
+
+def _events(session, cid, kind):
+    with session() as s:
+        return s.exec(select(ContactEvent).where(ContactEvent.contact_id == cid, ContactEvent.event_type == kind)).all()
+
+
+def test_open_pixel_counts_once_as_read_and_every_time(client, session, delivered):
+    email_id, stat, cid = delivered()
+    for _ in range(3):
+        r = client.get(f"/email/{stat.tracking_hash}.gif")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    with session() as s:
+        st = s.get(EmailStat, stat.id)
+        assert (st.is_read, st.open_count) == (True, 3) and st.date_read is not None
+        assert s.get(Email, email_id).read_count == 1
+    assert len(_events(session, cid, "email.read")) == 1
+
+
+def test_unknown_or_forged_hash_is_still_a_gif_and_writes_nothing(client, session, delivered):
+    _email_id, stat, _cid = delivered()
+    for name in ("nope", stat.tracking_hash[:-3], stat.tracking_hash + "x", "%3Cscript%3E"):
+        r = client.get(f"/email/{name}.gif")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    with session() as s:
+        assert s.get(EmailStat, stat.id).open_count == 0
+
+
+def test_click_redirects_to_the_link_with_utm_tags_and_identifies(client, session, delivered):
+    email_id, stat, cid = delivered(utm={"utmSource": "mautic", "utmCampaign": "autumn"})
+    with session() as s:
+        link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
+    assert link.url == "https://shop.example/offer?x=1"
+    r = client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    assert r.status_code == 302
+    target = urlsplit(r.headers["location"])
+    query = parse_qs(target.query)
+    assert (target.netloc, target.path) == ("shop.example", "/offer")
+    assert query["x"] == ["1"] and query["utm_source"] == ["mautic"] and query["utm_campaign"] == ["autumn"] and query["ct"]
+    assert "mtc_id" in r.cookies
+    client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    with session() as s:
+        link = s.get(EmailLink, link.id)
+        assert (link.hits, link.unique_hits) == (2, 1)
+        assert s.get(Email, email_id).click_count == 1
+        assert s.get(EmailStat, stat.id).is_read  # a click proves the open
+        assert len(s.exec(select(EmailClick)).all()) == 2
+    assert _events(session, cid, "email.click")[0].details["url"] == "https://shop.example/offer?x=1"
+
+
+def test_click_on_another_emails_link_or_a_forged_hash_is_a_404(client, session, delivered):
+    email_a, stat_a, _ = delivered("Ann", "A")
+    email_b, stat_b, _ = delivered("Bob", "B")
+    with session() as s:
+        link_a = s.exec(select(EmailLink).where(EmailLink.email_id == email_a)).one()
+    for url in (f"/r/{link_a.redirect_id}?ct={stat_b.tracking_hash}", f"/r/{link_a.redirect_id}?ct={stat_a.tracking_hash[:-2]}",
+                f"/r/{link_a.redirect_id}?ct=forged-forged-forged-forged", "/r/notalink123?ct=" + stat_a.tracking_hash,
+                "/r/..%2F..%2Fhttps:evil.example"):
+        r = client.get(url, follow_redirects=False)
+        assert r.status_code == 404, url
+        assert "location" not in r.headers
+    # without a hash the link still works, as an anonymous click (Mautic does the same)
+    r = client.get(f"/r/{link_a.redirect_id}", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith("https://shop.example/offer")
+
+
+def test_one_click_unsubscribe_sets_do_not_contact(client, session, delivered):
+    email_id, stat, cid = delivered()
+    r = client.post(f"/email/unsubscribe/{stat.tracking_hash}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200
+    with session() as s:
+        dnc = s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).one()
+        assert (dnc.channel, dnc.reason, dnc.channel_id) == ("email", 1, email_id)
+    assert _events(session, cid, "email.unsubscribed")
+
+
+def test_unsubscribe_page_confirms_and_resubscribes(client, session, delivered):
+    _email_id, stat, cid = delivered()
+    page = client.get(f"/email/unsubscribe/{stat.tracking_hash}")
+    assert page.status_code == 200 and "ann@example.com" in page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    done = client.post(f"/email/unsubscribe/{stat.tracking_hash}", data={"token": token, "action": "unsubscribe"})
+    assert "is unsubscribed" in done.text and "Resubscribe" in done.text
+    with session() as s:
+        assert s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).first() is not None
+    back = client.post(f"/email/unsubscribe/{stat.tracking_hash}", data={"token": token, "action": "resubscribe"})
+    assert "gets our e-mails again" in back.text
+    with session() as s:
+        assert s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).first() is None
+
+
+def test_a_token_for_another_message_or_a_bad_hash_is_a_404(client, session, delivered):
+    _e1, stat_a, cid_a = delivered("Ann", "A")
+    _e2, stat_b, cid_b = delivered("Bob", "B")
+    page = client.get(f"/email/unsubscribe/{stat_a.tracking_hash}")
+    token_a = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    r = client.post(f"/email/unsubscribe/{stat_b.tracking_hash}", data={"token": token_a, "action": "unsubscribe"})
+    assert r.status_code == 404
+    assert client.get("/email/unsubscribe/forged-forged-forged-forged").status_code == 404
+    assert client.get(f"/email/unsubscribe/{stat_a.tracking_hash[:-1]}").status_code == 404
+    with session() as s:
+        assert s.exec(select(DoNotContact)).all() == []
+
+
+def test_texts_are_escaped_and_the_web_view_is_sandboxed(client, session, delivered):
+    _email_id, stat, _cid = delivered("Eve", "<script>alert(1)</script>")
+    page = client.get(f"/email/unsubscribe/{stat.tracking_hash}")
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+    view = client.get(f"/email/view/{stat.tracking_hash}")
+    assert view.status_code == 200 and "Hi Eve" in view.text
+    assert view.headers["content-security-policy"] == "sandbox"
+    assert client.get("/email/view/forged-forged-forged-forged").status_code == 404
