@@ -31,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         print("(shown once; set MAUTIC_ADMIN_PASSWORD to choose it yourself)")
     if args.command == "bootstrap" and args.demo:
         with session_scope() as session:
-            if setup.seed_demo(session=session):
-                print("Seeded demo data.")
+            seeded = setup.seed_demo(session=session)
+        if seeded:
+            print("Seeded demo data.")
+            print(f"Sent the demo newsletter to {setup.seed_demo_emails()} contacts (kept in the outbox).")
     return 0
 
 

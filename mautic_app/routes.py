@@ -44,6 +44,11 @@ FOCUS_ITEMS = "/focus"
 FOCUS_ITEM = "/focus/[focus_id]"
 FOCUS_ITEM_NEW = "/focus/new"
 
+EMAILS = "/emails"
+EMAIL = "/emails/[email_id]"  # "new" stands for an e-mail not saved yet
+EMAIL_NEW = "/emails/new"
+OUTBOX = "/outbox"
+
 STAGES = "/stages"
 POINT_ACTIONS = "/points"
 POINT_TRIGGERS = "/points/triggers"
@@ -52,6 +57,7 @@ POINT_GROUPS = "/points/groups"
 CUSTOM_FIELDS = "/settings/fields"
 USERS = "/settings/users"
 TRACKING_SETTINGS = "/settings/tracking"
+EMAIL_SETTINGS = "/settings/email"
 
 
 def _fill(pattern: str, value: Any) -> str:
@@ -110,6 +116,10 @@ def form_public(form_id: Any) -> str:
 
 def focus_item(focus_id: Any) -> str:
     return _fill(FOCUS_ITEM, focus_id)
+
+
+def email(email_id: Any) -> str:
+    return _fill(EMAIL, email_id)
 
 
 def custom_fields(obj: str) -> str:

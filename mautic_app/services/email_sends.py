@@ -749,18 +749,31 @@ def _sample(session: Session, contact_id: int | None) -> tuple[dict[str, Any], d
     return values, owner, _companies(session, [contact_id]).get(contact_id, {})
 
 
+def render_draft(*, session: Session, subject: str, source: str, mjml: bool, plain: str = "", from_name: str = "",
+                 contact_id: int | None = None) -> dict[str, str]:
+    """Content as ``contact_id`` (or a sample contact) would get it, saved or not: subject, HTML and text with
+    tokens filled, links as written (nothing is tracked); "error" says why it does not compile."""
+    try:
+        html = email_content.finish_html(email_content.compile_mjml(source)) if mjml else email_content.finish_html(source)
+    except email_content.ContentError as exc:
+        return {"subject": subject, "html": "", "text": "", "error": str(exc)}
+    values, owner, company = _sample(session, contact_id)
+    ctx = email_tokens.TokenContext(contact=values, company=company, owner=owner, urls=_urls("preview"),
+                                    signature=_signature(owner, from_name), subject=subject, today=date.today(), extra={})
+    text = plain or email_content.plain_text(html)
+    return {"subject": email_tokens.render(email_tokens.prepare(subject), ctx, html=False),
+            "html": email_tokens.render(email_tokens.prepare(html), ctx, html=True),
+            "text": email_tokens.render(email_tokens.prepare(text), ctx, html=False), "error": ""}
+
+
 def render_preview(*, session: Session, email_id: int, contact_id: int | None = None) -> dict[str, str]:
-    """The e-mail as ``contact_id`` (or a sample contact) would get it: subject, HTML and text, tokens filled,
-    links as written (nothing is tracked)."""
+    """A saved e-mail as ``contact_id`` (or a sample contact) would get it."""
     email = session.get(Email, email_id)
     if email is None:
         raise SendError("This e-mail does not exist (it may have been deleted).")
-    content = _prepare(session, email, mailer.config(session=session), track_links=False)
-    values, owner, company = _sample(session, contact_id)
-    ctx = email_tokens.TokenContext(contact=values, company=company, owner=owner, urls=_urls("preview"),
-                                    signature=_signature(owner, content.from_name), subject=content.subject_text, today=date.today(), extra={})
-    return {"subject": email_tokens.render(content.subject, ctx, html=False),
-            "html": email_tokens.render(content.html, ctx, html=True), "text": email_tokens.render(content.text, ctx, html=False)}
+    mjml = bool(email.content_mjml.strip())
+    return render_draft(session=session, subject=email.subject, source=email.content_mjml if mjml else email.custom_html, mjml=mjml,
+                        plain=email.plain_text, from_name=email.from_name, contact_id=contact_id)
 
 
 def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) -> str:

@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from mautic_app import db
+from mautic_app import changefeed, db
 from mautic_app.domain import mailer_dsn
 from mautic_app.domain.email_message import Outgoing, build_message, check_header
 from mautic_app.models import EmailSetting, OutboxMessage
@@ -327,6 +327,7 @@ class OutboxTransport:
             for message, stat_id in messages:
                 session.add(OutboxMessage(stat_id=stat_id, to_address=message.recipients[0][:191], subject=message.subject[:191],
                                           message=message.data.decode("utf-8", errors="replace")))
+            changefeed.publish_after_commit(session, "outbox", {"added": len(messages)})
         return [Result("sent", "kept in the outbox (no e-mail transport is configured)") for _ in messages]
 
     def close(self) -> None:

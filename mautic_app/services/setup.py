@@ -8,13 +8,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from mautic_app.db import get_engine
+from mautic_app.db import get_engine, session_scope
+from mautic_app.domain import email_templates
 from mautic_app.domain import tracking as rules
-from mautic_app.models import Contact, ContactEvent
+from mautic_app.models import Contact, ContactEvent, Email, EmailLink, EmailStat
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, fields, stages, tracking, users
+from mautic_app.services import companies, email_sends, email_tracking, emails, fields, mailer, segments, stages, tracking, users
 from mautic_app.services import contacts as contact_service
 from mautic_app.settings import PROJECT_ROOT
 
@@ -130,3 +131,35 @@ def _seed_visits(*, session: Session, rnd: random.Random, visitors: list[tuple[i
                 at += timedelta(seconds=rnd.randint(15, 240))
     hits.sort(key=lambda h: h["at"])
     tracking.record_hits(session=session, hits=hits, max_age=timedelta(days=61))
+
+
+def seed_demo_emails(*, seed: int = 7, recipients: int = 60) -> int:
+    """Demo e-mails, once: a welcome template and a newsletter really sent (through the outbox) to a demo
+    segment, some of it opened and clicked. Only while no transport is configured: demo mail never leaves."""
+    rnd = random.Random(seed)
+    with session_scope() as session:
+        if mailer.config(session=session).kind != "outbox" or session.exec(select(Email.id)).first() is not None:
+            return 0
+        ids = [i for i in session.exec(select(col(Contact.id)).where(col(Contact.email).is_not(None)).order_by(col(Contact.id)).limit(recipients)) if i]
+        segment = segments.save_segment(session=session, values={"name": "Newsletter readers", "description": "Demo: the newsletter's audience"})
+        assert segment.id is not None
+        segments.add_contacts(session=session, segment_id=segment.id, contact_ids=ids)
+        emails.save_email(session=session, values={"name": "Welcome", "subject": "Welcome, {contactfield=firstname|friend}!",
+                                                   "content_mjml": email_templates.source("announcement"), "template": "announcement"})
+        news = emails.save_email(session=session, values={
+            "name": "Monthly news", "email_type": "list", "subject": "{contactfield=firstname|Hello}, our monthly news",
+            "preheader": "What happened this month", "content_mjml": email_templates.source("newsletter"), "template": "newsletter",
+            "utm_tags": {"utmSource": "mautic", "utmMedium": "email", "utmCampaign": "monthly-news"}}, segment_ids=[segment.id])
+        assert news.id is not None
+        send_id = email_sends.start_broadcast(session=session, email_id=news.id).id
+        assert send_id is not None
+    while email_sends.run_broadcast(send_id=send_id, chain="demo"):
+        pass
+    with session_scope() as session:
+        link = session.exec(select(EmailLink).where(EmailLink.email_id == news.id)).first()
+        for stat in session.exec(select(EmailStat).where(EmailStat.send_id == send_id)).all():
+            if rnd.random() < 0.5:
+                email_tracking.record_open(session=session, tracking_hash=stat.tracking_hash)
+                if link is not None and rnd.random() < 0.4:
+                    email_tracking.record_click(session=session, redirect_id=link.redirect_id, tracking_hash=stat.tracking_hash)
+    return len(ids)

@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Visitors", routes.VISITORS, "eye"),
     ("Segments", routes.SEGMENTS, "filter"),
     ("Forms", routes.FORMS, "clipboard-list"),
+    ("E-mails", routes.EMAILS, "mail"),
     ("Focus items", routes.FOCUS_ITEMS, "target"),
     ("Companies", routes.COMPANIES, "building-2"),
     ("Stages", routes.STAGES, "milestone"),
@@ -30,6 +31,7 @@ ADMIN_NAV: list[tuple[str, str, str]] = [
     ("Custom fields", routes.CUSTOM_FIELDS, "list-plus"),
     ("Users", routes.USERS, "user-cog"),
     ("Tracking", routes.TRACKING_SETTINGS, "radar"),
+    ("E-mail", routes.EMAIL_SETTINGS, "mail"),
 ]
 
 
