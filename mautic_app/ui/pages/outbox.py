@@ -11,6 +11,7 @@ from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import mailer
 from mautic_app.ui import live
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN
 from mautic_app.ui.layout import page_header, template
 
 PAGE = 30
@@ -95,16 +96,17 @@ def outbox_page() -> rx.Component:
                    "Settings → E-mail.", icon="inbox", color_scheme="amber", role="note", width="100%"),
         rx.text(S.total.to_string() + " messages", size="2", role="status"),
         rx.cond(S.rows.length() > 0, rx.table.root(
+            rx.el.caption("Outbox messages", style=VISUALLY_HIDDEN),
             rx.table.header(rx.table.row(rx.table.column_header_cell("Kept"), rx.table.column_header_cell("To"),
                                          rx.table.column_header_cell("Subject"))),
-            rx.table.body(rx.foreach(S.rows, _row)), variant="surface", width="100%", aria_label="Outbox messages")),
+            rx.table.body(rx.foreach(S.rows, _row)), variant="surface", width="100%")),
         rx.hstack(rx.button("Newer", variant="soft", on_click=S.newer, disabled=S.start == 0),
                   rx.button("Older", variant="soft", on_click=S.older, disabled=S.start + 30 >= S.total), spacing="2"),
         rx.dialog.root(
             rx.dialog.content(
                 rx.dialog.title(S.message["subject"]),
                 rx.dialog.description(rx.text("From ", S.message["from"], " to ", S.message["to"], " · not delivered", size="2")),
-                rx.el.iframe(src_doc=S.message["html"], sandbox="", title="Message",
+                rx.el.iframe(src_doc=S.message["html"], sandbox="allow-same-origin", title="Message",
                              style={"width": "100%", "height": "30rem", "border": "1px solid var(--gray-a6)", "background": "white"}),
                 rx.dialog.close(rx.button("Close", variant="soft")),
                 max_width="50rem",

@@ -51,6 +51,7 @@ class EmailState(RecordPage, rx.State):
     preview_subject: str = ""
     preview_html: str = ""
     preview_error: str = ""
+    preview_version: int = 0  # a new preview is a new frame (a srcdoc changed in place can keep showing the old one)
     # test send
     test_address: str = ""
     test_answer: str = ""
@@ -210,6 +211,7 @@ class EmailState(RecordPage, rx.State):
         if shown["error"]:
             self.preview_error = f"The content does not compile: {shown['error']}"
         self.preview_subject, self.preview_html = shown["subject"], shown["html"]
+        self.preview_version += 1
 
     @rx.event
     async def refresh_preview(self):

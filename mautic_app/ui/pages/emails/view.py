@@ -7,7 +7,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.domain.email_tokens import TOKENS
-from mautic_app.ui.components.widgets import labelled, native_select, section
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select, section
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.emails.state import ERROR_KEYS, TEMPLATE_CHOICES, EmailState
 
@@ -63,7 +63,7 @@ def _content() -> rx.Component:
         ),
         rx.cond(S.preview_error != "", rx.callout(S.preview_error, icon="triangle-alert", color_scheme="amber", role="alert", width="100%")),
         rx.text("Subject: ", rx.text.strong(S.preview_subject), size="2"),
-        rx.el.iframe(src_doc=S.preview_html, sandbox="", title="E-mail preview",
+        rx.el.iframe(src_doc=S.preview_html, sandbox="allow-same-origin", title="E-mail preview", key=S.preview_version,
                      style={"width": S.preview_width, "max_width": "100%", "height": "36rem", "border": "1px solid var(--gray-a6)",
                             "border_radius": "6px", "background": "white"}),
         flex="2", min_width="20rem", spacing="2",
@@ -180,11 +180,12 @@ def _sending() -> rx.Component:
                     _stat("Failed", "failed"), columns=rx.breakpoints(initial="2", md="4"), spacing="2", width="100%"),
             rx.plotly(data=S.figure, width="100%"),
             rx.cond(S.links.length() > 0, rx.table.root(
+                rx.el.caption("Clicks per link", style=VISUALLY_HIDDEN),
                 rx.table.header(rx.table.row(rx.table.column_header_cell("Link"), rx.table.column_header_cell("Clicks"),
                                              rx.table.column_header_cell("Unique clicks"))),
                 rx.table.body(rx.foreach(S.links, lambda link: rx.table.row(rx.table.cell(rx.text(link["url"], size="2")),
                                                                            rx.table.cell(link["hits"]), rx.table.cell(link["unique"])))),
-                variant="surface", width="100%", aria_label="Clicks per link")),
+                variant="surface", width="100%")),
         ),
         spacing="3", width="100%",
     )
