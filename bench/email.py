@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from email import policy
 
 import sqlalchemy as sa
 
@@ -129,7 +128,7 @@ def run() -> None:
                 recipients = [email_sends.Recipient(st.id, st.contact_id, st.email_address, st.tracking_hash, st.message_id,
                                                     {"firstname": f"First{i}", "email": st.email_address}) for i, st in enumerate(stats)]
             t0 = time.perf_counter()
-            rendered = [(r.address, email_sends.render(content, r).as_bytes(policy=policy.SMTP)) for r in recipients]
+            rendered = [(r.address, email_sends.render(content, r).data) for r in recipients]
             render_s = time.perf_counter() - t0
             raw = _raw_loop(port, rendered, connections)
         print(f"broadcast: {CONTACTS / ours:,.0f} messages/s (goal >= 500) over {connections} connections; "

@@ -216,13 +216,15 @@ def _segments(session: Session, email_id: int) -> tuple[list[int], list[int]]:
     return [r.segment_id for r in rows if not r.excluded], [r.segment_id for r in rows if r.excluded]
 
 
-def _pending(email_id: int, included: list[int], excluded: list[int]) -> sa.Select[Any]:
+def _pending(email_id: int, included: list[int], excluded: list[int], after: int = 0) -> sa.Select[Any]:
     """Contacts of the included segments, not in an excluded one, with an address, this e-mail not yet
-    theirs: a contact in two included segments is one row."""
+    theirs: a contact in two included segments is one row. ``after``: only ids above it (a broadcast's
+    cursor, so each batch starts where the last one ended instead of scanning everyone sent so far)."""
     sc, contacts, stats = table_of(SegmentContact), table_of(Contact), table_of(EmailStat)
     excluded_sc = sc.alias("excluded_members")
     query = (
         sa.select(contacts.c.id).where(
+            contacts.c.id > after,
             sa.exists().where(sc.c.contact_id == contacts.c.id, sc.c.segment_id.in_(included), sc.c.manually_removed.is_(False)),
             contacts.c.email.is_not(None), contacts.c.email != "",
             ~sa.exists().where(stats.c.email_id == email_id, stats.c.contact_id == contacts.c.id),
@@ -461,7 +463,11 @@ def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str) -
     if not _renew(session, send.id, me, now):
         return None
     included, excluded = _segments(session, send.email_id)
-    ids = list(session.execute(_pending(send.email_id, included, excluded).order_by(table_of(Contact).c.id).limit(size)).scalars())
+    stats, by_id = table_of(EmailStat), table_of(Contact).c.id
+    after = session.execute(sa.select(sa.func.max(stats.c.contact_id)).where(stats.c.send_id == send.id)).scalar() or 0
+    ids = list(session.execute(_pending(send.email_id, included, excluded, after).order_by(by_id).limit(size)).scalars())
+    if not ids and after:  # members who joined behind the cursor while it ran
+        ids = list(session.execute(_pending(send.email_id, included, excluded).order_by(by_id).limit(size)).scalars())
     if not ids:
         return Claim([], 0)
     values = contact_service.read_many(session=session, ids=ids)
@@ -594,29 +600,36 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
             return False
     pace = 1.0 / cfg.rate_per_second if cfg.rate_per_second else 0.0
     deadline = time.monotonic() + seconds
+    with db.session_scope() as session:
+        claim = _next(session, send_id, me, batch, content.domain)
     with mailer.open_transport(cfg) as transport:
-        while time.monotonic() < deadline:
+        while claim is not None:
             started = time.monotonic()
-            with db.session_scope() as session:
-                send = session.get(EmailSend, send_id)
-                claim = _claim(session, send, me, batch, content.domain) if send is not None else None
-                if claim is not None and not claim.recipients and not claim.skipped:
-                    _finish(session, send_id, me)
-                    return False
-            if claim is None:
-                with db.session_scope() as session:
-                    _let_go(session, send_id, me)
-                return False
-            messages = []
-            for r in claim.recipients:
-                messages.append((render(content, r), r.stat_id))
+            messages = [(render(content, r), r.stat_id) for r in claim.recipients]
             outcomes = _deliver(transport, messages) if messages else {}
+            if pace:
+                time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
+            # One transaction records this batch and claims the next: the batch in flight is never more than one.
             with db.session_scope() as session:
                 if outcomes and not _record(session, send_id, me, outcomes, claim.recipients, utcnow()):
                     return False
-            if pace:
-                time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
-    return True
+                if time.monotonic() >= deadline:
+                    return True  # the next run of the chain goes on from here, holding the lease
+                claim = _next(session, send_id, me, batch, content.domain)
+    return False
+
+
+def _next(session: Session, send_id: int, me: str, batch: int, domain: str) -> Claim | None:
+    """The next batch; None once the broadcast finished or stopped being ours (the lease is let go)."""
+    send = session.get(EmailSend, send_id)
+    claim = _claim(session, send, me, batch, domain) if send is not None else None
+    if claim is None:
+        _let_go(session, send_id, me)
+        return None
+    if not claim.recipients and not claim.skipped:
+        _finish(session, send_id, me)
+        return None
+    return claim
 
 
 def _finish(session: Session, send_id: int, me: str) -> None:
