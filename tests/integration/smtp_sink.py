@@ -77,6 +77,7 @@ def smtp_sink() -> Iterator[Sink]:
     sink = Sink("127.0.0.1", port)
     controller = _Counting(sink, hostname="127.0.0.1", port=port)
     controller.start()
+    sink.connections = 0  # the controller's own check that it is up
     try:
         yield sink
     finally:
