@@ -7,7 +7,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mautic_app.settings import get_settings
-from mautic_app.web.api import companies, contacts, devices, errors, fields, focus, forms, notes, points, segments
+from mautic_app.web.api import companies, contacts, devices, emails, errors, fields, focus, forms, notes, points, segments
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -62,7 +62,7 @@ def build_api() -> FastAPI:
     # A contact's plus/minus points first: they are more specific than the contacts router's /points/{operator}/{delta}.
     api.include_router(points.contact_router)
     api.include_router(segments.contact_router)  # /contacts/list/segments before the contacts router's /contacts/{id}
-    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router, forms.router, focus.router):
+    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router, forms.router, focus.router, emails.router):
         api.include_router(router)
     api.add_middleware(ApiGate)
     return api
