@@ -109,8 +109,8 @@ ACTION_TYPES: dict[str, ActionType] = {a.key: a for a in (
                available=False, unavailable_reason="Arrives with e-mails."),
     ActionType("email.send.user", "Send an e-mail to a user", "E-mails a user.",
                available=False, unavailable_reason="Arrives with e-mails."),
-    ActionType("email.send.lead", "Send an e-mail to the contact", "E-mails the contact.",
-               available=False, unavailable_reason="Arrives with e-mails."),
+    ActionType("email.send.lead", "Send an e-mail to the contact", "E-mails the contact a template e-mail.",
+               (("email", "E-mail", "number"),)),
     ActionType("asset.download", "Download an asset", "Gives the visitor a file.",
                available=False, unavailable_reason="Arrives with assets."),
 )}

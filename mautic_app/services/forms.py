@@ -32,7 +32,7 @@ from mautic_app.domain import search as search_syntax
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, contacts, points, segments, timeline, tracking
+from mautic_app.services import companies, contacts, email_sends, points, segments, timeline, tracking
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
 
@@ -496,6 +496,12 @@ def _repost(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> Non
     ctx.outcome.repost = {"url": props.get("post_url"), "submission_id": ctx.submission.id}
 
 
+def _send_email(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    """Queued: the message goes out after the submission commits (see ``services.email_sends``)."""
+    email_sends.send_to_contact(session=session, email_id=int(props.get("email") or 0), contact_id=ctx.contact_id,
+                                source="form", source_id=ctx.form.id)
+
+
 ACTION_HANDLERS: dict[str, Callable[[Session, _ActionContext, dict[str, Any]], None]] = {
     "lead.pointschange": _points,
     "lead.changetags": _tags,
@@ -504,6 +510,7 @@ ACTION_HANDLERS: dict[str, Callable[[Session, _ActionContext, dict[str, Any]], N
     "lead.removednc": _remove_dnc,
     "lead.scorecontactscompanies": _company_score,
     "form.repost": _repost,
+    "email.send.lead": _send_email,
 }
 
 

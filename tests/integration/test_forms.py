@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from mautic_app.domain.forms import FormError
 from mautic_app.models import (
     Company,
     CompanyContact,
@@ -486,3 +487,27 @@ def test_saving_a_form_keeps_the_ids_of_the_fields_and_actions_it_keeps(session)
     assert after["email"] == before["firstname"] and after["firstname"] == before["email"]
     assert set(after) == {"email", "firstname", "phone"} and after["phone"] not in (before["email"], before["firstname"])
     assert [(a.id, a.properties) for a in actions] == [(action_id, {"points": 2})]
+
+
+def test_send_email_to_the_contact_action_queues_the_template_email(site, session, monkeypatch):
+    from mautic_app import db
+    from mautic_app.models import Email, EmailStat
+
+    queued = []
+    monkeypatch.setattr(db, "send_task", lambda task, *args: queued.append((task, *args)) if task.startswith("mautic.emails.") else None)
+    with session() as s:
+        welcome = Email(name="Welcome", subject="Welcome {contactfield=firstname}", custom_html="<p>Hi</p>")
+        s.add(welcome)
+        s.flush()
+        email_id = welcome.id
+    form_id = make_form(session, actions=[{"type": "email.send.lead", "properties": {"email": email_id}}])
+    assert post(site, form_id, email="new@example.com", firstname="Nia").json()["success"] == 1
+    with session() as s:
+        stat = s.execute(sa.select(EmailStat)).scalar_one()
+        contact = s.execute(sa.select(Contact).where(Contact.email == "new@example.com")).scalar_one()
+        assert (stat.email_id, stat.contact_id, stat.source, stat.source_id, stat.status) == (email_id, contact.id, "form", form_id, "queued")
+    assert queued == [("mautic.emails.deliver", stat.id)]
+    with session() as s:
+        with pytest.raises(FormError, match="E-mail"):
+            forms.save_form(session=s, form_id=None, values={"name": "Broken"}, fields=FIELDS,
+                            actions=[{"type": "email.send.lead", "properties": {"email": ""}}])

@@ -34,6 +34,13 @@ def _action_card(row: rx.Var, index: rx.Var) -> rx.Component:
             width="100%")),
         rx.cond(kind == "lead.scorecontactscompanies", box("Points for the company", "score")),
         rx.cond(kind == "form.repost", box("Re-post to URL", "post_url")),
+        rx.cond(kind == "email.send.lead", rx.vstack(
+            labelled("E-mail to send", native_select(rx.el.option("Choose a template e-mail…", value=""),
+                                                     rx.foreach(S.email_choices, lambda e: rx.el.option(e["label"], value=e["value"])),
+                                                     id="action-email-" + index.to(str), value=row["email"].to(str),
+                                                     on_change=lambda v: S.set_action(index, "email", v)),
+                     "action-email-" + index.to(str)),
+            width="100%")),
         width="100%", spacing="2",
     ), width="100%")
 

@@ -29,6 +29,7 @@ class FormEditState(RecordPage, rx.State):
     preview_html: str = ""
     mapping: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
+    email_choices: list[dict[str, str]] = []
     saving: bool = False
     origin: str = ""
 
@@ -74,7 +75,7 @@ class FormEditState(RecordPage, rx.State):
     async def load(self):
         self.origin = self.router.url.origin
         choices = await rx.run_in_thread(data.choices)
-        self.mapping, self.segment_choices = choices["mapping"], choices["segments"]
+        self.mapping, self.segment_choices, self.email_choices = choices["mapping"], choices["segments"], choices["emails"]
         self.errors, self.selected, self.missing = {}, -1, False
         form_id = routes.id_in_path(self.router.url.path, routes.FORM)
         if form_id is None:
