@@ -90,9 +90,8 @@ ACTION_TYPES: dict[str, RuleType] = {
             context_key="page_id",
         ),
         RuleType(
-            "email.open", "Opens an e-mail", "Scores opening one of the chosen e-mails.",
+            "email.open", "Opens an e-mail", "Scores opening one of the chosen e-mails (the first open of each message).",
             (_ids("emails", "E-mails", "any e-mail"),), context_key="email_id",
-            available=False, unavailable_reason="Arrives with e-mails.",
         ),
         RuleType(
             "email.send", "Is sent an e-mail", "Scores being sent one of the chosen e-mails.",
@@ -127,6 +126,10 @@ TRIGGER_EVENT_TYPES: dict[str, RuleType] = {
                 Property("add_to_segments", "Add to segments", "ids", hint="Segment ids (on the Segments page), comma separated."),
                 Property("remove_from_segments", "Remove from segments", "ids", hint="Segment ids (on the Segments page), comma separated."),
             ),
+        ),
+        RuleType(
+            "email.send", "Send an e-mail", "Sends template e-mails to the contact.",
+            (Property("emails", "E-mails", "ids", hint="Template e-mail ids (on the E-mails page), comma separated."),),
         ),
     )
 }

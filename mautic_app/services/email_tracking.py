@@ -19,7 +19,7 @@ from mautic_app import changefeed, db
 from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, OutboxMessage
 from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import contacts as contact_service
-from mautic_app.services import email_sends, mailer, timeline, tracking
+from mautic_app.services import email_sends, mailer, points, timeline, tracking
 
 HASH = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REDIRECT = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
@@ -57,6 +57,8 @@ def record_open(*, session: Session, tracking_hash: str) -> bool:
     if db.rows_changed(session.execute(first)) == 1:  # of two opens at once, one is the first
         session.execute(sa.update(emails).where(emails.c.id == stat.email_id).values(read_count=emails.c.read_count + 1))
         _activity(session, stat, "email.read", {})
+        if stat.contact_id is not None:
+            points.score(session=session, contact_id=stat.contact_id, action_type="email.open", context={"email_id": stat.email_id})
     session.execute(sa.update(stats).where(stats.c.id == stat.id).values(open_count=stats.c.open_count + 1, last_opened=now))
     return True
 

@@ -7,6 +7,7 @@ through ``services.contacts.change_points`` so the timeline and the change feed 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +31,9 @@ from mautic_app.models import (
     PointTriggerLog,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, segments, timeline
+from mautic_app.services import contacts, email_sends, segments, timeline
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 200
 MAX_EVENTS = 50
@@ -558,6 +561,13 @@ def _run_event(session: Session, event_type: str, properties: dict[str, Any], co
     elif event_type == "segments.modify":  # by hand: the contact stays in (or out) whatever the filters say
         segments.change_by_hand(session=session, contact_ids=contact_ids, add=properties.get("add_to_segments") or [],
                                 remove=properties.get("remove_from_segments") or [])
+    elif event_type == "email.send":
+        for email_id in properties.get("emails") or []:
+            for contact_id in contact_ids:
+                try:
+                    email_sends.send_to_contact(session=session, email_id=int(email_id), contact_id=contact_id, source="point_trigger")
+                except email_sends.SendError as exc:  # deleted or unpublished since: the other events still run
+                    log.warning("point trigger could not send e-mail %s to %s: %s", email_id, contact_id, exc)
 
 
 def apply_trigger_to_existing(*, session: Session, trigger_id: int) -> int:

@@ -149,3 +149,21 @@ def test_texts_are_escaped_and_the_web_view_is_sandboxed(client, session, delive
     assert view.status_code == 200 and "Hi Eve" in view.text
     assert view.headers["content-security-policy"] == "sandbox"
     assert client.get("/email/view/forged-forged-forged-forged").status_code == 404
+
+
+def test_opening_scores_and_a_trigger_sends_an_email(client, session, delivered):
+    from mautic_app.models import Contact
+    from mautic_app.services import points
+
+    email_id, stat, cid = delivered()
+    with session() as s:
+        points.save_action(session=s, action_id=None, name="Opens", type="email.open", delta=10, properties={"emails": [email_id]})
+        trigger = points.save_trigger(session=s, trigger_id=None, name="Warm", points=10, color="#ff0000",
+                                      events=[{"type": "email.send", "properties": {"emails": [email_id]}}])
+        assert trigger.id
+    client.get(f"/email/{stat.tracking_hash}.gif")
+    client.get(f"/email/{stat.tracking_hash}.gif")  # only the first open scores
+    with session() as s:
+        assert s.get(Contact, cid).points == 10
+        sent = s.exec(select(EmailStat).where(EmailStat.contact_id == cid, EmailStat.source == "point_trigger")).all()
+        assert [(x.email_id, x.status) for x in sent] == [(email_id, "queued")]

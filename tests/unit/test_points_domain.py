@@ -119,7 +119,8 @@ def test_id_and_tag_lists_are_validated():
 def test_types_and_their_availability():
     assert rules.action_type("url.hit").key == "url.hit"
     assert rules.action_type("form.submit").available  # forms have landed
-    for key in ("email.open", "email.send", "asset.download"):
+    assert rules.action_type("email.open").available  # e-mails have landed
+    for key in ("email.send", "asset.download"):
         assert not rules.ACTION_TYPES[key].available and rules.ACTION_TYPES[key].unavailable_reason
         with pytest.raises(rules.PointRuleError) as err:
             rules.action_type(key)
@@ -128,7 +129,9 @@ def test_types_and_their_availability():
         rules.action_type("<script>")
     assert rules.trigger_event_type("lead.changetags").key == "tags.modify"  # Mautic's name
     assert rules.trigger_event_type("lead.changelists").key == "segments.modify"  # segments have landed
-    assert rules.labels(rules.TRIGGER_EVENT_TYPES) == {"tags.modify": "Modify tags", "segments.modify": "Modify segments"}
+    assert rules.trigger_event_type("email.send").available
+    assert rules.labels(rules.TRIGGER_EVENT_TYPES) == {"tags.modify": "Modify tags", "segments.modify": "Modify segments",
+                                                      "email.send": "Send an e-mail"}
     with pytest.raises(rules.PointRuleError) as err:
         rules.validate_properties(rules.TRIGGER_EVENT_TYPES["segments.modify"], {"add_to_segments": "1, two"})
     assert "ids" in err.value.errors["add_to_segments"]
