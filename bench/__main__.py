@@ -35,6 +35,7 @@ def main() -> int:
         from bench import email
 
         email.run()
+        email.run_tracking()
     return 0
 
 

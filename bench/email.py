@@ -6,6 +6,9 @@ contacts in the send ledger, rendering each message (tokens, tracked links, head
 transport's pool of connections and recording every outcome. The baseline sends the same pre-rendered
 messages over the same number of connections with nothing else: the physical limit of this sink here.
 Rendering alone is reported too.
+
+Then the open pixel and click redirects through the production web server (the embedded default, SQLite),
+driven by ``wrk`` over 200 recipients' messages, against ``GET /ping`` of the same server.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import time
 
 import sqlalchemy as sa
 
-from bench.common import report, scratch_database, use_database
+from bench.common import report, scratch_database, scratch_folder, use_database
+from bench.load import wrk
+from bench.server import app_server
 
 CONTACTS = int(os.environ.get("BENCH_EMAIL_CONTACTS", "100000"))
 HTML = """<html><body><h1>Hello {contactfield=firstname|there}</h1>
@@ -140,8 +145,59 @@ def run() -> None:
         sink.wait()
 
 
+TRACKING_SECONDS = int(os.environ.get("BENCH_EMAIL_TRACKING_SECONDS", "6"))
+PATHS_LUA = """
+local paths = {%(paths)s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+"""
+
+
+def _seed_tracking(sqlite_path) -> tuple[list[str], list[str]]:
+    """200 delivered messages of one e-mail with one link, written into the running app's database."""
+    import secrets
+
+    from mautic_app.models import Email, EmailLink, EmailStat
+
+    db = use_database(f"sqlite:///{sqlite_path}", data_dir=sqlite_path.parent)
+    with db.session_scope() as session:
+        email = Email(name="Bench", subject="Bench", custom_html="<p>x</p>")
+        session.add(email)
+        session.flush()
+        link = EmailLink(email_id=email.id, url="https://shop.example/offer", redirect_id=secrets.token_urlsafe(12))
+        session.add(link)
+        hashes = [secrets.token_urlsafe(24) for _ in range(200)]
+        session.add_all([EmailStat(email_id=email.id, tracking_hash=h, status="sent", source="broadcast") for h in hashes])
+        redirect = link.redirect_id
+    return [f"/email/{h}.gif" for h in hashes], [f"/r/{redirect}?ct={h}" for h in hashes]
+
+
+def run_tracking() -> None:
+    with scratch_folder("mautic-bench-email-tracking") as folder, app_server(folder, database_url=None, redis_url=None) as app:
+        pixels, clicks = _seed_tracking(app.sqlite_path)
+        rates: dict[str, list[float]] = {"ping": [], "pixel": [], "click": []}
+        scripts = {"ping": None, "pixel": PATHS_LUA % {"paths": ",".join(f'"{p}"' for p in pixels)},
+                   "click": PATHS_LUA % {"paths": ",".join(f'"{p}"' for p in clicks)}}
+        for name, script in scripts.items():  # warm-up
+            wrk(app.base + ("/ping" if name == "ping" else "/"), script, 1, 32, app.folder)
+        for _ in range(2):
+            for name, script in scripts.items():
+                result = wrk(app.base + ("/ping" if name == "ping" else "/"), script, TRACKING_SECONDS / 2, 32, app.folder)
+                good = result.ok + result.count(302)
+                rates[name].append(result.rate * good / result.requests if result.requests else 0.0)
+    ping = sum(rates["ping"]) / 2
+    report("open pixel/s vs GET /ping (embedded)", sum(rates["pixel"]) / 2, ping, unit="/s", goal="goal: ratio >= 0.5")
+    report("click redirects/s vs GET /ping (embedded)", sum(rates["click"]) / 2, ping, unit="/s", goal="goal: ratio >= 0.5")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["sink"]:
         sink_main(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["tracking"]:
+        run_tracking()
     else:
         run()
+        run_tracking()
