@@ -201,6 +201,10 @@ class Tables:
     do_not_contact: Any
     group_scores: Any
     form_submissions: Any = None
+    # E-mail activity, one row per (contact, e-mail): messages sent, read, and clicked through.
+    email_sent: Any = None
+    email_read: Any = None
+    email_clicked: Any = None
 
 
 # ------------------------------------------------------------------ relative dates

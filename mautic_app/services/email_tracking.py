@@ -42,6 +42,8 @@ def _activity(session: Session, stat: EmailStat, event_type: str, details: dict[
         contacts = table_of(Contact)
         session.execute(sa.update(contacts).where(contacts.c.id == stat.contact_id).values(last_active=now))
         changefeed.publish_after_commit(session, "contact_activity", {"ids": [stat.contact_id]})
+        # Segments filtering on e-mail activity take the contact in (or out) at once.
+        changefeed.publish_after_commit(session, "contacts", {"ids": [stat.contact_id], "action": "email"})
     changefeed.publish_after_commit(session, f"email:{stat.email_id}", {"activity": event_type})
     changefeed.publish_after_commit(session, "emails", {"id": stat.email_id})
 

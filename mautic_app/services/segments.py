@@ -29,6 +29,10 @@ from mautic_app.models import (
     ContactEvent,
     ContactTag,
     DoNotContact,
+    Email,
+    EmailClick,
+    EmailLink,
+    EmailStat,
     Form,
     FormSubmission,
     GroupContactScore,
@@ -111,6 +115,11 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
     submitted = session.execute(sa.select(col(Form.id), col(Form.name)).order_by(col(Form.name))).all()
     add(rules.FilterField("form_submit", "Submitted form", "Forms", "id", "related", column="form_id", object="behaviors",
                           options=tuple((str(i), n) for i, n in submitted), extra={"table": "form_submissions"}))
+    mails = session.execute(sa.select(col(Email.id), col(Email.name)).order_by(col(Email.name))).all()
+    for key, label, table in (("lead_email_sent", "Sent e-mail", "email_sent"), ("lead_email_received", "Read e-mail", "email_read"),
+                              ("email_clicked_link", "Clicked a link in e-mail", "email_clicked")):
+        add(rules.FilterField(key, label, "E-mails", "id", "related", column="email_id", object="behaviors",
+                              options=tuple((str(i), n) for i, n in mails), extra={"table": table}))
     add(rules.FilterField("hit_url_count", "Page hits count", "Page hits", "number", "count", object="behaviors"))
     add(rules.FilterField("sessions", "Number of sessions", "Page hits", "number", "count", object="behaviors", extra={"sessions": True}))
     for key, label, channel, reason in _DNC:
@@ -129,8 +138,18 @@ def _tables(session: Session) -> rules.Tables:
         company_contacts=table_of(CompanyContact), contact_tags=table_of(ContactTag), tags=table_of(Tag),
         segment_contacts=table_of(SegmentContact), page_hits=table_of(PageHit), devices=table_of(ContactDevice),
         utm_tags=table_of(UtmTag), do_not_contact=table_of(DoNotContact), group_scores=table_of(GroupContactScore),
-        form_submissions=table_of(FormSubmission),
+        form_submissions=table_of(FormSubmission), **_email_activity(),
     )
+
+
+def _email_activity() -> dict[str, Any]:
+    stats, clicks, links = table_of(EmailStat), table_of(EmailClick), table_of(EmailLink)
+    return {
+        "email_sent": sa.select(stats.c.contact_id, stats.c.email_id).where(stats.c.status.in_(("sent", "unknown"))).subquery("email_sent"),
+        "email_read": sa.select(stats.c.contact_id, stats.c.email_id).where(stats.c.is_read.is_(True)).subquery("email_read"),
+        "email_clicked": sa.select(clicks.c.contact_id, links.c.email_id).join(links, links.c.id == clicks.c.link_id)
+        .subquery("email_clicked"),
+    }
 
 
 def compiler(*, session: Session, now: datetime | None = None) -> rules.Compiler:

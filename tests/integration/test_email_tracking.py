@@ -167,3 +167,24 @@ def test_opening_scores_and_a_trigger_sends_an_email(client, session, delivered)
         assert s.get(Contact, cid).points == 10
         sent = s.exec(select(EmailStat).where(EmailStat.contact_id == cid, EmailStat.source == "point_trigger")).all()
         assert [(x.email_id, x.status) for x in sent] == [(email_id, "queued")]
+
+
+def test_segment_filters_on_email_activity(client, session, delivered):
+    from mautic_app.services import segments
+
+    email_id, stat, cid = delivered("Ann", "A")
+    _other_email, _other_stat, bob = delivered("Bob", "B")
+
+    def members(field, operator="in"):
+        with session() as s:
+            found = segments.preview(session=s, filters=[{"glue": "and", "field": field, "operator": operator, "value": [str(email_id)]}])
+        return {row["id"] for row in found["sample"]} if found["total"] else set()
+
+    assert members("lead_email_sent") == {cid}
+    assert members("lead_email_received") == set() and members("email_clicked_link") == set()
+    client.get(f"/email/{stat.tracking_hash}.gif")
+    with session() as s:
+        link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
+    client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    assert members("lead_email_received") == {cid} and members("email_clicked_link") == {cid}
+    assert bob in members("lead_email_received", "!in") and cid not in members("lead_email_received", "!in")
