@@ -41,6 +41,7 @@ EVENT_LABELS = {
     "email.click": "E-mail link clicked",
     "email.unsubscribed": "Unsubscribed",
     "email.resubscribed": "Resubscribed",
+    "email.bounced_soft": "E-mail delayed (soft bounce)",
 }
 
 

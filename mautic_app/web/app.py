@@ -11,7 +11,7 @@ import os
 
 from fastapi import FastAPI
 
-from mautic_app.web import auth, email, exports, focus, forms, tracking
+from mautic_app.web import auth, email, email_webhooks, exports, focus, forms, tracking
 from mautic_app.web.api import NO_TELEMETRY, build_api
 
 
@@ -23,6 +23,7 @@ def build_public_app() -> FastAPI:
     app.include_router(forms.router)
     app.include_router(focus.router)
     app.include_router(email.router)
+    app.include_router(email_webhooks.router)
     if os.environ.get("MAUTIC_BENCH_ROUTES") == "1":
         app.include_router(tracking.bench_router)
     app.mount("/api", build_api())

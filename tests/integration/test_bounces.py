@@ -1,0 +1,115 @@
+"""Bounces and complaints: provider webhooks believed only when signed, each counted once, hard bounces and
+complaints making the contact do-not-contact, the bounce mailbox's reports, and texts kept inert."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+import pytest
+from sqlmodel import select
+
+from mautic_app import db
+from mautic_app.domain import bounces as rules
+from mautic_app.models import ContactEvent, DoNotContact, Email, EmailBounce, EmailStat
+from mautic_app.services import bounces, contacts, email_sends, timeline
+
+KEY = "mailgun-signing-key"
+
+
+@pytest.fixture
+def sent(session, monkeypatch):
+    """A message delivered (through the outbox) to ann@example.com; returns (stat, contact id)."""
+    monkeypatch.delenv("MAUTIC_MAILER_DSN", raising=False)
+    monkeypatch.setattr(db, "send_task", lambda *a: None)
+    with session() as s:
+        cid = contacts.create(session=s, values={"email": "ann@example.com", "firstname": "Ann"})[0]
+        e = Email(name="News", subject="News", custom_html="<p>x</p>")
+        s.add(e)
+        s.flush()
+        stat_id = email_sends.send_to_contact(session=s, email_id=e.id, contact_id=cid, source="api").id
+        bounces.save_webhook_secrets(session=s, values={"mailgun_signing_key": KEY, "postmark_token": "pm-token"})
+    email_sends.deliver(stat_id=stat_id)
+    with session() as s:
+        return s.get(EmailStat, stat_id), cid
+
+
+def _mailgun(event: dict, key: str = KEY, timestamp: int | None = None, token: str = "tok-1") -> dict:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {"signature": {"timestamp": ts, "token": token, "signature": hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()},
+            "event-data": event}
+
+
+def _dnc(session, cid):
+    with session() as s:
+        return s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).first()
+
+
+def test_mailgun_permanent_failure_sets_do_not_contact_once(client, session, sent):
+    stat, cid = sent
+    event = {"id": "ev-1", "event": "failed", "severity": "permanent", "recipient": "ann@example.com",
+             "delivery-status": {"description": "<script>alert(1)</script> mailbox unavailable"}}
+    r = client.post("/mailer/mailgun/callback", json=_mailgun(event))
+    assert r.status_code == 200, r.text
+    client.post("/mailer/mailgun/callback", json=_mailgun(event, token="tok-2"))  # the provider's retry
+    with session() as s:
+        rows = s.exec(select(EmailBounce)).all()
+        assert len(rows) == 1 and rows[0].stat_id == stat.id and rows[0].reason.startswith("<script>")  # kept as text
+        assert s.get(EmailStat, stat.id).status == "failed"
+        dnc = s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).one()
+        line = s.exec(select(ContactEvent).where(ContactEvent.contact_id == cid, ContactEvent.event_type == "dnc")).one()
+    assert (dnc.reason, dnc.channel_id) == (2, stat.email_id)
+    assert dnc.comments == "Bounced: <script>alert(1)</script> mailbox unavailable"  # text; pages render it escaped
+    assert timeline.describe(line) == "Added do not contact (email): Bounced"
+
+
+@pytest.mark.parametrize("tamper", ["key", "old", "garbage"])
+def test_mailgun_unsigned_or_stale_or_malformed_stores_nothing(client, session, sent, tamper):
+    _stat, cid = sent
+    event = {"id": "ev-x", "event": "failed", "severity": "permanent", "recipient": "ann@example.com"}
+    if tamper == "garbage":
+        r = client.post("/mailer/mailgun/callback", content=b"{nope", headers={"content-type": "application/json"})
+        assert r.status_code == 400
+    else:
+        body = _mailgun(event, key="wrong") if tamper == "key" else _mailgun(event, timestamp=int(time.time()) - 3600)
+        assert client.post("/mailer/mailgun/callback", json=body).status_code == 403
+    with session() as s:
+        assert s.exec(select(EmailBounce)).all() == []
+    assert _dnc(session, cid) is None
+
+
+def test_mailgun_temporary_failure_only_counts(client, session, sent):
+    _stat, cid = sent
+    r = client.post("/mailer/mailgun/callback", json=_mailgun({"id": "ev-2", "event": "failed", "severity": "temporary",
+                                                                "recipient": "ann@example.com"}))
+    assert r.status_code == 200
+    with session() as s:
+        assert [b.kind for b in s.exec(select(EmailBounce)).all()] == ["soft"]
+    assert _dnc(session, cid) is None
+
+
+def test_postmark_needs_its_token_and_a_complaint_unsubscribes(client, session, sent):
+    _stat, cid = sent
+    body = {"RecordType": "SpamComplaint", "ID": 42, "Email": "ann@example.com", "Description": "Marked as spam"}
+    assert client.post("/mailer/postmark/callback?token=wrong", json=body).status_code == 403
+    assert _dnc(session, cid) is None
+    assert client.post("/mailer/postmark/callback?token=pm-token", json=body).status_code == 200
+    dnc = _dnc(session, cid)
+    assert dnc.reason == 1 and "Complaint" in dnc.comments
+
+
+def test_bounce_mailbox_reports(session, sent):
+    stat, cid = sent
+    raw = rules.build_dsn(recipient="ann@example.com", status="5.1.1", diagnostic="550 no such user")
+    raw = raw.replace(b"Subject: (original)", f"Message-ID: {stat.message_id}\nSubject: (original)".encode())
+    with session() as s:
+        assert bounces.record_reports(session=s, raw_messages=[raw, b"Subject: hello\n\nnot a bounce\n"]) == 1
+    with session() as s:
+        assert s.exec(select(EmailBounce)).one().stat_id == stat.id
+    assert _dnc(session, cid).reason == 2
+
+
+def test_too_large_is_refused(client, sent):
+    r = client.post("/mailer/mailgun/callback", content=b"x" * (1 << 20 + 1), headers={"content-type": "application/json"})
+    assert r.status_code in (400, 413)
