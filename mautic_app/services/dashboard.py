@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from mautic_app.models import Contact
-from mautic_app.models.base import utcnow
+from mautic_app.models import Contact, EmailClick, EmailStat
+from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import visitors
 
 
@@ -55,3 +55,24 @@ def visits(*, session: Session, start: date, end: date) -> dict[str, Any]:
         "pages": visitors.popular_pages(session=session, start=start, end=end, limit=10),
         "devices": visitors.device_types(session=session, start=start, end=end),
     }
+
+
+def email_activity(*, session: Session, start: date, end: date) -> dict[str, Any]:
+    """Messages sent, opened (first opens) and clicks on each day from ``start`` to ``end``, zero-filled, and
+    the totals over the range."""
+    tz = utcnow().tzinfo
+    lo = datetime.combine(start, time.min, tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stats, clicks = table_of(EmailStat), table_of(EmailClick)
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+    def per_day(column: Any, *where: Any) -> list[int]:
+        day = sa.func.date(column) if sqlite else sa.func.date(sa.func.timezone("UTC", column))
+        counts = {d if isinstance(d, date) else date.fromisoformat(str(d)[:10]): int(n) for d, n in session.execute(
+            sa.select(day, sa.func.count()).where(column >= lo, column < hi, *where).group_by(day)).all()}
+        return [counts.get(d, 0) for d in days]
+
+    series = {"sent": per_day(stats.c.date_sent, stats.c.status == "sent"), "opened": per_day(stats.c.date_read),
+              "clicked": per_day(clicks.c.date_added)}
+    return {"days": days, **series, "totals": {k: sum(v) for k, v in series.items()}}

@@ -188,3 +188,15 @@ def test_segment_filters_on_email_activity(client, session, delivered):
     client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
     assert members("lead_email_received") == {cid} and members("email_clicked_link") == {cid}
     assert bob in members("lead_email_received", "!in") and cid not in members("lead_email_received", "!in")
+
+
+def test_dashboard_email_activity(client, session, delivered):
+    from mautic_app.models.base import utcnow
+    from mautic_app.services import dashboard
+
+    _email_id, stat, _cid = delivered()
+    client.get(f"/email/{stat.tracking_hash}.gif")
+    today = utcnow().date()
+    with session() as s:
+        data = dashboard.email_activity(session=s, start=today, end=today)
+    assert (data["sent"], data["opened"], data["clicked"], data["totals"]) == ([1], [1], [0], {"sent": 1, "opened": 1, "clicked": 0})

@@ -48,6 +48,12 @@ def _load_visits(days: int) -> dict[str, Any]:
         return dashboard.visits(session=session, start=end - timedelta(days=days - 1), end=end)
 
 
+def _load_emails(days: int) -> dict[str, Any]:
+    end = utcnow().date()
+    with session_scope() as session:
+        return dashboard.email_activity(session=session, start=end - timedelta(days=days - 1), end=end)
+
+
 def _style(fig: go.Figure, **layout) -> go.Figure:
     fig.update_layout({
         "margin": {"l": 40, "r": 10, "t": 10, "b": 40}, "height": 320, "paper_bgcolor": "rgba(0,0,0,0)",
@@ -97,6 +103,10 @@ class DashboardState(rx.State):
     returning_figure: go.Figure = go.Figure()
     pages_figure: go.Figure = go.Figure()
     devices_figure: go.Figure = go.Figure()
+    emails_figure: go.Figure = go.Figure()
+    emails_sent: int = 0
+    emails_read_rate: str = "0%"
+    emails_click_rate: str = "0%"
     _following: bool = False
     _charts_at: float = 0.0
     _charts_stale: bool = False
@@ -120,11 +130,23 @@ class DashboardState(rx.State):
         self.pages_figure, self.devices_figure = figures["pages"], figures["devices"]
         self._charts_at, self._charts_stale = time.monotonic(), False
 
+    async def _reload_emails(self) -> None:
+        days = int(self.range_days)
+        data = await rx.run_in_thread(lambda: _load_emails(days))
+        x = [d.isoformat() for d in data["days"]]
+        fig = go.Figure([go.Bar(x=x, y=data[k], name=label) for k, label in (("sent", "Sent"), ("opened", "Opened"), ("clicked", "Clicked"))])
+        self.emails_figure = _style(fig, yaxis=GRID, barmode="group")
+        totals = data["totals"]
+        self.emails_sent = totals["sent"]
+        self.emails_read_rate = f"{100 * totals['opened'] / totals['sent']:.1f}%" if totals["sent"] else "0%"
+        self.emails_click_rate = f"{100 * totals['clicked'] / totals['sent']:.1f}%" if totals["sent"] else "0%"
+
     @rx.event
     async def load(self):
         await self._reload()
         await self._reload_live()
         await self._reload_visits()
+        await self._reload_emails()
         self.loaded = True
         return DashboardState.follow_changes
 
@@ -134,12 +156,15 @@ class DashboardState(rx.State):
             self.range_days = value
             await self._reload()
             await self._reload_visits()
+            await self._reload_emails()
 
     @rx.event(background=True)
     async def follow_changes(self):
         async def refresh(batch):
             if any("ids" in p for p in batch):  # "contacts"
                 await self._reload()
+            if any("id" in p for p in batch):  # "emails": a broadcast's batch, an open, a click
+                await self._reload_emails()
             if any("contact_ids" in p for p in batch):  # "hits"
                 await self._reload_live()
                 if time.monotonic() - self._charts_at >= CHART_REFRESH_SECONDS:
@@ -153,7 +178,7 @@ class DashboardState(rx.State):
             if time.time() >= self._live_expires_at:  # a visitor's last hit left the window: drop them
                 await self._reload_live()
 
-        await live.follow(self, ["contacts", "hits"], refresh, on_idle=catch_up)
+        await live.follow(self, ["contacts", "hits", "emails"], refresh, on_idle=catch_up)
 
 
 def tile(label: str, value: rx.Var, icon: str) -> rx.Component:
@@ -259,6 +284,15 @@ def index() -> rx.Component:
         ),
         _chart("Contacts created", "contacts-chart-heading", DashboardState.figure),
         _live_panel(),
+        rx.grid(
+            tile("E-mails sent", DashboardState.emails_sent, "mail"),
+            tile("Read rate", DashboardState.emails_read_rate, "mail-open"),
+            tile("Click rate", DashboardState.emails_click_rate, "mouse-pointer-click"),
+            columns=rx.breakpoints(initial="1", sm="3"),
+            spacing="4",
+            width="100%",
+        ),
+        _chart("E-mails over time", "emails-chart-heading", DashboardState.emails_figure),
         rx.grid(
             _chart("Page hits over time", "hits-chart-heading", DashboardState.hits_figure),
             _chart("New vs returning visitors", "returning-chart-heading", DashboardState.returning_figure),
