@@ -53,16 +53,22 @@ def record_open(*, session: Session, tracking_hash: str) -> bool:
     stat = stat_of(session=session, tracking_hash=tracking_hash)
     if stat is None:
         return False
-    stats, emails = table_of(EmailStat), table_of(Email)
-    now = utcnow()
-    first = sa.update(stats).where(stats.c.id == stat.id, stats.c.is_read.is_(False)).values(is_read=True, date_read=now)
-    if db.rows_changed(session.execute(first)) == 1:  # of two opens at once, one is the first
-        session.execute(sa.update(emails).where(emails.c.id == stat.email_id).values(read_count=emails.c.read_count + 1))
-        _activity(session, stat, "email.read", {})
-        if stat.contact_id is not None:
-            points.score(session=session, contact_id=stat.contact_id, action_type="email.open", context={"email_id": stat.email_id})
-    session.execute(sa.update(stats).where(stats.c.id == stat.id).values(open_count=stats.c.open_count + 1, last_opened=now))
+    _read(session, stat)
+    stats = table_of(EmailStat)
+    session.execute(sa.update(stats).where(stats.c.id == stat.id).values(open_count=stats.c.open_count + 1, last_opened=utcnow()))
     return True
+
+
+def _read(session: Session, stat: EmailStat) -> None:
+    """The message was read (opened, or a link in it clicked): once per message, for the e-mail and the contact."""
+    stats, emails = table_of(EmailStat), table_of(Email)
+    first = sa.update(stats).where(stats.c.id == stat.id, stats.c.is_read.is_(False)).values(is_read=True, date_read=utcnow())
+    if db.rows_changed(session.execute(first)) != 1:  # of two opens at once, one is the first
+        return
+    session.execute(sa.update(emails).where(emails.c.id == stat.email_id).values(read_count=emails.c.read_count + 1))
+    _activity(session, stat, "email.read", {})
+    if stat.contact_id is not None:
+        points.score(session=session, contact_id=stat.contact_id, action_type="email.open", context={"email_id": stat.email_id})
 
 
 @dataclass
@@ -108,7 +114,7 @@ def record_click(*, session: Session, redirect_id: str, tracking_hash: str | Non
     if unique:
         emails = table_of(Email)
         session.execute(sa.update(emails).where(emails.c.id == link.email_id).values(click_count=emails.c.click_count + 1))
-    record_open(session=session, tracking_hash=stat.tracking_hash)  # a click proves the message was opened
+    _read(session, stat)  # a click proves the message was read (an image-blocking reader sends no open)
     _activity(session, stat, "email.click", {"url": link.url})
     if stat.contact_id is not None:
         # The landing page's tracking script identifies the visitor from this signed token (Mautic's ``ct``).

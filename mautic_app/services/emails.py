@@ -215,3 +215,20 @@ def stats(*, session: Session, email_id: int, days: int = 30) -> dict[str, Any]:
                    "opened": per_day(s.c.date_read, s.c.email_id == email_id),
                    "clicked": per_day(clicks.c.date_added, clicks.c.link_id.in_(link_ids))},
     }
+
+
+STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "unknown": "Delivery unknown",
+                 "skipped": "Not sent"}
+
+
+def sent_to_contact(*, session: Session, contact_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest messages to a contact, with whether each was opened and clicked."""
+    clicks = table_of(EmailClick)
+    rows = session.execute(
+        sa.select(EmailStat, col(Email.name), sa.select(sa.func.count()).where(clicks.c.stat_id == col(EmailStat.id)).scalar_subquery())
+        .join(Email, col(Email.id) == col(EmailStat.email_id)).where(col(EmailStat.contact_id) == contact_id)
+        .order_by(col(EmailStat.id).desc()).limit(limit)
+    ).all()
+    return [{"email_id": stat.email_id, "name": name, "status": STATUS_LABELS.get(stat.status, stat.status), "error": stat.error,
+             "date": stat.date_sent or stat.date_added, "opened": stat.open_count, "clicked": int(clicked or 0)}
+            for stat, name, clicked in rows]

@@ -200,3 +200,16 @@ def test_dashboard_email_activity(client, session, delivered):
     with session() as s:
         data = dashboard.email_activity(session=s, start=today, end=today)
     assert (data["sent"], data["opened"], data["clicked"], data["totals"]) == ([1], [1], [0], {"sent": 1, "opened": 1, "clicked": 0})
+
+
+def test_the_contacts_emails(client, session, delivered):
+    from mautic_app.services import emails
+
+    email_id, stat, cid = delivered("Ann", "Welcome")
+    client.get(f"/email/{stat.tracking_hash}.gif")
+    with session() as s:
+        link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
+    client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    with session() as s:
+        (row,) = emails.sent_to_contact(session=s, contact_id=cid)
+    assert (row["name"], row["status"], row["opened"], row["clicked"]) == ("Welcome", "Sent", 1, 1)

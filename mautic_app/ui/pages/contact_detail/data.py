@@ -7,8 +7,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from mautic_app import routes
 from mautic_app.db import session_scope
-from mautic_app.services import companies, contacts, segments, timeline, visitors
+from mautic_app.services import companies, contacts, emails, segments, timeline, visitors
 from mautic_app.services import fields as field_service
 from mautic_app.services import points as point_service
 from mautic_app.ui.components.contact_data import display_name
@@ -110,6 +111,10 @@ def load_contact(cid: int) -> dict[str, Any]:
                          for seg, _added, manual in segments.memberships(session=session, contact_id=cid)],
             "segment_choices": [{"value": str(seg.id), "label": seg.name}
                                 for seg in segments.list_segments(session=session, limit=500)[1]],
+            "emails": [{"href": routes.email(m["email_id"]), "name": m["name"], "status": m["status"], "date": _fmt(m["date"]),
+                        "opened": f"Opened {m['opened']}×" if m["opened"] else "Not opened",
+                        "clicked": f"clicked {m['clicked']}×" if m["clicked"] else ""}
+                       for m in emails.sent_to_contact(session=session, contact_id=cid)],
         }
 
 

@@ -1,4 +1,4 @@
-"""The contact page's Do not contact card, per channel, and the dialog that blocks one with a comment."""
+"""The contact page's e-mails card, its Do not contact card per channel, and the dialog that blocks one with a comment."""
 
 from __future__ import annotations
 
@@ -8,6 +8,23 @@ from mautic_app.ui.components.widgets import labelled, section
 from mautic_app.ui.pages.contact_detail.state import ContactDetailState
 
 S = ContactDetailState
+
+
+def emails_card() -> rx.Component:
+    """The newest e-mails sent to the contact: when, how it went, opened and clicked."""
+    return section(
+        "E-mails",
+        rx.cond(
+            S.emails.length() > 0,
+            rx.el.ul(rx.foreach(S.emails, lambda m: rx.el.li(rx.vstack(
+                rx.link(m["name"], href=m["href"], size="2", weight="medium"),
+                rx.text(m["status"], " · ", m["date"], " · ", m["opened"], rx.cond(m["clicked"] != "", ", " + m["clicked"], ""),
+                        size="1", color=rx.color("gray", 11)),
+                spacing="0"))), aria_label="E-mails sent", style={"list_style": "none", "padding": "0", "margin": "0",
+                                                                 "display": "flex", "flex_direction": "column", "gap": "6px"}),
+            rx.text("No e-mails yet.", size="2", color=rx.color("gray", 10)),
+        ),
+    )
 
 
 def dnc_card() -> rx.Component:

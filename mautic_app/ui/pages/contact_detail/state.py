@@ -62,6 +62,7 @@ class ContactDetailState(RecordPage, rx.State):
     tag_error: str = ""
     segments: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
+    emails: list[dict[str, str]] = []
     notes: list[dict[str, str]] = []
     note_error: str = ""
     note_key: int = 0
@@ -131,7 +132,7 @@ class ContactDetailState(RecordPage, rx.State):
         self.missing, self.merged_into = False, 0
         for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "group_scores", "date_added", "last_active", "groups",
                     "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages", "utm_tags",
-                    "segments", "segment_choices"):
+                    "segments", "segment_choices", "emails"):
             setattr(self, key, data[key])
         return True
 

@@ -10,7 +10,7 @@ from mautic_app.ui.components.widgets import confirm_dialog
 from mautic_app.ui.layout import missing_record, template
 from mautic_app.ui.pages.contact_detail.activity import activity_card
 from mautic_app.ui.pages.contact_detail.details import details_card
-from mautic_app.ui.pages.contact_detail.dnc import dnc_card, dnc_dialog
+from mautic_app.ui.pages.contact_detail.dnc import dnc_card, dnc_dialog, emails_card
 from mautic_app.ui.pages.contact_detail.memberships import companies_card, segments_card, tags_card
 from mautic_app.ui.pages.contact_detail.merge import merge_dialog
 from mautic_app.ui.pages.contact_detail.points_stage import points_stage_card
@@ -69,6 +69,7 @@ def _body() -> rx.Component:
                 tags_card(),
                 segments_card(),
                 companies_card(),
+                emails_card(),
                 dnc_card(),
                 ips_card(),
                 devices_card(),
