@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,10 +17,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed, db
-from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, OutboxMessage
+from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, FrequencyRule, OutboxMessage
 from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import contacts as contact_service
-from mautic_app.services import email_sends, mailer, points, timeline, tracking
+from mautic_app.services import email_sends, mailer, points, segments, timeline, tracking
 
 HASH = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REDIRECT = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
@@ -165,3 +166,37 @@ def resubscribe(*, session: Session, stat: EmailStat) -> None:
         return
     contact_service.remove_dnc(session=session, contact_id=stat.contact_id, channel="email")
     _activity(session, stat, "email.resubscribed", {})
+
+
+# ---------------------------------------------------------------- the preference center
+
+
+def preferences(*, session: Session, stat: EmailStat) -> dict[str, Any]:
+    """What the contact of a message may change: e-mail on or off, the segments marked for the preference
+    center that they are in, and a pause."""
+    assert stat.contact_id is not None
+    shown = [{"id": seg.id, "name": seg.public_name or seg.name}
+             for seg, _added, _manual in segments.memberships(session=session, contact_id=stat.contact_id) if seg.is_preference_center]
+    rule = session.exec(select(FrequencyRule).where(col(FrequencyRule.contact_id) == stat.contact_id, col(FrequencyRule.channel) == "email")).first()
+    return {"email": stat.email_address, "subscribed": not is_unsubscribed(session=session, stat=stat), "segments": shown,
+            "pause_from": rule.pause_from.date().isoformat() if rule and rule.pause_from else "",
+            "pause_to": rule.pause_to.date().isoformat() if rule and rule.pause_to else ""}
+
+
+def save_preferences(*, session: Session, stat: EmailStat, subscribed: bool, leave: list[int], pause_from: date | None,
+                     pause_to: date | None) -> None:
+    """Apply the preference center's form; only segments it offered can be left."""
+    assert stat.contact_id is not None
+    if pause_from and pause_to and pause_to < pause_from:
+        raise ValueError("The pause ends before it starts.")
+    (unsubscribe if not subscribed else resubscribe)(session=session, stat=stat)
+    offered = {s["id"] for s in preferences(session=session, stat=stat)["segments"]}
+    for segment_id in set(leave) & offered:
+        segments.remove_contacts(session=session, segment_id=segment_id, contact_ids=[stat.contact_id])
+    rule = session.exec(select(FrequencyRule).where(col(FrequencyRule.contact_id) == stat.contact_id, col(FrequencyRule.channel) == "email")).first()
+    if rule is None and not (pause_from or pause_to):
+        return
+    rule = rule or FrequencyRule(contact_id=stat.contact_id, channel="email")
+    rule.pause_from = datetime.combine(pause_from, time.min, tzinfo=UTC) if pause_from else None
+    rule.pause_to = datetime.combine(pause_to, time.max, tzinfo=UTC) if pause_to else None
+    session.add(rule)

@@ -1,6 +1,7 @@
 """Public e-mail routes (Mautic's paths): the open pixel ``/email/{hash}.gif``, click redirects
 ``/r/{redirect}?ct={hash}``, "view in browser" ``/email/view/{hash}``, and unsubscribing at
-``/email/unsubscribe/{hash}`` (a page with a confirm and a resubscribe button, and RFC 8058's one-click POST).
+``/email/unsubscribe/{hash}`` (a page with a confirm and a resubscribe button, and RFC 8058's one-click POST), and
+the preference center ``/email/preferences/{hash}`` (e-mail on or off, lists to leave, a pause).
 
 A hash that names no message gets a 404 everywhere but the pixel (which is always the GIF); a click only
 ever leads to a link that was in that very e-mail. Opens and clicks are written in groups by one writer
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -123,7 +125,8 @@ def _unsubscribe_page(tracking_hash: str, address: str, name: str, unsubscribed:
         text = done or f"<p>{html.escape(address)} will get no more e-mails from us.</p>"
         button, action = "Resubscribe", "resubscribe"
     else:
-        text = done or f"<p>Stop e-mails to {html.escape(address)}? (You got this one as “{html.escape(name)}”.)</p>"
+        text = done or (f"<p>Stop e-mails to {html.escape(address)}? (You got this one as “{html.escape(name)}”.) "
+                        f'Or <a href="/email/preferences/{html.escape(tracking_hash)}">choose what you get</a>.</p>')
         button, action = "Unsubscribe", "unsubscribe"
     form = (f'<form method="post"><input type="hidden" name="token" value="{html.escape(token)}">'
             f'<input type="hidden" name="action" value="{action}"><button type="submit">{button}</button></form>')
@@ -171,3 +174,70 @@ async def unsubscribe(tracking_hash: str, request: Request) -> Response:
     done = (f"<p>Done: {html.escape(address)} is unsubscribed.</p>" if unsubscribed
             else f"<p>Welcome back: {html.escape(address)} gets our e-mails again.</p>")
     return _unsubscribe_page(tracking_hash, address, name, unsubscribed, done)
+
+
+def _preferences_state(tracking_hash: str) -> dict | None:
+    with session_scope() as session:
+        stat = email_tracking.stat_of(session=session, tracking_hash=tracking_hash)
+        if stat is None or stat.contact_id is None:
+            return None
+        return email_tracking.preferences(session=session, stat=stat)
+
+
+def _preferences_page(tracking_hash: str, shown: dict, note: str = "") -> HTMLResponse:
+    token = html.escape(_signer().dumps(tracking_hash))
+    segments = "".join(
+        f'<label style="display:block"><input type="checkbox" name="keep" value="{s["id"]}" checked> {html.escape(s["name"])}</label>'
+        for s in shown["segments"])
+    checked = " checked" if shown["subscribed"] else ""
+    body = (f"{note}<p>E-mail preferences for {html.escape(shown['email'])}.</p>"
+            f'<form method="post"><input type="hidden" name="token" value="{token}">'
+            f'<p><label><input type="checkbox" name="email" value="1"{checked}> Send me e-mails</label></p>'
+            + (f"<fieldset><legend>Lists I am on</legend>{segments}</fieldset>" if segments else "")
+            + f'<fieldset><legend>Pause e-mails</legend><label>From <input type="date" name="pause_from" value="{html.escape(shown["pause_from"])}"></label> '
+            f'<label>until <input type="date" name="pause_to" value="{html.escape(shown["pause_to"])}"></label></fieldset>'
+            '<p><button type="submit">Save my preferences</button></p></form>')
+    return _page("E-mail preferences", body)
+
+
+@router.get("/email/preferences/{tracking_hash}")
+async def preferences_page(tracking_hash: str) -> Response:
+    shown = await run_in_threadpool(_preferences_state, tracking_hash)
+    if shown is None:
+        return _page("Not found", "<p>This link is not valid.</p>", status=404)
+    return _preferences_page(tracking_hash, shown)
+
+
+@router.post("/email/preferences/{tracking_hash}")
+async def save_preferences(tracking_hash: str, request: Request) -> Response:
+    form = await request.form()
+    try:
+        if _signer().loads(str(form.get("token") or ""), max_age=FORM_TOKEN_DAYS * 86400) != tracking_hash:
+            raise BadSignature("another message's token")
+    except BadSignature:
+        return _page("Not found", "<p>This link is not valid.</p>", status=404)
+    try:
+        pause_from = date.fromisoformat(str(form.get("pause_from"))) if form.get("pause_from") else None
+        pause_to = date.fromisoformat(str(form.get("pause_to"))) if form.get("pause_to") else None
+        keep = {int(str(v)) for v in form.getlist("keep") if str(v).isdigit()}
+    except ValueError:
+        return _page("Bad request", "<p>Those dates are not dates.</p>", status=400)
+
+    def save() -> bool:
+        with session_scope() as session:
+            stat = email_tracking.stat_of(session=session, tracking_hash=tracking_hash)
+            if stat is None or stat.contact_id is None:
+                return False
+            offered = {s["id"] for s in email_tracking.preferences(session=session, stat=stat)["segments"]}
+            email_tracking.save_preferences(session=session, stat=stat, subscribed=form.get("email") == "1", leave=sorted(offered - keep),
+                                            pause_from=pause_from, pause_to=pause_to)
+            return True
+
+    try:
+        if not await run_in_threadpool(save):
+            return _page("Not found", "<p>This link is not valid.</p>", status=404)
+    except ValueError as exc:
+        return _page("Bad request", f"<p>{html.escape(str(exc))}</p>", status=400)
+    shown = await run_in_threadpool(_preferences_state, tracking_hash)
+    assert shown is not None
+    return _preferences_page(tracking_hash, shown, "<p><strong>Saved.</strong></p>")

@@ -213,3 +213,36 @@ def test_the_contacts_emails(client, session, delivered):
     with session() as s:
         (row,) = emails.sent_to_contact(session=s, contact_id=cid)
     assert (row["name"], row["status"], row["opened"], row["clicked"]) == ("Welcome", "Sent", 1, 1)
+
+
+def test_preference_center_leaves_lists_pauses_and_turns_email_off(client, session, delivered):
+    from mautic_app.models import FrequencyRule, Segment
+    from mautic_app.services import segments
+
+    _email_id, stat, cid = delivered()
+    with session() as s:
+        shown = segments.save_segment(session=s, values={"name": "Weekly tips"})
+        shown.is_preference_center = True
+        hidden = segments.save_segment(session=s, values={"name": "Internal scoring"})
+        for seg in (shown, hidden):
+            segments.add_contacts(session=s, segment_id=seg.id, contact_ids=[cid])
+        shown_id, hidden_id = shown.id, hidden.id
+    page = client.get(f"/email/preferences/{stat.tracking_hash}")
+    assert page.status_code == 200 and "Weekly tips" in page.text and "Internal scoring" not in page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    r = client.post(f"/email/preferences/{stat.tracking_hash}", data={"token": token, "email": "1", "pause_from": "2027-01-01",
+                                                                     "pause_to": "2027-01-31", "keep": []})
+    assert r.status_code == 200 and "Saved." in r.text
+    with session() as s:
+        member_of = {seg.id for seg, _a, _m in segments.memberships(session=s, contact_id=cid)}
+        assert shown_id not in member_of and hidden_id in member_of  # only what was offered can be left
+        rule = s.exec(select(FrequencyRule).where(FrequencyRule.contact_id == cid)).one()
+        assert (rule.pause_from.date().isoformat(), rule.pause_to.date().isoformat()) == ("2027-01-01", "2027-01-31")
+        assert s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).first() is None
+        assert s.get(Segment, hidden_id) is not None
+    r = client.post(f"/email/preferences/{stat.tracking_hash}", data={"token": token})  # e-mail unticked
+    assert r.status_code == 200
+    with session() as s:
+        assert s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).one().reason == 1
+    assert client.post(f"/email/preferences/{stat.tracking_hash}", data={"token": "forged", "email": "1"}).status_code == 404
+    assert client.get("/email/preferences/forged-forged-forged-forged").status_code == 404
