@@ -58,7 +58,10 @@ def test_a_writer_far_behind_refuses_at_once():
 
     async def scenario():
         stuck = asyncio.create_task(writer.submit("in the batch"))
-        await asyncio.sleep(0.05)
+        for _ in range(500):  # until the writer thread has taken it (a fixed pause lost that race on a busy machine)
+            if writer._writing_since is not None:
+                break
+            await asyncio.sleep(0.01)
         waiting = [asyncio.create_task(writer.submit(n)) for n in range(3)]
         await asyncio.sleep(0.05)
         with pytest.raises(Busy):
