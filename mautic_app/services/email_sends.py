@@ -511,6 +511,18 @@ class Outcome:
     tries: int
 
 
+def _rendered(content: Content, recipients: Sequence[Recipient]) -> tuple[list[tuple[email_message.Outgoing, int]], dict[int, Outcome]]:
+    """Each recipient's message, or the reason it cannot be one (a line break a contact's value would put
+    into the subject or a name): that message fails alone, the others go."""
+    messages, refused = [], {}
+    for r in recipients:
+        try:
+            messages.append((render(content, r), r.stat_id))
+        except email_message.HeaderError as exc:
+            refused[r.stat_id] = Outcome("failed", f"Not sent: {exc}", 0)
+    return messages, refused
+
+
 def _deliver(transport: mailer.Transport, messages: Sequence[tuple[email_message.Outgoing, int]],
              wait: Callable[[float], None] = time.sleep) -> dict[int, Outcome]:
     """Send a batch over the transport's connections; messages the server refused for now are tried again
@@ -605,8 +617,8 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
     with mailer.open_transport(cfg) as transport:
         while claim is not None:
             started = time.monotonic()
-            messages = [(render(content, r), r.stat_id) for r in claim.recipients]
-            outcomes = _deliver(transport, messages) if messages else {}
+            messages, outcomes = _rendered(content, claim.recipients)
+            outcomes |= _deliver(transport, messages) if messages else {}
             if pace:
                 time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
             # One transaction records this batch and claims the next: the batch in flight is never more than one.
@@ -727,9 +739,10 @@ def deliver(*, stat_id: int) -> str | None:
             session.add(stat)
             return stat.status
         recipient = _recipient(session, stat, content.domain)
-    message = render(content, recipient)
-    with mailer.open_transport(cfg) as transport:
-        outcomes = _deliver(transport, [(message, stat_id)])
+    messages, outcomes = _rendered(content, [recipient])
+    if messages:
+        with mailer.open_transport(cfg) as transport:
+            outcomes |= _deliver(transport, messages)
     with db.session_scope() as session:
         _record(session, None, None, outcomes, [recipient], utcnow())
     return outcomes[stat_id].status

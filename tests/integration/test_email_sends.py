@@ -284,3 +284,18 @@ def test_preview_and_test_send(session, sink, queued):
         email_sends.send_test(email_id=email_id, to_address="not an address")
     with session() as s:
         assert s.exec(select(EmailStat)).all() == []  # a test is not a send
+
+
+def test_a_contact_value_that_would_break_a_header_fails_that_message_alone(session, sink, queued):
+    with session() as s:
+        ids = _people(s, 3, "h")
+        contacts.update(session=s, contact_id=ids[1], values={"firstname": "Eve\r\nBcc: victim@example.com"})
+        email_id = _email(s, [_segment(s, "H", ids)])
+        send_id = email_sends.start_broadcast(session=s, email_id=email_id).id
+    _run(send_id)
+    assert sorted(sink.to()) == ["h0@example.com", "h2@example.com"]
+    assert not any("victim" in str(m) for m in sink.messages)
+    with session() as s:
+        bad = s.exec(select(EmailStat).where(EmailStat.email_address == "h1@example.com")).one()
+        assert bad.status == "failed" and "line break" in bad.error
+        assert email_sends.progress(session=s, send_id=send_id)["status"] == "finished"
