@@ -9,6 +9,7 @@ thread (a broadcast's first minutes bring thousands at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from datetime import date
@@ -56,14 +57,26 @@ _clicks = GroupWriter("e-mail clicks", _write_clicks)
 
 @router.get("/email/{name}.gif")
 async def pixel(name: str) -> Response:
-    """Always the GIF, whether or not the hash names a message (it never tells which)."""
-    try:
-        await _opens.submit(name[:64])
-    except Busy:
-        log.warning("e-mail open not recorded: the writer is far behind")
-    except Exception:  # noqa: BLE001  (a lost open is not worth a broken image)
-        log.exception("could not record an e-mail open")
+    """Always the GIF, at once, whether or not the hash names a message (it never tells which); the open is
+    written with the next group (a mail client showing the message waits for nothing)."""
+    task = asyncio.ensure_future(_opens.submit(name[:64]))
+    _writing.add(task)  # a strong reference until it is written
+    task.add_done_callback(_written)
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
+_writing: set[asyncio.Future[bool]] = set()
+
+
+def _written(task: asyncio.Future[bool]) -> None:
+    _writing.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if isinstance(exc, Busy):
+        log.warning("e-mail open not recorded: the writer is far behind")
+    elif exc is not None:  # a lost open is not worth a broken image
+        log.error("could not record an e-mail open", exc_info=exc)
 
 
 @router.get("/r/{redirect_id}")
