@@ -8,19 +8,20 @@ e-mail's topic (its stats page) and ``contact_activity`` (the contact's page).""
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed, db
+from mautic_app import changefeed
 from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, FrequencyRule, OutboxMessage
 from mautic_app.models.base import table_of, utcnow
+from mautic_app.services import bulk, email_sends, mailer, points, segments, timeline, tracking
 from mautic_app.services import contacts as contact_service
-from mautic_app.services import email_sends, mailer, points, segments, timeline, tracking
 
 HASH = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REDIRECT = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
@@ -50,26 +51,64 @@ def _activity(session: Session, stat: EmailStat, event_type: str, details: dict[
 
 
 def record_open(*, session: Session, tracking_hash: str) -> bool:
-    """An open: every one counts in ``open_count``; the first marks the message read and counts for the e-mail."""
-    stat = stat_of(session=session, tracking_hash=tracking_hash)
-    if stat is None:
-        return False
-    _read(session, stat)
-    stats = table_of(EmailStat)
-    session.execute(sa.update(stats).where(stats.c.id == stat.id).values(open_count=stats.c.open_count + 1, last_opened=utcnow()))
-    return True
+    """One open (see :func:`record_opens`)."""
+    return record_opens(session=session, hashes=[tracking_hash])[0]
+
+
+def record_opens(*, session: Session, hashes: list[str]) -> list[bool]:
+    """Opens, as the pixel's writer takes them in groups, in a few statements for the whole group: every open
+    counts in ``open_count``; the first of a message marks it read and counts for its e-mail and contact.
+    Returns, per hash, whether it named a message."""
+    wanted = {h for h in hashes if HASH.match(h or "")}
+    found = {st.tracking_hash: st for st in session.exec(select(EmailStat).where(col(EmailStat.tracking_hash).in_(wanted)))} if wanted else {}
+    counts = Counter(h for h in hashes if h in found)
+    stats, now = table_of(EmailStat), utcnow()
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for h, n in counts.items():
+        by_count[n].append(cast(int, found[h].id))
+    for n, ids in by_count.items():
+        session.execute(sa.update(stats).where(stats.c.id.in_(ids)).values(open_count=stats.c.open_count + n, last_opened=now))
+    _reads(session, [found[h] for h in counts if not found[h].is_read], now)
+    return [h in found for h in hashes]
 
 
 def _read(session: Session, stat: EmailStat) -> None:
-    """The message was read (opened, or a link in it clicked): once per message, for the e-mail and the contact."""
-    stats, emails = table_of(EmailStat), table_of(Email)
-    first = sa.update(stats).where(stats.c.id == stat.id, stats.c.is_read.is_(False)).values(is_read=True, date_read=utcnow())
-    if db.rows_changed(session.execute(first)) != 1:  # of two opens at once, one is the first
+    """The message was read (a link in it clicked): once per message, for the e-mail and the contact."""
+    if not stat.is_read:
+        _reads(session, [stat], utcnow())
+
+
+def _reads(session: Session, unread: list[EmailStat], now: datetime) -> None:
+    """Messages read for the first time: of two opens at once (two processes), the one whose update finds the
+    message unread is the first."""
+    if not unread:
         return
-    session.execute(sa.update(emails).where(emails.c.id == stat.email_id).values(read_count=emails.c.read_count + 1))
-    _activity(session, stat, "email.read", {})
-    if stat.contact_id is not None:
-        points.score(session=session, contact_id=stat.contact_id, action_type="email.open", context={"email_id": stat.email_id})
+    stats, emails = table_of(EmailStat), table_of(Email)
+    firsts = set(session.execute(sa.update(stats).where(stats.c.id.in_([st.id for st in unread]), stats.c.is_read.is_(False))
+                                 .values(is_read=True, date_read=now).returning(stats.c.id)).scalars())
+    read = [st for st in unread if st.id in firsts]
+    if not read:
+        return
+    per_email = Counter(st.email_id for st in read)
+    for email_id, n in per_email.items():
+        session.execute(sa.update(emails).where(emails.c.id == email_id).values(read_count=emails.c.read_count + n))
+        changefeed.publish_after_commit(session, f"email:{email_id}", {"activity": "email.read"})
+        changefeed.publish_after_commit(session, "emails", {"id": email_id})
+    names = dict(session.execute(sa.select(emails.c.id, emails.c.name).where(emails.c.id.in_(list(per_email)))).tuples().all())
+    people = [st for st in read if st.contact_id is not None]
+    if not people:
+        return
+    ids = sorted({cast(int, st.contact_id) for st in people})
+    bulk.log_events(session=session, events=[
+        {"contact_id": cast(int, st.contact_id), "event_type": "email.read", "occurred_at": now,
+         "details": {"email_id": st.email_id, "stat_id": st.id, "name": names.get(st.email_id, "")}} for st in people])
+    contacts = table_of(Contact)
+    session.execute(sa.update(contacts).where(contacts.c.id.in_(ids)).values(last_active=now))
+    changefeed.publish_after_commit(session, "contact_activity", {"ids": ids})
+    changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})  # segments on e-mail activity
+    if points.has_actions(session=session, action_type="email.open"):
+        for st in people:
+            points.score(session=session, contact_id=cast(int, st.contact_id), action_type="email.open", context={"email_id": st.email_id})
 
 
 @dataclass

@@ -423,6 +423,11 @@ def delete_triggers(*, session: Session, trigger_ids: Iterable[int]) -> int:
 # ---------------------------------------------------------------- scoring
 
 
+def has_actions(*, session: Session, action_type: str) -> bool:
+    """Whether any published point action scores ``action_type`` (a writer of many events skips scoring when none does)."""
+    return session.exec(select(PointAction.id).where(PointAction.type == action_type, PointAction.is_published == sa.true()).limit(1)).first() is not None
+
+
 def score(*, session: Session, contact_id: int, action_type: str, context: dict[str, Any], at: datetime | None = None) -> int:
     """Apply every live action of ``action_type`` that matches ``context``; returns the change to total points.
 

@@ -34,7 +34,7 @@ FORM_TOKEN_DAYS = 30
 
 def _write_opens(hashes: list[str]) -> list[bool]:
     with session_scope() as session:
-        return [email_tracking.record_open(session=session, tracking_hash=h) for h in hashes]
+        return email_tracking.record_opens(session=session, hashes=hashes)
 
 
 def _write_clicks(items: list[tuple[str, str | None]]) -> list[tuple[str, str | None] | None]:

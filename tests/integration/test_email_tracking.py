@@ -258,3 +258,24 @@ def test_preference_center_leaves_lists_pauses_and_turns_email_off(client, sessi
         assert s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).one().reason == 1
     assert client.post(f"/email/preferences/{stat.tracking_hash}", data={"token": "forged", "email": "1"}).status_code == 404
     assert client.get("/email/preferences/forged-forged-forged-forged").status_code == 404
+
+
+def test_a_group_of_opens_is_written_together(session, delivered):
+    from mautic_app.services import email_tracking
+
+    _e1, first, cid = delivered("Ann", "A")
+    _e2, second, _ = delivered("Bob", "B")
+    with session() as s:
+        done = email_tracking.record_opens(session=s, hashes=[first.tracking_hash, "bogus-bogus-bogus-bogus", first.tracking_hash,
+                                                              second.tracking_hash])
+    assert done == [True, False, True, True]
+    with session() as s:
+        a, b = s.get(EmailStat, first.id), s.get(EmailStat, second.id)
+        assert (a.open_count, a.is_read, b.open_count, b.is_read) == (2, True, 1, True)
+        assert s.get(Email, first.email_id).read_count == 1 and s.get(Email, second.email_id).read_count == 1
+    assert len(_events(session, cid, "email.read")) == 1
+    with session() as s:
+        email_tracking.record_opens(session=s, hashes=[first.tracking_hash])  # read already: counted, nothing else
+    with session() as s:
+        assert s.get(EmailStat, first.id).open_count == 3 and s.get(Email, first.email_id).read_count == 1
+    assert len(_events(session, cid, "email.read")) == 1
