@@ -51,6 +51,8 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     marketer.get_by_role("button", name="Move First name up").click()
     # Dragged onto the first field, a new one takes its place and the others move down.
     marketer.get_by_label("Add a field").select_option(label="Text")
+    # The new field's label arrives from the server: typing before it does ended as "TextCompany" on a busy machine.
+    expect(marketer.get_by_label("Label", exact=True)).to_have_value("Text")
     marketer.get_by_label("Label", exact=True).fill("Company")
     fields = marketer.get_by_role("list", name="Form fields").get_by_role("listitem")
     expect(fields).to_have_count(4)  # with the e-mail and the submit button a new form starts with
