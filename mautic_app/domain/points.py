@@ -94,9 +94,12 @@ ACTION_TYPES: dict[str, RuleType] = {
             (_ids("emails", "E-mails", "any e-mail"),), context_key="email_id",
         ),
         RuleType(
+            "email.click", "Clicks a link in an e-mail", "Scores clicking a link in one of the chosen e-mails (every click).",
+            (_ids("emails", "E-mails", "any e-mail"),), context_key="email_id",
+        ),
+        RuleType(
             "email.send", "Is sent an e-mail", "Scores being sent one of the chosen e-mails.",
             (_ids("emails", "E-mails", "any e-mail"),), context_key="email_id",
-            available=False, unavailable_reason="Arrives with e-mails.",
         ),
         RuleType(
             "form.submit", "Submits a form", "Scores submitting one of the chosen forms.",

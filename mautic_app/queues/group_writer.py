@@ -31,12 +31,16 @@ class Busy(Exception):
 
 class GroupWriter(Generic[Item, Result]):
     """``write(items)`` runs on the writer thread with up to ``batch`` items and returns one result per
-    item; each :meth:`submit` returns its item's result or raises what ``write`` raised."""
+    item; each :meth:`submit` returns its item's result or raises what ``write`` raised. ``then(items,
+    results)``, when given, runs on the same thread after the requests have their answers: work the answer
+    does not wait for (a click's redirect is looked up by ``write``, and the click written by ``then``)."""
 
     def __init__(self, name: str, write: Callable[[list[Item]], list[Result]], *, batch: int = 500,
-                 max_waiting: int = 2000, max_lag_seconds: float = 3.0) -> None:
+                 max_waiting: int = 2000, max_lag_seconds: float = 3.0,
+                 then: Callable[[list[Item], list[Result]], None] | None = None) -> None:
         self.name = name
         self._write = write
+        self._then = then
         self.batch = batch
         self.max_waiting = max_waiting
         self.max_lag_seconds = max_lag_seconds
@@ -88,6 +92,14 @@ class GroupWriter(Generic[Item, Result]):
                         loop.call_soon_threadsafe(_settle, future, result, error)
                     except RuntimeError:
                         pass  # that request's event loop has closed: nobody is waiting
+            if error is None and self._then is not None:
+                self._writing_since = time.monotonic()  # still busy: new items may be refused meanwhile
+                try:
+                    self._then([item for item, _, _ in batch], results)
+                except Exception:  # noqa: BLE001  (the answers are out; the thread goes on)
+                    log.exception("%s writer: the follow-up of a batch of %s failed", self.name, len(batch))
+                finally:
+                    self._writing_since = None
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -47,7 +47,7 @@ from mautic_app.models import (
     User,
 )
 from mautic_app.models.base import table_of, utcnow
-from mautic_app.services import bulk, mailer
+from mautic_app.services import bulk, mailer, points
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
@@ -349,7 +349,7 @@ def latest_send(*, session: Session, email_id: int) -> dict[str, Any] | None:
 
 def _announce(session: Session, send: EmailSend) -> None:
     changefeed.publish_after_commit(session, f"email:{send.email_id}", {"progress": progress_of(send)})
-    changefeed.publish_after_commit(session, "emails", {"id": send.email_id})
+    changefeed.publish_after_commit(session, "emails", {"id": send.email_id, "action": "stats"})
 
 
 # ---------------------------------------------------------------- broadcasts: running
@@ -585,6 +585,13 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
             e["details"] |= {"email_id": email_id, "name": name}
     if events:
         bulk.log_events(session=session, events=events)
+    if email_id is not None and counts["sent"] and points.has_actions(session=session, action_type="email.send"):
+        for e in events:
+            if e["event_type"] == "email.sent":
+                try:
+                    points.score(session=session, contact_id=e["contact_id"], action_type="email.send", context={"email_id": email_id})
+                except contact_service.ContactError:  # deleted while its message went out
+                    continue
     return True
 
 

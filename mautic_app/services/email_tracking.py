@@ -11,17 +11,19 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import cache, changefeed
+from mautic_app.domain import tracking as tracking_rules
 from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, FrequencyRule, OutboxMessage
 from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import bulk, email_sends, mailer, points, segments, timeline, tracking
 from mautic_app.services import contacts as contact_service
+from mautic_app.settings import get_settings as app_settings
 
 HASH = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REDIRECT = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
@@ -47,7 +49,7 @@ def _activity(session: Session, stat: EmailStat, event_type: str, details: dict[
         # Segments filtering on e-mail activity take the contact in (or out) at once.
         changefeed.publish_after_commit(session, "contacts", {"ids": [stat.contact_id], "action": "email"})
     changefeed.publish_after_commit(session, f"email:{stat.email_id}", {"activity": event_type})
-    changefeed.publish_after_commit(session, "emails", {"id": stat.email_id})
+    changefeed.publish_after_commit(session, "emails", {"id": stat.email_id, "action": "stats"})
 
 
 def record_open(*, session: Session, tracking_hash: str) -> bool:
@@ -72,12 +74,6 @@ def record_opens(*, session: Session, hashes: list[str]) -> list[bool]:
     return [h in found for h in hashes]
 
 
-def _read(session: Session, stat: EmailStat) -> None:
-    """The message was read (a link in it clicked): once per message, for the e-mail and the contact."""
-    if not stat.is_read:
-        _reads(session, [stat], utcnow())
-
-
 def _reads(session: Session, unread: list[EmailStat], now: datetime) -> None:
     """Messages read for the first time: of two opens at once (two processes), the one whose update finds the
     message unread is the first."""
@@ -93,7 +89,7 @@ def _reads(session: Session, unread: list[EmailStat], now: datetime) -> None:
     for email_id, n in per_email.items():
         session.execute(sa.update(emails).where(emails.c.id == email_id).values(read_count=emails.c.read_count + n))
         changefeed.publish_after_commit(session, f"email:{email_id}", {"activity": "email.read"})
-        changefeed.publish_after_commit(session, "emails", {"id": email_id})
+        changefeed.publish_after_commit(session, "emails", {"id": email_id, "action": "stats"})
     names = dict(session.execute(sa.select(emails.c.id, emails.c.name).where(emails.c.id.in_(list(per_email)))).tuples().all())
     people = [st for st in read if st.contact_id is not None]
     if not people:
@@ -111,10 +107,47 @@ def _reads(session: Session, unread: list[EmailStat], now: datetime) -> None:
             points.score(session=session, contact_id=cast(int, st.contact_id), action_type="email.open", context={"email_id": st.email_id})
 
 
-@dataclass
+class _Link(NamedTuple):
+    id: int
+    email_id: int
+    url: str
+    utm: dict[str, Any]
+    email_name: str
+
+
+# A sent link never changes; a saved e-mail (its UTM tags) or a deleted one clears them all. Statistics published
+# on the same topic carry the action "stats" and leave them be.
+LINKS: cache.Cache[str, _Link] = cache.named("email_links", topics=["emails:saved"], max_size=20_000)
+_UNKNOWN = _Link(0, 0, "", {}, "")
+
+
+def _links(session: Session, redirect_ids: set[str]) -> dict[str, _Link]:
+    """The links behind redirect ids, from the cache or in one query for those it does not hold."""
+    found = {r: LINKS.peek(r, _UNKNOWN) for r in redirect_ids}
+    wanted = [r for r, link in found.items() if link is _UNKNOWN]
+    if wanted:
+        changefeed.follow()  # this process hears the saves that clear the cache
+        as_of, links = cache.epoch(), table_of(EmailLink)
+        for row in session.execute(sa.select(links.c.redirect_id, links.c.id, links.c.email_id, links.c.url, col(Email.utm_tags), col(Email.name))
+                                   .join(Email, col(Email.id) == links.c.email_id).where(links.c.redirect_id.in_(wanted))):
+            found[row.redirect_id] = _Link(row.id, row.email_id, row.url, row.utm_tags or {}, row.name)
+            LINKS.put(row.redirect_id, found[row.redirect_id], as_of=as_of)
+    return {r: link for r, link in found.items() if link is not _UNKNOWN}
+
+
+@dataclass(frozen=True)
 class Click:
-    url: str  # where to send the browser
-    contact_id: int | None
+    """A click resolved before it is written: where the browser goes, and what the writer records."""
+
+    url: str  # where to send the browser (UTM tags and, for a contact, the signed ``ct`` added)
+    link_id: int
+    email_id: int
+    link_url: str  # the link as it was in the e-mail (the timeline shows it)
+    email_name: str
+    stat_id: int | None = None
+    was_read: bool = True  # the message was read when the click was looked up
+    contact_id: int | None = None
+    public_id: str | None = None  # the contact's tracking id (the click sets the visitor cookie to it)
 
 
 def with_utm(url: str, utm: dict[str, Any]) -> str:
@@ -129,39 +162,97 @@ def with_utm(url: str, utm: dict[str, Any]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def resolve_clicks(*, session: Session, items: list[tuple[str, str | None]]) -> list[Click | None]:
+    """Clicks through ``/r/{redirect_id}?ct={hash}``, read in three queries for a whole group so the browser
+    is sent on at once (:func:`record_clicks` writes them afterwards). None when the link does not exist or
+    the hash names no message of that link's e-mail (never a redirect then); without a hash it is an
+    anonymous click, as in Mautic."""
+    stats, contacts = table_of(EmailStat), table_of(Contact)
+    links = _links(session, {r for r, _ in items if REDIRECT.match(r or "")})
+    hashes = {h for _, h in items if h and HASH.match(h)}
+    found = {row.tracking_hash: row for row in session.execute(
+        sa.select(stats.c.id, stats.c.email_id, stats.c.contact_id, stats.c.tracking_hash, stats.c.is_read, contacts.c.public_id)
+        .outerjoin(contacts, contacts.c.id == stats.c.contact_id).where(stats.c.tracking_hash.in_(hashes)))} if hashes else {}
+    public_ids = {row.contact_id: row.public_id for row in found.values() if row.contact_id is not None}
+    for contact_id in [c for c, p in public_ids.items() if not p]:  # contacts that never visited: rare
+        public_ids[contact_id] = tracking.ensure_public_id(session=session, contact_id=contact_id)
+    secret = app_settings().secret_key
+    out: list[Click | None] = []
+    for redirect_id, tracking_hash in items:
+        link = links.get(redirect_id)
+        stat = found.get(tracking_hash) if tracking_hash else None
+        if link is None or (tracking_hash and (stat is None or stat.email_id != link.email_id)):
+            out.append(None)
+            continue
+        url = with_utm(link.url, link.utm)
+        if stat is None:
+            out.append(Click(url, link.id, link.email_id, link.url, link.email_name))
+            continue
+        public_id = public_ids.get(stat.contact_id) if stat.contact_id is not None else None
+        if public_id:  # the landing page's tracking script identifies the visitor from this signed token (Mautic's ``ct``)
+            token = tracking_rules.sign_contact_token(secret, public_id, "email", link.email_id)
+            parts = urlsplit(url)
+            url = urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("ct", token)])))
+        out.append(Click(url, link.id, link.email_id, link.url, link.email_name, stat.id, bool(stat.is_read), stat.contact_id, public_id))
+    return out
+
+
+def record_clicks(*, session: Session, clicks: list[Click]) -> None:
+    """Resolved clicks, written set-based for the group: every click counts on its link, the first click of a
+    message on a link counts once more (unique) and for the e-mail; a click proves the message was read (an
+    image-blocking reader sends no open); identified clicks land on the timeline, count as activity and score
+    "Clicks a link in an e-mail"."""
+    if not clicks:
+        return
+    clicks_t, links, emails, now = table_of(EmailClick), table_of(EmailLink), table_of(Email), utcnow()
+    stat_ids = {c.stat_id for c in clicks if c.stat_id is not None}
+    seen = set(session.execute(sa.select(clicks_t.c.link_id, clicks_t.c.stat_id).where(clicks_t.c.stat_id.in_(stat_ids))).tuples()) if stat_ids else set()
+    hits: Counter[int] = Counter()
+    uniques: Counter[int] = Counter()
+    unique_per_email: Counter[int] = Counter()
+    for c in clicks:
+        hits[c.link_id] += 1
+        if c.stat_id is None or (c.link_id, c.stat_id) not in seen:
+            uniques[c.link_id] += 1
+            if c.stat_id is not None:
+                seen.add((c.link_id, c.stat_id))
+                unique_per_email[c.email_id] += 1
+    for link_id, n in hits.items():
+        if session.execute(sa.update(links).where(links.c.id == link_id).values(hits=links.c.hits + n, unique_hits=links.c.unique_hits + uniques[link_id])
+                           .returning(links.c.id)).first() is None:
+            clicks = [c for c in clicks if c.link_id != link_id]  # its e-mail was deleted after the click was looked up
+    bulk.insert_rows(session=session, table=EmailClick, columns=("link_id", "stat_id", "contact_id", "date_added"),
+                     rows=[(c.link_id, c.stat_id, c.contact_id, now) for c in clicks])
+    for email_id, n in unique_per_email.items():
+        session.execute(sa.update(emails).where(emails.c.id == email_id).values(click_count=emails.c.click_count + n))
+    for email_id in {c.email_id for c in clicks}:
+        changefeed.publish_after_commit(session, f"email:{email_id}", {"activity": "email.click"})
+        changefeed.publish_after_commit(session, "emails", {"id": email_id, "action": "stats"})
+    unread = {c.stat_id for c in clicks if c.stat_id is not None and not c.was_read}
+    if unread:
+        _reads(session, list(session.exec(select(EmailStat).where(col(EmailStat.id).in_(unread), col(EmailStat.is_read).is_(False)))), now)
+    people = [c for c in clicks if c.contact_id is not None]
+    if not people:
+        return
+    bulk.log_events(session=session, events=[
+        {"contact_id": cast(int, c.contact_id), "event_type": "email.click", "occurred_at": now,
+         "details": {"email_id": c.email_id, "stat_id": c.stat_id, "name": c.email_name, "url": c.link_url}} for c in people])
+    ids = sorted({cast(int, c.contact_id) for c in people})
+    contacts = table_of(Contact)
+    session.execute(sa.update(contacts).where(contacts.c.id.in_(ids)).values(last_active=now))
+    changefeed.publish_after_commit(session, "contact_activity", {"ids": ids})
+    changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})  # segments on e-mail activity
+    if points.has_actions(session=session, action_type="email.click"):
+        for c in people:
+            points.score(session=session, contact_id=cast(int, c.contact_id), action_type="email.click", context={"email_id": c.email_id})
+
+
 def record_click(*, session: Session, redirect_id: str, tracking_hash: str | None) -> Click | None:
-    """A click through ``/r/{redirect_id}``: None when the link does not exist, or the hash names a message of
-    another e-mail (never a redirect then). Without a hash it is an anonymous click, as in Mautic."""
-    if not REDIRECT.match(redirect_id or ""):
-        return None
-    link = session.exec(select(EmailLink).where(col(EmailLink.redirect_id) == redirect_id)).first()
-    if link is None:
-        return None
-    stat = None
-    if tracking_hash:
-        stat = stat_of(session=session, tracking_hash=tracking_hash)
-        if stat is None or stat.email_id != link.email_id:
-            return None
-    assert link.id is not None
-    clicks, links = table_of(EmailClick), table_of(EmailLink)
-    unique = stat is None or session.execute(sa.select(clicks.c.id).where(clicks.c.link_id == link.id, clicks.c.stat_id == stat.id)).first() is None
-    session.execute(sa.update(links).where(links.c.id == link.id).values(hits=links.c.hits + 1, unique_hits=links.c.unique_hits + int(unique)))
-    session.add(EmailClick(link_id=link.id, stat_id=stat.id if stat else None, contact_id=stat.contact_id if stat else None))
-    email = session.get(Email, link.email_id)
-    url = with_utm(link.url, email.utm_tags if email else {})
-    if stat is None:
-        return Click(url, None)
-    if unique:
-        emails = table_of(Email)
-        session.execute(sa.update(emails).where(emails.c.id == link.email_id).values(click_count=emails.c.click_count + 1))
-    _read(session, stat)  # a click proves the message was read (an image-blocking reader sends no open)
-    _activity(session, stat, "email.click", {"url": link.url})
-    if stat.contact_id is not None:
-        # The landing page's tracking script identifies the visitor from this signed token (Mautic's ``ct``).
-        token = tracking.contact_token(session=session, contact_id=stat.contact_id, channel="email", channel_id=link.email_id)
-        parts = urlsplit(url)
-        url = urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("ct", token)])))
-    return Click(url, stat.contact_id)
+    """One click, resolved and written (the API and tests; the route answers first and writes in groups)."""
+    click = resolve_clicks(session=session, items=[(redirect_id, tracking_hash)])[0]
+    if click is not None:
+        record_clicks(session=session, clicks=[click])
+    return click
 
 
 def public_id(*, session: Session, contact_id: int) -> str:

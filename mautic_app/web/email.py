@@ -4,15 +4,18 @@
 the preference center ``/email/preferences/{hash}`` (e-mail on or off, lists to leave, a pause).
 
 A hash that names no message gets a 404 everywhere but the pixel (which is always the GIF); a click only
-ever leads to a link that was in that very e-mail. Opens and clicks are written in groups by one writer
-thread (a broadcast's first minutes bring thousands at once)."""
+ever leads to a link that was in that very e-mail. Opens and clicks each go through one group thread (a
+broadcast's first minutes bring thousands at once): a pixel is answered at once, a click once its group is looked
+up, and neither waits for its write."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import logging
+from collections.abc import Coroutine
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -37,46 +40,47 @@ def _write_opens(hashes: list[str]) -> list[bool]:
         return email_tracking.record_opens(session=session, hashes=hashes)
 
 
-def _write_clicks(items: list[tuple[str, str | None]]) -> list[tuple[str, str | None] | None]:
-    """Each click's target and, when it names a contact, that contact's public id (for the tracking cookie)."""
-    out: list[tuple[str, str | None] | None] = []
+def _resolve_clicks(items: list[tuple[str, str | None]]) -> list[email_tracking.Click | None]:
     with session_scope() as session:
-        for redirect_id, tracking_hash in items:
-            click = email_tracking.record_click(session=session, redirect_id=redirect_id, tracking_hash=tracking_hash)
-            if click is None:
-                out.append(None)
-            else:
-                pid = email_tracking.public_id(session=session, contact_id=click.contact_id) if click.contact_id else None
-                out.append((click.url, pid))
-    return out
+        return email_tracking.resolve_clicks(session=session, items=items)
+
+
+def _write_clicks(_items: list[tuple[str, str | None]], clicks: list[email_tracking.Click | None]) -> None:
+    with session_scope() as session:
+        email_tracking.record_clicks(session=session, clicks=[c for c in clicks if c is not None])
 
 
 _opens = GroupWriter("e-mail opens", _write_opens)
-_clicks = GroupWriter("e-mail clicks", _write_clicks)
+_clicks = GroupWriter("e-mail clicks", _resolve_clicks, then=_write_clicks)
 
 
 @router.get("/email/{name}.gif")
 async def pixel(name: str) -> Response:
     """Always the GIF, at once, whether or not the hash names a message (it never tells which); the open is
     written with the next group (a mail client showing the message waits for nothing)."""
-    task = asyncio.ensure_future(_opens.submit(name[:64]))
-    _writing.add(task)  # a strong reference until it is written
-    task.add_done_callback(_written)
+    _write_later(_opens.submit(name[:64]), "open")
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-_writing: set[asyncio.Future[bool]] = set()
+_writing: set[asyncio.Future[Any]] = set()
 
 
-def _written(task: asyncio.Future[bool]) -> None:
-    _writing.discard(task)
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if isinstance(exc, Busy):
-        log.warning("e-mail open not recorded: the writer is far behind")
-    elif exc is not None:  # a lost open is not worth a broken image
-        log.error("could not record an e-mail open", exc_info=exc)
+def _write_later(submitted: Coroutine[Any, Any, Any], what: str) -> None:
+    """Hand an open to its writer without waiting: a lost one is not worth a broken image."""
+    task = asyncio.ensure_future(submitted)
+    _writing.add(task)  # a strong reference until it is written
+
+    def written(task: asyncio.Future[Any]) -> None:
+        _writing.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, Busy):
+            log.warning("e-mail %s not recorded: the writer is far behind", what)
+        elif exc is not None:
+            log.error("could not record an e-mail %s", what, exc_info=exc)
+
+    task.add_done_callback(written)
 
 
 @router.get("/r/{redirect_id}")
@@ -88,10 +92,9 @@ async def click(redirect_id: str, request: Request) -> Response:
         return Response("Busy, try again in a moment.", status_code=503, headers={"Retry-After": "1"})
     if found is None:
         return _page("Link not found", "<p>This link does not exist.</p>", status=404)
-    url, public_id = found
-    response = RedirectResponse(url, status_code=302, headers=NO_STORE)
-    if public_id:  # the visitor is this contact on our own pages too, as a tracked visit would set it
-        response.set_cookie(CONTACT_COOKIE, public_id, max_age=ONE_YEAR, path="/", samesite="lax",
+    response = RedirectResponse(found.url, status_code=302, headers=NO_STORE)
+    if found.public_id:  # the visitor is this contact on our own pages too, as a tracked visit would set it
+        response.set_cookie(CONTACT_COOKIE, found.public_id, max_age=ONE_YEAR, path="/", samesite="lax",
                             secure=request.url.scheme == "https")
     return response
 

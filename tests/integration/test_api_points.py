@@ -69,7 +69,7 @@ def test_action_validation(api):
     err = error_of(api.post("/api/points/new", json={"type": "url.hit", "delta": "ten", "group": 42,
                                                      "properties": {"page_hits": -1}}), 400)
     assert set(err["details"]) == {"name", "delta", "group", "page_url", "page_hits"}
-    err = error_of(api.post("/api/points/new", json={"name": "Sent", "type": "email.send", "delta": 1}), 400)
+    err = error_of(api.post("/api/points/new", json={"name": "Got it", "type": "asset.download", "delta": 1}), 400)
     assert "yet" in err["details"]["type"][0]
     error_of(api.post("/api/points/new", json={"name": "x", "type": "url.hit", "properties": "page_url=*"}), 400)
     error_of(api.post("/api/points/new", json={"name": "x", "type": "url.hit", "group": "abc"}), 400)
@@ -88,7 +88,8 @@ def test_action_validation(api):
 
 def test_types_listings(api):
     assert api.get("/api/points/actions/types").json() == {"pointActionTypes": {
-        "url.hit": "Visits a URL", "page.hit": "Visits a landing page", "email.open": "Opens an e-mail", "form.submit": "Submits a form"}}
+        "url.hit": "Visits a URL", "page.hit": "Visits a landing page", "email.open": "Opens an e-mail",
+        "email.click": "Clicks a link in an e-mail", "email.send": "Is sent an e-mail", "form.submit": "Submits a form"}}
     assert api.get("/api/points/triggers/events/types").json() == {"eventTypes": {"tags.modify": "Modify tags",
                                                                                   "segments.modify": "Modify segments",
                                                                                   "email.send": "Send an e-mail"}}

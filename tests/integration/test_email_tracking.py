@@ -53,6 +53,17 @@ def _opened(client, session, stat, times: int = 1) -> None:
     raise AssertionError("the opens were not written")
 
 
+def _clicks_written(session, link_id: int, hits: int) -> None:
+    """Wait for the click writer (the redirect answers before the click is written)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with session() as s:
+            if s.get(EmailLink, link_id).hits >= hits:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the clicks were not written")
+
+
 def _events(session, cid, kind):
     with session() as s:
         return s.exec(select(ContactEvent).where(ContactEvent.contact_id == cid, ContactEvent.event_type == kind)).all()
@@ -91,6 +102,7 @@ def test_click_redirects_to_the_link_with_utm_tags_and_identifies(client, sessio
     assert query["x"] == ["1"] and query["utm_source"] == ["mautic"] and query["utm_campaign"] == ["autumn"] and query["ct"]
     assert "mtc_id" in r.cookies
     client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    _clicks_written(session, link.id, 2)
     with session() as s:
         link = s.get(EmailLink, link.id)
         assert (link.hits, link.unique_hits) == (2, 1)
@@ -181,6 +193,24 @@ def test_opening_scores_and_a_trigger_sends_an_email(client, session, delivered)
         assert [(x.email_id, x.status) for x in sent] == [(email_id, "queued")]
 
 
+def test_being_sent_and_clicking_score(client, session, delivered):
+    from mautic_app.models import Contact
+    from mautic_app.services import points
+
+    with session() as s:
+        points.save_action(session=s, action_id=None, name="Sent", type="email.send", delta=2)
+        points.save_action(session=s, action_id=None, name="Clicks", type="email.click", delta=5, repeatable=True)
+    email_id, stat, cid = delivered()
+    with session() as s:
+        assert s.get(Contact, cid).points == 2
+        link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
+    for _ in range(2):
+        client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    _clicks_written(session, link.id, 2)
+    with session() as s:
+        assert s.get(Contact, cid).points == 12  # every click scores a repeatable action
+
+
 def test_segment_filters_on_email_activity(client, session, delivered):
     from mautic_app.services import segments
 
@@ -198,6 +228,7 @@ def test_segment_filters_on_email_activity(client, session, delivered):
     with session() as s:
         link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
     client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    _clicks_written(session, link.id, 1)
     assert members("lead_email_received") == {cid} and members("email_clicked_link") == {cid}
     assert bob in members("lead_email_received", "!in") and cid not in members("lead_email_received", "!in")
 
@@ -222,6 +253,7 @@ def test_the_contacts_emails(client, session, delivered):
     with session() as s:
         link = s.exec(select(EmailLink).where(EmailLink.email_id == email_id)).one()
     client.get(f"/r/{link.redirect_id}?ct={stat.tracking_hash}", follow_redirects=False)
+    _clicks_written(session, link.id, 1)
     with session() as s:
         (row,) = emails.sent_to_contact(session=s, contact_id=cid)
     assert (row["name"], row["status"], row["opened"], row["clicked"]) == ("Welcome", "Sent", 1, 1)
@@ -279,3 +311,31 @@ def test_a_group_of_opens_is_written_together(session, delivered):
     with session() as s:
         assert s.get(EmailStat, first.id).open_count == 3 and s.get(Email, first.email_id).read_count == 1
     assert len(_events(session, cid, "email.read")) == 1
+
+
+def test_a_group_of_clicks_is_resolved_then_written_together(session, delivered):
+    """Two clicks of one message, one of another, one anonymous and two that go nowhere, in one group: the
+    first click of a message on a link is the unique one, whatever the group holds."""
+    from mautic_app.services import email_tracking
+
+    email_a, first, cid = delivered("Ann", "A")
+    _email_b, second, _ = delivered("Bob", "B")
+    with session() as s:
+        link_a = s.exec(select(EmailLink).where(EmailLink.email_id == email_a)).one()
+        link_b = s.exec(select(EmailLink).where(EmailLink.email_id == second.email_id)).one()
+        clicks = email_tracking.resolve_clicks(session=s, items=[
+            (link_a.redirect_id, first.tracking_hash), (link_a.redirect_id, first.tracking_hash), (link_b.redirect_id, second.tracking_hash),
+            (link_a.redirect_id, None), (link_a.redirect_id, second.tracking_hash), ("nolinkhere", first.tracking_hash)])
+    assert [c is None for c in clicks] == [False, False, False, False, True, True]
+    assert clicks[0].contact_id == cid and clicks[0].public_id and "ct=" in clicks[0].url and clicks[3].contact_id is None
+    with session() as s:
+        email_tracking.record_clicks(session=s, clicks=[c for c in clicks if c is not None])
+    with session() as s:
+        a, b = s.get(EmailLink, link_a.id), s.get(EmailLink, link_b.id)
+        assert (a.hits, a.unique_hits, b.hits, b.unique_hits) == (3, 2, 1, 1)  # the anonymous click is unique by itself
+        assert s.get(Email, email_a).click_count == 1 and s.get(EmailStat, first.id).is_read
+    assert len(_events(session, cid, "email.click")) == 2 and len(_events(session, cid, "email.read")) == 1
+    with session() as s:  # a later group knows the earlier clicks
+        email_tracking.record_clicks(session=s, clicks=[email_tracking.resolve_clicks(session=s, items=[(link_a.redirect_id, first.tracking_hash)])[0]])
+    with session() as s:
+        assert (s.get(EmailLink, link_a.id).unique_hits, s.get(Email, email_a).click_count) == (2, 1)

@@ -221,7 +221,7 @@ def test_validation_names_every_bad_field(session):
                                properties={"page_url": ""}, publish_up="2025-02-01", publish_down="2025-01-01")
         assert set(err.value.errors) == {"name", "delta", "group", "page_url", "publish_down"}
         with pytest.raises(points.PointError) as err:
-            points.save_action(session=s, action_id=None, name="Sent", type="email.send", delta=1)
+            points.save_action(session=s, action_id=None, name="Got it", type="asset.download", delta=1)
         assert set(err.value.errors) == {"type"}
         with pytest.raises(points.PointError) as err:
             points.save_trigger(session=s, trigger_id=None, name=["x"], points="1.5", color="blue", events=[

@@ -119,8 +119,9 @@ def test_id_and_tag_lists_are_validated():
 def test_types_and_their_availability():
     assert rules.action_type("url.hit").key == "url.hit"
     assert rules.action_type("form.submit").available  # forms have landed
-    assert rules.action_type("email.open").available  # e-mails have landed
-    for key in ("email.send", "asset.download"):
+    for key in ("email.open", "email.click", "email.send"):
+        assert rules.action_type(key).available  # e-mails have landed
+    for key in ("asset.download",):
         assert not rules.ACTION_TYPES[key].available and rules.ACTION_TYPES[key].unavailable_reason
         with pytest.raises(rules.PointRuleError) as err:
             rules.action_type(key)
