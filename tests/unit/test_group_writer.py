@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -85,3 +86,27 @@ def test_a_batch_writing_for_too_long_refuses_new_items():
         return await stuck
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_then_runs_after_the_answers_are_out_and_its_failure_answers_nobody_wrong():
+    """A click's redirect is answered when its group is looked up; the write follows on the same thread."""
+    release, followed = threading.Event(), []
+
+    def then(items: list[int], results: list[int]) -> None:
+        release.wait(5)  # the answers must not wait for this
+        followed.append((items, results))
+        if items == [2]:
+            raise RuntimeError("the write failed")
+
+    writer = GroupWriter("test", lambda items: [i + 1 for i in items], then=then)
+
+    async def scenario():
+        answer = await asyncio.wait_for(writer.submit(1), 2)
+        release.set()
+        return answer, await writer.submit(2), await writer.submit(3)
+
+    assert asyncio.run(scenario()) == (2, 3, 4)
+    deadline = time.monotonic() + 5
+    while len(followed) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert followed == [([1], [2]), ([2], [3]), ([3], [4])]
