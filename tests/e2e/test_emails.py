@@ -35,6 +35,19 @@ def _wait_for(sink, count: int, page: Page) -> None:
     raise AssertionError(f"{len(sink.messages)} messages arrived, {count} expected")
 
 
+def _drag_block(page: Page, block: str, onto) -> None:
+    """Drag a builder block onto the e-mail, just below ``onto`` (GrapesJS places it as the pointer moves, so
+    the pointer moves in small steps, as a hand does)."""
+    start, end = page.get_by_title(block, exact=True).bounding_box(), onto.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] - 40, start["y"] + 20, steps=5)
+    for i in range(12):
+        page.mouse.move(end["x"] + 100 + i * 5, end["y"] + end["height"] - 4 + i % 3, steps=2)
+        page.wait_for_timeout(60)
+    page.mouse.up()
+
+
 def test_write_send_track_and_unsubscribe(signed_in: Page, base_url, app_server, sink):
     page = signed_in
     uid = new_uid()
@@ -64,7 +77,7 @@ with session_scope() as s:
 """)
     ann = segment["ids"][0]
 
-    # a segment e-mail, written in the code view from a starter template
+    # a segment e-mail, built from a starter template: a text block dragged in and written in
     page.get_by_role("link", name="E-mails", exact=True).click()
     page.get_by_role("link", name="New e-mail").click()
     page.get_by_role("tab", name="Settings").click()
@@ -76,9 +89,21 @@ with session_scope() as s:
     expect(readers).to_be_checked()
     page.get_by_role("tab", name="Content").click()
     page.get_by_label("Start from").select_option("announcement")
+    canvas = page.frame_locator("iframe[title='E-mail being built']")
+    heading = canvas.get_by_text("Something new is here")
+    expect(heading).to_be_visible(timeout=20_000)
+    _drag_block(page, "Text", heading)
+    added = canvas.get_by_text("Insert text here")
+    expect(added).to_be_visible()
+    added.dblclick()
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(f"Autumn offers {uid}, ")
+    page.get_by_label("Insert a token").select_option(label="Contact: first name")  # at the caret
+    expect(canvas.get_by_text(f"Autumn offers {uid}, {{contactfield=firstname}}")).to_be_visible()
+    page.get_by_role("radio", name="Code").click()  # what was built is the e-mail's MJML
     code = page.get_by_role("textbox", name="Code", exact=True)
+    expect(code).to_have_value(re.compile(f"Autumn offers {uid},\\s[{{]contactfield=firstname[}}]</mj-text>"))  # typed, so maybe a no-break space
     expect(code).to_have_value(re.compile("Something new is here"))
-    code.fill(code.input_value().replace("Something new is here", f"Autumn offers {uid}"))
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/emails/\d+$"))
     expect(page.get_by_role("heading", name=f"News {uid}")).to_be_visible()
@@ -89,7 +114,7 @@ with session_scope() as s:
     expect(page.get_by_text("Hello Ann", exact=True)).to_be_visible()
     page.get_by_role("radio", name="Phone").click()
     preview = page.frame_locator("iframe[title='E-mail preview']")
-    expect(preview.get_by_text(f"Autumn offers {uid}")).to_be_visible()
+    expect(preview.get_by_text(f"Autumn offers {uid}, Ann")).to_be_visible()
     expect(preview.get_by_text("Ann, we built this with you in mind.")).to_be_visible()
 
     # a test, then the broadcast with its progress

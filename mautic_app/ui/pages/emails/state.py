@@ -45,6 +45,10 @@ class EmailState(RecordPage, rx.State):
     errors: dict[str, str] = _no_errors()
     saving: bool = False
     tab: str = "content"
+    # the builder (MJML only) or the code view; the builder is remade (a new key) when the code changes elsewhere
+    editor: str = "builder"
+    builder_key: int = 0
+    builder_token: dict[str, str | int] = {"text": "", "n": 0}
     # preview
     preview_width: str = "600px"
     preview_as: str = ""
@@ -115,6 +119,8 @@ class EmailState(RecordPage, rx.State):
             await self._load_stats()
         else:
             self.draft, self.included, self.excluded = data.blank(), [], []
+        self.editor = "builder" if self.draft["content_format"] == "mjml" else "code"
+        self.builder_key += 1
         await self._refresh_preview()
         self.loaded = True
         self._loaded_here()
@@ -155,6 +161,29 @@ class EmailState(RecordPage, rx.State):
             self.draft = self.draft | {key: str(value)[:500_000]}
 
     @rx.event
+    def set_editor(self, editor: str | list[str]):
+        if editor in ("builder", "code") and editor != self.editor:
+            self.editor = str(editor)
+            self.builder_key += 1  # the builder starts from the code as it is now
+
+    @rx.event
+    def set_from_builder(self, mjml: str):
+        """What the builder hands back: its MJML replaces the code (it only edits MJML). Its last word comes as it
+        closes, just after the switch to the code view."""
+        if self.draft["content_format"] == "mjml" and isinstance(mjml, str):
+            self.draft = self.draft | {"content": mjml[:500_000]}
+
+    @rx.event
+    def insert_token(self, token: str):
+        """A token from the picker: at the builder's caret (in the text being edited), or at the end of the code."""
+        if not token:
+            return
+        if self.editor == "builder" and self.draft["content_format"] == "mjml":
+            self.builder_token = {"text": token[:100], "n": int(self.builder_token.get("n") or 0) + 1}
+        else:
+            self.draft = self.draft | {"content": self.draft["content"] + token[:100]}
+
+    @rx.event
     def set_flag(self, key: str, on: bool):
         if key in data.FLAG_KEYS:
             self.draft = self.draft | {key: "1" if on else ""}
@@ -163,6 +192,7 @@ class EmailState(RecordPage, rx.State):
     async def use_template(self, template_id: str):
         if template_id in email_templates.TEMPLATES:
             self.draft = self.draft | {"content_format": "mjml", "content": email_templates.source(template_id)}
+            self.builder_key += 1
             await self._refresh_preview()
 
     @rx.event

@@ -7,6 +7,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.domain.email_tokens import TOKENS
+from mautic_app.ui.components.email_builder import email_builder
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select, section
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.emails.state import ERROR_KEYS, TEMPLATE_CHOICES, EmailState
@@ -32,24 +33,41 @@ def _check(label: str, key: str) -> rx.Component:
                                  rx.text(label, size="2"), align="center", spacing="2"))
 
 
+def _builder() -> rx.Component:
+    return rx.cond(
+        S.draft["content_format"] == "mjml",
+        rx.box(email_builder(value=S.draft["content"], token=S.builder_token, on_change=S.set_from_builder, height="680px",
+                             key=S.builder_key), width="100%", border="1px solid var(--gray-a6)", border_radius="6px", overflow="hidden"),
+        rx.callout("The builder edits MJML, and this e-mail is written in HTML: edit it in the code view, or start from a template.",
+                   icon="info", width="100%"),
+    )
+
+
 def _content() -> rx.Component:
     editor = rx.vstack(
         rx.hstack(
+            rx.segmented_control.root(rx.segmented_control.item("Builder", value="builder"), rx.segmented_control.item("Code", value="code"),
+                                      value=S.editor, on_change=S.set_editor, aria_label="Editor"),
             labelled("Start from", native_select(rx.el.option("Choose a starter template…", value=""),
                                                  *[rx.el.option(t["label"], value=t["value"]) for t in TEMPLATE_CHOICES],
-                                                 id="email-template", value="", on_change=S.use_template), "email-template"),
-            labelled("Written in", native_select(rx.el.option("MJML", value="mjml"), rx.el.option("HTML", value="html"),
-                                                 id=_id("content_format"), value=S.draft["content_format"],
-                                                 on_change=lambda v: S.set_value("content_format", v)), _id("content_format")),
+                                                 id="email-template", value="", on_change=S.use_template, width="16rem"), "email-template"),
+            rx.cond(S.editor == "code", labelled("Written in", native_select(
+                rx.el.option("MJML", value="mjml"), rx.el.option("HTML", value="html"), id=_id("content_format"),
+                value=S.draft["content_format"], on_change=lambda v: S.set_value("content_format", v), width="8rem"), _id("content_format"))),
             labelled("Insert a token", native_select(rx.el.option("Choose…", value=""), *[rx.el.option(label, value=token) for token, label in TOKENS],
-                                                     id="email-token", value="",
-                                                     on_change=lambda v: S.set_value("content", S.draft["content"] + v)), "email-token"),
-            spacing="3", width="100%", wrap="wrap",
+                                                     id="email-token", value="", on_change=S.insert_token, width="16rem"), "email-token"),
+            spacing="3", width="100%", wrap="wrap", align="end",
         ),
-        _text("Code", "content", area=True, rows="22", font_family="monospace", font_size="12px",
-              hint="MJML (compiled on the server) or HTML; tokens like {contactfield=firstname} are filled for each contact."),
+        rx.cond(S.editor == "builder", rx.text("Drag blocks from the right onto the e-mail; double-click a text to write in it. "
+                                               "A token goes in where you are typing.", size="1", color=rx.color("gray", 10))),
+        rx.cond(
+            S.editor == "builder",
+            _builder(),
+            _text("Code", "content", area=True, rows="22", font_family="monospace", font_size="12px",
+                  hint="MJML (compiled on the server) or HTML; tokens like {contactfield=firstname} are filled for each contact."),
+        ),
         rx.button("Refresh preview", variant="soft", on_click=S.refresh_preview),
-        flex="3", min_width="22rem", spacing="2",
+        flex="3", min_width=rx.cond(S.editor == "builder", "100%", "22rem"), spacing="2",  # the builder needs the width
     )
     preview = rx.vstack(
         rx.hstack(
