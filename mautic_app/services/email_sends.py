@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from mautic_app import changefeed, db
 from mautic_app.domain import email_content, email_message, email_tokens
+from mautic_app.domain import email_variants as variant_rules
 from mautic_app.models import (
     CompanyContact,
     Contact,
@@ -47,7 +49,7 @@ from mautic_app.models import (
     User,
 )
 from mautic_app.models.base import table_of, utcnow
-from mautic_app.services import bulk, mailer, points
+from mautic_app.services import bulk, email_variants, mailer, points
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
@@ -56,12 +58,12 @@ log = logging.getLogger(__name__)
 
 BROADCAST_TASK = "mautic.emails.send_broadcast"
 DELIVER_TASK = "mautic.emails.deliver"
-ACTIVE = ("scheduled", "running", "paused")
+ACTIVE = ("scheduled", "running", "paused", "waiting")  # waiting: an A/B test's share is sent, the winner not chosen yet
 LEASE = timedelta(seconds=120)  # a run renews it every batch; a batch never takes this long
 RUN_SECONDS = 20.0  # one task's share before it queues the next (so pause and cancel act within a batch)
 RETRY_DELAYS = (1.0, 2.0, 4.0)  # a message the server refused for now (4xx) is tried again after these
 STUCK_AFTER = timedelta(minutes=10)  # a template send still "sending" this long died with its worker
-MARKETING_SOURCES = ("broadcast", "campaign")  # what frequency rules limit
+MARKETING_SOURCES = ("broadcast", "ab_test", "campaign")  # what frequency rules limit
 PERIODS = {"DAY": timedelta(days=1), "WEEK": timedelta(days=7), "MONTH": timedelta(days=30)}
 
 
@@ -143,6 +145,7 @@ class Recipient:
     owner: dict[str, Any] | None = None
     company: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    email_id: int = 0  # the version sent (an A/B variant or a translation); 0: the e-mail itself
 
 
 def _urls(tracking_hash: str) -> dict[str, str]:
@@ -216,10 +219,11 @@ def _segments(session: Session, email_id: int) -> tuple[list[int], list[int]]:
     return [r.segment_id for r in rows if not r.excluded], [r.segment_id for r in rows if r.excluded]
 
 
-def _pending(email_id: int, included: list[int], excluded: list[int], after: int = 0) -> sa.Select[Any]:
-    """Contacts of the included segments, not in an excluded one, with an address, this e-mail not yet
-    theirs: a contact in two included segments is one row. ``after``: only ids above it (a broadcast's
-    cursor, so each batch starts where the last one ended instead of scanning everyone sent so far)."""
+def _pending(family: list[int], included: list[int], excluded: list[int], after: int = 0) -> sa.Select[Any]:
+    """Contacts of the included segments, not in an excluded one, with an address, this e-mail (none of its
+    ``family`` of versions) not yet theirs: a contact in two included segments is one row. ``after``: only ids
+    above it (a broadcast's cursor, so each batch starts where the last one ended instead of scanning everyone
+    sent so far)."""
     sc, contacts, stats = table_of(SegmentContact), table_of(Contact), table_of(EmailStat)
     excluded_sc = sc.alias("excluded_members")
     query = (
@@ -227,7 +231,7 @@ def _pending(email_id: int, included: list[int], excluded: list[int], after: int
             contacts.c.id > after,
             sa.exists().where(sc.c.contact_id == contacts.c.id, sc.c.segment_id.in_(included), sc.c.manually_removed.is_(False)),
             contacts.c.email.is_not(None), contacts.c.email != "",
-            ~sa.exists().where(stats.c.email_id == email_id, stats.c.contact_id == contacts.c.id),
+            ~sa.exists().where(stats.c.email_id.in_(family), stats.c.contact_id == contacts.c.id),
         )
     )
     if excluded:
@@ -255,7 +259,8 @@ def pending_count(*, session: Session, email_id: int) -> int:
     included, excluded = _segments(session, email_id)
     if not included:
         return 0
-    return int(session.execute(sa.select(sa.func.count()).select_from(_pending(email_id, included, excluded).subquery())).scalar_one())
+    family = email_variants.family(session=session, email_id=email_id)
+    return int(session.execute(sa.select(sa.func.count()).select_from(_pending(family, included, excluded).subquery())).scalar_one())
 
 
 def start_broadcast(*, session: Session, email_id: int, scheduled_at: datetime | None = None, user_id: int | None = None) -> EmailSend:
@@ -274,6 +279,9 @@ def start_broadcast(*, session: Session, email_id: int, scheduled_at: datetime |
         raise SendError("This e-mail is already being sent (or scheduled): pause, resume or cancel that broadcast.")
     now = utcnow()
     due = scheduled_at is None or scheduled_at <= now
+    if email.variant_start_date is None and email_variants.plan(session=session, email=email).testing:
+        email.variant_start_date = scheduled_at or now  # the A/B test's clock starts with its first broadcast
+        session.add(email)
     send = EmailSend(email_id=email_id, status="running" if due else "scheduled", scheduled_at=scheduled_at,
                      total=pending_count(session=session, email_id=email_id), created_by=user_id, started_at=now if due else None)
     session.add(send)
@@ -306,7 +314,7 @@ def _change(session: Session, send_id: int, *, to: str, allowed_from: tuple[str,
 
 def pause(*, session: Session, send_id: int) -> EmailSend:
     """Stop after the batch in flight; the rest wait for resume."""
-    return _change(session, send_id, to="paused", allowed_from=("running", "scheduled"))
+    return _change(session, send_id, to="paused", allowed_from=("running", "scheduled", "waiting"))
 
 
 def resume(*, session: Session, send_id: int) -> EmailSend:
@@ -453,21 +461,34 @@ def _frequency_blocked(session: Session, contact_ids: list[int], now: datetime) 
 class Claim:
     recipients: list[Recipient]
     skipped: int
+    test_done: bool = False  # an A/B test's share has been sent: the broadcast waits for the winner
 
 
-def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str) -> Claim | None:
-    """Renew the lease and claim the next contacts (ledger rows in "sending"); None when the broadcast
-    stopped being ours (paused, cancelled, taken over)."""
+def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str, plan: variant_rules.Plan) -> Claim | None:
+    """Renew the lease and claim the next contacts (ledger rows in "sending"), each with the version of the
+    e-mail ``plan`` gives them; None when the broadcast stopped being ours (paused, cancelled, taken over).
+    While an A/B test runs, only its share of the audience is claimed, an even sample across contact ids."""
     assert send.id is not None
     now = utcnow()
     if not _renew(session, send.id, me, now):
         return None
     included, excluded = _segments(session, send.email_id)
+    family = email_variants.family(session=session, email_id=send.email_id)
     stats, by_id = table_of(EmailStat), table_of(Contact).c.id
-    after = session.execute(sa.select(sa.func.max(stats.c.contact_id)).where(stats.c.send_id == send.id)).scalar() or 0
-    ids = list(session.execute(_pending(send.email_id, included, excluded, after).order_by(by_id).limit(size)).scalars())
-    if not ids and after:  # members who joined behind the cursor while it ran
-        ids = list(session.execute(_pending(send.email_id, included, excluded).order_by(by_id).limit(size)).scalars())
+    source = "ab_test" if plan.testing else "broadcast"
+    if plan.testing:
+        room = variant_rules.test_size(send.total, plan.test_percent) - int(session.execute(
+            sa.select(sa.func.count()).where(stats.c.send_id == send.id)).scalar_one())
+        ids = list(session.execute(_pending(family, included, excluded).order_by(email_variants.sample_order(by_id))
+                                   .limit(min(size, room))).scalars()) if room > 0 else []
+        if not ids:
+            return Claim([], 0, test_done=True)
+    else:
+        # The cursor: the highest id of this broadcast's own rows (an A/B test's rows are a sample from anywhere).
+        after = session.execute(sa.select(sa.func.max(stats.c.contact_id)).where(stats.c.send_id == send.id, stats.c.source == source)).scalar() or 0
+        ids = list(session.execute(_pending(family, included, excluded, after).order_by(by_id).limit(size)).scalars())
+        if not ids and after:  # members who joined behind the cursor while it ran
+            ids = list(session.execute(_pending(family, included, excluded).order_by(by_id).limit(size)).scalars())
     if not ids:
         return Claim([], 0)
     values = contact_service.read_many(session=session, ids=ids)
@@ -481,16 +502,17 @@ def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str) -
     skipped = 0
     for cid in ids:
         v = values[cid]
+        version = plan.version_for(cid, v.get("preferred_locale"))
         tracking_hash = secrets.token_urlsafe(24)
-        mid = email_message.message_id(send.email_id, cid, f"b{send.id}", domain)
+        mid = email_message.message_id(version, cid, f"b{send.id}", domain)
         reason = "Do not contact" if cid in dnc else "Frequency rule" if cid in blocked else ""
         status = "skipped" if reason else "sending"
-        rows.append((send.email_id, cid, send.id, v.get("email") or "", tracking_hash, status, mid, reason, "broadcast", now, 0, {}, False, 0, False))
+        rows.append((version, cid, send.id, v.get("email") or "", tracking_hash, status, mid, reason, source, now, 0, {}, False, 0, False))
         if reason:
             skipped += 1
         else:
             owner = owners.get(v["owner_id"]) if v.get("owner_id") else None
-            recipients.append(Recipient(0, cid, v.get("email") or "", tracking_hash, mid, v, owner, companies.get(cid, {})))
+            recipients.append(Recipient(0, cid, v.get("email") or "", tracking_hash, mid, v, owner, companies.get(cid, {}), email_id=version))
     stat_ids = bulk.insert_new_rows(session=session, table=EmailStat, columns=(
         "email_id", "contact_id", "send_id", "email_address", "tracking_hash", "status", "message_id", "error", "source", "date_added",
         "retry_count", "tokens", "is_read", "open_count", "viewed_in_browser"),
@@ -511,13 +533,13 @@ class Outcome:
     tries: int
 
 
-def _rendered(content: Content, recipients: Sequence[Recipient]) -> tuple[list[tuple[email_message.Outgoing, int]], dict[int, Outcome]]:
-    """Each recipient's message, or the reason it cannot be one (a line break a contact's value would put
-    into the subject or a name): that message fails alone, the others go."""
+def _rendered(contents: dict[int, Content], recipients: Sequence[Recipient]) -> tuple[list[tuple[email_message.Outgoing, int]], dict[int, Outcome]]:
+    """Each recipient's message, from the version of the e-mail it gets, or the reason it cannot be one (a line
+    break a contact's value would put into the subject or a name): that message fails alone, the others go."""
     messages, refused = [], {}
     for r in recipients:
         try:
-            messages.append((render(content, r), r.stat_id))
+            messages.append((render(contents[r.email_id], r), r.stat_id))
         except email_message.HeaderError as exc:
             refused[r.stat_id] = Outcome("failed", f"Not sent: {exc}", 0)
     return messages, refused
@@ -557,13 +579,14 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
         for stat_id, o in outcomes.items()})
     counts = {k: sum(1 for o in outcomes.values() if o.status == k) for k in ("sent", "failed", "unknown")}
     by_stat = {r.stat_id: r for r in recipients}
-    email_id = None
+    version = {stat_id: r.email_id for stat_id, r in by_stat.items()}  # which version each message was made from
     events: list[bulk.Event] = []
     for stat_id, o in outcomes.items():
         r = by_stat.get(stat_id)
         if r is not None and r.contact_id is not None and o.status != "unknown":
             events.append({"contact_id": r.contact_id, "event_type": "email.sent" if o.status == "sent" else "email.failed",
-                           "details": {"stat_id": stat_id, "error": "" if o.status == "sent" else o.answer[:500]}, "occurred_at": now})
+                           "details": {"stat_id": stat_id, "email_id": r.email_id, "error": "" if o.status == "sent" else o.answer[:500]},
+                           "occurred_at": now})
     if send_id is not None:
         send = session.get(EmailSend, send_id)
         assert send is not None
@@ -571,25 +594,21 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
         send.failed += counts["failed"]
         send.unknown += counts["unknown"]
         session.add(send)
-        email_id = send.email_id
         _announce(session, send)
-    else:
-        stat = session.get(EmailStat, next(iter(outcomes)))
-        email_id = stat.email_id if stat else None
-    if email_id is not None:
-        emails = table_of(Email)
-        if counts["sent"]:
-            session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + counts["sent"]))
-        name = session.execute(sa.select(emails.c.name).where(emails.c.id == email_id)).scalar() or ""
-        for e in events:
-            e["details"] |= {"email_id": email_id, "name": name}
+    emails = table_of(Email)
+    sent_per_version = Counter(version[stat_id] for stat_id, o in outcomes.items() if o.status == "sent" and stat_id in version)
+    for email_id, n in sent_per_version.items():
+        session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + n))
+    names = dict(session.execute(sa.select(emails.c.id, emails.c.name).where(emails.c.id.in_(set(version.values())))).tuples().all())
+    for e in events:
+        e["details"]["name"] = names.get(e["details"]["email_id"], "")
     if events:
         bulk.log_events(session=session, events=events)
-    if email_id is not None and counts["sent"] and points.has_actions(session=session, action_type="email.send"):
+    if counts["sent"] and points.has_actions(session=session, action_type="email.send"):
         for e in events:
             if e["event_type"] == "email.sent":
                 try:
-                    points.score(session=session, contact_id=e["contact_id"], action_type="email.send", context={"email_id": email_id})
+                    points.score(session=session, contact_id=e["contact_id"], action_type="email.send", context={"email_id": e["details"]["email_id"]})
                 except contact_service.ContactError:  # deleted while its message went out
                     continue
     return True
@@ -606,13 +625,18 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
             return False
         email = session.get(Email, send.email_id)
         cfg = mailer.config(session=session)
+        plan = email_variants.plan(session=session, email=email) if email is not None else variant_rules.Plan(send.email_id)
+        contents: dict[int, Content] = {}
         try:
-            content = _prepare(session, email, cfg) if email is not None else None
+            for version in [session.get(Email, i) for i in plan.email_ids()]:
+                if version is not None and version.id is not None:
+                    contents[version.id] = _prepare(session, version, cfg)
         except email_content.ContentError as exc:
-            content, error = None, f"The e-mail's content does not compile: {exc}"
+            error = f"The content of “{version.name if version else ''}” does not compile: {exc}"
         else:
             error = "" if email is not None else "The e-mail was deleted."
-        if content is None:
+        content = contents.get(send.email_id) or next(iter(contents.values()), None)
+        if error or content is None:
             send.status, send.error, send.finished_at = "paused", error, utcnow()
             _let_go(session, send_id, me)
             _announce(session, send)
@@ -620,11 +644,11 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
     pace = 1.0 / cfg.rate_per_second if cfg.rate_per_second else 0.0
     deadline = time.monotonic() + seconds
     with db.session_scope() as session:
-        claim = _next(session, send_id, me, batch, content.domain)
+        claim = _next(session, send_id, me, batch, content.domain, plan)
     with mailer.open_transport(cfg) as transport:
         while claim is not None:
             started = time.monotonic()
-            messages, outcomes = _rendered(content, claim.recipients)
+            messages, outcomes = _rendered(contents, claim.recipients)
             outcomes |= _deliver(transport, messages) if messages else {}
             if pace:
                 time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
@@ -634,16 +658,25 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
                     return False
                 if time.monotonic() >= deadline:
                     return True  # the next run of the chain goes on from here, holding the lease
-                claim = _next(session, send_id, me, batch, content.domain)
+                claim = _next(session, send_id, me, batch, content.domain, plan)
     return False
 
 
-def _next(session: Session, send_id: int, me: str, batch: int, domain: str) -> Claim | None:
-    """The next batch; None once the broadcast finished or stopped being ours (the lease is let go)."""
+def _next(session: Session, send_id: int, me: str, batch: int, domain: str, plan: variant_rules.Plan) -> Claim | None:
+    """The next batch; None once the broadcast finished, waits for its A/B test's winner, or stopped being ours
+    (the lease is let go)."""
     send = session.get(EmailSend, send_id)
-    claim = _claim(session, send, me, batch, domain) if send is not None else None
+    claim = _claim(session, send, me, batch, domain, plan) if send is not None else None
     if claim is None:
         _let_go(session, send_id, me)
+        return None
+    if claim.test_done and send is not None:
+        email = session.get(Email, send.email_id)
+        send.status = "waiting"
+        send.scheduled_at = max(utcnow(), email_variants.winner_due_at(email)) if email is not None else utcnow()
+        session.add(send)
+        _let_go(session, send_id, me)
+        _announce(session, send)
         return None
     if not claim.recipients and not claim.skipped:
         _finish(session, send_id, me)
@@ -670,9 +703,16 @@ def due_and_stalled(*, session: Session, now: datetime | None = None) -> list[in
     marked "unknown"; ones whose task was lost are queued again."""
     now = now or utcnow()
     found = []
-    for send in session.exec(select(EmailSend).where(col(EmailSend.status).in_(("scheduled", "running")))):
+    for send in session.exec(select(EmailSend).where(col(EmailSend.status).in_(("scheduled", "running", "waiting")))):
         assert send.id is not None
-        if send.status == "scheduled":
+        if send.status == "waiting":
+            if send.scheduled_at is None or send.scheduled_at <= now:  # the A/B test ran its time: the winner goes to the rest
+                email_variants.choose_winner(session=session, email_id=send.email_id)
+                send.status = "running"
+                session.add(send)
+                _announce(session, send)
+                found.append(send.id)
+        elif send.status == "scheduled":
             if send.scheduled_at is not None and send.scheduled_at <= now:
                 send.status, send.started_at = "running", now
                 send.total = pending_count(session=session, email_id=send.email_id)
@@ -713,7 +753,8 @@ def send_to_contact(*, session: Session, email_id: int, contact_id: int, source:
         email_message.check_header(f"token {name}", value)  # tokens may reach the subject
     dnc = session.exec(select(DoNotContact).where(col(DoNotContact.contact_id) == contact_id, col(DoNotContact.channel) == "email")).first()
     reason = "Do not contact" if dnc else "" if contact.email else "No e-mail address"
-    stat = EmailStat(email_id=email_id, contact_id=contact_id, email_address=contact.email or "", tracking_hash=secrets.token_urlsafe(24),
+    version = email_variants.plan(session=session, email=email).version_for(contact_id, contact.preferred_locale)  # its language
+    stat = EmailStat(email_id=version, contact_id=contact_id, email_address=contact.email or "", tracking_hash=secrets.token_urlsafe(24),
                      status="skipped" if reason else "queued", error=reason, source=source[:32], source_id=source_id, tokens=extra)
     session.add(stat)
     session.flush()
@@ -746,7 +787,7 @@ def deliver(*, stat_id: int) -> str | None:
             session.add(stat)
             return stat.status
         recipient = _recipient(session, stat, content.domain)
-    messages, outcomes = _rendered(content, [recipient])
+    messages, outcomes = _rendered({stat.email_id: content}, [recipient])
     if messages:
         with mailer.open_transport(cfg) as transport:
             outcomes |= _deliver(transport, messages)
@@ -763,7 +804,7 @@ def _recipient(session: Session, stat: EmailStat, domain: str) -> Recipient:
     stat.message_id = mid
     session.add(stat)
     return Recipient(stat.id, stat.contact_id, stat.email_address, stat.tracking_hash, mid, values, owner,
-                     _companies(session, [stat.contact_id]).get(stat.contact_id, {}), dict(stat.tokens or {}))
+                     _companies(session, [stat.contact_id]).get(stat.contact_id, {}), dict(stat.tokens or {}), email_id=stat.email_id)
 
 
 # ---------------------------------------------------------------- previews and tests

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from mautic_app import db
+from mautic_app.domain.email_variants import Plan
 from mautic_app.models import Email, EmailLink, EmailSegment, EmailSend, EmailStat, FrequencyRule
 from mautic_app.models.base import utcnow
 from mautic_app.services import contacts, email_sends, segments
@@ -200,7 +201,7 @@ def test_messages_in_flight_when_a_worker_died_are_never_resent(session, sink, q
     with session() as s:
         s.execute(sa.update(EmailSend).where(EmailSend.id == send_id).values(lease_owner=dead, lease_until=utcnow() + timedelta(minutes=5)))
     with session() as s:
-        claim = email_sends._claim(s, s.get(EmailSend, send_id), dead, 2, "example.org")
+        claim = email_sends._claim(s, s.get(EmailSend, send_id), dead, 2, "example.org", Plan(email_id))
         in_flight = {r.address for r in claim.recipients}
     with session() as s:
         assert email_sends.due_and_stalled(session=s) == [send_id]  # the sweep sees the dead holder
