@@ -129,7 +129,8 @@ def save_email(*, session: Session, email_id: int | None = None, values: dict[st
         errors["publish_down"] = "Unpublishing comes after publishing."
     included = list(segment_ids) if segment_ids is not None else segments_of(session=session, email_id=email.id or 0)[0]
     excluded = list(excluded_ids) if excluded_ids is not None else segments_of(session=session, email_id=email.id or 0)[1]
-    if text["email_type"] == "list" and not included:
+    version = bool(email.variant_parent_id or email.translation_parent_id)  # goes to its main e-mail's segments
+    if text["email_type"] == "list" and not included and not version:
         errors["segments"] = "A segment e-mail goes to at least one segment."
     if set(included) & set(excluded):
         errors["segments"] = "A segment cannot be both chosen and excluded."

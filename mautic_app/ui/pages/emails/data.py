@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from mautic_app.db import session_scope
 from mautic_app.domain import email_templates
 from mautic_app.models import Contact
-from mautic_app.services import email_sends, emails
+from mautic_app.services import email_sends, email_variants, emails
 from mautic_app.ui.components.widgets import when_input
 
 UTM = {"utm_source": "utmSource", "utm_medium": "utmMedium", "utm_campaign": "utmCampaign", "utm_content": "utmContent"}
@@ -113,3 +113,28 @@ def figure(series: dict[str, dict[str, int]]) -> go.Figure:
                        "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": "#888"}, "yaxis": GRID, "barmode": "group",
                        "legend": {"orientation": "h", "y": -0.25}})
     return fig
+
+
+def versions(email_id: int) -> dict[str, Any]:
+    with session_scope() as session:
+        return email_variants.overview(session=session, email_id=email_id)
+
+
+def add_variant(email_id: int, user_id: int | None) -> int:
+    with session_scope() as session:
+        variant = email_variants.add_variant(session=session, email_id=email_id, user_id=user_id)
+        assert variant.id is not None
+        return variant.id
+
+
+def add_translation(email_id: int, language: str, user_id: int | None) -> int:
+    with session_scope() as session:
+        translation = email_variants.add_translation(session=session, email_id=email_id, language=language, user_id=user_id)
+        assert translation.id is not None
+        return translation.id
+
+
+def save_test(email_id: int, settings: dict[str, str], weights: dict[str, str]) -> None:
+    with session_scope() as session:
+        email_variants.save_settings(session=session, email_id=email_id, values=settings,
+                                     weights={int(k): v for k, v in weights.items() if k.isdigit()})

@@ -69,6 +69,17 @@ class EmailState(RecordPage, rx.State):
     pending: int = 0
     schedule_at: str = ""
     broadcast_error: str = ""
+    # A/B test and translations: this e-mail's family of versions
+    version_kind: str = ""  # "" (the main e-mail), "variant" or "translation"
+    parent_id: int = 0
+    parent_name: str = ""
+    versions: list[dict[str, str]] = []
+    translations: list[dict[str, str]] = []
+    ab: dict[str, str] = {}
+    weights: dict[str, str] = {}
+    winner: str = ""
+    new_language: str = ""
+    versions_error: str = ""
     _following: bool = False
 
     @rx.var
@@ -78,6 +89,10 @@ class EmailState(RecordPage, rx.State):
     @rx.var
     def is_segment_email(self) -> bool:
         return self.draft.get("email_type") == "list"
+
+    @rx.var
+    def is_version(self) -> bool:
+        return self.version_kind != ""
 
     @rx.var
     def send_status(self) -> str:
@@ -99,6 +114,9 @@ class EmailState(RecordPage, rx.State):
             text += f", {s['skipped']} skipped (do not contact or frequency rules)"
         if s.get("unknown", "0") != "0":
             text += f", {s['unknown']} delivery unknown"
+        if s.get("status") == "waiting":
+            return text + f". The A/B test's share is sent: the winner is chosen at {s.get('scheduled_at', '')[:16].replace('T', ' ')} UTC" \
+                          " and goes to the rest."
         return text + eta
 
     # ------------------------------------------------------------ loading
@@ -109,6 +127,7 @@ class EmailState(RecordPage, rx.State):
         self.segments = await rx.run_in_thread(data.segment_choices)
         self.email_id, self.missing, self.errors, self.tab = email_id, False, _no_errors(), "content"
         self.test_answer, self.preview_error, self.broadcast_error, self.send, self.totals, self.links = "", "", "", {}, {}, []
+        self.version_kind, self.parent_id, self.versions, self.translations, self.versions_error = "", 0, [], [], ""
         if email_id:
             found = await rx.run_in_thread(lambda: data.read(email_id))
             if found is None:
@@ -131,12 +150,22 @@ class EmailState(RecordPage, rx.State):
         if not email_id:
             return
         found = await rx.run_in_thread(lambda: data.stats(email_id))
+        self._show_versions(await rx.run_in_thread(lambda: data.versions(email_id)))
         self.totals = {k: (f"{v:,}" if isinstance(v, int) else str(v)) for k, v in found.items() if k not in ("links", "series", "send")}
         self.links = [{"url": link["url"], "hits": f"{link['hits']:,}", "unique": f"{link['unique']:,}"} for link in found["links"]]
         self.figure = data.figure(found["series"])
         send = found["send"]
         self.send = {k: ("" if v is None else str(v)) for k, v in send.items()} if send else {}
         self.pending = found["pending"]
+
+    def _show_versions(self, found: dict) -> None:
+        self.version_kind, self.parent_id, self.parent_name = found["kind"], found["parent_id"], found["parent_name"]
+        self.versions = [{k: str(v) for k, v in row.items()} for row in found["versions"]]
+        self.translations = [{k: str(v) for k, v in row.items()} for row in found["translations"]]
+        self.winner = str(found["winner_id"] or "")
+        settings = found["settings"]
+        self.ab = {k: str(settings.get(k, "")) for k in ("test_percent", "criterion", "winner_after_hours")}
+        self.weights = {row["id"]: row["weight"] for row in self.versions}
 
     @rx.event(background=True)
     async def follow_changes(self):
@@ -273,6 +302,54 @@ class EmailState(RecordPage, rx.State):
         except email_sends.SendError as exc:
             self.test_failed, self.test_answer = True, str(exc)
         self.testing = False
+
+    # ------------------------------------------------------------ A/B test and translations
+
+    @rx.event
+    def set_ab(self, key: str, value: str):
+        if key in ("test_percent", "criterion", "winner_after_hours"):
+            self.ab = self.ab | {key: str(value)[:16]}
+
+    @rx.event
+    def set_weight(self, version_id: str, value: str):
+        if version_id in self.weights:
+            self.weights = self.weights | {version_id: str(value)[:4]}
+
+    @rx.event
+    def set_new_language(self, value: str):
+        self.new_language = value[:16]
+
+    @rx.event
+    async def save_test(self):
+        email_id, ab, weights = self.parent_id or self.email_id, dict(self.ab), dict(self.weights)
+        try:
+            await rx.run_in_thread(lambda: data.save_test(email_id, ab, weights))
+        except emails.EmailError as exc:
+            self.versions_error = " ".join(exc.errors.values())
+            return
+        self.versions_error = ""
+        await self._load_stats()
+        yield rx.toast.success("A/B test saved.")
+
+    async def _add(self, make) -> rx.event.EventSpec | None:
+        user_id = (await self.get_state(SessionState)).user_id
+        try:
+            new_id = await rx.run_in_thread(lambda: make(user_id))
+        except emails.EmailError as exc:
+            self.versions_error = " ".join(exc.errors.values())
+            return None
+        self.versions_error = ""
+        return rx.redirect(routes.email(new_id))
+
+    @rx.event
+    async def add_variant(self):
+        email_id = self.email_id
+        return await self._add(lambda user_id: data.add_variant(email_id, user_id))
+
+    @rx.event
+    async def add_translation(self):
+        email_id, language = self.email_id, self.new_language
+        return await self._add(lambda user_id: data.add_translation(email_id, language, user_id))
 
     # ------------------------------------------------------------ broadcasting
 

@@ -107,11 +107,11 @@ def _settings() -> rx.Component:
             _text("Name", "name", hint="For you; recipients never see it."),
             _text("Subject", "subject"),
             _text("Preheader", "preheader", hint="The line inboxes show after the subject."),
-            labelled("Type", native_select(rx.el.option("Template e-mail (sent by forms, point triggers, the API)", value="template"),
+            rx.cond(~S.is_version, labelled("Type", native_select(rx.el.option("Template e-mail (sent by forms, point triggers, the API)", value="template"),
                                            rx.el.option("Segment e-mail (broadcast to segments)", value="list"), id=_id("email_type"),
                                            value=S.draft["email_type"], on_change=lambda v: S.set_value("email_type", v)),
-                     _id("email_type"), error=S.errors["email_type"]),
-            rx.cond(S.is_segment_email, rx.vstack(
+                     _id("email_type"), error=S.errors["email_type"])),
+            rx.cond(S.is_segment_email & ~S.is_version, rx.vstack(
                 _segments("included", "Send to these segments"),
                 _segments("excluded", "But not to members of"),
                 rx.cond(S.errors["segments"] != "", rx.text(S.errors["segments"], color=rx.color("red", 11), size="2", role="alert")),
@@ -146,12 +146,12 @@ def _stat(label: str, key: str) -> rx.Component:
 
 def _broadcast() -> rx.Component:
     status = S.send_status
-    running = (status == "running") | (status == "scheduled")
+    running = (status == "running") | (status == "scheduled") | (status == "waiting")
     return section(
         "Broadcast",
         rx.cond(S.broadcast_error != "", rx.callout(S.broadcast_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%")),
         rx.cond(
-            (status == "running") | (status == "paused") | (status == "finished") | (status == "cancelled") | (status == "scheduled"),
+            (status != ""),
             rx.vstack(
                 rx.text("Status: ", rx.text.strong(status), rx.cond(S.send["scheduled_at"] != "", " (at " + S.send["scheduled_at"] + " UTC)", ""),
                         size="2", role="status"),
@@ -161,7 +161,7 @@ def _broadcast() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.cond(status == "running", rx.button("Pause", variant="soft", on_click=S.pause)),
+            rx.cond((status == "running") | (status == "waiting"), rx.button("Pause", variant="soft", on_click=S.pause)),
             rx.cond(status == "paused", rx.button("Resume", on_click=S.resume)),
             rx.cond(running | (status == "paused"), rx.button("Cancel sending", color_scheme="red", variant="soft", on_click=S.cancel)),
             rx.cond(~(running | (status == "paused")), rx.hstack(
@@ -175,9 +175,75 @@ def _broadcast() -> rx.Component:
     )
 
 
+def _version_row(v: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.hstack(rx.link(v["name"], href="/emails/" + v["id"]),
+                                rx.cond(S.winner == v["id"], rx.badge("Winner", color_scheme="green")), spacing="2", align="center")),
+        rx.table.cell(v["subject"]),
+        rx.table.cell(rx.input(value=S.weights[v["id"]], on_change=lambda val: S.set_weight(v["id"], val), type="number", min="0", max="100",
+                               aria_label="Weight of " + v["name"], width="5rem")),
+        rx.table.cell(v["sent"]), rx.table.cell(v["read_rate"]), rx.table.cell(v["click_rate"]),
+    )
+
+
+def _ab_test() -> rx.Component:
+    """The main segment e-mail's A/B test: its versions with weights and rates, and how the winner is chosen."""
+    return section(
+        "A/B test",
+        rx.cond(
+            S.versions.length() == 0,
+            rx.text("Try another subject or content on part of the audience first; the version that does better goes to the rest.",
+                    size="2", color=rx.color("gray", 11)),
+            rx.vstack(
+                rx.table.root(
+                    rx.el.caption("Versions of this e-mail", style=VISUALLY_HIDDEN),
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                                   ("Version", "Subject", "Weight", "Sent", "Read rate", "Click rate")])),
+                    rx.table.body(rx.foreach(S.versions, _version_row)),
+                    variant="surface", width="100%"),
+                rx.hstack(
+                    labelled("Test on (% of the audience)", rx.input(id="ab-test-percent", value=S.ab["test_percent"], type="number", min="1",
+                                                                    max="100", on_change=lambda v: S.set_ab("test_percent", v)), "ab-test-percent"),
+                    labelled("Winner by", native_select(rx.el.option("Open rate", value="open_rate"), rx.el.option("Click rate", value="click_rate"),
+                                                        id="ab-criterion", value=S.ab["criterion"], on_change=lambda v: S.set_ab("criterion", v),
+                                                        width="10rem"), "ab-criterion"),
+                    labelled("Choose the winner after (hours)", rx.input(id="ab-hours", value=S.ab["winner_after_hours"], type="number", min="0",
+                                                                        step="0.5", on_change=lambda v: S.set_ab("winner_after_hours", v)), "ab-hours"),
+                    rx.button("Save the test", variant="soft", on_click=S.save_test),
+                    spacing="3", align="end", wrap="wrap",
+                ),
+                rx.text("A broadcast sends the test's share first, split by weight (0 leaves a version out), then waits; the winner goes "
+                        "to everyone else.", size="1", color=rx.color("gray", 10)),
+                spacing="3", width="100%",
+            ),
+        ),
+        actions=rx.button("Add a variant", variant="soft", on_click=S.add_variant),
+    )
+
+
+def _translations() -> rx.Component:
+    return section(
+        "Translations",
+        rx.cond(S.translations.length() == 0,
+                rx.text("Contacts whose preferred language has a translation get the translation instead.", size="2",
+                        color=rx.color("gray", 11)),
+                rx.el.ul(rx.foreach(S.translations, lambda t: rx.el.li(rx.link(t["name"], href="/emails/" + t["id"]), " (", t["language"], ")")),
+                         style={"margin": "0", "padding_left": "1.2rem"})),
+        rx.hstack(
+            rx.input(value=S.new_language, on_change=S.set_new_language, placeholder="fr, de, pt_br…", aria_label="Language of the translation",
+                     width="10rem"),
+            rx.button("Add a translation", variant="soft", on_click=S.add_translation),
+            spacing="2", align="center",
+        ),
+    )
+
+
 def _sending() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.is_segment_email, _broadcast()),
+        rx.cond(S.versions_error != "", rx.callout(S.versions_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%")),
+        rx.cond(S.is_segment_email & ~S.is_version, _broadcast()),
+        rx.cond(S.is_segment_email & (S.version_kind != "translation"), _ab_test()),
+        rx.cond(~S.is_version, _translations()),
         section(
             "Send a test",
             rx.hstack(
@@ -219,6 +285,12 @@ def email_page() -> rx.Component:
             rx.vstack(
                 page_header(S.title, rx.link("All e-mails", href=routes.EMAILS, size="2"),
                             rx.button("Save", on_click=S.save, loading=S.saving)),
+                rx.cond(S.is_version, rx.callout(
+                    rx.text(rx.cond(S.version_kind == "variant", "A variant in the A/B test of ", "A translation of "),
+                            rx.link(S.parent_name, href="/emails/" + S.parent_id.to_string()),
+                            rx.cond(S.version_kind == "variant", ": it goes out with that e-mail's broadcast, to its segments.",
+                                    ": contacts who prefer its language get it instead.")),
+                    icon="git-branch", width="100%")),
                 rx.cond(S.errors["content"] != "", rx.callout(S.errors["content"], icon="triangle-alert", color_scheme="red", role="alert")),
                 rx.tabs.root(
                     rx.tabs.list(rx.tabs.trigger("Content", value="content"), rx.tabs.trigger("Settings", value="settings"),
