@@ -19,6 +19,7 @@ from mautic_app.services import contacts, email_tracking, timeline
 
 log = logging.getLogger(__name__)
 KINDS = ("hard", "soft", "complaint")
+SECRET_KEYS = ("mailgun_signing_key", "postmark_token", "sendgrid_public_key", "ses_topic_arn")
 
 
 def webhook_secrets(*, session: Session) -> dict[str, Any]:
@@ -28,8 +29,9 @@ def webhook_secrets(*, session: Session) -> dict[str, Any]:
 
 
 def save_webhook_secrets(*, session: Session, values: dict[str, str]) -> None:
+    """Replace the secrets with ``values``' known, non-blank ones (a blank or missing key is removed)."""
     row = session.get(EmailSetting, "webhooks") or EmailSetting(key="webhooks")
-    row.value = {k: str(v) for k, v in values.items() if k in ("mailgun_signing_key", "postmark_token") and v}
+    row.value = {k: str(v).strip() for k, v in values.items() if k in SECRET_KEYS and str(v).strip()}
     session.add(row)
 
 
