@@ -3,11 +3,15 @@ complaints making the contact do-not-contact, the bounce mailbox's reports, and 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import time
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import select
 
 from mautic_app import db
@@ -16,6 +20,9 @@ from mautic_app.models import ContactEvent, DoNotContact, Email, EmailBounce, Em
 from mautic_app.services import bounces, contacts, email_sends, timeline
 
 KEY = "mailgun-signing-key"
+SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
+SENDGRID_PUBLIC = base64.b64encode(SENDGRID_KEY.public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
 
 
 @pytest.fixture
@@ -29,7 +36,8 @@ def sent(session, monkeypatch):
         s.add(e)
         s.flush()
         stat_id = email_sends.send_to_contact(session=s, email_id=e.id, contact_id=cid, source="api").id
-        bounces.save_webhook_secrets(session=s, values={"mailgun_signing_key": KEY, "postmark_token": "pm-token"})
+        bounces.save_webhook_secrets(session=s, values={"mailgun_signing_key": KEY, "postmark_token": "pm-token",
+                                                        "sendgrid_public_key": SENDGRID_PUBLIC})
     email_sends.deliver(stat_id=stat_id)
     with session() as s:
         return s.get(EmailStat, stat_id), cid
@@ -113,3 +121,54 @@ def test_bounce_mailbox_reports(session, sent):
 def test_too_large_is_refused(client, sent):
     r = client.post("/mailer/mailgun/callback", content=b"x" * (1 << 20 + 1), headers={"content-type": "application/json"})
     assert r.status_code in (400, 413)
+
+
+def _sendgrid(client, events, *, key=SENDGRID_KEY, age: int = 0, body: bytes | None = None, signed: bytes | None = None):
+    """Post ``events`` (or raw ``body``) signed as SendGrid does: ECDSA over timestamp + body (or over ``signed``)."""
+    body = json.dumps(events).encode() if body is None else body
+    ts = str(int(time.time()) - age)
+    signature = base64.b64encode(key.sign(ts.encode() + (body if signed is None else signed), ec.ECDSA(hashes.SHA256()))).decode()
+    return client.post("/mailer/sendgrid/callback", content=body, headers={
+        "content-type": "application/json", "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+        "X-Twilio-Email-Event-Webhook-Signature": signature})
+
+
+@pytest.mark.parametrize(("event", "dnc_reason"), [
+    ({"event": "bounce", "type": "bounce", "reason": "550 5.1.1 no such user"}, 2),
+    ({"event": "dropped", "reason": "Bounced Address"}, 2),
+    ({"event": "spamreport"}, 1),
+    ({"event": "bounce", "type": "blocked", "reason": "450 try later"}, None),
+])
+def test_sendgrid_signed_events(client, session, sent, event, dnc_reason):
+    stat, cid = sent
+    events = [{"event": "delivered", "email": "ann@example.com", "sg_event_id": "sg-0"},
+              event | {"email": "ann@example.com", "sg_event_id": "sg-1", "smtp-id": stat.message_id}]
+    r = _sendgrid(client, events)
+    assert r.status_code == 200, r.text
+    assert _sendgrid(client, events).status_code == 200  # SendGrid's retry counts once
+    with session() as s:
+        rows = s.exec(select(EmailBounce)).all()
+    assert [(b.provider, b.stat_id, b.event_key) for b in rows] == [("sendgrid", stat.id, "sendgrid:sg-1")]
+    dnc = _dnc(session, cid)
+    assert (dnc.reason if dnc else None) == dnc_reason
+
+
+@pytest.mark.parametrize("tamper", ["key", "body", "unsigned", "old", "garbage"])
+def test_sendgrid_unsigned_or_stale_or_malformed_stores_nothing(client, session, sent, tamper):
+    _stat, cid = sent
+    events = [{"event": "bounce", "type": "bounce", "email": "ann@example.com", "sg_event_id": "sg-x"}]
+    if tamper == "key":
+        r = _sendgrid(client, events, key=ec.generate_private_key(ec.SECP256R1()))
+    elif tamper == "body":
+        r = _sendgrid(client, events, signed=b"[]")
+    elif tamper == "unsigned":
+        r = client.post("/mailer/sendgrid/callback", json=events)
+    elif tamper == "old":
+        r = _sendgrid(client, events, age=3600)
+    else:
+        r = _sendgrid(client, None, body=b"{nope")  # signed, but not events
+    assert r.status_code == (400 if tamper == "garbage" else 403), r.text
+    with session() as s:
+        assert s.exec(select(EmailBounce)).all() == []
+    assert _dnc(session, cid) is None
+
