@@ -7,15 +7,20 @@ certificate fetched from Amazon's own SNS hosts only. What it carries is stored 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import re
 import time
+from email.utils import parseaddr
 from typing import Any
 
+import httpx
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -161,3 +166,116 @@ async def sendgrid(request: Request) -> JSONResponse:
     } for e in events if (kind := _sendgrid_kind(e))])
     return _reply(200, f"Recorded {found}.")
 
+
+SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+SNS_SIGNED = {  # the fields SNS signs, in its order (a Notification's Subject only when it has one)
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+}
+SNS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+
+
+def is_sns_url(url: str) -> bool:
+    """An https address on Amazon SNS's own hosts (no user, no port): the only kind a callback can make us fetch.
+    Parsed by httpx, which fetches it, so the check and the request see the same host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return parsed.scheme == "https" and not parsed.userinfo and parsed.port is None and bool(SNS_HOST.match(parsed.host))
+
+
+def fetch(url: str) -> bytes:
+    """GET an Amazon SNS address (a signing certificate, a subscription confirmation); tests replace it."""
+    if not is_sns_url(url):
+        raise ValueError(f"Not an Amazon SNS address: {url!r}")
+    with httpx.Client(timeout=5.0, follow_redirects=False, trust_env=False) as client:
+        response = client.get(url)
+        response.raise_for_status()
+        return response.content[:MAX_BODY]
+
+
+@functools.lru_cache(maxsize=32)
+def _sns_key(url: str) -> rsa.RSAPublicKey:
+    """The public key of SNS's signing certificate at ``url``, fetched once per process."""
+    key = x509.load_pem_x509_certificate(fetch(url)).public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("Not an RSA certificate.")
+    return key
+
+
+def _sns_signed(message: dict[str, Any]) -> bool:
+    """SNS's SHA1withRSA (version 1) or SHA256withRSA (version 2) signature of the message's canonical text."""
+    algorithm, url = SNS_HASHES.get(str(message.get("SignatureVersion"))), str(message.get("SigningCertURL") or "")
+    if algorithm is None or not is_sns_url(url) or not httpx.URL(url).path.endswith(".pem"):
+        return False
+    text = "".join(f"{k}\n{message[k]}\n" for k in SNS_SIGNED[message["Type"]] if k in message)
+    try:
+        _sns_key(url).verify(base64.b64decode(str(message.get("Signature") or ""), validate=True), text.encode(),
+                             padding.PKCS1v15(), algorithm())
+    except (ValueError, InvalidSignature, httpx.HTTPError):
+        return False
+    return True
+
+
+def _ses_events(note: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bounces or complaints in an SES notification (or configuration-set event), one per recipient."""
+    kind_of = note.get("notificationType") or note.get("eventType")
+    if kind_of == "Bounce":
+        detail = note.get("bounce") or {}
+        kind, recipients = ("hard" if detail.get("bounceType") == "Permanent" else "soft"), detail.get("bouncedRecipients")
+    elif kind_of == "Complaint":
+        detail = note.get("complaint") or {}
+        kind, recipients = "complaint", detail.get("complainedRecipients")
+    else:
+        return []
+    mail = note.get("mail") or {}
+    headers = {str(h.get("name")).lower(): str(h.get("value")) for h in mail.get("headers") or [] if isinstance(h, dict)}
+    out = []
+    for r in recipients if isinstance(recipients, list) else []:
+        address = parseaddr(str(r.get("emailAddress") or ""))[1] if isinstance(r, dict) else ""
+        if address:
+            out.append({"provider": "amazon", "kind": kind, "email_address": address,
+                        "reason": str(r.get("diagnosticCode") or detail.get("bounceSubType") or detail.get("complaintFeedbackType") or kind),
+                        "event_key": f"ses:{detail.get('feedbackId')}:{address.lower()}",
+                        "message_id": headers.get("message-id") or str(mail.get("messageId") or ""),
+                        "stat_hash": headers.get("x-mautic-stat", "")})
+    return out
+
+
+@router.post("/mailer/amazon/callback")
+async def amazon(request: Request) -> JSONResponse:
+    """Amazon SES's bounces and complaints through an SNS topic; confirms the topic's subscription when SNS asks."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        return _reply(413, "Too large.")
+    try:
+        message = await _json(request)
+        if not isinstance(message, dict) or message.get("Type") not in SNS_SIGNED:
+            raise ValueError("not an SNS message")
+    except ValueError:
+        return _reply(400, "Not an Amazon SNS message.")
+    topic = str((await run_in_threadpool(_secrets)).get("ses_topic_arn") or "")
+    if topic and message.get("TopicArn") != topic:
+        return _reply(403, "Not the configured topic.")
+    if not await run_in_threadpool(_sns_signed, message):
+        return _reply(403, "The signature is not Amazon SNS's.")
+    if message["Type"] == "SubscriptionConfirmation":
+        url = str(message.get("SubscribeURL") or "")
+        if not is_sns_url(url):
+            return _reply(403, "The subscription address is not Amazon SNS's.")
+        try:
+            await run_in_threadpool(fetch, url)
+        except (ValueError, httpx.HTTPError):
+            return _reply(502, "The subscription could not be confirmed.")
+        return _reply(200, "Subscribed.")
+    if message["Type"] == "UnsubscribeConfirmation":
+        return _reply(200, "Ignored.")
+    try:
+        note = json.loads(str(message.get("Message")))
+        if not isinstance(note, dict):
+            raise ValueError("not an SES notification")
+    except ValueError:
+        return _reply(400, "Not an SES notification.")
+    found = await run_in_threadpool(_record, _ses_events(note))
+    return _reply(200, f"Recorded {found}.")
