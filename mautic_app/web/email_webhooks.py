@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -117,13 +117,13 @@ async def postmark(request: Request) -> JSONResponse:
 
 
 def _sendgrid_signed(key: str, signature: str, timestamp: str, body: bytes) -> bool:
-    """SendGrid's ECDSA (P-256, SHA-256) signature of timestamp + raw body; the key is base64 DER, as SendGrid shows it."""
+    """SendGrid's ECDSA (P-256, SHA-256) signature of timestamp + raw body."""
+    public = bounces.sendgrid_key(key)
+    if public is None:
+        return False
     try:
-        public = serialization.load_der_public_key(base64.b64decode(key, validate=True))
-        if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
-            return False
         public.verify(base64.b64decode(signature, validate=True), timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    except (ValueError, UnsupportedAlgorithm, InvalidSignature):
+    except (ValueError, InvalidSignature):
         return False
     return True
 

@@ -312,3 +312,13 @@ def test_ses_malformed_is_refused(client, session, sent, fetched, body):
     assert r.status_code == 400
     with session() as s:
         assert s.exec(select(EmailBounce)).all() == []
+
+
+def test_webhook_secrets_refuse_a_key_or_topic_that_could_never_match(session):
+    good = {"mailgun_signing_key": " k ", "sendgrid_public_key": SENDGRID_PUBLIC, "ses_topic_arn": TOPIC, "other": "x"}
+    with session() as s:
+        assert bounces.save_webhook_secrets(session=s, values=good) == {}
+        errors = bounces.save_webhook_secrets(session=s, values={"sendgrid_public_key": "not-a-key", "ses_topic_arn": "https://x"})
+        assert set(errors) == {"sendgrid_public_key", "ses_topic_arn"}
+        assert bounces.webhook_secrets(session=s) == {"mailgun_signing_key": "k", "sendgrid_public_key": SENDGRID_PUBLIC,
+                                                      "ses_topic_arn": TOPIC}  # unchanged; unknown keys dropped, blanks trimmed
