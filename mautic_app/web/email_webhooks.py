@@ -183,7 +183,7 @@ def is_sns_url(url: str) -> bool:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         return False
-    return parsed.scheme == "https" and not parsed.userinfo and parsed.port is None and bool(SNS_HOST.match(parsed.host))
+    return parsed.scheme == "https" and not parsed.userinfo and parsed.port is None and bool(SNS_HOST.fullmatch(parsed.host))
 
 
 def fetch(url: str) -> bytes:
@@ -210,7 +210,7 @@ def _sns_signed(message: dict[str, Any]) -> bool:
     algorithm, url = SNS_HASHES.get(str(message.get("SignatureVersion"))), str(message.get("SigningCertURL") or "")
     if algorithm is None or not is_sns_url(url) or not httpx.URL(url).path.endswith(".pem"):
         return False
-    text = "".join(f"{k}\n{message[k]}\n" for k in SNS_SIGNED[message["Type"]] if k in message)
+    text = "".join(f"{k}\n{message[k]}\n" for k in SNS_SIGNED[message["Type"]] if message.get(k) is not None)
     try:
         _sns_key(url).verify(base64.b64decode(str(message.get("Signature") or ""), validate=True), text.encode(),
                              padding.PKCS1v15(), algorithm())
