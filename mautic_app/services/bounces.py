@@ -4,11 +4,16 @@ by e-mail (reason "bounced", or "unsubscribed" for a complaint); soft bounces on
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import logging
+import re
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
@@ -19,6 +24,8 @@ from mautic_app.services import contacts, email_tracking, timeline
 
 log = logging.getLogger(__name__)
 KINDS = ("hard", "soft", "complaint")
+SECRET_KEYS = ("mailgun_signing_key", "postmark_token", "sendgrid_public_key", "ses_topic_arn")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 
 
 def webhook_secrets(*, session: Session) -> dict[str, Any]:
@@ -27,10 +34,29 @@ def webhook_secrets(*, session: Session) -> dict[str, Any]:
     return dict(row.value) if row is not None and isinstance(row.value, dict) else {}
 
 
-def save_webhook_secrets(*, session: Session, values: dict[str, str]) -> None:
-    row = session.get(EmailSetting, "webhooks") or EmailSetting(key="webhooks")
-    row.value = {k: str(v) for k, v in values.items() if k in ("mailgun_signing_key", "postmark_token") and v}
-    session.add(row)
+def save_webhook_secrets(*, session: Session, values: dict[str, str]) -> dict[str, str]:
+    """Replace the secrets with ``values``' known, non-blank ones (a blank or missing key is removed). Returns the
+    errors by key (nothing saved then): a SendGrid key or topic ARN that could never match would refuse every callback."""
+    kept = {k: str(v).strip() for k, v in values.items() if k in SECRET_KEYS and str(v).strip()}
+    errors = {}
+    if "sendgrid_public_key" in kept and sendgrid_key(kept["sendgrid_public_key"]) is None:
+        errors["sendgrid_public_key"] = "Not SendGrid's verification key: paste the key SendGrid shows (base64, starting MFkw)."
+    if "ses_topic_arn" in kept and not TOPIC_ARN.match(kept["ses_topic_arn"]):
+        errors["ses_topic_arn"] = "Not an SNS topic ARN (arn:aws:sns:region:account:name)."
+    if not errors:
+        row = session.get(EmailSetting, "webhooks") or EmailSetting(key="webhooks")
+        row.value = kept
+        session.add(row)
+    return errors
+
+
+def sendgrid_key(value: str) -> ec.EllipticCurvePublicKey | None:
+    """SendGrid's verification key as SendGrid shows it (base64 DER of a P-256 public key), or None."""
+    try:
+        key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    return key if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1) else None
 
 
 def _stat(session: Session, *, message_id: str, stat_hash: str, address: str) -> EmailStat | None:

@@ -58,7 +58,7 @@ def test_write_send_track_and_unsubscribe(signed_in: Page, base_url, app_server,
     page.get_by_label("Port").fill(str(sink.port))
     page.get_by_label("Security").select_option("none")
     page.get_by_label("Default from address").fill("news@shop.example")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("E-mail settings saved.")).to_be_visible()
     page.get_by_label("Test address").fill("admin@shop.example")
     page.get_by_role("button", name="Send a test message").click()

@@ -1,5 +1,6 @@
 """Settings → E-mail (administrators): how messages leave (SMTP, Mailgun's API, or the built-in outbox), the
-default sender, a rate limit, the frequency rule for marketing e-mail, and a test send showing the server's answer."""
+default sender, a rate limit, the frequency rule for marketing e-mail, a test send showing the server's answer,
+and the bounce webhooks' secrets with the callback address to give each provider."""
 
 from __future__ import annotations
 
@@ -10,12 +11,32 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.domain.mailer_dsn import DsnError
-from mautic_app.services import mailer
+from mautic_app.services import bounces, mailer
+from mautic_app.settings import get_settings
 from mautic_app.ui.components.widgets import labelled, native_select, section
 from mautic_app.ui.layout import page_header, template
 
 KEYS = ("kind", "host", "port", "security", "username", "password", "api_key", "domain", "region", "pool_size", "rate_per_second",
         "from_address", "from_name", "frequency_number", "frequency_time")
+
+
+# Each provider's secret (never shown again once saved) and where it posts; SES's topic ARN is no secret.
+HOOKS = {"mailgun_signing_key": ("Mailgun: webhook signing key", "/mailer/mailgun/callback"),
+         "postmark_token": ("Postmark: token (the URL's ?token=)", "/mailer/postmark/callback?token=<the token>"),
+         "sendgrid_public_key": ("SendGrid: verification key", "/mailer/sendgrid/callback"),
+         "ses_topic_arn": ("Amazon SES: SNS topic ARN (blank: any topic)", "/mailer/amazon/callback")}
+SECRETS = ("mailgun_signing_key", "postmark_token", "sendgrid_public_key")
+
+
+def _load_hooks() -> dict[str, Any]:
+    with session_scope() as session:
+        return bounces.webhook_secrets(session=session)
+
+
+def _save_hooks(changes: dict[str, str]) -> dict[str, str]:
+    """The stored secrets with ``changes`` over them (a blank one is removed); the errors, if not saved."""
+    with session_scope() as session:
+        return bounces.save_webhook_secrets(session=session, values=bounces.webhook_secrets(session=session) | changes)
 
 
 def _load() -> dict[str, Any]:
@@ -45,9 +66,22 @@ class EmailSettingsState(rx.State):
     test_answer: str = ""
     test_ok: bool = False
     testing: bool = False
+    hooks: dict[str, str] = dict.fromkeys(HOOKS, "")
+    hooks_set: dict[str, bool] = dict.fromkeys(HOOKS, False)
+    hook_errors: dict[str, str] = dict.fromkeys(HOOKS, "")
+    callback_base: str = ""
+    saving_hooks: bool = False
+
+    async def _show_hooks(self):
+        found = await rx.run_in_thread(_load_hooks)
+        self.hooks_set = {k: bool(found.get(k)) for k in HOOKS}
+        self.hooks = dict.fromkeys(SECRETS, "") | {"ses_topic_arn": str(found.get("ses_topic_arn") or "")}
+        self.hook_errors = dict.fromkeys(HOOKS, "")
 
     @rx.event
     async def load(self):
+        self.callback_base = get_settings().base_url.rstrip("/")
+        await self._show_hooks()
         found = await rx.run_in_thread(_load)
         self.values = {k: str(found.get(k, "")) for k in KEYS} | {"password": "", "api_key": ""}
         self.password_set, self.api_key_set, self.from_environment = found["password_set"], found["api_key_set"], found["environment"]
@@ -77,6 +111,30 @@ class EmailSettingsState(rx.State):
         yield rx.toast.success("E-mail settings saved.")
 
     @rx.event
+    def set_hook(self, key: str, value: str):
+        if key in HOOKS:
+            self.hooks = self.hooks | {key: str(value)[:1000]}
+
+    @rx.event
+    async def save_hooks(self, removed: str = ""):
+        """Save the typed secrets (a blank secret field keeps the stored one), the topic ARN, and ``removed``'s removal."""
+        if self.saving_hooks:
+            return
+        self.saving_hooks = True
+        yield
+        changes = {k: v for k, v in self.hooks.items() if k == "ses_topic_arn" or v.strip()}
+        if removed in SECRETS:
+            changes = {removed: ""}
+        errors = await rx.run_in_thread(lambda: _save_hooks(changes))
+        self.saving_hooks = False
+        if errors:
+            self.hook_errors = dict.fromkeys(HOOKS, "") | {k: v for k, v in errors.items() if k in HOOKS}
+            yield rx.toast.error("The webhook settings were not saved: fix the highlighted fields.")
+            return
+        await self._show_hooks()
+        yield rx.toast.success("Secret removed." if removed in SECRETS else "Webhook settings saved.")
+
+    @rx.event
     def set_test_address(self, value: str):
         self.test_address = value[:191]
 
@@ -104,6 +162,22 @@ def _input(label: str, key: str, *, hint: str | None = None, **props: Any) -> rx
     S = EmailSettingsState
     return labelled(label, rx.input(id=_id(key), value=S.values[key], on_change=lambda v: S.set_value(key, v), width="100%", **props),
                     _id(key), error=S.errors[key], hint=hint)
+
+
+def _hook(key: str) -> rx.Component:
+    """A provider's secret (only whether one is set is shown; typing replaces it) and its callback address."""
+    S, (label, path), secret = EmailSettingsState, HOOKS[key], key in SECRETS
+    control = rx.input(id=_id(key), value=S.hooks[key], on_change=lambda v: S.set_hook(key, v), width="100%",
+                       type="password" if secret else "text", auto_complete="off",
+                       placeholder=rx.cond(S.hooks_set[key], "unchanged", "not set") if secret else "arn:aws:sns:…")
+    if secret:
+        control = rx.hstack(control, rx.badge(rx.cond(S.hooks_set[key], "Set", "Not set"), color_scheme=rx.cond(S.hooks_set[key], "green", "gray")),
+                            rx.cond(S.hooks_set[key], rx.button("Remove", on_click=S.save_hooks(key), variant="soft", color_scheme="red",
+                                                                size="1", aria_label=f"Remove the {label.split(':')[0]} secret")),
+                            align="center", width="100%")
+    return rx.vstack(labelled(label, control, _id(key), error=S.hook_errors[key]),
+                     rx.text("Callback URL: ", rx.code(S.callback_base + path, id=_id(key) + "-url"), size="1"),
+                     spacing="1", width="100%")
 
 
 def _select(label: str, key: str, options: dict[str, str]) -> rx.Component:
@@ -156,6 +230,14 @@ def email_settings_page() -> rx.Component:
                       rx.button("Send a test message", on_click=S.send_test, loading=S.testing), spacing="2"),
             rx.cond(S.test_answer != "", rx.callout(S.test_answer, icon=rx.cond(S.test_ok, "check", "triangle-alert"),
                                                     color_scheme=rx.cond(S.test_ok, "green", "red"), role="status", width="100%")),
+        ),
+        section(
+            "Bounce webhooks",
+            rx.text("Each provider posts its bounces and complaints to the callback URL shown; the secret proves the post is "
+                    "the provider's. A secret is never shown again once saved: type a new one to replace it.",
+                    size="2", color=rx.color("gray", 11)),
+            *[_hook(key) for key in HOOKS],
+            rx.button("Save webhook settings", on_click=S.save_hooks(""), loading=S.saving_hooks),
         ),
         spacing="3", width="100%", max_width="60rem",
     )
