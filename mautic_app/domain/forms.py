@@ -87,7 +87,7 @@ class ActionType:
     key: str
     label: str
     description: str
-    properties: tuple[tuple[str, str, str], ...] = ()  # (key, label, kind: number | text | tags | ids | url)
+    properties: tuple[tuple[str, str, str], ...] = ()  # (key, label, kind: number | text | tags | ids | url | addresses)
     available: bool = True
     unavailable_reason: str = ""
 
@@ -105,10 +105,10 @@ ACTION_TYPES: dict[str, ActionType] = {a.key: a for a in (
                (("score", "Points", "number"),)),
     ActionType("form.repost", "Re-post results to a URL", "Sends the results to another address, in the background.",
                (("post_url", "URL", "url"), ("failure_email", "E-mail on failure", "text"))),
-    ActionType("form.email", "E-mail the results", "E-mails the results to addresses.",
-               available=False, unavailable_reason="Arrives with e-mails."),
-    ActionType("email.send.user", "Send an e-mail to a user", "E-mails a user.",
-               available=False, unavailable_reason="Arrives with e-mails."),
+    ActionType("form.email", "E-mail the results", "E-mails the submitted values to addresses.",
+               (("to", "To (addresses, comma separated)", "addresses"), ("subject", "Subject", "text"))),
+    ActionType("email.send.user", "Send an e-mail to a user", "E-mails users a template e-mail, filled in for the contact.",
+               (("email", "E-mail", "number"), ("user_id", "Users", "ids"))),
     ActionType("email.send.lead", "Send an e-mail to the contact", "E-mails the contact a template e-mail.",
                (("email", "E-mail", "number"),)),
     ActionType("asset.download", "Download an asset", "Gives the visitor a file.",
@@ -336,6 +336,11 @@ def check_actions(raw: Sequence[Mapping[str, Any]], *, url_refusal: Callable[[st
                     props[pkey] = sorted({int(x) for x in ids if str(x).strip()})[:500]
                 except (TypeError, ValueError):
                     errors[f"{key}.{pkey}"] = f"{label}: choose from the list."
+            elif pkind == "addresses":
+                given = value.split(",") if isinstance(value, str) else list(value or [])
+                props[pkey] = [a for a in (_text(a, 191) for a in given) if a][:20]
+                if not props[pkey] or not all(_is_address(a) for a in props[pkey]):
+                    errors[f"{key}.{pkey}"] = f"{label}: enter e-mail addresses, comma separated."
             elif pkind == "url":
                 url = web_url(value)
                 if not url:
@@ -349,11 +354,21 @@ def check_actions(raw: Sequence[Mapping[str, Any]], *, url_refusal: Callable[[st
             errors[f"{key}.add_tags"] = "Add or remove at least one tag."
         if kind.key == "lead.changelist" and not (props["addToLists"] or props["removeFromLists"]):
             errors[f"{key}.addToLists"] = "Choose at least one segment."
+        if kind.key == "email.send.user" and not props["user_id"]:
+            errors[f"{key}.user_id"] = "Choose at least one user."
         out.append({"type": kind.key, "name": _text(item.get("name"), 191) or kind.label, "properties": props,
                     "id": item.get("id") if isinstance(item.get("id"), int) else None})
     if errors:
         raise FormError(errors)
     return out
+
+
+def _is_address(text: str) -> bool:
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ submissions

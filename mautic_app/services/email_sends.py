@@ -166,8 +166,10 @@ def _context(content: Content, r: Recipient, today: date | None = None) -> email
     )
 
 
-def render(content: Content, r: Recipient, *, today: date | None = None, subject_prefix: str = "") -> email_message.Outgoing:
-    """One recipient's message: tokens filled (contact values escaped in HTML), links carrying their hash."""
+def render(content: Content, r: Recipient, *, today: date | None = None, subject_prefix: str = "",
+           to_name: str | None = None) -> email_message.Outgoing:
+    """One recipient's message: tokens filled (contact values escaped in HTML), links carrying their hash;
+    addressed to the contact by name unless ``to_name`` is given (a copy to someone else)."""
     ctx = _context(content, r, today)
     urls = ctx.urls
     from_address, from_name = content.from_address, content.from_name
@@ -177,7 +179,7 @@ def render(content: Content, r: Recipient, *, today: date | None = None, subject
     marketing = content.email_type == "list"
     return email_message.build_message(
         from_address=from_address, from_name=from_name, to_address=r.address,
-        to_name=" ".join(str(r.values.get(k) or "") for k in ("firstname", "lastname")).strip(),
+        to_name=" ".join(str(r.values.get(k) or "") for k in ("firstname", "lastname")).strip() if to_name is None else to_name,
         subject=subject_prefix + email_tokens.render(content.subject, ctx, html=False),
         html=email_tokens.render(content.html, ctx, html=True).replace(CT_MARK, r.tracking_hash),
         text=email_tokens.render(content.text, ctx, html=False),
@@ -850,13 +852,21 @@ def render_preview(*, session: Session, email_id: int, contact_id: int | None = 
                         plain=email.plain_text, from_name=email.from_name, contact_id=contact_id)
 
 
-def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) -> str:
-    """Send the e-mail to any address now, as ``contact_id`` (or a sample contact) would get it, subject
-    marked "[Test]"; nothing is recorded. Returns the server's answer; raises :class:`SendError` with it."""
+SEND_COPY_TASK = "mautic.emails.send_copy"
+
+
+def _valid_address(to_address: str) -> str:
     try:
-        address = validate_email(to_address, check_deliverability=False).normalized
+        return validate_email(to_address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise SendError(f"{to_address!r} is not a valid e-mail address: {exc}") from exc
+
+
+def send_copy(*, email_id: int, to_address: str, contact_id: int | None = None, subject_prefix: str = "") -> str:
+    """Send the e-mail to any address now, as ``contact_id`` (or a sample contact) would get it, with no
+    tracking and nothing recorded: a test, or a form's "send an e-mail to a user". Returns the server's answer;
+    raises :class:`SendError` with it."""
+    address = _valid_address(to_address)
     with db.session_scope() as session:
         email = session.get(Email, email_id)
         if email is None:
@@ -864,14 +874,37 @@ def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) 
         cfg = mailer.config(session=session)
         content = _prepare(session, email, cfg, track_links=False)
         values, owner, company = _sample(session, contact_id)
-    recipient = Recipient(0, contact_id, address, "test", email_message.message_id(email_id, 0, f"t{secrets.token_hex(6)}", content.domain),
-                          values, owner, company)
-    message = render(content, recipient, subject_prefix="[Test] ")
+    recipient = Recipient(0, contact_id, address, "copy", email_message.message_id(email_id, 0, f"t{secrets.token_hex(6)}", content.domain),
+                          values, owner, company, email_id=email_id)
+    message = render(content, recipient, subject_prefix=subject_prefix, to_name="")
     with mailer.open_transport(cfg) as transport:
         result = transport.send_many([(message, None)])[0]
     if result.outcome != "sent":
-        raise SendError(f"The server did not take the test message: {result.answer}")
+        raise SendError(f"The server did not take the message: {result.answer}")
     return result.answer
+
+
+def send_test(*, email_id: int, to_address: str, contact_id: int | None = None) -> str:
+    """A test of the e-mail to any address, subject marked "[Test]" (see :func:`send_copy`)."""
+    return send_copy(email_id=email_id, to_address=to_address, contact_id=contact_id, subject_prefix="[Test] ")
+
+
+def send_notice(*, to_addresses: list[str], subject: str, html: str, text: str) -> str:
+    """A message of the app's own (a form's results) from the default sender, no tracking; the server's answer."""
+    with db.session_scope() as session:
+        cfg = mailer.config(session=session)
+    email_message.check_header("subject", subject)
+    domain = cfg.from_address.rpartition("@")[2] or "localhost"
+    messages = [(email_message.build_message(from_address=cfg.from_address, from_name=cfg.from_name, to_address=_valid_address(a), to_name="",
+                                             subject=subject, html=html, text=text,
+                                             message_id=email_message.message_id(0, 0, f"n{secrets.token_hex(6)}", domain)), None)
+                for a in to_addresses]
+    with mailer.open_transport(cfg) as transport:
+        results = transport.send_many(messages)
+    refused = [r.answer for r in results if r.outcome != "sent"]
+    if refused:
+        raise SendError(f"The server did not take the message: {refused[0]}")
+    return results[0].answer if results else ""
 
 
 def rendered_for(*, session: Session, stat: EmailStat) -> str | None:

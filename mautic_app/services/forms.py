@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -30,7 +31,7 @@ from mautic_app import cache, changefeed, db, outgoing
 from mautic_app.domain import forms as rules
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain import tracking as tracking_rules
-from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission
+from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission, User
 from mautic_app.models.base import utcnow
 from mautic_app.services import companies, contacts, email_sends, points, segments, timeline, tracking
 from mautic_app.services import fields as field_service
@@ -38,6 +39,7 @@ from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 REPOST_TASK = "mautic.forms.repost"
+EMAIL_RESULTS_TASK = "mautic.forms.email_results"
 
 
 class FormNotFound(LookupError):
@@ -502,6 +504,35 @@ def _send_email(session: Session, ctx: _ActionContext, props: dict[str, Any]) ->
                                 source="form", source_id=ctx.form.id)
 
 
+def _send_to_users(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    """The chosen users get the template e-mail filled in for the contact, after the commit (no tracking)."""
+    ids = [int(i) for i in props.get("user_id") or []]
+    for address in session.exec(select(User.email).where(col(User.id).in_(ids), col(User.is_active).is_(True))).all():
+        if address:
+            db.enqueue(session, email_sends.SEND_COPY_TASK, int(props.get("email") or 0), address, ctx.contact_id)
+
+
+def _email_results(session: Session, ctx: _ActionContext, props: dict[str, Any]) -> None:
+    db.enqueue(session, EMAIL_RESULTS_TASK, ctx.submission.id)
+
+
+def results_notice(*, session: Session, submission_id: int) -> list[tuple[list[str], str, str, str]]:
+    """For each "E-mail the results" action of the submission's form: (addresses, subject, HTML, text), the
+    values escaped in the HTML."""
+    row = session.get(FormSubmission, submission_id)
+    if row is None:
+        return []
+    form = get_form(session=session, form_id=row.form_id)
+    labels = [(f.alias, f.label) for f in fields_of(session=session, form_id=row.form_id) if f.alias in (row.values or {})]
+    lines = [(label, value_text(row.values[alias])) for alias, label in labels]
+    name = form.name if form else "a form"
+    html = (f"<p>New results of {escape(name)}:</p><table>"
+            + "".join(f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in lines) + "</table>")
+    text = f"New results of {name}:\n\n" + "\n".join(f"{label}: {value}" for label, value in lines)
+    return [(list(a.properties.get("to") or []), str(a.properties.get("subject") or f"New results of {name}")[:191].replace("\n", " "),
+             html, text) for a in actions_of(session=session, form_id=row.form_id) if a.type == "form.email"]
+
+
 ACTION_HANDLERS: dict[str, Callable[[Session, _ActionContext, dict[str, Any]], None]] = {
     "lead.pointschange": _points,
     "lead.changetags": _tags,
@@ -511,6 +542,8 @@ ACTION_HANDLERS: dict[str, Callable[[Session, _ActionContext, dict[str, Any]], N
     "lead.scorecontactscompanies": _company_score,
     "form.repost": _repost,
     "email.send.lead": _send_email,
+    "email.send.user": _send_to_users,
+    "form.email": _email_results,
 }
 
 

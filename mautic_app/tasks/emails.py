@@ -48,3 +48,14 @@ def resume_broadcasts(sender: Any = None, **_kwargs: Any) -> None:
         log.exception("could not resume broadcasts")
     finally:
         get_engine().dispose()
+
+
+@app.task(name=email_sends.SEND_COPY_TASK, ignore_result=True, bind=True, max_retries=3, default_retry_delay=60)
+def send_copy(self, email_id: int, to_address: str, contact_id: int | None) -> None:
+    """A template e-mail to a user (a form's "send an e-mail to a user"), filled in for the contact."""
+    try:
+        email_sends.send_copy(email_id=email_id, to_address=to_address, contact_id=contact_id)
+    except email_sends.SendError as exc:
+        log.warning("e-mail %s to user %s not sent: %s", email_id, to_address, exc)
+        if "did not take" in str(exc):  # the server's refusal may pass; a deleted e-mail or bad address will not
+            raise self.retry(exc=exc) from exc

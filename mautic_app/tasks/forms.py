@@ -10,7 +10,7 @@ import httpx
 from mautic_app import outgoing
 from mautic_app.db import session_scope
 from mautic_app.queues import form_posts, redis_queue
-from mautic_app.services import forms
+from mautic_app.services import email_sends, forms
 from mautic_app.tasks.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -54,3 +54,16 @@ def record_queued_submissions() -> int:
     if more:
         record_queued_submissions.delay()
     return taken
+
+
+@app.task(name=forms.EMAIL_RESULTS_TASK, ignore_result=True, bind=True, max_retries=3, default_retry_delay=60)
+def email_results(self, submission_id: int) -> None:
+    """A submission's "E-mail the results" actions; retried a few times if the mail server fails."""
+    with session_scope() as session:
+        notices = forms.results_notice(session=session, submission_id=submission_id)
+    for to, subject, html, text in notices:
+        try:
+            email_sends.send_notice(to_addresses=to, subject=subject, html=html, text=text)
+        except email_sends.SendError as exc:
+            log.warning("e-mailing the results of submission %s failed: %s", submission_id, exc)
+            raise self.retry(exc=exc) from exc

@@ -187,6 +187,33 @@ def test_an_uploaded_file_downloads_from_the_results(signed_in: Page, base_url: 
     assert Path(download.value.path()).read_bytes() == b"%PDF-1.4 cv"
 
 
+def test_the_results_are_emailed_on_submit(signed_in: Page, base_url: str, browser: Browser):
+    """"E-mail the results": a visitor's message reaches the addresses given (here the app's outbox, as no mail
+    server is set), its values escaped."""
+    marketer = signed_in
+    start_form(marketer, base_url, "Contact us", "Text", "Message")
+    marketer.get_by_label("Add an action").select_option(label="E-mail the results")
+    marketer.get_by_label("To (addresses, comma separated)").fill("not an address")
+    marketer.get_by_role("button", name="Save form").click()
+    expect(marketer.get_by_text("enter e-mail addresses, comma separated")).to_be_visible()
+    marketer.get_by_label("To (addresses, comma separated)").fill("sales@shop.example")
+    marketer.get_by_label("Subject").fill("Someone wrote to us")
+    form_id = save_form(marketer)
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{base_url}/form/{form_id}")
+    form = visitor.get_by_role("form", name="Contact us")
+    form.get_by_label("E-mail").fill("writer@example.com")
+    form.get_by_label("Message").fill("<b>Call me</b>")
+    form.get_by_role("button", name="Submit").click()
+    expect(visitor.get_by_role("status").filter(has_text="Thank you.")).to_be_visible()
+    visitor_context.close()
+
+    marketer.goto(f"{base_url}/outbox")
+    message = marketer.get_by_role("table", name="Outbox messages").get_by_role("row").filter(has_text="sales@shop.example")
+    expect(message.get_by_role("rowheader")).to_have_text("Someone wrote to us", timeout=20_000)
+
+
 def test_a_conditional_field_follows_its_parent_on_the_site(signed_in: Page, base_url: str, browser: Browser):
     """A field shown when another has none of the chosen values appears and hides as the visitor answers."""
     marketer = signed_in

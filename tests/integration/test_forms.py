@@ -489,6 +489,47 @@ def test_saving_a_form_keeps_the_ids_of_the_fields_and_actions_it_keeps(session)
     assert [(a.id, a.properties) for a in actions] == [(action_id, {"points": 2})]
 
 
+def test_send_to_a_user_and_email_the_results_reach_an_smtp_server(site, session, monkeypatch):
+    """The two actions that mail people other than the contact: queued after the submission, sent by their tasks
+    to a real SMTP server, the submitted values escaped."""
+    from mautic_app import db
+    from mautic_app.models import Email, User
+    from mautic_app.tasks import emails as email_tasks
+    from mautic_app.tasks import forms as form_tasks
+    from tests.integration.smtp_sink import smtp_sink
+
+    queued = []
+    monkeypatch.setattr(db, "send_task", lambda task, *args: queued.append((task, *args)) if task.startswith(("mautic.emails.", "mautic.forms.e")) else None)
+    with session() as s:
+        note = Email(name="New lead", subject="New lead: {contactfield=firstname}", custom_html="<p>{contactfield=email} signed up</p>",
+                     from_address="app@example.org")
+        sales = User(username="sales", email="sales@example.org", first_name="Sal", password_hash="x")
+        gone = User(username="gone", email="gone@example.org", password_hash="x", is_active=False)
+        s.add_all([note, sales, gone])
+        s.flush()
+        email_id, user_ids = note.id, [sales.id, gone.id]
+    form_id = make_form(session, actions=[
+        {"type": "email.send.user", "properties": {"email": email_id, "user_id": user_ids}},
+        {"type": "form.email", "properties": {"to": "boss@example.org, team@example.org", "subject": "Someone signed up"}}])
+    assert post(site, form_id, email="nia@example.com", firstname="<b>Nia</b>").json()["success"] == 1
+    assert sorted(q[0] for q in queued) == ["mautic.emails.send_copy", "mautic.forms.email_results"]  # the inactive user gets nothing
+    with smtp_sink() as sink:
+        monkeypatch.setenv("MAUTIC_MAILER_DSN", sink.dsn)
+        for task, *args in queued:
+            (email_tasks.send_copy if task == "mautic.emails.send_copy" else form_tasks.email_results).run(*args)
+    by_to = {str(m["To"]): m for m in sink.messages}
+    assert set(by_to) == {"sales@example.org", "boss@example.org", "team@example.org"}
+    assert by_to["sales@example.org"]["Subject"] == "New lead: <b>Nia</b>"
+    results = next(p for p in by_to["boss@example.org"].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert by_to["boss@example.org"]["Subject"] == "Someone signed up" and "&lt;b&gt;Nia&lt;/b&gt;" in results and "<b>Nia" not in results
+    with session() as s:
+        with pytest.raises(FormError) as err:
+            forms.save_form(session=s, form_id=None, values={"name": "Broken"}, fields=FIELDS, actions=[
+                {"type": "email.send.user", "properties": {"email": email_id}},
+                {"type": "form.email", "properties": {"to": "not an address"}}])
+        assert set(err.value.errors) == {"actions.0.user_id", "actions.1.to"}
+
+
 def test_send_email_to_the_contact_action_queues_the_template_email(site, session, monkeypatch):
     from mautic_app import db
     from mautic_app.models import Email, EmailStat

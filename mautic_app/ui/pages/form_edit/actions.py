@@ -34,13 +34,19 @@ def _action_card(row: rx.Var, index: rx.Var) -> rx.Component:
             width="100%")),
         rx.cond(kind == "lead.scorecontactscompanies", box("Points for the company", "score")),
         rx.cond(kind == "form.repost", box("Re-post to URL", "post_url")),
-        rx.cond(kind == "email.send.lead", rx.vstack(
+        rx.cond((kind == "email.send.lead") | (kind == "email.send.user"), rx.vstack(
             labelled("E-mail to send", native_select(rx.el.option("Choose a template e-mail…", value=""),
                                                      rx.foreach(S.email_choices, lambda e: rx.el.option(e["label"], value=e["value"])),
                                                      id="action-email-" + index.to(str), value=row["email"].to(str),
                                                      on_change=lambda v: S.set_action(index, "email", v)),
                      "action-email-" + index.to(str)),
             width="100%")),
+        rx.cond(kind == "email.send.user", rx.vstack(
+            box("Users (ids, comma separated)", "user_id"),
+            rx.text("Users: ", rx.foreach(S.user_choices, lambda u: rx.text(u["label"], " = ", u["value"], "; ", as_="span")),
+                    size="1", color=rx.color("gray", 10)),
+            width="100%")),
+        rx.cond(kind == "form.email", rx.vstack(box("To (addresses, comma separated)", "to"), box("Subject", "subject"), width="100%")),
         width="100%", spacing="2",
     ), width="100%")
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from mautic_app.db import session_scope
 from mautic_app.domain import forms as rules
-from mautic_app.services import emails, forms, segments
+from mautic_app.services import emails, forms, segments, users
 
 FIELD_KEYS = ("label", "alias", "type", "is_required", "mapped", "default_value", "help_message", "options", "placeholder",
               "is_auto_fill", "show_when_value_exists", "show_after_x_submissions", "always_display", "parent_alias",
               "condition_values", "condition_any", "condition_expr", "captcha", "question", "text", "prev_page_label", "next_page_label",
               "validation_message", "save_result", "show_label", "id")
-ACTION_KEYS = ("type", "name", "points", "add_tags", "remove_tags", "addToLists", "removeFromLists", "score", "post_url", "email", "id")
+ACTION_KEYS = ("type", "name", "points", "add_tags", "remove_tags", "addToLists", "removeFromLists", "score", "post_url", "email", "user_id",
+               "to", "subject", "id")
 ACTION_PROPERTIES = ACTION_KEYS[2:-1]
 SETTINGS = {"name": "", "alias": "", "description": "", "post_action": "message", "post_action_property": "",
             "form_type": "standalone", "in_kiosk_mode": "", "progressive_profiling_limit": "", "no_index": "", "is_published": "1"}
@@ -104,12 +105,15 @@ def preview(settings: dict[str, str], rows: list[dict[str, str]]) -> str:
 
 
 def choices() -> dict[str, Any]:
-    """The contact and company fields a form field can fill, and the segments and template e-mails actions can name."""
+    """The contact and company fields a form field can fill, and the segments, template e-mails and users actions can name."""
     with session_scope() as session:
         mappable = forms.mappable_fields(session=session)
         segs = segments.list_segments(session=session, limit=500)[1]
         mails = emails.list_emails(session=session, limit=500)[1]
+        people = [{"value": str(u.id), "label": f"{u.first_name} {u.last_name}".strip() or u.username}
+                  for u in users.list_users(session=session) if u.is_active]
     return {
+        "users": people,
         "mapping": [{"value": f"contact:{a}", "label": f"Contact: {lbl}"} for a, lbl in mappable["contact"]]
         + [{"value": f"company:{a}", "label": f"Company: {lbl}"} for a, lbl in mappable["company"]],
         "segments": [{"value": str(s.id), "label": s.name} for s in segs],

@@ -30,6 +30,7 @@ class FormEditState(RecordPage, rx.State):
     mapping: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
     email_choices: list[dict[str, str]] = []
+    user_choices: list[dict[str, str]] = []
     saving: bool = False
     origin: str = ""
 
@@ -76,6 +77,7 @@ class FormEditState(RecordPage, rx.State):
         self.origin = self.router.url.origin
         choices = await rx.run_in_thread(data.choices)
         self.mapping, self.segment_choices, self.email_choices = choices["mapping"], choices["segments"], choices["emails"]
+        self.user_choices = choices["users"]
         self.errors, self.selected, self.missing = {}, -1, False
         form_id = routes.id_in_path(self.router.url.path, routes.FORM)
         if form_id is None:
