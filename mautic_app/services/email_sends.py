@@ -643,17 +643,14 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
             _let_go(session, send_id, me)
             _announce(session, send)
             return False
-    pace = 1.0 / cfg.rate_per_second if cfg.rate_per_second else 0.0
+    batch = mailer.batch_for(cfg, batch)  # the transport keeps to its rate limit (shared by every sender)
     deadline = time.monotonic() + seconds
     with db.session_scope() as session:
         claim = _next(session, send_id, me, batch, content.domain, plan)
     with mailer.open_transport(cfg) as transport:
         while claim is not None:
-            started = time.monotonic()
             messages, outcomes = _rendered(contents, claim.recipients)
             outcomes |= _deliver(transport, messages) if messages else {}
-            if pace:
-                time.sleep(max(0.0, len(messages) * pace - (time.monotonic() - started)))
             # One transaction records this batch and claims the next: the batch in flight is never more than one.
             with db.session_scope() as session:
                 if outcomes and not _record(session, send_id, me, outcomes, claim.recipients, utcnow()):

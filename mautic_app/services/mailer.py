@@ -14,6 +14,7 @@ import os
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed, db
+from mautic_app import changefeed, db, send_pace
 from mautic_app.domain import mailer_dsn
 from mautic_app.domain.email_message import Outgoing, build_message, check_header
 from mautic_app.models import EmailSetting, OutboxMessage
@@ -334,6 +335,25 @@ class OutboxTransport:
         pass
 
 
+class PacedTransport:
+    """A transport that keeps to its "messages per second at most", shared with every other sender through it
+    (see ``send_pace``): each batch waits for its turn before it goes."""
+
+    def __init__(self, inner: Transport, cfg: TransportConfig) -> None:
+        self.inner, self.rate, self.key = inner, cfg.rate_per_second, f"{cfg.kind}:{cfg.host or cfg.domain}"  # closed by open_transport
+
+    def send_many(self, messages: Sequence[tuple[Outgoing, int | None]]) -> list[Result]:
+        wait = send_pace.reserve(self.key, len(messages), self.rate)
+        if wait > 0:
+            time.sleep(wait)
+        return self.inner.send_many(messages)
+
+
+def batch_for(cfg: TransportConfig, batch: int) -> int:
+    """A broadcast's batch under the rate limit: at most ten seconds' worth, so a batch never waits out its lease."""
+    return min(batch, max(1, int(cfg.rate_per_second * 10))) if cfg.rate_per_second else batch
+
+
 @contextmanager
 def open_transport(cfg: TransportConfig) -> Iterator[Transport]:
     transport: SmtpTransport | MailgunTransport | OutboxTransport
@@ -344,7 +364,7 @@ def open_transport(cfg: TransportConfig) -> Iterator[Transport]:
     else:
         transport = OutboxTransport()
     try:
-        yield transport
+        yield PacedTransport(transport, cfg) if cfg.rate_per_second else transport
     finally:
         transport.close()
 
