@@ -486,8 +486,10 @@ def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str, p
         if not ids:
             return Claim([], 0, test_done=True)
     else:
-        # The cursor: the highest id of this broadcast's own rows (an A/B test's rows are a sample from anywhere).
-        after = session.execute(sa.select(sa.func.max(stats.c.contact_id)).where(stats.c.send_id == send.id, stats.c.source == source)).scalar() or 0
+        # The cursor: the highest contact id sent so far (one step back along the send's unique index). After an
+        # A/B test, only the rows sent since count: the test's are a sample from anywhere.
+        cursor = sa.select(sa.func.max(stats.c.contact_id)).where(stats.c.send_id == send.id)
+        after = session.execute(cursor.where(stats.c.source == source) if plan.weights else cursor).scalar() or 0
         ids = list(session.execute(_pending(family, included, excluded, after).order_by(by_id).limit(size)).scalars())
         if not ids and after:  # members who joined behind the cursor while it ran
             ids = list(session.execute(_pending(family, included, excluded).order_by(by_id).limit(size)).scalars())
