@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from mautic_app import db
 from mautic_app.models import EmailSend, EmailStat
-from mautic_app.services import segments
+from mautic_app.services import email_variants, segments
 from tests.integration.conftest import error_of, new_contact
 
 
@@ -32,6 +32,11 @@ def test_create_read_edit_list_delete(api, session):
     assert api.get(f"/api/emails/{email_id}").json()["email"]["subject"] == "Offers for {contactfield=firstname}"
     r = api.patch(f"/api/emails/{email_id}/edit", json={"subject": "New subject", "isPublished": False})
     assert r.status_code == 200 and r.json()["email"]["subject"] == "New subject" and r.json()["email"]["isPublished"] is False
+    assert (body["variantParent"], body["translationParent"], body["variantSettings"]) == (None, None, [])
+    with session() as s:
+        variant = email_variants.add_variant(session=s, email_id=email_id).id
+    shown = api.get(f"/api/emails/{variant}").json()["email"]
+    assert shown["variantParent"] == {"id": email_id} and shown["variantSettings"]["weight"] == 50
     listed = api.get("/api/emails?search=autumn").json()
     assert listed["total"] == "1" and str(email_id) in listed["emails"]
     assert api.delete(f"/api/emails/{email_id}/delete").status_code == 200
