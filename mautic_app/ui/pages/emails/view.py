@@ -37,7 +37,8 @@ def _builder() -> rx.Component:
     return rx.cond(
         S.draft["content_format"] == "mjml",
         rx.box(email_builder(value=S.draft["content"], token=S.builder_token, on_change=S.set_from_builder, height="680px",
-                             key=S.builder_key), width="100%", border="1px solid var(--gray-a6)", border_radius="6px", overflow="hidden"),
+                             key=S.builder_key), width="100%", border="1px solid var(--gray-a6)", border_radius="6px", overflow="hidden",
+               isolation="isolate"),  # GrapesJS's panels stay below the page's sticky top bar
         rx.callout("The builder edits MJML, and this e-mail is written in HTML: edit it in the code view, or start from a template.",
                    icon="info", width="100%"),
     )
@@ -48,14 +49,15 @@ def _content() -> rx.Component:
         rx.hstack(
             rx.segmented_control.root(rx.segmented_control.item("Builder", value="builder"), rx.segmented_control.item("Code", value="code"),
                                       value=S.editor, on_change=S.set_editor, aria_label="Editor"),
-            labelled("Start from", native_select(rx.el.option("Choose a starter template…", value=""),
-                                                 *[rx.el.option(t["label"], value=t["value"]) for t in TEMPLATE_CHOICES],
-                                                 id="email-template", value="", on_change=S.use_template, width="16rem"), "email-template"),
-            rx.cond(S.editor == "code", labelled("Written in", native_select(
+            rx.box(labelled("Start from", native_select(rx.el.option("Choose a starter template…", value=""),
+                                                        *[rx.el.option(t["label"], value=t["value"]) for t in TEMPLATE_CHOICES],
+                                                        id="email-template", value="", on_change=S.use_template), "email-template"), width="16rem"),
+            rx.cond(S.editor == "code", rx.box(labelled("Written in", native_select(
                 rx.el.option("MJML", value="mjml"), rx.el.option("HTML", value="html"), id=_id("content_format"),
-                value=S.draft["content_format"], on_change=lambda v: S.set_value("content_format", v), width="8rem"), _id("content_format"))),
-            labelled("Insert a token", native_select(rx.el.option("Choose…", value=""), *[rx.el.option(label, value=token) for token, label in TOKENS],
-                                                     id="email-token", value="", on_change=S.insert_token, width="16rem"), "email-token"),
+                value=S.draft["content_format"], on_change=lambda v: S.set_value("content_format", v)), _id("content_format")), width="8rem")),
+            rx.box(labelled("Insert a token", native_select(rx.el.option("Choose…", value=""),
+                                                            *[rx.el.option(label, value=token) for token, label in TOKENS],
+                                                            id="email-token", value="", on_change=S.insert_token), "email-token"), width="16rem"),
             spacing="3", width="100%", wrap="wrap", align="end",
         ),
         rx.cond(S.editor == "builder", rx.text("Drag blocks from the right onto the e-mail; double-click a text to write in it. "
