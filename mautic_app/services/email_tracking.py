@@ -94,17 +94,24 @@ def _reads(session: Session, unread: list[EmailStat], now: datetime) -> None:
     people = [st for st in read if st.contact_id is not None]
     if not people:
         return
-    ids = sorted({cast(int, st.contact_id) for st in people})
+    _contacts_did(session, "email.read", "email.open", now, [
+        (cast(int, st.contact_id), st.email_id, {"email_id": st.email_id, "stat_id": st.id, "name": names.get(st.email_id, "")})
+        for st in people])
+
+
+def _contacts_did(session: Session, event_type: str, action_type: str, now: datetime, done: list[tuple[int, int, dict[str, Any]]]) -> None:
+    """Contacts opened or clicked (``(contact id, e-mail id, timeline details)``): their timeline lines, last
+    active, live updates (segments on e-mail activity too) and the point actions that score it."""
     bulk.log_events(session=session, events=[
-        {"contact_id": cast(int, st.contact_id), "event_type": "email.read", "occurred_at": now,
-         "details": {"email_id": st.email_id, "stat_id": st.id, "name": names.get(st.email_id, "")}} for st in people])
+        {"contact_id": contact_id, "event_type": event_type, "occurred_at": now, "details": details} for contact_id, _, details in done])
+    ids = sorted({contact_id for contact_id, _, _ in done})
     contacts = table_of(Contact)
     session.execute(sa.update(contacts).where(contacts.c.id.in_(ids)).values(last_active=now))
     changefeed.publish_after_commit(session, "contact_activity", {"ids": ids})
-    changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})  # segments on e-mail activity
-    if points.has_actions(session=session, action_type="email.open"):
-        for st in people:
-            points.score(session=session, contact_id=cast(int, st.contact_id), action_type="email.open", context={"email_id": st.email_id})
+    changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})
+    if points.has_actions(session=session, action_type=action_type):
+        for contact_id, email_id, _ in done:
+            points.score(session=session, contact_id=contact_id, action_type=action_type, context={"email_id": email_id})
 
 
 class _Link(NamedTuple):
@@ -234,17 +241,9 @@ def record_clicks(*, session: Session, clicks: list[Click]) -> None:
     people = [c for c in clicks if c.contact_id is not None]
     if not people:
         return
-    bulk.log_events(session=session, events=[
-        {"contact_id": cast(int, c.contact_id), "event_type": "email.click", "occurred_at": now,
-         "details": {"email_id": c.email_id, "stat_id": c.stat_id, "name": c.email_name, "url": c.link_url}} for c in people])
-    ids = sorted({cast(int, c.contact_id) for c in people})
-    contacts = table_of(Contact)
-    session.execute(sa.update(contacts).where(contacts.c.id.in_(ids)).values(last_active=now))
-    changefeed.publish_after_commit(session, "contact_activity", {"ids": ids})
-    changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})  # segments on e-mail activity
-    if points.has_actions(session=session, action_type="email.click"):
-        for c in people:
-            points.score(session=session, contact_id=cast(int, c.contact_id), action_type="email.click", context={"email_id": c.email_id})
+    _contacts_did(session, "email.click", "email.click", now, [
+        (cast(int, c.contact_id), c.email_id, {"email_id": c.email_id, "stat_id": c.stat_id, "name": c.email_name, "url": c.link_url})
+        for c in people])
 
 
 def record_click(*, session: Session, redirect_id: str, tracking_hash: str | None) -> Click | None:
