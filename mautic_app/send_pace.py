@@ -10,6 +10,7 @@ reached the batch goes at its own pace: an outage must not stop sending.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -33,6 +34,12 @@ _local_next: dict[str, float] = {}
 _local_lock = threading.Lock()
 
 
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    """One client (and its connection pool) per process, not a connection per batch."""
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
 def reserve(transport: str, count: int, rate_per_second: float) -> float:
     """Reserve ``count`` messages on ``transport`` at ``rate_per_second``; returns the seconds to wait before
     sending them (0 without a limit)."""
@@ -42,8 +49,7 @@ def reserve(transport: str, count: int, rate_per_second: float) -> float:
     url = get_settings().redis_url
     if url:
         try:
-            client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            wait = cast(str, client.eval(_RESERVE, 1, f"mautic:send_pace:{transport}", now, seconds))  # a sync client
+            wait = cast(str, _client(url).eval(_RESERVE, 1, f"mautic:send_pace:{transport}", now, seconds))  # a sync client
             return max(0.0, float(wait))
         except redis.RedisError as exc:
             log.warning("the shared send rate is unreachable (%s): this batch keeps its own pace", exc)

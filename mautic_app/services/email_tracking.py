@@ -254,10 +254,6 @@ def record_click(*, session: Session, redirect_id: str, tracking_hash: str | Non
     return click
 
 
-def public_id(*, session: Session, contact_id: int) -> str:
-    return tracking.ensure_public_id(session=session, contact_id=contact_id)
-
-
 def web_view(*, session: Session, tracking_hash: str) -> str | None:
     """The message's HTML as it was sent (from the outbox copy, else rendered again), for "view in browser"."""
     stat = stat_of(session=session, tracking_hash=tracking_hash)

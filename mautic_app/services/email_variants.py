@@ -178,22 +178,21 @@ def choose_winner(*, session: Session, email_id: int) -> int | None:
 
 
 def overview(*, session: Session, email_id: int) -> dict[str, Any]:
-    """The main e-mail's versions with their weights and rates, its test settings and winner, its translations."""
+    """The main e-mail's versions with their weights and rates (only when it has variants: the rates read its
+    ledger), its test settings and winner, its translations."""
     email = emails.get_email(session=session, email_id=email_id)
     parent_id = email.variant_parent_id or email.translation_parent_id or email_id
     parent = emails.get_email(session=session, email_id=parent_id)
-    versions = [parent, *_variants(session, parent_id)]
+    variants = _variants(session, parent_id)
     settings = rules.DEFAULTS | dict(parent.variant_settings or {})
-    found = {r.email_id: r for r in results(session=session, version_ids=[v.id for v in versions if v.id is not None])}
-    criterion = str(settings.get("criterion"))
+    versions = [v for v in (parent, *variants) if v.id is not None] if variants else []
+    found = {r.email_id: r for r in results(session=session, version_ids=[v.id for v in versions if v.id is not None])} if versions else {}
     return {
-        "parent_id": parent_id, "parent_name": parent.name, "is_parent": email_id == parent_id,
+        "parent_id": parent_id, "parent_name": parent.name,
         "kind": "variant" if email.variant_parent_id else "translation" if email.translation_parent_id else "",
         "settings": settings, "winner_id": settings.get("winner_id"),
-        "winner_at": settings.get("winner_at", ""),
-        "versions": [{"id": v.id, "name": v.name, "subject": v.subject, "weight": v.variant_weight, "published": v.is_published,
-                      "sent": found[v.id].sent, "read_rate": f"{100 * found[v.id].rate('open_rate'):.1f}%",
-                      "click_rate": f"{100 * found[v.id].rate('click_rate'):.1f}%", "score": found[v.id].rate(criterion)}
-                     for v in versions if v.id is not None] if len(versions) > 1 else [],
+        "versions": [{"id": v.id, "name": v.name, "subject": v.subject, "weight": v.variant_weight, "sent": found[v.id].sent,
+                      "read_rate": f"{100 * found[v.id].rate('open_rate'):.1f}%", "click_rate": f"{100 * found[v.id].rate('click_rate'):.1f}%"}
+                     for v in versions if v.id is not None],
         "translations": [{"id": t.id, "name": t.name, "language": t.language} for t in _translations(session, parent_id)],
     }

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Coroutine
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -58,29 +56,24 @@ _clicks = GroupWriter("e-mail clicks", _resolve_clicks, then=_write_clicks)
 async def pixel(name: str) -> Response:
     """Always the GIF, at once, whether or not the hash names a message (it never tells which); the open is
     written with the next group (a mail client showing the message waits for nothing)."""
-    _write_later(_opens.submit(name[:64]), "open")
+    task = asyncio.ensure_future(_opens.submit(name[:64]))
+    _writing.add(task)  # a strong reference until it is written
+    task.add_done_callback(_written)
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-_writing: set[asyncio.Future[Any]] = set()
+_writing: set[asyncio.Future[bool]] = set()
 
 
-def _write_later(submitted: Coroutine[Any, Any, Any], what: str) -> None:
-    """Hand an open to its writer without waiting: a lost one is not worth a broken image."""
-    task = asyncio.ensure_future(submitted)
-    _writing.add(task)  # a strong reference until it is written
-
-    def written(task: asyncio.Future[Any]) -> None:
-        _writing.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if isinstance(exc, Busy):
-            log.warning("e-mail %s not recorded: the writer is far behind", what)
-        elif exc is not None:
-            log.error("could not record an e-mail %s", what, exc_info=exc)
-
-    task.add_done_callback(written)
+def _written(task: asyncio.Future[bool]) -> None:
+    _writing.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if isinstance(exc, Busy):
+        log.warning("e-mail open not recorded: the writer is far behind")
+    elif exc is not None:  # a lost open is not worth a broken image
+        log.error("could not record an e-mail open", exc_info=exc)
 
 
 @router.get("/r/{redirect_id}")

@@ -99,6 +99,7 @@ def stats(email_id: int) -> dict[str, Any]:
         found = emails.stats(session=session, email_id=email_id)
         found["send"] = email_sends.latest_send(session=session, email_id=email_id)
         found["pending"] = email_sends.pending_count(session=session, email_id=email_id)
+        found["versions"] = email_variants.overview(session=session, email_id=email_id)
         return found
 
 
@@ -113,11 +114,6 @@ def figure(series: dict[str, dict[str, int]]) -> go.Figure:
                        "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": "#888"}, "yaxis": GRID, "barmode": "group",
                        "legend": {"orientation": "h", "y": -0.25}})
     return fig
-
-
-def versions(email_id: int) -> dict[str, Any]:
-    with session_scope() as session:
-        return email_variants.overview(session=session, email_id=email_id)
 
 
 def add_variant(email_id: int, user_id: int | None) -> int:

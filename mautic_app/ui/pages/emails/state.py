@@ -150,8 +150,9 @@ class EmailState(RecordPage, rx.State):
         if not email_id:
             return
         found = await rx.run_in_thread(lambda: data.stats(email_id))
-        self._show_versions(await rx.run_in_thread(lambda: data.versions(email_id)))
-        self.totals = {k: (f"{v:,}" if isinstance(v, int) else str(v)) for k, v in found.items() if k not in ("links", "series", "send")}
+        self._show_versions(found["versions"])
+        self.totals = {k: (f"{v:,}" if isinstance(v, int) else str(v)) for k, v in found.items()
+                       if k not in ("links", "series", "send", "versions")}
         self.links = [{"url": link["url"], "hits": f"{link['hits']:,}", "unique": f"{link['unique']:,}"} for link in found["links"]]
         self.figure = data.figure(found["series"])
         send = found["send"]
