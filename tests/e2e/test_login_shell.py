@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ADMIN_PASSWORD, log_in
@@ -78,6 +79,14 @@ def test_phone_width_has_menu(browser, base_url):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     log_in(page, base_url)
-    page.get_by_role("button", name="Open menu").click()
-    expect(page.get_by_role("dialog").get_by_role("link", name="Contacts")).to_be_visible()
+    # A click before the page has hydrated opens nothing (it failed twice on a busy CI run): click until it opens.
+    menu = page.get_by_role("dialog").get_by_role("link", name="Contacts")
+    for _ in range(10):
+        page.get_by_role("button", name="Open menu").click()
+        try:
+            menu.wait_for(state="visible", timeout=1500)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    expect(menu).to_be_visible()
     context.close()
