@@ -88,6 +88,11 @@ def prepare(text: str) -> Prepared:
     return Prepared(tuple(parts))
 
 
+def contact_fields(*texts: Prepared) -> frozenset[str]:
+    """The contact fields the texts' tokens show: all a sender needs to read of each contact for them."""
+    return frozenset(p.name for t in texts for p in t.parts if isinstance(p, _Token) and p.kind == "contactfield")
+
+
 def _format(value: Any, how: str) -> str | None:
     """A value formatted as a token's default asks (date / time / datetime), or None: not a format."""
     if how not in ("date", "time", "datetime"):

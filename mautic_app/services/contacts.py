@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from mautic_app import changefeed
-from mautic_app.db import rows_changed, take_sqlite_write_lock
+from mautic_app.db import among, rows_changed, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
@@ -174,11 +175,13 @@ def read(*, session: Session, contact_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def read_many(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+def read_many(*, session: Session, ids: list[int], columns: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
+    """Contacts' values by id: every column, or the id and those of ``columns`` that exist."""
     if not ids:
         return {}
     t = field_service.table(session=session)
-    rows = session.execute(sa.select(t).where(t.c.id.in_(ids))).mappings().all()
+    selected = [t] if columns is None else [t.c.id, *(t.c[c] for c in sorted(set(columns)) if c in t.c and c != "id")]
+    rows = session.execute(sa.select(*selected).where(among(session, t.c.id, ids))).mappings().all()
     return {r["id"]: dict(r) for r in rows}
 
 

@@ -17,6 +17,7 @@ database and the mail server; everything else takes the caller's session, as eve
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -24,7 +25,8 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -64,6 +66,7 @@ RUN_SECONDS = 20.0  # one task's share before it queues the next (so pause and c
 RETRY_DELAYS = (1.0, 2.0, 4.0)  # a message the server refused for now (4xx) is tried again after these
 STUCK_AFTER = timedelta(minutes=10)  # a template send still "sending" this long died with its worker
 MARKETING_SOURCES = ("broadcast", "ab_test", "campaign")  # what frequency rules limit
+RECIPIENT_FIELDS = frozenset({"email", "firstname", "lastname", "owner_id", "preferred_locale"})  # read for every message
 PERIODS = {"DAY": timedelta(days=1), "WEEK": timedelta(days=7), "MONTH": timedelta(days=30)}
 
 
@@ -92,6 +95,7 @@ class Content:
     text: email_tokens.Prepared
     subject_text: str
     domain: str
+    fields: frozenset[str]  # the contact fields its tokens show
 
 
 CT_MARK = "__mautic_ct__"  # stands for the recipient's tracking hash in rewritten links until it is known
@@ -111,12 +115,13 @@ def _prepare(session: Session, email: Email, cfg: mailer.TransportConfig, *, tra
         base = get_settings().base_url.rstrip("/")
         html = email_content.rewrite_links(html, lambda url: f"{base}/r/{redirects[url]}?ct={CT_MARK}" if url in redirects else None)
     sender = email.from_address or cfg.from_address
+    subject, html_part, text_part = email_tokens.prepare(email.subject), email_tokens.prepare(html), email_tokens.prepare(text)
     return Content(
         email_id=email.id, email_type=email.email_type, from_address=sender, from_name=email.from_name or cfg.from_name,
         reply_to=email.reply_to, bcc=email.bcc, headers={str(k): str(v) for k, v in (email.headers or {}).items()},
         preheader=email.preheader, use_owner_as_sender=email.use_owner_as_sender,
-        subject=email_tokens.prepare(email.subject), html=email_tokens.prepare(html), text=email_tokens.prepare(text),
-        subject_text=email.subject, domain=(sender.rpartition("@")[2] or "localhost"),
+        subject=subject, html=html_part, text=text_part, subject_text=email.subject, domain=(sender.rpartition("@")[2] or "localhost"),
+        fields=email_tokens.contact_fields(subject, html_part, text_part),
     )
 
 
@@ -202,13 +207,16 @@ def _owners(session: Session, owner_ids: set[int]) -> dict[int, dict[str, Any]]:
             for u in users if u.id is not None}
 
 
-def _companies(session: Session, contact_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each contact's primary company's values: contact field tokens fall back to them."""
+def _companies(session: Session, contact_ids: list[int], fields: frozenset[str] | None = None) -> dict[int, dict[str, Any]]:
+    """Each contact's primary company's values (all, or those of ``fields``): contact field tokens fall back to them."""
     t = field_service.table(session=session, obj="company")
+    selected = [t] if fields is None else [t.c[f] for f in sorted(fields) if f in t.c]
+    if not selected:
+        return {}
     cc = table_of(CompanyContact)
     rows = session.execute(
-        sa.select(cc.c.contact_id, t).join(t, t.c.id == cc.c.company_id)
-        .where(cc.c.contact_id.in_(contact_ids), cc.c.is_primary.is_(True))
+        sa.select(cc.c.contact_id, *selected).join(t, t.c.id == cc.c.company_id)
+        .where(db.among(session, cc.c.contact_id, contact_ids), cc.c.is_primary.is_(True))
     ).mappings().all()
     return {r["contact_id"]: {k: v for k, v in r.items() if k != "contact_id"} for r in rows}
 
@@ -228,12 +236,15 @@ def _pending(family: list[int], included: list[int], excluded: list[int], after:
     sent so far)."""
     sc, contacts, stats = table_of(SegmentContact), table_of(Contact), table_of(EmailStat)
     excluded_sc = sc.alias("excluded_members")
+    # The cursor is repeated on the joined tables: a planner that merges them by contact id then starts at the
+    # cursor instead of reading every member and every message sent so far (each batch would cost more).
     query = (
         sa.select(contacts.c.id).where(
             contacts.c.id > after,
-            sa.exists().where(sc.c.contact_id == contacts.c.id, sc.c.segment_id.in_(included), sc.c.manually_removed.is_(False)),
+            sa.exists().where(sc.c.contact_id == contacts.c.id, sc.c.contact_id > after, sc.c.segment_id.in_(included),
+                              sc.c.manually_removed.is_(False)),
             contacts.c.email.is_not(None), contacts.c.email != "",
-            ~sa.exists().where(stats.c.email_id.in_(family), stats.c.contact_id == contacts.c.id),
+            ~sa.exists().where(stats.c.email_id.in_(family), stats.c.contact_id == contacts.c.id, stats.c.contact_id > after),
         )
     )
     if excluded:
@@ -402,6 +413,7 @@ def _take(session: Session, send_id: int, me: str, now: datetime) -> EmailSend |
     if db.rows_changed(taken) != 1:
         return None  # someone else took it in between
     stats = table_of(EmailStat)
+    session.execute(sa.delete(stats).where(stats.c.send_id == send_id, stats.c.status == "reserved"))  # never handed over: claimed again
     lost = db.rows_changed(session.execute(sa.update(stats).where(stats.c.send_id == send_id, stats.c.status == "sending")
                                            .values(status="unknown", error="The worker sending it stopped; it may have been delivered.")))
     session.refresh(send)
@@ -431,7 +443,7 @@ def _frequency_blocked(session: Session, contact_ids: list[int], now: datetime) 
     """Contacts a marketing message now would take past their frequency rule (their own, else the
     installation's), or who paused e-mail."""
     rules = {r.contact_id: r for r in session.exec(select(FrequencyRule).where(
-        col(FrequencyRule.contact_id).in_(contact_ids), col(FrequencyRule.channel) == "email"))}
+        db.among(session, col(FrequencyRule.contact_id), contact_ids), col(FrequencyRule.channel) == "email"))}
     blocked = {cid for cid, r in rules.items() if r.pause_from and r.pause_to and r.pause_from <= now <= r.pause_to}
     default = mailer.frequency_rule(session=session)
     limits: dict[int, tuple[int, timedelta]] = {}
@@ -447,7 +459,7 @@ def _frequency_blocked(session: Session, contact_ids: list[int], now: datetime) 
     oldest = now - max(period for _n, period in limits.values())
     counted = session.execute(
         sa.select(stats.c.contact_id, stats.c.date_sent).where(
-            stats.c.contact_id.in_(list(limits)), stats.c.source.in_(MARKETING_SOURCES),
+            db.among(session, stats.c.contact_id, list(limits)), stats.c.source.in_(MARKETING_SOURCES),
             stats.c.status.in_(("sent", "unknown")), stats.c.date_sent >= oldest)
     ).all()
     sent: dict[int, list[datetime]] = {}
@@ -459,6 +471,13 @@ def _frequency_blocked(session: Session, contact_ids: list[int], now: datetime) 
     return blocked
 
 
+def _tracking_hashes(n: int) -> list[str]:
+    """``n`` unguessable hashes, each like ``secrets.token_urlsafe(24)``, from one read of the system's randomness
+    (a read per message is a system call per message)."""
+    raw = secrets.token_bytes(24 * n)
+    return [base64.urlsafe_b64encode(raw[i:i + 24]).decode() for i in range(0, 24 * n, 24)]
+
+
 @dataclass
 class Claim:
     recipients: list[Recipient]
@@ -466,10 +485,13 @@ class Claim:
     test_done: bool = False  # an A/B test's share has been sent: the broadcast waits for the winner
 
 
-def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str, plan: variant_rules.Plan) -> Claim | None:
-    """Renew the lease and claim the next contacts (ledger rows in "sending"), each with the version of the
-    e-mail ``plan`` gives them; None when the broadcast stopped being ours (paused, cancelled, taken over).
-    While an A/B test runs, only its share of the audience is claimed, an even sample across contact ids."""
+def _claim(session: Session, send: EmailSend, me: str, size: int, content: Content, plan: variant_rules.Plan, *,
+           reserve: bool = False) -> Claim | None:
+    """Renew the lease and claim the next contacts (ledger rows in "sending", or "reserved" for a batch claimed
+    while the one before is still going out), each with the version of the e-mail ``plan`` gives them; None when
+    the broadcast stopped being ours (paused, cancelled, taken over). While an A/B test runs, only its share of
+    the audience is claimed, an even sample across contact ids. ``content``: the versions' domain and the
+    contact fields their tokens show (only those are read)."""
     assert send.id is not None
     now = utcnow()
     if not _renew(session, send.id, me, now):
@@ -495,22 +517,22 @@ def _claim(session: Session, send: EmailSend, me: str, size: int, domain: str, p
             ids = list(session.execute(_pending(family, included, excluded).order_by(by_id).limit(size)).scalars())
     if not ids:
         return Claim([], 0)
-    values = contact_service.read_many(session=session, ids=ids)
-    dnc = set(session.execute(sa.select(table_of(DoNotContact).c.contact_id).where(
-        table_of(DoNotContact).c.contact_id.in_(ids), table_of(DoNotContact).c.channel == "email")).scalars())
+    values = contact_service.read_many(session=session, ids=ids, columns=content.fields | RECIPIENT_FIELDS)
+    dnc_table = table_of(DoNotContact)
+    dnc = set(session.execute(sa.select(dnc_table.c.contact_id).where(
+        db.among(session, dnc_table.c.contact_id, ids), dnc_table.c.channel == "email")).scalars())
     blocked = _frequency_blocked(session, [i for i in ids if i not in dnc], now)
     owners = _owners(session, {v["owner_id"] for v in values.values() if v.get("owner_id")})
-    companies = _companies(session, ids)
+    companies = _companies(session, ids, content.fields)
     rows: list[tuple[Any, ...]] = []
     recipients: list[Recipient] = []
     skipped = 0
-    for cid in ids:
+    for cid, tracking_hash in zip(ids, _tracking_hashes(len(ids)), strict=True):
         v = values[cid]
         version = plan.version_for(cid, v.get("preferred_locale"))
-        tracking_hash = secrets.token_urlsafe(24)
-        mid = email_message.message_id(version, cid, f"b{send.id}", domain)
+        mid = email_message.message_id(version, cid, f"b{send.id}", content.domain)
         reason = "Do not contact" if cid in dnc else "Frequency rule" if cid in blocked else ""
-        status = "skipped" if reason else "sending"
+        status = "skipped" if reason else "reserved" if reserve else "sending"
         rows.append((version, cid, send.id, v.get("email") or "", tracking_hash, status, mid, reason, source, now, 0, {}, False, 0, False))
         if reason:
             skipped += 1
@@ -640,6 +662,8 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
         else:
             error = "" if email is not None else "The e-mail was deleted."
         content = contents.get(send.email_id) or next(iter(contents.values()), None)
+        if content is not None:  # claims read what any version's tokens show
+            content = replace(content, fields=frozenset().union(*(c.fields for c in contents.values())))
         if error or content is None:
             send.status, send.error, send.finished_at = "paused", error, utcnow()
             _let_go(session, send_id, me)
@@ -648,30 +672,50 @@ def run_broadcast(*, send_id: int, chain: str, seconds: float = RUN_SECONDS, bat
     batch = mailer.batch_for(cfg, batch)  # the transport keeps to its rate limit (shared by every sender)
     deadline = time.monotonic() + seconds
     with db.session_scope() as session:
-        claim = _next(session, send_id, me, batch, content.domain, plan)
-    with mailer.open_transport(cfg) as transport:
-        while claim is not None:
-            messages, outcomes = _rendered(contents, claim.recipients)
-            outcomes |= _deliver(transport, messages) if messages else {}
-            # One transaction records this batch and claims the next: the batch in flight is never more than one.
-            with db.session_scope() as session:
-                if outcomes and not _record(session, send_id, me, outcomes, claim.recipients, utcnow()):
-                    return False
-                if time.monotonic() >= deadline:
-                    return True  # the next run of the chain goes on from here, holding the lease
-                claim = _next(session, send_id, me, batch, content.domain, plan)
-    return False
-
-
-def _next(session: Session, send_id: int, me: str, batch: int, domain: str, plan: variant_rules.Plan) -> Claim | None:
-    """The next batch; None once the broadcast finished, waits for its A/B test's winner, or stopped being ours
-    (the lease is let go)."""
-    send = session.get(EmailSend, send_id)
-    claim = _claim(session, send, me, batch, domain, plan) if send is not None else None
+        claim = _settle(session, send_id, me, _claim_next(session, send_id, me, batch, content, plan))
     if claim is None:
+        return False
+    with mailer.open_transport(cfg) as transport, ThreadPoolExecutor(1, thread_name_prefix="broadcast") as courier:
+        messages, refused = _rendered(contents, claim.recipients)
+        while True:
+            going = courier.submit(_deliver, transport, messages) if messages else None
+            # While this batch goes out, the next one is claimed and made. It stays "reserved" until this one is
+            # recorded, so a worker killed now leaves one batch of unknown outcome, and the next is claimed again.
+            following: Claim | None = None
+            more = time.monotonic() < deadline
+            if more:
+                with db.session_scope() as session:
+                    following = _claim_next(session, send_id, me, batch, content, plan, reserve=True)
+            next_messages, next_refused = _rendered(contents, following.recipients) if following else ([], {})
+            outcomes = refused | (going.result() if going else {})
+            with db.session_scope() as session:  # paused or cancelled meanwhile, what went out is recorded
+                if not _record(session, send_id, me, outcomes, claim.recipients, utcnow()):
+                    return False
+                if not more:
+                    return True  # the next run of the chain goes on from here, holding the lease
+                following = _settle(session, send_id, me, following)  # handed over; or finished, waiting, stopped
+            if following is None:
+                return False
+            claim, messages, refused = following, next_messages, next_refused
+
+
+def _claim_next(session: Session, send_id: int, me: str, batch: int, content: Content, plan: variant_rules.Plan, *,
+                reserve: bool = False) -> Claim | None:
+    send = session.get(EmailSend, send_id)
+    return _claim(session, send, me, batch, content, plan, reserve=reserve) if send is not None else None
+
+
+def _settle(session: Session, send_id: int, me: str, claim: Claim | None) -> Claim | None:
+    """What a claimed half batch means once the one before it is back: the half to send now (a reserved one is
+    handed over), or None when the broadcast finished, waits for its A/B test's winner, or stopped being ours
+    (the lease is let go, a reserved batch released)."""
+    send = session.get(EmailSend, send_id)
+    stats = table_of(EmailStat)
+    if claim is None or send is None or not _renew(session, send_id, me, utcnow()):
+        session.execute(sa.delete(stats).where(stats.c.send_id == send_id, stats.c.status == "reserved"))
         _let_go(session, send_id, me)
         return None
-    if claim.test_done and send is not None:
+    if claim.test_done:
         email = session.get(Email, send.email_id)
         send.status = "waiting"
         send.scheduled_at = max(utcnow(), email_variants.winner_due_at(email)) if email is not None else utcnow()
@@ -682,6 +726,7 @@ def _next(session: Session, send_id: int, me: str, batch: int, domain: str, plan
     if not claim.recipients and not claim.skipped:
         _finish(session, send_id, me)
         return None
+    session.execute(sa.update(stats).where(stats.c.send_id == send_id, stats.c.status == "reserved").values(status="sending"))
     return claim
 
 

@@ -16,7 +16,7 @@ from mautic_app import db
 from mautic_app.domain.email_variants import Plan
 from mautic_app.models import Email, EmailLink, EmailSegment, EmailSend, EmailStat, FrequencyRule
 from mautic_app.models.base import utcnow
-from mautic_app.services import contacts, email_sends, segments
+from mautic_app.services import companies, contacts, email_sends, mailer, segments
 from tests.integration.smtp_sink import smtp_sink
 
 HTML = ('<html><body><p>Hello {contactfield=firstname|friend}</p>'
@@ -142,6 +142,21 @@ def test_contact_values_are_escaped_in_html_only(session, sink, queued):
     assert "<b>Bo</b>" in text
 
 
+def test_tokens_read_only_the_fields_they_show_and_fall_back_to_the_company(session, sink, queued):
+    with session() as s:
+        ids = _people(s, 2, "co", city="Lyon")
+        acme = companies.create(session=s, values={"companyname": "Acme", "companycity": "Paris"})
+        companies.link_contact(session=s, company_id=acme, contact_id=ids[0])
+        email_id = _email(s, [_segment(s, "Co", ids)], custom_html="<p>{contactfield=city} {contactfield=companyname|none}</p>")
+        send_id = email_sends.start_broadcast(session=s, email_id=email_id).id
+    _run(send_id)
+    bodies = {m["To"].addresses[0].addr_spec if hasattr(m["To"], "addresses") else m["To"]: m for m in sink.messages}
+    texts = {to: next(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == "text/html")
+             for to, m in bodies.items()}
+    assert "<p>Lyon Acme</p>" in next(t for to, t in texts.items() if "co0@" in to)
+    assert "<p>Lyon none</p>" in next(t for to, t in texts.items() if "co1@" in to)
+
+
 def test_one_bad_address_never_holds_back_the_others(session, sink, queued, monkeypatch):
     monkeypatch.setattr(email_sends, "RETRY_DELAYS", (0.01, 0.01, 0.01))
     sink.refuse.add("r1@example.com")
@@ -163,7 +178,7 @@ def test_pause_resume_and_cancel(session, sink, queued):
     with session() as s:
         email_id = _email(s, [_segment(s, "P", _people(s, 10, "p"))])
         send_id = email_sends.start_broadcast(session=s, email_id=email_id).id
-    # the first batch goes out, then the marketer pauses: the next batch never goes
+    # the first batch goes out, then the marketer pauses: the next batch, claimed meanwhile, never goes
     real_deliver = email_sends._deliver
 
     def deliver_then_pause(transport, messages):
@@ -181,6 +196,7 @@ def test_pause_resume_and_cancel(session, sink, queued):
     with session() as s:
         assert email_sends.progress(session=s, send_id=send_id)["status"] == "paused"
         assert s.get(EmailSend, send_id).lease_owner is None
+        assert _statuses(s, send_id) == {"sent": 3}  # the reserved batch was let go, to be claimed again
         email_sends.resume(session=s, send_id=send_id)
     _run(send_id, chain="c2", batch=3)
     assert len(sink.to()) == len(set(sink.to())) == 10
@@ -196,18 +212,22 @@ def test_messages_in_flight_when_a_worker_died_are_never_resent(session, sink, q
     with session() as s:
         email_id = _email(s, [_segment(s, "D", _people(s, 6, "d"))])
         send_id = email_sends.start_broadcast(session=s, email_id=email_id).id
-    # a worker of this machine claimed two contacts, then died before recording (its pid is gone)
+    # a worker of this machine claimed two contacts and reserved the next two while those went out, then died
+    # before recording (its pid is gone)
     dead = f"old@{socket.gethostname()}:999999"
     with session() as s:
         s.execute(sa.update(EmailSend).where(EmailSend.id == send_id).values(lease_owner=dead, lease_until=utcnow() + timedelta(minutes=5)))
     with session() as s:
-        claim = email_sends._claim(s, s.get(EmailSend, send_id), dead, 2, "example.org", Plan(email_id))
+        content = email_sends._prepare(s, s.get(Email, email_id), mailer.config(session=s))
+        claim = email_sends._claim(s, s.get(EmailSend, send_id), dead, 2, content, Plan(email_id))
         in_flight = {r.address for r in claim.recipients}
+        reserved = email_sends._claim(s, s.get(EmailSend, send_id), dead, 2, content, Plan(email_id), reserve=True)
+        never_handed_over = {r.address for r in reserved.recipients}
     with session() as s:
         assert email_sends.due_and_stalled(session=s) == [send_id]  # the sweep sees the dead holder
     _run(send_id, chain="new")
     got = sink.to()
-    assert len(got) == len(set(got)) == 4 and not in_flight & set(got)
+    assert len(got) == len(set(got)) == 4 and not in_flight & set(got) and never_handed_over <= set(got)
     with session() as s:
         assert _statuses(s, send_id) == {"sent": 4, "unknown": 2}
         assert email_sends.progress(session=s, send_id=send_id)["unknown"] == 2

@@ -91,6 +91,13 @@ def test_contact_values_are_escaped_in_html_only():
     assert email_tokens.render(prepared, ctx, html=False) == '<p><script>alert("x")</script></p>'
 
 
+def test_contact_fields_are_those_the_tokens_show():
+    parts = [email_tokens.prepare(t) for t in ("Hi {contactfield=FirstName|friend}", "<p>{leadfield=city} {ownerfield=email}</p>",
+                                                   "{unsubscribe_url} {contactfield=firstname}")]
+    assert email_tokens.contact_fields(*parts) == {"firstname", "city"}
+    assert email_tokens.contact_fields(email_tokens.prepare("no tokens")) == frozenset()
+
+
 def test_link_tokens_in_html_and_text():
     ctx = _ctx()
     assert email_tokens.render(email_tokens.prepare("{unsubscribe_text}"), ctx, html=True).startswith('<a href="https://m.example/email/unsubscribe/h">')
