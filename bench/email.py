@@ -187,21 +187,23 @@ def run_tracking() -> None:
                    "click": PATHS_LUA % {"paths": ",".join(f'"{p}"' for p in clicks)}}
         for name, script in scripts.items():  # warm-up
             wrk(app.base + ("/ping" if name == "ping" else "/"), script, 1, 32, app.folder)
-        answered = 0
+        answered = {"pixel": 0, "click": 0}
         for _ in range(2):
             for name, script in scripts.items():
                 result = wrk(app.base + ("/ping" if name == "ping" else "/"), script, TRACKING_SECONDS / 2, 32, app.folder)
                 good = result.ok + result.count(302)
                 rates[name].append(result.rate * good / result.requests if result.requests else 0.0)
-                answered += good if name == "pixel" else 0
+                answered[name] = answered.get(name, 0) + good
         time.sleep(3)  # the writer finishes what it holds
         with sqlite3.connect(app.sqlite_path) as conn:
             stored = conn.execute("SELECT coalesce(sum(open_count), 0) FROM email_stats").fetchone()[0]
+            clicked = conn.execute("SELECT count(*) FROM email_clicks").fetchone()[0]
     ping = sum(rates["ping"]) / 2
     report("open pixel/s vs GET /ping (embedded)", sum(rates["pixel"]) / 2, ping, unit="/s", goal="goal: ratio >= 0.5")
     report("click redirects/s vs GET /ping (embedded)", sum(rates["click"]) / 2, ping, unit="/s", goal="goal: ratio >= 0.5")
-    print(f"{'opens stored / pixels answered (incl. warm-up)':<48} stored {stored}  answered (timed rounds) {answered}  "
+    print(f"{'opens stored / pixels answered (incl. warm-up)':<48} stored {stored}  answered (timed rounds) {answered['pixel']}  "
           "(clicks count an open only for an unread message)", flush=True)
+    print(f"{'clicks stored / redirects (incl. warm-up)':<48} stored {clicked}  answered (timed rounds) {answered['click']}", flush=True)
 
 
 if __name__ == "__main__":

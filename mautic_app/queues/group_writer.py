@@ -32,8 +32,9 @@ class Busy(Exception):
 class GroupWriter(Generic[Item, Result]):
     """``write(items)`` runs on the writer thread with up to ``batch`` items and returns one result per
     item; each :meth:`submit` returns its item's result or raises what ``write`` raised. ``then(items,
-    results)``, when given, runs on the same thread after the requests have their answers: work the answer
-    does not wait for (a click's redirect is looked up by ``write``, and the click written by ``then``)."""
+    results)``, when given, is work the answers do not wait for (a click's redirect is looked up by ``write``,
+    and the click written by ``then``): it runs on a second thread, over every group answered meanwhile, so
+    the next lookups never wait behind the last group's writes."""
 
     def __init__(self, name: str, write: Callable[[list[Item]], list[Result]], *, batch: int = 500,
                  max_waiting: int = 2000, max_lag_seconds: float = 3.0,
@@ -48,12 +49,17 @@ class GroupWriter(Generic[Item, Result]):
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._writing_since: float | None = None
+        self._answered: list[tuple[Item, Result]] = []  # waiting for ``then``
+        self._then_wake = threading.Condition()
+        self._then_thread: threading.Thread | None = None
+        self._then_since: float | None = None
 
     def behind(self) -> bool:
         """Whether a new item should be refused: too many wait, or one batch has written for too long
         (a long import holding SQLite's write lock, say)."""
-        since = self._writing_since
-        return len(self._waiting) >= self.max_waiting or (since is not None and time.monotonic() - since > self.max_lag_seconds)
+        now = time.monotonic()
+        return (len(self._waiting) >= self.max_waiting or len(self._answered) >= self.max_waiting
+                or any(since is not None and now - since > self.max_lag_seconds for since in (self._writing_since, self._then_since)))
 
     async def submit(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
@@ -93,13 +99,27 @@ class GroupWriter(Generic[Item, Result]):
                     except RuntimeError:
                         pass  # that request's event loop has closed: nobody is waiting
             if error is None and self._then is not None:
-                self._writing_since = time.monotonic()  # still busy: new items may be refused meanwhile
-                try:
-                    self._then([item for item, _, _ in batch], results)
-                except Exception:  # noqa: BLE001  (the answers are out; the thread goes on)
-                    log.exception("%s writer: the follow-up of a batch of %s failed", self.name, len(batch))
-                finally:
-                    self._writing_since = None
+                with self._then_wake:
+                    self._answered.extend((item, result) for (item, _, _), result in zip(batch, results, strict=True))
+                    if self._then_thread is None or not self._then_thread.is_alive():
+                        self._then_thread = threading.Thread(target=self._run_then, name=f"{self.name}-follow-up", daemon=True)
+                        self._then_thread.start()
+                    self._then_wake.notify()
+
+    def _run_then(self) -> None:
+        assert self._then is not None
+        while True:
+            with self._then_wake:
+                while not self._answered:
+                    self._then_wake.wait()
+                done, self._answered = self._answered[:self.max_waiting], self._answered[self.max_waiting:]
+                self._then_since = time.monotonic()
+            try:
+                self._then([item for item, _ in done], [result for _, result in done])
+            except Exception:  # noqa: BLE001  (the answers are out; the thread goes on)
+                log.exception("%s writer: the follow-up of %s items failed", self.name, len(done))
+            finally:
+                self._then_since = None
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -212,8 +212,11 @@ def record_clicks(*, session: Session, clicks: list[Click]) -> None:
     if not clicks:
         return
     clicks_t, links, emails, now = table_of(EmailClick), table_of(EmailLink), table_of(Email), utcnow()
+    # Which (link, message) pairs were clicked before: one row per pair, however often each was clicked (a link
+    # scanner clicks every link of a message again and again).
     stat_ids = {c.stat_id for c in clicks if c.stat_id is not None}
-    seen = set(session.execute(sa.select(clicks_t.c.link_id, clicks_t.c.stat_id).where(clicks_t.c.stat_id.in_(stat_ids))).tuples()) if stat_ids else set()
+    seen = set(session.execute(sa.select(clicks_t.c.link_id, clicks_t.c.stat_id).distinct().where(
+        clicks_t.c.stat_id.in_(stat_ids), clicks_t.c.link_id.in_({c.link_id for c in clicks}))).tuples()) if stat_ids else set()
     hits: Counter[int] = Counter()
     uniques: Counter[int] = Counter()
     unique_per_email: Counter[int] = Counter()
