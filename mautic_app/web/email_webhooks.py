@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 import time
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
@@ -174,6 +175,7 @@ SNS_SIGNED = {  # the fields SNS signs, in its order (a Notification's Subject o
     "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
 }
 SNS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+SNS_MAX_AGE = 3600 + MAX_AGE  # SNS retries an HTTPS delivery for an hour at most; older signed messages are replays
 
 
 def is_sns_url(url: str) -> bool:
@@ -203,6 +205,15 @@ def _sns_key(url: str) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("Not an RSA certificate.")
     return key
+
+
+def _sns_recent(message: dict[str, Any]) -> bool:
+    """The message was signed at most an hour (SNS's retries) ago, give or take five minutes of clock."""
+    try:
+        signed = datetime.fromisoformat(str(message.get("Timestamp")))
+    except ValueError:
+        return False
+    return signed.tzinfo is not None and abs(time.time() - signed.timestamp()) <= SNS_MAX_AGE
 
 
 def _sns_signed(message: dict[str, Any]) -> bool:
@@ -260,6 +271,8 @@ async def amazon(request: Request) -> JSONResponse:
         return _reply(403, "Not the configured topic.")
     if not await run_in_threadpool(_sns_signed, message):
         return _reply(403, "The signature is not Amazon SNS's.")
+    if not _sns_recent(message):
+        return _reply(403, "The message is more than an hour old (a replay).")
     if message["Type"] == "SubscriptionConfirmation":
         url = str(message.get("SubscribeURL") or "")
         if not is_sns_url(url):

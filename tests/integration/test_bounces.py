@@ -212,9 +212,11 @@ def fetched(monkeypatch) -> list[str]:
 
 
 def _sns(kind: str = "Notification", *, message: str = "{}", version: str = "2", key=SNS_KEY, cert_url: str = CERT_URL,
-         subscribe_url: str = SUBSCRIBE_URL, topic: str = TOPIC) -> dict:
-    """An SNS message signed as SNS signs it: its fields in a fixed order, SHA1 (version 1) or SHA256 (version 2) with RSA."""
-    m = {"Type": kind, "MessageId": "m-1", "TopicArn": topic, "Message": message, "Timestamp": "2024-01-01T00:00:00.000Z",
+         subscribe_url: str = SUBSCRIBE_URL, topic: str = TOPIC, age: dt.timedelta = dt.timedelta(seconds=3)) -> dict:
+    """An SNS message signed as SNS signs it, ``age`` ago: its fields in a fixed order, SHA1 (version 1) or SHA256
+    (version 2) with RSA."""
+    signed_at = (dt.datetime.now(dt.UTC) - age).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    m = {"Type": kind, "MessageId": "m-1", "TopicArn": topic, "Message": message, "Timestamp": signed_at,
          "SignatureVersion": version, "SigningCertURL": cert_url}
     if kind == "Notification":
         m["Subject"] = "Amazon SES Email Event Notification"
@@ -243,6 +245,12 @@ def test_ses_signed_notification_sets_do_not_contact(client, session, sent, fetc
         rows = s.exec(select(EmailBounce)).all()
     assert [(b.provider, b.stat_id, b.event_key) for b in rows] == [("amazon", stat.id, "ses:fb-1:ann@example.com")]
     assert _dnc(session, cid).reason == dnc_reason
+
+
+def test_ses_replay_of_an_old_signed_message_is_refused(client, session, sent, fetched):
+    stat, cid = sent
+    assert client.post("/mailer/amazon/callback", json=_sns(message=_ses("Bounce", stat), age=dt.timedelta(hours=2))).status_code == 403
+    assert client.post("/mailer/amazon/callback", json=_sns(message=_ses("Bounce", stat), age=dt.timedelta(minutes=50))).status_code == 200
 
 
 def test_ses_transient_bounce_only_counts(client, session, sent, fetched):
