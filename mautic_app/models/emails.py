@@ -107,7 +107,7 @@ class EmailStat(SQLModel, table=True):
     send_id: int | None = Field(default=None, foreign_key="email_sends.id", ondelete="CASCADE")
     email_address: str = Field(default="", max_length=191)
     tracking_hash: str = Field(max_length=64, unique=True)  # in the pixel, click and unsubscribe links
-    status: str = Field(default="queued", max_length=16)  # queued | sending | sent | failed | unknown | skipped
+    status: str = Field(default="queued", max_length=16)  # queued | reserved (a broadcast's next batch) | sending | sent | failed | unknown | skipped
     message_id: str = Field(default="", max_length=191)
     error: str = Field(default="", sa_type=sa.Text)  # the transport's answer, stored as text, shown escaped
     retry_count: int = 0

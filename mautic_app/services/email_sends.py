@@ -706,7 +706,7 @@ def _claim_next(session: Session, send_id: int, me: str, batch: int, content: Co
 
 
 def _settle(session: Session, send_id: int, me: str, claim: Claim | None) -> Claim | None:
-    """What a claimed half batch means once the one before it is back: the half to send now (a reserved one is
+    """What a claimed batch means once the one before it is recorded: the batch to send now (a reserved one is
     handed over), or None when the broadcast finished, waits for its A/B test's winner, or stopped being ours
     (the lease is let go, a reserved batch released)."""
     send = session.get(EmailSend, send_id)

@@ -218,7 +218,7 @@ def stats(*, session: Session, email_id: int, days: int = 30) -> dict[str, Any]:
     }
 
 
-STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "unknown": "Delivery unknown",
+STATUS_LABELS = {"queued": "Queued", "reserved": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "unknown": "Delivery unknown",
                  "skipped": "Not sent"}
 
 
