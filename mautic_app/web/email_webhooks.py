@@ -269,10 +269,10 @@ async def amazon(request: Request) -> JSONResponse:
     topic = str((await run_in_threadpool(_secrets)).get("ses_topic_arn") or "")
     if topic and message.get("TopicArn") != topic:
         return _reply(403, "Not the configured topic.")
+    if not _sns_recent(message):  # before the signature, which may fetch a certificate
+        return _reply(403, "The message is more than an hour old (a replay).")
     if not await run_in_threadpool(_sns_signed, message):
         return _reply(403, "The signature is not Amazon SNS's.")
-    if not _sns_recent(message):
-        return _reply(403, "The message is more than an hour old (a replay).")
     if message["Type"] == "SubscriptionConfirmation":
         url = str(message.get("SubscribeURL") or "")
         if not is_sns_url(url):

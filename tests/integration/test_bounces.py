@@ -250,6 +250,7 @@ def test_ses_signed_notification_sets_do_not_contact(client, session, sent, fetc
 def test_ses_replay_of_an_old_signed_message_is_refused(client, session, sent, fetched):
     stat, cid = sent
     assert client.post("/mailer/amazon/callback", json=_sns(message=_ses("Bounce", stat), age=dt.timedelta(hours=2))).status_code == 403
+    assert fetched == []  # refused before any certificate is fetched
     assert client.post("/mailer/amazon/callback", json=_sns(message=_ses("Bounce", stat), age=dt.timedelta(minutes=50))).status_code == 200
 
 
