@@ -95,7 +95,8 @@ def publish_after_commit(session: OrmSession, topic: str, payload: dict[str, Any
 
 # Background work that follows a topic, as "module:function" (imported when first needed, so this
 # module stays below the services): contacts changed anywhere have their segments re-evaluated.
-WATCHERS: dict[str, tuple[str, ...]] = {"contacts": ("mautic_app.tasks.segments:contacts_changed",)}
+WATCHERS: dict[str, tuple[str, ...]] = {"contacts": ("mautic_app.tasks.segments:contacts_changed",),
+                                         "segments": ("mautic_app.tasks.campaigns:segments_changed",)}
 
 
 def _merged(pending: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:

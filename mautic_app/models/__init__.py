@@ -1,5 +1,6 @@
 """Every table, imported so ``SQLModel.metadata`` knows them all."""
 
+from mautic_app.models.campaigns import Campaign, CampaignEvent, CampaignForm, CampaignLog, CampaignMember, CampaignSegment
 from mautic_app.models.changes import ChangeFeedEntry
 from mautic_app.models.companies import Company, CompanyContact
 from mautic_app.models.contacts import (
@@ -46,6 +47,12 @@ from mautic_app.models.tracking import ContactDevice, PageHit, TrackingSetting
 from mautic_app.models.users import User, UserSession
 
 __all__ = [
+    "Campaign",
+    "CampaignEvent",
+    "CampaignForm",
+    "CampaignLog",
+    "CampaignMember",
+    "CampaignSegment",
     "Segment",
     "SegmentContact",
     "ChangeFeedEntry",

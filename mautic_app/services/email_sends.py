@@ -770,9 +770,10 @@ def due_and_stalled(*, session: Session, now: datetime | None = None) -> list[in
     stats = table_of(EmailStat)
     session.execute(sa.update(stats).where(stats.c.send_id.is_(None), stats.c.status == "sending", stats.c.date_added < now - STUCK_AFTER)
                     .values(status="unknown", error="The worker sending it stopped; it may have been delivered."))
-    for stat_id in session.execute(sa.select(stats.c.id).where(
-            stats.c.send_id.is_(None), stats.c.status == "queued", stats.c.date_added < now - timedelta(minutes=1))).scalars():
-        db.enqueue(session, DELIVER_TASK, stat_id)
+    lost = list(session.execute(sa.select(stats.c.id).where(
+        stats.c.send_id.is_(None), stats.c.status == "queued", stats.c.date_added < now - timedelta(minutes=1)).order_by(stats.c.id)).scalars())
+    for i in range(0, len(lost), DELIVER_GROUP):
+        db.enqueue(session, DELIVER_MANY_TASK, tuple(lost[i:i + DELIVER_GROUP]))
     for send_id in found:
         db.enqueue(session, BROADCAST_TASK, send_id, new_chain())
     return found
@@ -810,36 +811,86 @@ def send_to_contact(*, session: Session, email_id: int, contact_id: int, source:
     return stat
 
 
+def send_to_contacts(*, session: Session, email_id: int, contact_ids: Sequence[int], source: str, source_id: int | None = None,
+                     marketing: bool = True) -> dict[int, EmailStat]:
+    """Queue a template e-mail to many contacts at once (a campaign's batch): one ledger row each, in the caller's
+    transaction, delivered after the commit in groups (``deliver_many``). Contacts who may not be e-mailed (do
+    not contact, for a marketing e-mail; no address) get a "skipped" row."""
+    email = session.get(Email, email_id)
+    if email is None:
+        raise SendError("This e-mail does not exist (it may have been deleted).")
+    found = problems(email)
+    if found:
+        raise SendError(" ".join(found))
+    ids = sorted({int(c) for c in contact_ids})
+    people = {r.id: r for r in session.execute(sa.select(col(Contact.id), col(Contact.email), col(Contact.preferred_locale))
+                                               .where(db.among(session, col(Contact.id), ids)))}
+    dnc = set(session.execute(sa.select(col(DoNotContact.contact_id)).where(
+        db.among(session, col(DoNotContact.contact_id), ids), col(DoNotContact.channel) == "email")).scalars()) if marketing else set()
+    plan = email_variants.plan(session=session, email=email)
+    hashes = _tracking_hashes(len(people))
+    stats: dict[int, EmailStat] = {}
+    for (cid, person), tracking_hash in zip(sorted(people.items()), hashes, strict=True):
+        reason = "Do not contact" if cid in dnc else "" if person.email else "No e-mail address"
+        stats[cid] = EmailStat(email_id=plan.version_for(cid, person.preferred_locale), contact_id=cid, email_address=person.email or "",
+                               tracking_hash=tracking_hash, status="skipped" if reason else "queued", error=reason,
+                               source=source[:32], source_id=source_id)
+    session.add_all(stats.values())
+    session.flush()
+    queued = [st.id for st in stats.values() if st.status == "queued" and st.id is not None]
+    for i in range(0, len(queued), DELIVER_GROUP):
+        db.enqueue(session, DELIVER_MANY_TASK, tuple(queued[i:i + DELIVER_GROUP]))
+    return stats
+
+
+DELIVER_GROUP = 100  # template messages one delivery task sends over one connection
+DELIVER_MANY_TASK = "mautic.emails.deliver_many"
+
+
 def deliver(*, stat_id: int) -> str | None:
-    """Send one queued template e-mail: claim its ledger row ("queued" -> "sending"), send with no
-    connection held, record. A second delivery of the same row finds it claimed and does nothing."""
+    """Send one queued template e-mail (see :func:`deliver_many`)."""
+    return deliver_many(stat_ids=[stat_id]).get(stat_id)
+
+
+def deliver_many(*, stat_ids: Sequence[int]) -> dict[int, str]:
+    """Send queued template e-mails: claim their ledger rows ("queued" -> "sending"), send with no connection
+    held, over one connection, record. A row claimed already (a second delivery of it) is left alone."""
     with db.session_scope() as session:
         stats = table_of(EmailStat)
-        claimed = session.execute(sa.update(stats).where(stats.c.id == stat_id, stats.c.status == "queued").values(status="sending"))
-        if db.rows_changed(claimed) != 1:
-            return None
-        stat = session.get(EmailStat, stat_id)
-        assert stat is not None
-        email = session.get(Email, stat.email_id)
+        claimed = sorted(session.execute(sa.update(stats).where(stats.c.id.in_(list(stat_ids)), stats.c.status == "queued")
+                                         .values(status="sending").returning(stats.c.id)).scalars())
+        if not claimed:
+            return {}
         cfg = mailer.config(session=session)
-        if email is None or stat.contact_id is None:
-            stat.status, stat.error = "failed", "The e-mail or the contact was deleted."
-            session.add(stat)
-            return stat.status
-        try:
-            content = _prepare(session, email, cfg)
-        except email_content.ContentError as exc:
-            stat.status, stat.error = "failed", f"The e-mail's content does not compile: {exc}"
-            session.add(stat)
-            return stat.status
-        recipient = _recipient(session, stat, content.domain)
-    messages, outcomes = _rendered({stat.email_id: content}, [recipient])
+        contents: dict[int, Content] = {}
+        recipients: list[Recipient] = []
+        outcomes: dict[int, Outcome] = {}
+        for stat in session.execute(sa.select(EmailStat).where(col(EmailStat.id).in_(claimed))).scalars():
+            assert stat.id is not None
+            email = session.get(Email, stat.email_id)
+            if email is None or stat.contact_id is None:
+                stat.status, stat.error = "failed", "The e-mail or the contact was deleted."
+                session.add(stat)
+                outcomes[stat.id] = Outcome("failed", stat.error, 0)
+                continue
+            if stat.email_id not in contents:
+                try:
+                    contents[stat.email_id] = _prepare(session, email, cfg)
+                except email_content.ContentError as exc:
+                    stat.status, stat.error = "failed", f"The e-mail's content does not compile: {exc}"
+                    session.add(stat)
+                    outcomes[stat.id] = Outcome("failed", stat.error, 0)
+                    continue
+            recipients.append(_recipient(session, stat, contents[stat.email_id].domain))
+        failed_already = dict(outcomes)
+    messages, outcomes = _rendered(contents, recipients)
     if messages:
         with mailer.open_transport(cfg) as transport:
             outcomes |= _deliver(transport, messages)
-    with db.session_scope() as session:
-        _record(session, None, None, outcomes, [recipient], utcnow())
-    return outcomes[stat_id].status
+    if recipients:
+        with db.session_scope() as session:
+            _record(session, None, None, outcomes, recipients, utcnow())
+    return {stat_id: o.status for stat_id, o in (failed_already | outcomes).items()}
 
 
 def _recipient(session: Session, stat: EmailStat, domain: str) -> Recipient:

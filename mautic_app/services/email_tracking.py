@@ -21,7 +21,7 @@ from mautic_app import cache, changefeed
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.models import Contact, DoNotContact, Email, EmailClick, EmailLink, EmailStat, FrequencyRule, OutboxMessage
 from mautic_app.models.base import table_of, utcnow
-from mautic_app.services import bulk, email_sends, mailer, points, segments, timeline, tracking
+from mautic_app.services import bulk, campaign_engine, email_sends, mailer, points, segments, timeline, tracking
 from mautic_app.services import contacts as contact_service
 from mautic_app.settings import get_settings as app_settings
 
@@ -109,6 +109,7 @@ def _contacts_did(session: Session, event_type: str, action_type: str, now: date
     session.execute(sa.update(contacts).where(contacts.c.id.in_(ids)).values(last_active=now))
     changefeed.publish_after_commit(session, "contact_activity", {"ids": ids})
     changefeed.publish_after_commit(session, "contacts", {"ids": ids, "action": "email"})
+    campaign_engine.contacts_acted(session=session, actions=[(action_type, contact_id, details) for contact_id, _, details in done])
     if points.has_actions(session=session, action_type=action_type):
         for contact_id, email_id, _ in done:
             points.score(session=session, contact_id=contact_id, action_type=action_type, context={"email_id": email_id})

@@ -35,7 +35,7 @@ from mautic_app.models import (
     PointAction,
 )
 from mautic_app.models.base import utcnow
-from mautic_app.services import bulk, companies, contacts, points, segments
+from mautic_app.services import bulk, campaign_engine, companies, contacts, points, segments
 from mautic_app.services import fields as field_service
 from mautic_app.services.forms import (
     ACTION_HANDLERS,
@@ -301,6 +301,7 @@ def _write_run(session: Session, run: _Run, reposts: list[int]) -> None:
     events += [{"contact_id": i.contact_id, "event_type": "form_submitted",
                 "details": {"name": i.form.name, "form_id": i.form.id, "submission_id": s}} for i, s in zip(run.items, subs, strict=True)]
     _points_actions(session, run)
+    campaign_engine.forms_submitted(session=session, submissions=[(i.form.id, i.contact_id, sub) for i, sub in zip(run.items, subs, strict=True)])
     _actions(session, run, subs, reposts, events)
     bulk.log_events(session=session, events=events)
     by_form: dict[int, list[int]] = defaultdict(list)

@@ -33,7 +33,7 @@ from mautic_app.domain import search as search_syntax
 from mautic_app.domain import tracking as tracking_rules
 from mautic_app.models import Company, ContactDevice, Form, FormAction, FormField, FormSubmission, User
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, contacts, email_sends, points, segments, timeline, tracking
+from mautic_app.services import campaign_engine, companies, contacts, email_sends, points, segments, timeline, tracking
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings
 
@@ -377,6 +377,7 @@ def submit(*, session: Session, form: Form | FormSnapshot, posted: Posted, check
     timeline.log(session=session, contact_id=contact_id, event_type="form_submitted",
                  details={"name": form.name, "form_id": form_id, "submission_id": row.id})
     points.score(session=session, contact_id=contact_id, action_type="form.submit", context={"form_id": form_id})
+    campaign_engine.forms_submitted(session=session, submissions=[(form_id, contact_id, row.id)])
     outcome = Submitted(submission_id=row.id, contact_id=contact_id, public_id=public_id)
     for action in actions_of(session=session, form_id=form_id):
         handler = ACTION_HANDLERS.get(action.type)

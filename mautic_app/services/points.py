@@ -428,6 +428,11 @@ def has_actions(*, session: Session, action_type: str) -> bool:
     return session.exec(select(PointAction.id).where(PointAction.type == action_type, PointAction.is_published == sa.true()).limit(1)).first() is not None
 
 
+def has_triggers(*, session: Session) -> bool:
+    """Whether any published point trigger exists (a writer of many score changes skips checking them when none does)."""
+    return session.exec(select(PointTrigger.id).where(PointTrigger.is_published == sa.true()).limit(1)).first() is not None
+
+
 def score(*, session: Session, contact_id: int, action_type: str, context: dict[str, Any], at: datetime | None = None) -> int:
     """Apply every live action of ``action_type`` that matches ``context``; returns the change to total points.
 

@@ -31,7 +31,7 @@ from mautic_app.models import (
     TrackingSetting,
 )
 from mautic_app.models.base import table_of, utcnow
-from mautic_app.services import bulk, contacts, points
+from mautic_app.services import bulk, campaign_engine, contacts, points
 from mautic_app.services import fields as field_service
 from mautic_app.settings import get_settings as app_settings
 
@@ -438,6 +438,9 @@ def _flush(batch: _Batch) -> None:
              "details": {"url": row["url"], "title": row["url_title"] or ""}}
             for row in batch.hits
         )
+        campaign_engine.contacts_acted(session=s, actions=[
+            ("page.pagehit", row["contact_id"], {"url": row["url"], "referer": row["referer"], "device_id": row["device_id"]})
+            for row in batch.hits if row["contact_id"] is not None])
         batch.hits, batch.previous = [], {}
     if batch.ips:
         _link_ips(batch)

@@ -46,6 +46,8 @@ def config(cfg: Settings) -> dict[str, Any]:
         "requeue-stalled-imports": {"task": "mautic.imports.requeue_stalled", "schedule": timedelta(minutes=1)},
         # Scheduled broadcasts start within 15 s of their time; a broadcast whose worker died resumes.
         "email-broadcasts": {"task": "mautic.emails.tick", "schedule": timedelta(seconds=15)},
+        # Beat only wakes the campaign engine; what is due is found through the event log's index.
+        "campaign-engine": {"task": "mautic.campaigns.run", "schedule": timedelta(seconds=15)},
         "bounce-mailbox": {"task": "mautic.bounces.check_mailbox", "schedule": timedelta(minutes=5)},
         # Changed contacts are re-evaluated within seconds; this catches time passing (relative dates).
         "rebuild-segments": {"task": "mautic.segments.rebuild_all", "schedule": timedelta(minutes=15)},

@@ -26,6 +26,11 @@ def deliver(stat_id: int) -> None:
     email_sends.deliver(stat_id=stat_id)
 
 
+@app.task(name=email_sends.DELIVER_MANY_TASK, ignore_result=True)
+def deliver_many(stat_ids: list[int]) -> None:
+    email_sends.deliver_many(stat_ids=stat_ids)
+
+
 @app.task(name="mautic.emails.tick", ignore_result=True)
 def tick() -> int:
     """Beat, every 15 s: start scheduled broadcasts that are due, restart broadcasts whose worker died."""
