@@ -9,6 +9,9 @@ import reflex as rx
 from mautic_app.ui.browser_errors import log_browser_error
 from mautic_app.ui.guard import SignInGuard, UploadsNeedASession
 from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
+    campaign_builder,
+    campaign_stats,
+    campaigns,
     companies,
     company_detail,
     contact_detail,

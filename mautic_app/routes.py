@@ -44,6 +44,10 @@ FOCUS_ITEMS = "/focus"
 FOCUS_ITEM = "/focus/[focus_id]"
 FOCUS_ITEM_NEW = "/focus/new"
 
+CAMPAIGNS = "/campaigns"
+CAMPAIGN = "/campaigns/[campaign_id]"  # "new" stands for a campaign not saved yet
+CAMPAIGN_NEW = "/campaigns/new"
+CAMPAIGN_STATS = "/campaigns/[campaign_id]/stats"
 EMAILS = "/emails"
 EMAIL = "/emails/[email_id]"  # "new" stands for an e-mail not saved yet
 EMAIL_NEW = "/emails/new"
@@ -63,6 +67,14 @@ EMAIL_SETTINGS = "/settings/email"
 def _fill(pattern: str, value: Any) -> str:
     head, _, rest = pattern.partition("[")
     return f"{head}{value}{rest.partition(']')[2]}"
+
+
+def campaign(campaign_id: Any) -> str:
+    return _fill(CAMPAIGN, campaign_id)
+
+
+def campaign_stats(campaign_id: Any) -> str:
+    return _fill(CAMPAIGN_STATS, campaign_id)
 
 
 def contact(contact_id: Any) -> str:

@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Visitors", routes.VISITORS, "eye"),
     ("Segments", routes.SEGMENTS, "filter"),
     ("Forms", routes.FORMS, "clipboard-list"),
+    ("Campaigns", routes.CAMPAIGNS, "workflow"),
     ("E-mails", routes.EMAILS, "mail"),
     ("Focus items", routes.FOCUS_ITEMS, "target"),
     ("Companies", routes.COMPANIES, "building-2"),

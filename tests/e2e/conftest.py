@@ -66,7 +66,9 @@ def app_server(tmp_path_factory) -> dict:
     port = _free_port()
     env = isolated_env(data)
     # The app refuses a second database connection to a thread that holds one (tests/conftest.py).
-    env |= {"MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port), "MAUTIC_STRICT_CONNECTIONS": "1"}
+    # The campaign engine's clock reads this file's offset: a test moves days forward without waiting (mautic_app.clock).
+    env |= {"MAUTIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "MAUTIC_PORT": str(port), "MAUTIC_STRICT_CONNECTIONS": "1",
+            "MAUTIC_CLOCK_FILE": str(data / "clock")}
     log_dir = data / "logs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mautic_app.launcher", "--demo", "--port", str(port), "--log-dir", str(log_dir)],

@@ -248,3 +248,52 @@ def test_publishing_refuses_a_campaign_that_does_not_validate(session, tasks):
         ]})
     messages = " ".join(m for ms in caught.value.events.values() for m in ms)
     assert "E-mail" in messages and "no path needs a wait" in messages
+
+
+def _row_counts(s) -> dict[str, int]:
+    tables = ("campaign_log", "campaign_members", "contact_tags", "email_stats", "contact_events", "contacts")
+    return {t: s.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608  (fixed names)
+
+
+def test_dry_run_forecasts_what_the_real_run_does_and_changes_nothing(session, tasks):
+    """The dry run of a draft gives the per-event counts a real run reaches later, and writes or queues nothing."""
+    from mautic_app.services import campaign_dry_run
+
+    us = _people(session, 8, country="United States")
+    others = [contacts.create(session=session, values={"email": f"o{i}@example.com", "country": "France"})[0] for i in range(12)]
+    seg = _segment(session, us + others)
+    welcome = _email(session)
+    c = campaigns.save_campaign(session=session, values={"name": "Draft", "lists": [{"id": seg}], "isPublished": False, "events": [
+        {"id": "new1", "type": "lead.field_value", "eventType": "condition", "properties": {"field": "country", "operator": "=", "value": "United States"}},
+        {"id": "new2", "type": "lead.changetags", "eventType": "action", "parent": "new1", "decisionPath": "yes", "properties": {"add_tags": ["us"]}},
+        {"id": "new3", "type": "email.send", "eventType": "action", "parent": "new2", "properties": {"email": welcome},
+         "triggerMode": "interval", "triggerInterval": 1, "triggerIntervalUnit": "d"},
+        {"id": "new4", "type": "email.open", "eventType": "decision", "parent": "new3"},
+        {"id": "new5", "type": "lead.changepoints", "eventType": "action", "parent": "new4", "decisionPath": "no", "properties": {"points": 1},
+         "triggerMode": "interval", "triggerInterval": 3, "triggerIntervalUnit": "d"},
+        {"id": "new6", "type": "lead.changetags", "eventType": "action", "parent": "new1", "decisionPath": "no", "properties": {"add_tags": ["x"]},
+         "triggerMode": "interval", "triggerInterval": 40, "triggerIntervalUnit": "d"},
+    ]})
+    session.commit()
+    ids = {e["type"] + (e.get("decisionPath") or ""): str(e["id"]) for e in campaigns.campaign_json(session=session, campaign_id=c.id)["events"]}
+    before, queued = _row_counts(session), len(tasks)
+    forecast = campaign_dry_run.dry_run(session=session, campaign_id=c.id, days=30)
+    session.rollback()
+    assert _row_counts(session) == before and len(tasks) == queued
+    ev = forecast["events"]
+    assert forecast["audience"] == 20
+    assert (ev[ids["lead.field_value"]]["yes"], ev[ids["lead.field_value"]]["no"]) == (8, 12)
+    assert ev[ids["lead.changetagsyes"]]["reach"] == 8 and ev[ids["email.send"]]["first_day"] == 1
+    assert ev[ids["email.open"]]["no"] == 8 and ev[ids["lead.changepointsno"]]["reach"] == 8  # never sent: nobody expected to open
+    assert ev[ids["lead.changetagsno"]]["reach"] == 0  # 40 days later: outside the 30 simulated
+    assert len(ev[ids["lead.changetagsyes"]]["samples"]) == 5
+    # The real run reaches the same counts.
+    campaigns.set_published(session=session, campaign_id=c.id, published=True)
+    session.commit()
+    campaign_engine.sync_members(session=session, campaign_id=c.id)
+    start = utcnow()
+    for day in range(0, 31):
+        _run(session, start + timedelta(days=day, minutes=1))
+    real = campaigns.node_counts(session=session, campaign_id=c.id)
+    for key in ("lead.field_value", "lead.changetagsyes", "email.send", "lead.changepointsno"):
+        assert real[ids[key]]["done"] == ev[ids[key]]["reach"], key

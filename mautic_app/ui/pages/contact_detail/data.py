@@ -9,7 +9,7 @@ from typing import Any
 
 from mautic_app import routes
 from mautic_app.db import session_scope
-from mautic_app.services import companies, contacts, emails, segments, timeline, visitors
+from mautic_app.services import campaigns, companies, contacts, emails, segments, timeline, visitors
 from mautic_app.services import fields as field_service
 from mautic_app.services import points as point_service
 from mautic_app.ui.components.contact_data import display_name
@@ -109,6 +109,10 @@ def load_contact(cid: int) -> dict[str, Any]:
             "stages": contacts.stage_options(session=session),
             "segments": [{"id": str(seg.id), "name": seg.name, "how": "added by hand" if manual else "by its filters"}
                          for seg, _added, manual in segments.memberships(session=session, contact_id=cid)],
+            "campaigns": [{"href": routes.campaign(c["id"]), "name": c["name"],
+                           "next": "Left the campaign" if c["removed"] else
+                           f"Next: {c['next_event']}, {c['next_at'][:16].replace('T', ' ')} UTC" if c["next_event"] else "Nothing scheduled"}
+                          for c in campaigns.contact_campaigns(session=session, contact_id=cid)],
             "segment_choices": [{"value": str(seg.id), "label": seg.name}
                                 for seg in segments.list_segments(session=session, limit=500)[1]],
             "emails": [{"href": routes.email(m["email_id"]), "name": m["name"], "status": m["status"], "date": _fmt(m["date"]),

@@ -75,6 +75,16 @@ def segments_card() -> rx.Component:
     )
 
 
+def _campaign(c: rx.Var) -> rx.Component:
+    return rx.el.li(rx.hstack(rx.link(c["name"], href=c["href"]), rx.spacer(), rx.text(c["next"], size="1", color=rx.color("gray", 10)),
+                              align="center", width="100%", wrap="wrap"))
+
+
+def campaigns_card() -> rx.Component:
+    """The campaigns the contact is in, each with its next scheduled event."""
+    return section("Campaigns", item_list(S.campaigns, _campaign, label="Campaigns", empty="In no campaign."), heading_id="campaigns-heading")
+
+
 def _company(c: rx.Var) -> rx.Component:
     return rx.el.li(
         rx.hstack(

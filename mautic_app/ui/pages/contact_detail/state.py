@@ -61,6 +61,7 @@ class ContactDetailState(RecordPage, rx.State):
     tags: list[str] = []
     tag_error: str = ""
     segments: list[dict[str, str]] = []
+    campaigns: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
     emails: list[dict[str, str]] = []
     notes: list[dict[str, str]] = []
@@ -132,7 +133,7 @@ class ContactDetailState(RecordPage, rx.State):
         self.missing, self.merged_into = False, 0
         for key in ("name", "email", "subtitle", "initials", "anonymous", "points", "group_scores", "date_added", "last_active", "groups",
                     "stage_id", "owner_id", "tags", "notes", "companies", "ips", "dnc", "owners", "stages", "utm_tags",
-                    "segments", "segment_choices", "emails"):
+                    "segments", "segment_choices", "emails", "campaigns"):
             setattr(self, key, data[key])
         return True
 

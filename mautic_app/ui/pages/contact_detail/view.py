@@ -11,7 +11,7 @@ from mautic_app.ui.layout import missing_record, template
 from mautic_app.ui.pages.contact_detail.activity import activity_card
 from mautic_app.ui.pages.contact_detail.details import details_card
 from mautic_app.ui.pages.contact_detail.dnc import dnc_card, dnc_dialog, emails_card
-from mautic_app.ui.pages.contact_detail.memberships import companies_card, segments_card, tags_card
+from mautic_app.ui.pages.contact_detail.memberships import campaigns_card, companies_card, segments_card, tags_card
 from mautic_app.ui.pages.contact_detail.merge import merge_dialog
 from mautic_app.ui.pages.contact_detail.points_stage import points_stage_card
 from mautic_app.ui.pages.contact_detail.state import ContactDetailState
@@ -68,6 +68,7 @@ def _body() -> rx.Component:
                 points_stage_card(),
                 tags_card(),
                 segments_card(),
+                campaigns_card(),
                 companies_card(),
                 emails_card(),
                 dnc_card(),
