@@ -148,7 +148,7 @@ class CampaignBuilderState(RecordPage, rx.State):
                 text = "1" if value in (True, 1, "1") else ""
             else:
                 text = "" if value is None else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            out.append({"key": s.key, "label": s.label + (" *" if s.required else ""), "kind": "multi" if s.kind in MULTI else
+            out.append({"key": s.key, "label": s.label, "required": s.required, "kind": "multi" if s.kind in MULTI else
                         "pick" if (s.kind in ONE_ID or s.kind in ("select", "field")) else s.kind,
                         "value": text, "chosen": chosen, "options": options, "help": s.help})
         return out
@@ -207,13 +207,11 @@ class CampaignBuilderState(RecordPage, rx.State):
     @rx.event(background=True)
     async def follow_changes(self):
         async def refresh(batch):
-            if self.campaign_id:
-                cid = self.campaign_id
+            cid = self.campaign_id  # a new campaign gets its id when first saved: every campaign's news is heard
+            if cid and any(cid in p.get("ids", []) for p in batch):
                 self.counts = await rx.run_in_thread(lambda: data.counts(cid))
 
-        async with self:
-            topic = f"campaign:{self.campaign_id}"
-        await live.follow(self, [topic], refresh)
+        await live.follow(self, ["campaigns"], refresh)
 
     # ------------------------------------------------------------ editing (each change can be undone)
 
@@ -478,6 +476,9 @@ class CampaignBuilderState(RecordPage, rx.State):
             self.campaign_id = saved
             self._show(found)
         self.dirty, self.selected = False, ""
+        if publish:
+            self.dry, self.dry_samples, self.dry_note = {}, {}, ""
+        self.counts = await rx.run_in_thread(lambda: data.counts(saved))
         yield rx.toast.success(f"Campaign “{self.draft['name']}” {'published' if publish else 'saved'}.")
         if was_new:
             yield rx.redirect(routes.campaign(saved))
@@ -498,8 +499,9 @@ class CampaignBuilderState(RecordPage, rx.State):
                 self.dry_running = False
                 yield rx.toast.error(f"Save the campaign first: {self.save_error}"[:300])
                 return
-            if not self.campaign_id:
+            if not self.campaign_id:  # saved for the first time: the address names it from now on
                 self.campaign_id = saved
+                yield rx.call_script(f"window.history.replaceState(window.history.state, '', '{routes.campaign(saved)}')")
             found = await rx.run_in_thread(lambda: data.read(saved))
             if found is not None:
                 self._show(found)

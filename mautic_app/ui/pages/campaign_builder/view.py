@@ -16,9 +16,11 @@ S = CampaignBuilderState
 UNITS = (("i", "minutes"), ("h", "hours"), ("d", "days"), ("m", "months"), ("y", "years"))
 
 
-def _labelled(label: str | rx.Var, control: rx.Component, html_id: str | rx.Var) -> rx.Component:
-    return rx.vstack(rx.el.label(label, html_for=html_id, style={"font_size": "var(--font-size-2)", "font_weight": "500"}), control,
-                     spacing="1", width="100%")
+def _labelled(label: str | rx.Var, control: rx.Component, html_id: str | rx.Var, required: rx.Var | bool = False) -> rx.Component:
+    """A control under its label; a required one is marked beside the label (outside it, so its name stays the label)."""
+    return rx.vstack(rx.hstack(rx.el.label(label, html_for=html_id, style={"font_size": "var(--font-size-2)", "font_weight": "500"}),
+                               rx.cond(required, rx.el.span("*", title="Required", style={"color": "var(--red-11)"})), spacing="1"),
+                     control, spacing="1", width="100%")
 
 
 def _setting(s: rx.Var) -> rx.Component:
@@ -34,7 +36,8 @@ def _setting(s: rx.Var) -> rx.Component:
                 on_change=lambda on: S.toggle_choice(key, o["value"], on))), spacing="1", max_height="10rem", overflow_y="auto"),
             style={"border": "none", "padding": "0", "margin": "0"})),
         ("pick", _labelled(s["label"], native_select(*option_list(s["options"].to(list[dict[str, str]]), blank="Choose…"), id=html_id,
-                                                     value=s["value"].to(str), on_change=lambda v: S.set_setting(key, v)), html_id)),
+                                                     value=s["value"].to(str), on_change=lambda v: S.set_setting(key, v)), html_id,
+                           s["required"].to(bool))),
         ("json", _labelled(s["label"], rx.text_area(id=html_id, default_value=s["value"].to(str), on_blur=lambda v: S.set_setting(key, v),
                                                     placeholder='{"key": "value"}', rows="3", width="100%"), html_id)),
         ("bool", rx.checkbox(s["label"], checked=s["value"] == "1", on_change=lambda on: S.set_setting(key, rx.cond(on, "1", "")))),
@@ -44,8 +47,9 @@ def _setting(s: rx.Var) -> rx.Component:
                 o["label"], checked=s["chosen"].to(list[str]).contains(o["value"]),
                 on_change=lambda on: S.toggle_choice(key, o["value"], on)))),
             style={"border": "none", "padding": "0", "margin": "0"})),
-        _labelled(s["label"], text_input, html_id),
-    ), rx.cond(s["help"] != "", rx.text(s["help"], size="1", color=rx.color("gray", 10))), width="100%")
+        _labelled(s["label"], text_input, html_id, s["required"].to(bool)),
+    ), rx.cond(s["help"] != "", rx.text(s["help"], size="1", color=rx.color("gray", 10))), width="100%",
+        key=S.selected + "-" + key)  # a new event's boxes start from its own values
 
 
 def _timing() -> rx.Component:
