@@ -150,7 +150,6 @@ def _local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
         after = local.replace(tzinfo=None)
         while utc.astimezone(tz).replace(tzinfo=None) < after:
             utc += timedelta(minutes=1)
-        utc = max(utc, datetime.combine(day, at).replace(tzinfo=tz, fold=0).astimezone(UTC))
     return utc.replace(tzinfo=None)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mautic_app.domain.campaign_schedule import Timing
+from mautic_app.domain.segments import check_regexp
 
 ACTION, DECISION, CONDITION = "action", "decision", "condition"
 KINDS = (ACTION, DECISION, CONDITION)
@@ -286,10 +287,9 @@ def _specific_problems(graph: Graph, e: Event, exists: Mapping[str, set[int]]) -
         elif str(target) == str(e.id):
             out.append("An event cannot jump to itself.")
     if e.type == "lead.field_value" and p.get("operator") in ("regexp", "!regexp"):
-        from mautic_app.domain.segments import FilterError, check_regexp
         try:
             check_regexp(p.get("value"))
-        except FilterError as exc:
+        except ValueError as exc:  # the segment rules' own refusal
             out.append(str(exc))
     if e.type == "campaign.sendwebhook":
         problem = webhook_url_problem(str(p.get("url") or ""))
