@@ -44,12 +44,12 @@ from mautic_app.models import (
     SegmentContact,
 )
 from mautic_app.models.base import table_of
+from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 RUN_TASK = "mautic.campaigns.run"
 WEBHOOK_TASK = "mautic.campaigns.send_webhook"
-BATCH = 500  # due rows one transaction claims
 MAX_ATTEMPTS = 3  # a failing action is tried this often, an hour apart, then shown as failed
 RETRY_WAIT = timedelta(hours=1)
 OPEN = ("scheduled", "waiting")
@@ -249,9 +249,10 @@ def sync_members(*, session: Session, campaign_id: int, now: datetime | None = N
     joining = sa.select(sa.literal(campaign_id), sc.c.contact_id, sa.literal(1), sa.false(), sa.false(), sa.false(),
                         sa.literal(run.now, m.c.date_added.type)).distinct().where(
         sources, ~sa.exists().where(m.c.campaign_id == campaign_id, m.c.contact_id == sc.c.contact_id))
-    joined = len(session.execute(sa.insert(m).from_select(
+    # Two syncs at once (a publish and a segment change) each add a member once: the second finds it there.
+    joined = len(session.execute(_insert(session, m).from_select(
         ["campaign_id", "contact_id", "rotation", "manually_added", "manually_removed", "removed", "date_added"], joining)
-        .returning(m.c.contact_id)).all())
+        .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id"]).returning(m.c.contact_id)).all())
     back: list[tuple[int, int]] = []
     if campaign.allow_restart:  # left a source earlier and is back: a new rotation
         back = [(r.contact_id, r.rotation) for r in session.execute(
@@ -397,10 +398,11 @@ class Outcome:
     skipped: dict[int, str] = field(default_factory=dict)  # done, but nothing to do (already in the stage, ...)
 
 
-def run_due(*, limit: int = BATCH, now: datetime | None = None, seconds: float = 10.0) -> int:
+def run_due(*, limit: int | None = None, now: datetime | None = None, seconds: float = 10.0) -> int:
     """Run due events in transactions of up to ``limit`` rows until nothing is due or ``seconds`` have passed;
     returns how many rows ran (the task queues itself again when the time ran out with work left)."""
     started, total = time.monotonic(), 0
+    limit = limit or get_settings().campaign_batch_size
     while True:
         with db.session_scope() as session:
             n = run_batch(session=session, limit=limit, now=now)
@@ -411,7 +413,7 @@ def run_due(*, limit: int = BATCH, now: datetime | None = None, seconds: float =
             return -total  # negative: more may be due (what ran scheduled what follows it)
 
 
-def run_batch(*, session: Session, limit: int = BATCH, now: datetime | None = None, dry: bool = False) -> int:
+def run_batch(*, session: Session, limit: int = 500, now: datetime | None = None, dry: bool = False) -> int:
     """Claim up to ``limit`` due rows of live campaigns and run them, in the caller's transaction."""
     run = _Run(session, now or clock.now(), dry=dry)
     db.take_sqlite_write_lock(session.connection())
