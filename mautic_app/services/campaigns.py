@@ -435,6 +435,10 @@ def node_counts(*, session: Session, campaign_id: int) -> dict[str, dict[str, in
     return dict(out)
 
 
+def contact_exists(*, session: Session, contact_id: int) -> bool:
+    return session.get(Contact, contact_id) is not None
+
+
 def members_page(*, session: Session, campaign_id: int, start: int = 0, limit: int = 30) -> tuple[int, list[dict[str, Any]]]:
     m = table_of(CampaignMember)
     where = sa.and_(m.c.campaign_id == campaign_id, m.c.removed.is_(False))

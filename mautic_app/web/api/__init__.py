@@ -7,7 +7,20 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mautic_app.settings import get_settings
-from mautic_app.web.api import companies, contacts, devices, emails, errors, fields, focus, forms, notes, points, segments
+from mautic_app.web.api import (
+    campaigns,
+    companies,
+    contacts,
+    devices,
+    emails,
+    errors,
+    fields,
+    focus,
+    forms,
+    notes,
+    points,
+    segments,
+)
 
 DESCRIPTION = """Mautic-compatible REST API. Authenticate with HTTP Basic (a user's username and password).
 
@@ -56,13 +69,15 @@ def build_api() -> FastAPI:
             {"name": "Segments", "description": "Segments: filters over contacts, their members, rebuilds."},
             {"name": "Forms", "description": "Forms with their fields and submit actions, and their submissions."},
             {"name": "Focus items", "description": "Focus items: bars, modals, notifications and full pages shown on sites."},
+            {"name": "Campaigns", "description": "Campaigns: their sources and events, members, each contact's campaign events, export and import."},
         ],
     )
     errors.install(api)
     # A contact's plus/minus points first: they are more specific than the contacts router's /points/{operator}/{delta}.
     api.include_router(points.contact_router)
     api.include_router(segments.contact_router)  # /contacts/list/segments before the contacts router's /contacts/{id}
-    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router, forms.router, focus.router, emails.router):
+    for router in (contacts.router, companies.router, fields.router, notes.router, devices.router, *points.ROUTERS, segments.router, forms.router, focus.router, emails.router,
+                   campaigns.router):
         api.include_router(router)
     api.add_middleware(ApiGate)
     return api
