@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         if seeded:
             print("Seeded demo data.")
             print(f"Sent the demo newsletter to {setup.seed_demo_emails()} contacts (kept in the outbox).")
+            if setup.seed_demo_campaign():
+                print("Started the demo campaign \u201cWelcome journey\u201d.")
     return 0
 
 

@@ -13,9 +13,22 @@ from sqlmodel import Session, col, select
 from mautic_app.db import get_engine, session_scope
 from mautic_app.domain import email_templates
 from mautic_app.domain import tracking as rules
-from mautic_app.models import Contact, ContactEvent, Email, EmailLink, EmailStat
+from mautic_app.models import Campaign, Contact, ContactEvent, Email, EmailLink, EmailStat, Segment
 from mautic_app.models.base import utcnow
-from mautic_app.services import companies, email_sends, email_tracking, emails, fields, mailer, segments, stages, tracking, users
+from mautic_app.services import (
+    campaign_engine,
+    campaigns,
+    companies,
+    email_sends,
+    email_tracking,
+    emails,
+    fields,
+    mailer,
+    segments,
+    stages,
+    tracking,
+    users,
+)
 from mautic_app.services import contacts as contact_service
 from mautic_app.settings import PROJECT_ROOT
 
@@ -163,3 +176,36 @@ def seed_demo_emails(*, seed: int = 7, recipients: int = 60) -> int:
                 if link is not None and rnd.random() < 0.4:
                     email_tracking.record_click(session=session, redirect_id=link.redirect_id, tracking_hash=stat.tracking_hash)
     return len(ids)
+
+
+def seed_demo_campaign(*, seed: int = 7) -> int:
+    """A demo campaign, once, running on the demo newsletter's readers: the welcome e-mail, then an open decision
+    (three days): openers get points and a tag, the others a "needs a nudge" tag. Some open at once."""
+    rnd = random.Random(seed)
+    with session_scope() as session:
+        segment = session.exec(select(Segment).where(Segment.name == "Newsletter readers")).first()
+        welcome = session.exec(select(Email).where(Email.name == "Welcome")).first()
+        if segment is None or welcome is None or session.exec(select(Campaign.id)).first() is not None:
+            return 0
+        wait = {"triggerMode": "interval", "triggerInterval": 3, "triggerIntervalUnit": "d"}
+        c = campaigns.save_campaign(session=session, values={
+            "name": "Welcome journey", "description": "Demo: welcome new readers and see who engages", "category": "Onboarding",
+            "lists": [{"id": segment.id}], "isPublished": True, "events": [
+                {"id": "new1", "name": "Send the welcome", "type": "email.send", "eventType": "action", "properties": {"email": welcome.id}},
+                {"id": "new2", "name": "Opens the welcome", "type": "email.open", "eventType": "decision", "parent": "new1"},
+                {"id": "new3", "name": "Reward the reader", "type": "lead.changepoints", "eventType": "action", "parent": "new2",
+                 "decisionPath": "yes", "properties": {"points": 10}},
+                {"id": "new4", "name": "Tag as engaged", "type": "lead.changetags", "eventType": "action", "parent": "new3",
+                 "properties": {"add_tags": ["engaged"]}},
+                {"id": "new5", "name": "Tag for a nudge", "type": "lead.changetags", "eventType": "action", "parent": "new2",
+                 "decisionPath": "no", "properties": {"add_tags": ["needs-nudge"]}, **wait},
+            ]})
+        campaign_id = int(c.id or 0)
+    with session_scope() as session:
+        campaign_engine.sync_members(session=session, campaign_id=campaign_id)
+    campaign_engine.run_due()
+    with session_scope() as session:
+        sent = session.exec(select(EmailStat).where(EmailStat.source == "campaign")).all()
+        email_tracking.record_opens(session=session, hashes=[st.tracking_hash for st in sent if rnd.random() < 0.4])
+    campaign_engine.run_due()
+    return campaign_id

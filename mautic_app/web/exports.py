@@ -1,5 +1,5 @@
-"""Downloads for a signed-in marketer: the contacts list view and a form's results as CSV, and
-the files visitors uploaded with a form.
+"""Downloads for a signed-in marketer: the contacts list view and a form's results as CSV, the files
+visitors uploaded with a form, and a campaign as one JSON file.
 
 The browser's session cookie (set at log-in) authenticates the download; the CSV streams in
 pages so an export of any size holds one page in memory.
@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from mautic_app.db import session_scope
 from mautic_app.domain import search as search_syntax
 from mautic_app.models.base import utcnow
-from mautic_app.services import exports, forms, users
+from mautic_app.services import campaign_transfer, campaigns, exports, forms, users
 
 router = APIRouter()
 
@@ -94,3 +94,17 @@ def download_uploaded_file(request: Request, form_id: int, submission_id: int, a
     return FileResponse(path, media_type="application/octet-stream", filename=filename, content_disposition_type="attachment",
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
                                  "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@router.get("/campaigns/{campaign_id:int}/export.json", include_in_schema=False)
+def export_campaign(request: Request, campaign_id: int) -> Response:
+    """A campaign, with the e-mails and segments it uses, to import into another instance."""
+    if signed_in_user_id(request) is None:
+        return JSONResponse({"errors": [{"code": 401, "message": "Sign in to export a campaign."}]}, status_code=401)
+    with session_scope() as session:
+        try:
+            data = campaign_transfer.export_campaign(session=session, campaign_id=campaign_id)
+        except campaigns.CampaignError:
+            return JSONResponse({"errors": [{"code": 404, "message": "This campaign does not exist."}]}, status_code=404)
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.json"', "Cache-Control": "no-store"})
+

@@ -136,3 +136,26 @@ with session_scope() as s:
     row.get_by_role("link", name=f"Statistics of Trial journey {uid}").click()
     expect(page.get_by_role("heading", name=re.compile("Per day"))).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
+
+
+def test_export_a_campaign_and_import_it_back_as_a_draft(signed_in: Page, base_url, app_server, tmp_path):
+    page, uid = signed_in, new_uid()
+    run_service(app_server, f"""
+from mautic_app.services import campaigns
+with session_scope() as s:
+    c = campaigns.save_campaign(session=s, values={{"name": "Travels {uid}", "events": [
+        {{"id": "new1", "type": "lead.changetags", "eventType": "action", "properties": {{"add_tags": ["t"]}}}}]}})
+    print(json.dumps(c.id))
+""")
+    page.goto(f"{base_url}/campaigns")
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"Export Travels {uid}").click()
+    saved = tmp_path / "campaign.json"
+    download.value.save_as(saved)
+    assert f"Travels {uid}" in saved.read_text()
+    page.locator("#campaign-import input[type=file]").set_input_files(str(saved))
+    expect(page.get_by_text("Campaign imported: it is a draft until you publish it.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/campaigns/\d+$"))
+    expect(page.get_by_role("group", name="Modify contact's tags", exact=True)).to_be_visible()
+    page.goto(f"{base_url}/campaigns")
+    expect(page.get_by_role("row").filter(has_text=f"Travels {uid}")).to_have_count(2)

@@ -16,6 +16,7 @@ from mautic_app.ui import live
 from mautic_app.ui.layout import RecordPage, missing_record, page_header, template
 
 DAYS = 30
+COLOURS = {"done": "#3b82f6", "scheduled": "#94a3b8", "failed": "#dc2626", "yes": "#16a34a", "no": "#f59e0b", "joined": "#7c3aed"}
 LAYOUT = {"margin": {"l": 40, "r": 10, "t": 10, "b": 40}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
           "font": {"color": "#888"}, "legend": {"orientation": "h", "y": -0.2}}
 
@@ -32,19 +33,21 @@ def _read(campaign_id: int) -> dict[str, Any] | None:
 
 
 def _daily(by_day: dict[str, list]) -> go.Figure:
-    fig = go.Figure([go.Bar(x=by_day["days"], y=by_day["done"], name="Events run"),
-                     go.Bar(x=by_day["days"], y=by_day["failed"], name="Failed"),
-                     go.Scatter(x=by_day["days"], y=by_day["joined"], name="Contacts joined", mode="lines+markers")])
+    fig = go.Figure([go.Bar(x=by_day["days"], y=by_day["done"], name="Events run", marker_color=COLOURS["done"]),
+                     go.Bar(x=by_day["days"], y=by_day["failed"], name="Failed", marker_color=COLOURS["failed"]),
+                     go.Scatter(x=by_day["days"], y=by_day["joined"], name="Contacts joined", mode="lines+markers",
+                                line_color=COLOURS["joined"])])
     fig.update_layout(LAYOUT | {"height": 320, "barmode": "stack", "yaxis": {"gridcolor": "rgba(128,128,128,0.2)", "rangemode": "nonnegative",
                                                                             "range": [0, max([1, *by_day["done"], *by_day["joined"]]) * 1.1]},
-                                "xaxis": {"type": "date", "range": [by_day["days"][0], by_day["days"][-1]]}})
+                                "xaxis": {"type": "date", "range": [f"{by_day['days'][0]} 00:00", f"{by_day['days'][-1]} 23:59"]}})
     return fig
 
 
 def _per_event(events: list[tuple[str, str]], counts: dict[str, dict[str, int]]) -> go.Figure:
     names = [n for _, n in events]
     series = (("done", "Done"), ("scheduled", "Scheduled"), ("failed", "Failed"), ("yes", "Yes path"), ("no", "No path"))
-    fig = go.Figure([go.Bar(y=names, x=[counts.get(i, {}).get(k, 0) for i, _ in events], name=label, orientation="h") for k, label in series])
+    fig = go.Figure([go.Bar(y=names, x=[counts.get(i, {}).get(k, 0) for i, _ in events], name=label, orientation="h", marker_color=COLOURS[k])
+                     for k, label in series])
     fig.update_layout(LAYOUT | {"height": max(240, 40 * len(events) + 80), "barmode": "group",
                                 "xaxis": {"gridcolor": "rgba(128,128,128,0.2)", "rangemode": "nonnegative"}, "yaxis": {"autorange": "reversed"}})
     return fig

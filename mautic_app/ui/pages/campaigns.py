@@ -9,7 +9,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.db import session_scope
-from mautic_app.services import campaigns
+from mautic_app.services import campaign_transfer, campaigns
 from mautic_app.ui.components.paged_list import DeleteConfirm, all_rows_body, delete_confirmation, linked_name, row_actions
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
@@ -39,6 +39,11 @@ def _delete(campaign_id: int) -> None:
 def _clone(campaign_id: int, user_id: int | None) -> int:
     with session_scope() as session:
         return int(campaigns.clone(session=session, campaign_id=campaign_id, user_id=user_id).id or 0)
+
+
+def _import(data: bytes, user_id: int | None) -> int:
+    with session_scope() as session:
+        return int(campaign_transfer.import_campaign(session=session, data=data, user_id=user_id).id or 0)
 
 
 def _publish(campaign_id: int, on: bool) -> None:
@@ -75,6 +80,21 @@ class CampaignsState(DeleteConfirm, rx.State):
         yield rx.redirect(routes.campaign(new_id))
 
     @rx.event
+    async def import_file(self, files: list[rx.UploadFile]):
+        """A campaign exported from this product (here or another instance) arrives as a new, unpublished campaign."""
+        if not files:
+            return
+        data = await files[0].read(campaign_transfer.MAX_BYTES + 1)
+        user_id = (await self.get_state(SessionState)).user_id
+        try:
+            new_id = await rx.run_in_thread(lambda: _import(data, user_id))
+        except campaigns.CampaignError as exc:
+            yield rx.toast.error(f"Not imported: {' '.join(exc.errors.values())}"[:300])
+            return
+        yield rx.toast.success("Campaign imported: it is a draft until you publish it.")
+        yield rx.redirect(routes.campaign(new_id))
+
+    @rx.event
     async def toggle_published(self, row_id: str):
         row = next((r for r in self.rows if r["id"] == row_id), None)
         if row is None:
@@ -106,6 +126,8 @@ def _row(row: rx.Var) -> rx.Component:
             rx.link(rx.icon_button(rx.icon("chart-line", size=14), size="1", variant="soft", aria_label="Statistics of " + name, tab_index=-1),
                     href=routes.campaign_stats(row["id"].to(str))),
             rx.icon_button(rx.icon("copy", size=14), size="1", variant="soft", aria_label="Clone " + name, on_click=S.clone(row["id"])),
+            rx.icon_button(rx.icon("download", size=14), size="1", variant="soft", aria_label="Export " + name,
+                           on_click=rx.download(url="/campaigns/" + row["id"].to(str) + "/export.json")),
             row_actions(S, row, edit_href=href),
             spacing="2", justify="end",
         )),
@@ -122,6 +144,9 @@ def campaigns_page() -> rx.Component:
                                    rx.select.content(rx.select.item("All categories", value="all"),
                                                      rx.foreach(S.categories, lambda c: rx.select.item(c, value=c))),
                                    value=rx.cond(S.category == "", "all", S.category), on_change=S.filter_category),
+                    rx.upload.root(rx.button(rx.icon("upload", size=16), "Import", variant="soft", type="button"), id="campaign-import",
+                                   accept={"application/json": [".json"]}, max_files=1, multiple=False,
+                                   max_size=campaign_transfer.MAX_BYTES, on_drop=S.import_file(rx.upload_files(upload_id="campaign-import"))),
                     rx.link(rx.button(rx.icon("plus", size=16), "New campaign", tab_index=-1), href=routes.CAMPAIGN_NEW)),
         all_rows_body(S, "Campaigns", ("Name", "Category", "Status", "Members"), _row, empty_icon="workflow",
                       empty_text="No campaigns yet. Build one on the canvas: contacts from a segment or a form, then e-mails, "

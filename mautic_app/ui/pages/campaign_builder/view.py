@@ -142,7 +142,7 @@ def _details_panel() -> rx.Component:
                                               on_change=lambda v: S.set_detail("description", v)), "campaign-description"),
         _labelled("Category", rx.input(id="campaign-category", value=d["category"].to(str), width="100%",
                                        on_change=lambda v: S.set_detail("category", v)), "campaign-category"),
-        rx.hstack(
+        rx.vstack(
             _labelled("Publish from", rx.input(id="publish-up", type="datetime-local", value=d["publish_up"].to(str),
                                                on_change=lambda v: S.set_detail("publish_up", v)), "publish-up"),
             _labelled("Publish until", rx.input(id="publish-down", type="datetime-local", value=d["publish_down"].to(str),
