@@ -8,7 +8,7 @@ from bench import contacts_list
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms", "concurrency", "email"]
+    names = sys.argv[1:] or ["contacts_list", "csv_import", "tracking", "segments", "forms", "concurrency", "email", "campaigns"]
     if "contacts_list" in names:
         contacts_list.run()
     if "csv_import" in names:
@@ -36,6 +36,10 @@ def main() -> int:
 
         email.run()
         email.run_tracking()
+    if "campaigns" in names:
+        from bench import campaigns
+
+        campaigns.run()
     return 0
 
 

@@ -131,11 +131,16 @@ def _schedule(run: _Run, campaign_id: int, items: Sequence[tuple[rules.Event, in
     restricted = [c for e, c, _ in items if e.timing.restricted]
     zones = run.zones_of(restricted) if restricted else {}
     rows: list[dict[str, Any]] = []
+    same_for_all: dict[Any, datetime] = {}  # an event whose time does not depend on the contact's zone: computed once
     for e, contact_id, rotation in items:
         if e.kind == rules.DECISION:
             status, when = "waiting", None
-        else:
+        elif e.timing.restricted:
             status, when = "scheduled", due_time(e.timing, reference, run.now, zones.get(contact_id))
+        else:
+            if e.id not in same_for_all:
+                same_for_all[e.id] = due_time(e.timing, reference, run.now, None)
+            status, when = "scheduled", same_for_all[e.id]
         rows.append({"campaign_id": campaign_id, "event_id": e.id, "contact_id": contact_id, "rotation": rotation, "status": status,
                      "trigger_date": when, "system_triggered": True, "attempts": 0, "metadata": {}, "date_added": run.now})
     t = table_of(CampaignLog)
