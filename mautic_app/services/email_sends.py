@@ -812,7 +812,7 @@ def send_to_contact(*, session: Session, email_id: int, contact_id: int, source:
 
 
 def send_to_contacts(*, session: Session, email_id: int, contact_ids: Sequence[int], source: str, source_id: int | None = None,
-                     marketing: bool = True) -> dict[int, EmailStat]:
+                     marketing: bool = True) -> dict[int, Queued]:
     """Queue a template e-mail to many contacts at once (a campaign's batch): one ledger row each, in the caller's
     transaction, delivered after the commit in groups (``deliver_many``). Contacts who may not be e-mailed (do
     not contact, for a marketing e-mail; no address) get a "skipped" row."""
@@ -829,18 +829,36 @@ def send_to_contacts(*, session: Session, email_id: int, contact_ids: Sequence[i
         db.among(session, col(DoNotContact.contact_id), ids), col(DoNotContact.channel) == "email")).scalars()) if marketing else set()
     plan = email_variants.plan(session=session, email=email)
     hashes = _tracking_hashes(len(people))
-    stats: dict[int, EmailStat] = {}
+    now = utcnow()
+    rows: list[tuple[Any, ...]] = []
+    out: dict[int, Queued] = {}
     for (cid, person), tracking_hash in zip(sorted(people.items()), hashes, strict=True):
         reason = "Do not contact" if cid in dnc else "" if person.email else "No e-mail address"
-        stats[cid] = EmailStat(email_id=plan.version_for(cid, person.preferred_locale), contact_id=cid, email_address=person.email or "",
-                               tracking_hash=tracking_hash, status="skipped" if reason else "queued", error=reason,
-                               source=source[:32], source_id=source_id)
-    session.add_all(stats.values())
-    session.flush()
-    queued = [st.id for st in stats.values() if st.status == "queued" and st.id is not None]
+        status = "skipped" if reason else "queued"
+        rows.append((plan.version_for(cid, person.preferred_locale), cid, person.email or "", tracking_hash, status, "", reason, 0,
+                     source[:32], source_id, {}, False, 0, False, now))
+        out[cid] = Queued(0, status, reason)
+    # Set-based (COPY on PostgreSQL): a campaign's batch queues thousands at once.
+    ids = bulk.insert_new_rows(session=session, table=EmailStat, columns=STAT_COLUMNS, rows=rows)
+    for (cid, _person), stat_id in zip(sorted(people.items()), ids, strict=True):
+        out[cid] = Queued(stat_id, out[cid].status, out[cid].error)
+    queued = [q.stat_id for q in out.values() if q.status == "queued"]
     for i in range(0, len(queued), DELIVER_GROUP):
         db.enqueue(session, DELIVER_MANY_TASK, tuple(queued[i:i + DELIVER_GROUP]))
-    return stats
+    return out
+
+
+STAT_COLUMNS = ("email_id", "contact_id", "email_address", "tracking_hash", "status", "message_id", "error", "retry_count", "source",
+                "source_id", "tokens", "is_read", "open_count", "viewed_in_browser", "date_added")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A message a batch queued: its ledger row, and "queued" or "skipped" (with why)."""
+
+    stat_id: int
+    status: str
+    error: str
 
 
 DELIVER_GROUP = 100  # template messages one delivery task sends over one connection

@@ -297,3 +297,57 @@ def test_dry_run_forecasts_what_the_real_run_does_and_changes_nothing(session, t
     real = campaigns.node_counts(session=session, campaign_id=c.id)
     for key in ("lead.field_value", "lead.changetagsyes", "email.send", "lead.changepointsno"):
         assert real[ids[key]]["done"] == ev[ids[key]]["reach"], key
+
+
+def test_webhooks_go_to_public_hosts_only_signed_and_retried(session, tasks, override_settings):
+    """A webhook to this machine is refused at publishing (and at sending) unless an admin allows it; allowed, it
+    posts the contact as JSON signed with the instance's key, and a failing receiver is tried again later."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from celery.exceptions import Retry
+
+    from mautic_app.settings import get_settings
+    from mautic_app.tasks import campaigns as campaign_tasks
+
+    got: list[tuple[dict, bytes]] = []
+    answers = [500, 200]
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            got.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(answers.pop(0))
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    ids = _people(session, 1)
+    seg = _segment(session, ids)
+    hook = {"id": "new1", "type": "campaign.sendwebhook", "eventType": "action", "properties": {"url": url, "additional_data": {"source": "test"}}}
+    session.commit()
+    with pytest.raises(campaigns.CampaignError) as refused:
+        campaigns.save_campaign(session=session, values={"name": "Hook", "lists": [{"id": seg}], "isPublished": True, "events": [hook]})
+    assert "MAUTIC_OUTGOING_ALLOW_PRIVATE" in str(refused.value)
+    session.rollback()
+    override_settings(outgoing_allow_private=("127.0.0.1",))
+    cid = _campaign(session, seg, [hook])
+    _run(session)
+    queued = [t for t in tasks if t[0] == campaign_engine.WEBHOOK_TASK]
+    assert len(queued) == 1
+    with pytest.raises(Retry):  # the receiver answered 500: tried again later
+        campaign_tasks.send_webhook(*queued[0][1:])
+    campaign_tasks.send_webhook(*queued[0][1:])
+    server.shutdown()
+    headers, body = got[-1]
+    data = json.loads(body)
+    assert data["campaign_id"] == cid and data["contact"]["email"] == "p0@example.com" and data["data"] == {"source": "test"}
+    expected = base64.b64encode(hmac.new(get_settings().secret_key.encode(), body, hashlib.sha256).digest()).decode()
+    assert headers["X-Mautic-Signature"] == expected and len(got) == 2
