@@ -88,7 +88,7 @@ async def read_body(request: Request) -> Any:
     if "json" in content_type or (looks_json and "form-urlencoded" not in content_type):
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
             raise ApiError(400, "The request body is not valid JSON.") from exc
         if not isinstance(data, (dict, list)):
             raise ApiError(400, "The request body must be a JSON object or array.")
