@@ -21,6 +21,7 @@ ACTION, DECISION, CONDITION = "action", "decision", "condition"
 KINDS = (ACTION, DECISION, CONDITION)
 YES, NO = "yes", "no"
 THIS_CAMPAIGN = "this"
+MAX_WAIT = {"i": 100 * 366 * 24 * 60, "h": 100 * 366 * 24, "d": 100 * 366, "m": 1200, "y": 100}  # by interval unit
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,8 @@ def event_problems(graph: Graph, e: Event, exists: Mapping[str, set[int]]) -> li
         out.append("Choose the date it runs at.")
     if e.timing.mode == "interval" and e.timing.interval < 0:
         out.append("The wait cannot be negative.")
+    if e.timing.mode == "interval" and e.timing.interval > MAX_WAIT.get(e.timing.unit, 0):
+        out.append("The wait is too long: at most 100 years.")
     return out
 
 

@@ -97,3 +97,8 @@ def test_form_values_and_addresses():
     assert rules.webhook_url_problem("https://hooks.example/x") == ""
     assert rules.webhook_url_problem("javascript:alert(1)") and rules.webhook_url_problem("https://user:pw@x.example/")
     assert rules.ids_of({"list": ["1", 2, "x", 2]}) == [1, 2] and rules.texts_of("a, ,b") == ["a", "b"]
+
+
+def test_a_wait_past_a_hundred_years_is_refused():
+    g = rules.Graph.of([ev("t", "lead.changetags", timing=Timing(mode="interval", interval=99_999_999, unit="d"), add_tags=["x"])])
+    assert any("too long" in p.message for p in rules.problems(g, sources=1))
