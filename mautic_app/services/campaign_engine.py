@@ -272,6 +272,14 @@ def sync_members(*, session: Session, campaign_id: int, now: datetime | None = N
         _start_joined_at(run, campaign_id)
     if back:
         _start(run, campaign_id, back)
+    # Members added (by hand, the API) while the campaign was not live yet start now.
+    t = table_of(CampaignLog)
+    waiting_to_start = [(r.contact_id, r.rotation) for r in session.execute(sa.select(m.c.contact_id, m.c.rotation).where(
+        m.c.campaign_id == campaign_id, m.c.removed.is_(False), m.c.date_added != run.now,
+        ~sa.exists().where(t.c.campaign_id == campaign_id, t.c.contact_id == m.c.contact_id, t.c.rotation == m.c.rotation)))]
+    if waiting_to_start and run.graph(campaign_id).roots():
+        _start(run, campaign_id, waiting_to_start)
+        joined += len(waiting_to_start)
     if joined or back or left:
         run.touched.add(campaign_id)
         _announce(run, [])

@@ -351,3 +351,18 @@ def test_webhooks_go_to_public_hosts_only_signed_and_retried(session, tasks, ove
     assert data["campaign_id"] == cid and data["contact"]["email"] == "p0@example.com" and data["data"] == {"source": "test"}
     expected = base64.b64encode(hmac.new(get_settings().secret_key.encode(), body, hashlib.sha256).digest()).decode()
     assert headers["X-Mautic-Signature"] == expected and len(got) == 2
+
+
+def test_members_added_by_hand_before_publishing_start_when_it_is_published(session, tasks):
+    ids = _people(session, 2)
+    empty = _segment(session, [], name="Nobody yet")
+    c = campaigns.save_campaign(session=session, values={"name": "Later", "lists": [{"id": empty}], "events": [
+        {"id": "new1", "type": "lead.changetags", "eventType": "action", "properties": {"add_tags": ["started"]}}]})
+    campaign_engine.add_contacts(session=session, campaign_id=c.id, contact_ids=ids)
+    session.commit()
+    assert _run(session) == 0  # a draft runs nothing
+    campaigns.set_published(session=session, campaign_id=c.id, published=True)
+    session.commit()
+    campaign_engine.sync_members(session=session, campaign_id=c.id)
+    _run(session)
+    assert _tags(session, ids, "started") == set(ids)
