@@ -1,8 +1,9 @@
-"""The campaign engine over 100,000 contacts, on PostgreSQL and on the embedded default (SQLite).
+"""The campaign engine over 100,000 contacts, on PostgreSQL (with Redis) and on the embedded default (SQLite).
 
 1. condition → tag → points, run by the real engine (``campaign_engine.run_due``, the body of the Celery task),
    against a hand-written SQL batch doing the same tag and points updates on the same contacts in the same run
-   (the physical limit: two set-based statements, no log, no timeline);
+   (the physical limit: two set-based statements, no log, no timeline), and against set-based statements writing
+   everything the engine writes (its log rows and timeline lines too: the floor for keeping Mautic's records);
 2. condition → tag → points → send e-mail, in contact-events per second (goal: 2,000/s), the messages then
    delivered to an SMTP sink in another process (reported on its own);
 3. the dry run of that campaign (goal: under 10 s).
@@ -17,7 +18,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.common import report, scratch_database, scratch_folder, use_database
+from bench.common import report, scratch_database, scratch_folder, scratch_redis, use_database
 from bench.email import _free_port
 
 CONTACTS = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS", "100000"))
@@ -102,8 +103,54 @@ def _hand_written(db, seg_id: int) -> float:
     return time.perf_counter() - t0
 
 
-def _one(label: str, url: str, data_dir, port: int) -> None:
-    db = use_database(url, data_dir=data_dir)
+def _hand_written_with_log(db, campaign_id: int) -> float:
+    """The same campaign's writes, as set-based statements: what the engine stores (each event's log row done, a tag
+    and a points line on the timeline, the tag, the points), with none of its bookkeeping (no rows scheduled first
+    and claimed, no batches). The floor for an engine that keeps Mautic's log and timeline."""
+    from mautic_app.models import CampaignEvent, CampaignLog, ContactEvent, ContactTag
+    from mautic_app.models.base import table_of, utcnow
+
+    t, line, ct = table_of(CampaignLog), table_of(ContactEvent), table_of(ContactTag)
+    contacts = sa.table("contacts", sa.column("id"), sa.column("email"), sa.column("points"), sa.column("date_modified"))
+    with db.session_scope() as session:
+        session.execute(sa.text("INSERT INTO tags (tag) VALUES ('by-hand-log')"))
+        tag_id = session.execute(sa.text("SELECT id FROM tags WHERE tag = 'by-hand-log'")).scalar_one()
+        condition, tag, points = session.execute(sa.select(CampaignEvent.id).where(CampaignEvent.campaign_id == campaign_id)
+                                                 .order_by(CampaignEvent.id)).scalars().all()
+    now = utcnow()
+    columns = ["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date", "date_triggered", "system_triggered",
+               "attempts", "metadata", "date_added"]
+
+    def logged(after: int, event: int) -> sa.Insert:
+        src = t.alias("src")
+        return sa.insert(t).from_select(columns, sa.select(
+            src.c.campaign_id, sa.literal(event), src.c.contact_id, src.c.rotation, sa.literal("done"), sa.literal(now, t.c.trigger_date.type),
+            sa.literal(now, t.c.date_triggered.type), sa.true(), sa.literal(0), sa.literal({}, t.c.metadata.type),
+            sa.literal(now, t.c.date_added.type)).where(src.c.event_id == after, src.c.status == "done"))
+
+    def timeline(event: int, kind: str, details: dict) -> sa.Insert:
+        return sa.insert(line).from_select(["contact_id", "event_type", "occurred_at", "details"], sa.select(
+            t.c.contact_id, sa.literal(kind), sa.literal(now, line.c.occurred_at.type), sa.literal(details, line.c.details.type))
+            .where(t.c.event_id == event))
+
+    t0 = time.perf_counter()
+    with db.session_scope() as session:
+        session.execute(sa.update(t).where(t.c.event_id == condition, t.c.status == "scheduled", t.c.contact_id.in_(
+            sa.select(contacts.c.id).where(contacts.c.email.is_not(None), contacts.c.email != ""))).values(
+            status="done", path="yes", date_triggered=now))
+        session.execute(logged(condition, tag))
+        session.execute(sa.insert(ct).from_select(["contact_id", "tag_id"], sa.select(t.c.contact_id, sa.literal(tag_id))
+                                                  .where(t.c.event_id == tag)))
+        session.execute(timeline(tag, "tags", {"added": ["by-hand-log"], "removed": []}))
+        session.execute(logged(tag, points))
+        session.execute(sa.update(contacts).where(contacts.c.id.in_(sa.select(t.c.contact_id).where(t.c.event_id == points)))
+                        .values(points=contacts.c.points + 5, date_modified=now))
+        session.execute(timeline(points, "points", {"delta": 5, "reason": "By hand", "campaign_id": campaign_id}))
+    return time.perf_counter() - t0
+
+
+def _one(label: str, url: str, data_dir, port: int, redis_url: str | None = None) -> None:
+    db = use_database(url, data_dir=data_dir, redis_url=redis_url)
     from mautic_app.services import campaign_dry_run, email_sends, mailer
 
     queued: list[int] = []
@@ -130,6 +177,11 @@ def _one(label: str, url: str, data_dir, port: int) -> None:
     # per contact: the engine's three events against the batch's two updates of the same contacts
     report(f"[{label}] engine vs hand-written tag+points (contacts/s)", CONTACTS / took, CONTACTS / hand, unit="/s",
            goal="goal: ratio >= 0.33 (within 3x)")
+    floor_campaign = _campaign(db, seg_id, "By hand, with the log", "by-hand-log", None)
+    _publish_and_join(db, floor_campaign)
+    floor = _hand_written_with_log(db, floor_campaign)
+    report(f"[{label}] engine vs hand-written with its log (contacts/s)", CONTACTS / took, CONTACTS / floor, unit="/s",
+           goal="(the same rows the engine writes: 3 log rows, 2 timeline lines, tag, points)")
 
     # 2. and 3. with the e-mail, and its dry run first
     full = _campaign(db, seg_id, "Tag, score and welcome", "welcomed", email_id)
@@ -153,8 +205,9 @@ def run() -> None:
     sink = subprocess.Popen([sys.executable, "-m", "bench.email", "sink", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-        with scratch_database("mautic_bench_campaigns") as url, scratch_folder("mautic-bench-campaigns-pg") as folder:
-            _one("postgresql", url, folder, port)
+        with scratch_database("mautic_bench_campaigns") as url, scratch_folder("mautic-bench-campaigns-pg") as folder, \
+                scratch_redis("campaigns") as redis_url:  # the PostgreSQL deployment's: change feed through Redis
+            _one("postgresql", url, folder, port, redis_url)
         with scratch_folder("mautic-bench-campaigns") as folder:
             _one("sqlite", f"sqlite:///{folder / 'bench.db'}", folder, port)
     finally:

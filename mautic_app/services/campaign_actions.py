@@ -87,8 +87,9 @@ def change_points(session: Session, campaign_id: int, e: rules.Event, ids: list[
     if delta == 0:
         return _outcome()
     t = table_of(Contact)
-    for i in range(0, len(ids), 1000):
-        session.execute(sa.update(t).where(t.c.id.in_(ids[i:i + 1000])).values(points=t.c.points + delta, date_modified=now))
+    step = max(len(ids), 1) if session.get_bind().dialect.name == "postgresql" else 1000  # one array parameter there
+    for i in range(0, len(ids), step):
+        session.execute(sa.update(t).where(db.among(session, t.c.id, ids[i:i + step])).values(points=t.c.points + delta, date_modified=now))
     bulk.log_events(session=session, events=[{"contact_id": c, "event_type": "points", "occurred_at": now,
                                               "details": {"delta": delta, "reason": reason, "campaign_id": campaign_id}} for c in ids])
     if points.has_triggers(session=session):

@@ -160,10 +160,37 @@ def _start(run: _Run, campaign_id: int, members: Sequence[tuple[int, int]]) -> N
     _schedule(run, campaign_id, items, run.now)
 
 
-def _follow(run: _Run, campaign_id: int, event: rules.Event, path: str | None, done: Sequence[tuple[int, int]]) -> None:
+def _follow(run: _Run, campaign_id: int, event: rules.Event, path: str | None, done: Sequence[tuple[int, int]],
+            log_ids: Sequence[int] | None = None) -> None:
+    """Schedule what follows ``event`` for ``done`` (``(contact, rotation)``). Given ``log_ids`` (the log rows of
+    ``done``), events whose time does not depend on the contact's zone are inserted set-based, copied from those
+    rows by the database: no parameter per contact."""
     g = run.graph(campaign_id)
     nxt, waiting = rules.after_run(g, event, path)
-    _schedule(run, campaign_id, [(e, c, r) for e in [*waiting, *nxt] for c, r in done], run.now)
+    targets = [*waiting, *nxt]
+    if not targets or not done:
+        return
+    if log_ids is not None and not any(e.timing.restricted for e in targets):
+        _schedule_from_log(run, campaign_id, targets, log_ids)
+        return
+    _schedule(run, campaign_id, [(e, c, r) for e in targets for c, r in done], run.now)
+
+
+def _schedule_from_log(run: _Run, campaign_id: int, targets: Sequence[rules.Event], log_ids: Sequence[int]) -> None:
+    """:func:`_schedule` for the contacts and rotations of the log rows ``log_ids``, due at the same time for all."""
+    t = table_of(CampaignLog)
+    src = t.alias("ran")
+    step = len(log_ids) if run.session.get_bind().dialect.name == "postgresql" else 1000
+    for e in targets:
+        status, when = ("waiting", None) if e.kind == rules.DECISION else ("scheduled", due_time(e.timing, run.now, run.now, None))
+        for i in range(0, len(log_ids), step):
+            rows = sa.select(sa.literal(campaign_id), sa.literal(e.id), src.c.contact_id, src.c.rotation, sa.literal(status),
+                             sa.literal(when, t.c.trigger_date.type), sa.true(), sa.literal(0), sa.literal({}, t.c.metadata.type),
+                             sa.literal(run.now, t.c.date_added.type)).where(db.among(run.session, src.c.id, list(log_ids[i:i + step])))
+            stmt = _insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date",
+                                                        "system_triggered", "attempts", "metadata", "date_added"], rows)
+            run.session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id", "contact_id", "rotation"]))
+    run.touched.add(campaign_id)
 
 
 # ------------------------------------------------------------------ membership
@@ -452,9 +479,11 @@ def run_batch(*, session: Session, limit: int = 500, now: datetime | None = None
 
 
 def _mark(run: _Run, ids: Sequence[int], **values: Any) -> None:
+    """Set ``values`` on the log rows ``ids``: one statement with one array parameter on PostgreSQL."""
     t = table_of(CampaignLog)
-    for i in range(0, len(ids), 1000):
-        run.session.execute(sa.update(t).where(t.c.id.in_(ids[i:i + 1000])).values(**values))
+    step = max(len(ids), 1) if run.session.get_bind().dialect.name == "postgresql" else 1000
+    for i in range(0, len(ids), step):
+        run.session.execute(sa.update(t).where(db.among(run.session, t.c.id, list(ids[i:i + step]))).values(**values))
 
 
 def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> None:
@@ -469,14 +498,13 @@ def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> 
         group = _still_waiting(run, decision, group)
         if not group:
             return
-    members = [(r.contact_id, r.rotation) for r in group]
     contact_ids = [r.contact_id for r in group]
     if event.kind == rules.CONDITION:
         yes = conditions_met(run, event, contact_ids)
         for path in (rules.YES, rules.NO):
             chosen = [r for r in group if (r.contact_id in yes) == (path == rules.YES)]
             _mark(run, [r.id for r in chosen], status="done", path=path, date_triggered=run.now)
-            _follow(run, campaign_id, event, path, [(r.contact_id, r.rotation) for r in chosen])
+            _follow(run, campaign_id, event, path, [(r.contact_id, r.rotation) for r in chosen], [r.id for r in chosen])
         return
     if event.kind == rules.DECISION:  # a decision is never run by the scheduler; a stray row just waits
         _mark(run, [r.id for r in group], status="waiting", trigger_date=None)
@@ -484,9 +512,12 @@ def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> 
     outcome = Outcome() if run.dry else perform(run, campaign_id, event, contact_ids)
     done = [r for r in group if r.contact_id not in outcome.failed]
     _mark(run, [r.id for r in done if r.contact_id not in outcome.skipped], status="done", date_triggered=run.now)
+    skipped: dict[str, list[int]] = defaultdict(list)  # one statement per reason (a few), not per contact
     for r in done:
         if r.contact_id in outcome.skipped:
-            _mark(run, [r.id], status="done", date_triggered=run.now, metadata={"skipped": outcome.skipped[r.contact_id][:500]})
+            skipped[outcome.skipped[r.contact_id][:500]].append(r.id)
+    for why, ids in skipped.items():
+        _mark(run, ids, status="done", date_triggered=run.now, metadata={"skipped": why})
     for r in group:
         if r.contact_id in outcome.failed:
             why = outcome.failed[r.contact_id][:500]
@@ -495,8 +526,8 @@ def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> 
                       metadata={"error": why})
             else:
                 _mark(run, [r.id], status="failed", attempts=r.attempts + 1, date_triggered=run.now, metadata={"error": why})
-    going_on = [(c, rot) for c, rot in members if c not in outcome.failed and c not in outcome.stopped]
-    _follow(run, campaign_id, event, None, going_on)
+    going_on = [r for r in group if r.contact_id not in outcome.failed and r.contact_id not in outcome.stopped]
+    _follow(run, campaign_id, event, None, [(r.contact_id, r.rotation) for r in going_on], [r.id for r in going_on])
 
 
 def _still_waiting(run: _Run, decision: rules.Event, group: list[Any]) -> list[Any]:
@@ -542,8 +573,9 @@ def conditions_met(run: _Run, event: rules.Event, contact_ids: list[int]) -> set
             return set()
         c = comp.t.contacts
         out: set[int] = set()
-        for i in range(0, len(contact_ids), 1000):
-            out |= set(session.execute(sa.select(c.c.id).where(c.c.id.in_(contact_ids[i:i + 1000]), cond)).scalars())
+        step = max(len(contact_ids), 1) if session.get_bind().dialect.name == "postgresql" else 1000  # one array parameter there
+        for i in range(0, len(contact_ids), step):
+            out |= set(session.execute(sa.select(c.c.id).where(db.among(session, c.c.id, contact_ids[i:i + step]), cond)).scalars())
         return out
     p = event.properties
     if event.type == "lead.campaigns":
