@@ -298,6 +298,7 @@ def test_the_background_task_keeps_its_result_for_the_web_process(session, tasks
             redis.Redis.from_url(db.get_settings().redis_url).delete(*(f"mautic:campaign_dry_run:{c}" for c in (cid, cid + 1000)))
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # a smoke test of size; the figures are in bench
 def test_twenty_thousand_contacts(session, tasks):
     """A performance smoke test (no timing asserted): condition → tag → points → e-mail → open decision."""
     n = 20_000

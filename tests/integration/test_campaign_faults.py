@@ -41,7 +41,7 @@ pytestmark = pytest.mark.timeout(240)
 
 # Fewer on SQLite: its filesystem broker hands a worker about two tasks a second, and each batch that changes contacts
 # queues their segments' re-evaluation ahead of the e-mails' delivery.
-CONTACTS = {"sqlite": 500, "postgresql": 3000}
+CONTACTS = {"sqlite": 500, "postgresql": 1500}
 BATCH = 50  # many small transactions: the kill lands inside one
 POINTS = 7
 

@@ -278,6 +278,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 @pytest.mark.parametrize(("data", "reason"), REFUSED)
 def test_import_refuses_what_is_not_a_campaign_export(session, data, reason):
     before = _counts(session)
@@ -287,6 +288,7 @@ def test_import_refuses_what_is_not_a_campaign_export(session, data, reason):
     assert _counts(session) == before  # nothing half-made
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 def test_too_large_is_413_and_nothing_is_read_past_the_limit(api, session):
     with pytest.raises(campaigns.CampaignError) as refused, session() as s:
         campaign_transfer.import_campaign(session=s, data=b" " * (5 * 1024 * 1024 + 1))
@@ -303,6 +305,7 @@ def test_too_large_is_413_and_nothing_is_read_past_the_limit(api, session):
     assert api.get("/api/campaigns").json()["total"] == "0"
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 def test_refusals_through_the_api_are_400_with_a_reason(api):
     for data, reason in [(p.values[0], p.values[1]) for p in REFUSED]:
         error = error_of(api.post("/api/campaigns/import", content=data, headers=JSON), 400)
@@ -316,6 +319,7 @@ def test_refusals_through_the_api_are_400_with_a_reason(api):
 TRAVERSAL = "../../../../etc/passwd"
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 def test_values_that_look_like_paths_are_inert_and_keys_that_do_are_ignored(session, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
@@ -363,6 +367,7 @@ def test_values_that_look_like_paths_are_inert_and_keys_that_do_are_ignored(sess
         assert key in ignored, key
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 def test_an_mjml_include_is_refused_and_never_read(session, tmp_path):
     secret = tmp_path / "part.mjml"
     secret.write_text("<mj-text>TOP-SECRET-CONTENT</mj-text>")
@@ -402,6 +407,7 @@ def _audit(event: str, args: tuple) -> None:
 sys.addaudithook(_audit)
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # parsing and refusing do not depend on the database
 def test_an_import_writes_no_file(api, session):
     ids = _world(session)
     doc = _export(session, ids["campaign"])

@@ -86,7 +86,7 @@ def test_celery_config_for_each_broker(tmp_path):
     assert embedded["task_ignore_result"] is True
     assert {e["task"] for e in embedded["beat_schedule"].values()} == {
         "mautic.maintenance.prune_change_feed", "mautic.maintenance.purge_expired_sessions", "mautic.imports.requeue_stalled",
-        "mautic.segments.rebuild_all", "mautic.emails.tick", "mautic.bounces.check_mailbox",
+        "mautic.segments.rebuild_all", "mautic.emails.tick", "mautic.bounces.check_mailbox", "mautic.campaigns.run",
     }
     redis = config(dataclasses.replace(base, data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0"))
     assert redis["broker_url"] == redis["result_backend"] == "redis://127.0.0.1:6379/0"
