@@ -443,6 +443,7 @@ def run_due(*, limit: int | None = None, now: datetime | None = None, seconds: f
     returns how many rows ran (the task queues itself again when the time ran out with work left)."""
     started, total = time.monotonic(), 0
     limit = limit or get_settings().campaign_batch_size
+    refresh_log_statistics()
     while True:
         with db.session_scope() as session:
             n = run_batch(session=session, limit=limit, now=now)
@@ -451,6 +452,24 @@ def run_due(*, limit: int | None = None, now: datetime | None = None, seconds: f
             return total
         if time.monotonic() - started > seconds:
             return -total  # negative: more may be due (what ran scheduled what follows it)
+
+
+def refresh_log_statistics() -> None:
+    """ANALYZE the log (PostgreSQL, on a connection of its own, outside any transaction) once a tenth of it changed.
+
+    The log is a queue: rows go from scheduled to done by the hundred thousand within minutes, faster than autovacuum
+    looks. With statistics taken when nothing was scheduled, PostgreSQL claims each batch by fetching and sorting every
+    scheduled row (45-70 ms a batch with 100,000 due, growing with the dead index entries) instead of reading the first
+    ones off the due index (a few ms)."""
+    engine = db.get_engine()
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        stale = conn.execute(sa.text(
+            "SELECT 1 FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'campaign_log' "
+            "AND (c.reltuples < 0 OR s.n_mod_since_analyze > greatest(0.1 * c.reltuples, 1000))")).first()
+        if stale:
+            conn.execute(sa.text("ANALYZE campaign_log"))
 
 
 def run_batch(*, session: Session, limit: int = 500, now: datetime | None = None, dry: bool = False) -> int:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from mautic_app import changefeed
+from mautic_app import changefeed, db
 from mautic_app.db import among, rows_changed, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
@@ -504,7 +504,7 @@ def modify_tags(
     if add:
         tag_map = tag_ids(session=session, names=add)
         have = set(session.execute(
-            sa.select(col(ContactTag.contact_id), col(ContactTag.tag_id)).where(col(ContactTag.contact_id).in_(ids), col(ContactTag.tag_id).in_(tag_map.values()))
+            sa.select(col(ContactTag.contact_id), col(ContactTag.tag_id)).where(db.among(session, col(ContactTag.contact_id), ids), col(ContactTag.tag_id).in_(tag_map.values()))
         ).all())
         new = [(c, tid) for c in ids for tid in tag_map.values() if (c, tid) not in have]
         bulk.insert_rows(session=session, table=ContactTag, columns=("contact_id", "tag_id"), rows=new)
