@@ -23,6 +23,7 @@ from mautic_app.db import among, rows_changed, take_sqlite_write_lock
 from mautic_app.domain import search as search_syntax
 from mautic_app.domain.fields import FieldSpec, FieldValueError, is_anonymous, normalize_value
 from mautic_app.models import (
+    CampaignLog,
     Company,
     CompanyContact,
     Contact,
@@ -31,6 +32,7 @@ from mautic_app.models import (
     ContactIpAddress,
     ContactTag,
     DoNotContact,
+    EmailStat,
     FocusStat,
     FormSubmission,
     GroupContactScore,
@@ -47,7 +49,7 @@ from mautic_app.models import (
     User,
     UtmTag,
 )
-from mautic_app.models.base import utcnow
+from mautic_app.models.base import table_of, utcnow
 from mautic_app.services import bulk, companies, stages, timeline
 from mautic_app.services import fields as field_service
 
@@ -738,6 +740,7 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
     for model in moved:
         session.execute(sa.update(model).where(col(model.contact_id) == loser_id).values(contact_id=winner_id))
     _merge_points(session, winner_id, loser_id)
+    _move_history(session, winner_id, loser_id)
     session.execute(sa.update(MergeRecord).where(col(MergeRecord.contact_id) == loser_id).values(contact_id=winner_id))
     name = " ".join(filter(None, [loser.get("firstname"), loser.get("lastname")])) or loser.get("email") or f"#{loser_id}"
     session.add(MergeRecord(contact_id=winner_id, merged_id=loser_id, name=name[:191]))
@@ -749,6 +752,18 @@ def merge(*, session: Session, winner_id: int, loser_id: int, user_id: int | Non
                  details={"merged_id": loser_id, "name": name, "points_added": loser.get("points") or 0})
     _touch(session, [winner_id, loser_id], "merged")
     return winner_id
+
+
+def _move_history(session: Session, winner_id: int, loser_id: int) -> None:
+    """The loser's sent e-mails and campaign history join the winner's timeline, as Mautic moves them; a message of
+    a broadcast both were sent, or a campaign event both ran, stays the winner's own. Pending campaign work is
+    not moved: it leaves with the loser's campaign membership."""
+    s, lg = table_of(EmailStat), table_of(CampaignLog)
+    mine_s, mine_l = s.alias("mine"), lg.alias("mine")
+    session.execute(sa.update(s).where(s.c.contact_id == loser_id, ~sa.exists().where(
+        mine_s.c.contact_id == winner_id, mine_s.c.send_id == s.c.send_id)).values(contact_id=winner_id))
+    session.execute(sa.update(lg).where(lg.c.contact_id == loser_id, lg.c.status.in_(("done", "failed")), ~sa.exists().where(
+        mine_l.c.contact_id == winner_id, mine_l.c.event_id == lg.c.event_id, mine_l.c.rotation == lg.c.rotation)).values(contact_id=winner_id))
 
 
 def _merge_points(session: Session, winner_id: int, loser_id: int) -> None:

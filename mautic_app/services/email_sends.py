@@ -595,8 +595,8 @@ def _deliver(transport: mailer.Transport, messages: Sequence[tuple[email_message
 
 def _record(session: Session, send_id: int | None, me: str | None, outcomes: dict[int, Outcome],
             recipients: Sequence[Recipient], now: datetime) -> bool:
-    """Write each message's outcome, the counters and the timeline; False when the lease was lost meanwhile
-    (its new holder already marked these "unknown")."""
+    """Write each message's outcome and the counters (the timeline reads sent and failed messages from the ledger);
+    False when the lease was lost meanwhile (its new holder already marked these "unknown")."""
     if send_id is not None and me is not None and not _renew(session, send_id, me, now, running=False):
         return False  # paused or cancelled meanwhile still records what went out
     bulk.update_rows(session=session, table=EmailStat, changes={
@@ -605,14 +605,6 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
         for stat_id, o in outcomes.items()})
     counts = {k: sum(1 for o in outcomes.values() if o.status == k) for k in ("sent", "failed", "unknown")}
     by_stat = {r.stat_id: r for r in recipients}
-    version = {stat_id: r.email_id for stat_id, r in by_stat.items()}  # which version each message was made from
-    events: list[bulk.Event] = []
-    for stat_id, o in outcomes.items():
-        r = by_stat.get(stat_id)
-        if r is not None and r.contact_id is not None and o.status != "unknown":
-            events.append({"contact_id": r.contact_id, "event_type": "email.sent" if o.status == "sent" else "email.failed",
-                           "details": {"stat_id": stat_id, "email_id": r.email_id, "error": "" if o.status == "sent" else o.answer[:500]},
-                           "occurred_at": now})
     if send_id is not None:
         send = session.get(EmailSend, send_id)
         assert send is not None
@@ -622,21 +614,17 @@ def _record(session: Session, send_id: int | None, me: str | None, outcomes: dic
         session.add(send)
         _announce(session, send)
     emails = table_of(Email)
-    sent_per_version = Counter(version[stat_id] for stat_id, o in outcomes.items() if o.status == "sent" and stat_id in version)
-    for email_id, n in sent_per_version.items():
+    sent = [by_stat[stat_id] for stat_id, o in outcomes.items() if o.status == "sent" and stat_id in by_stat]
+    for email_id, n in Counter(r.email_id for r in sent).items():  # per version each message was made from
         session.execute(sa.update(emails).where(emails.c.id == email_id).values(sent_count=emails.c.sent_count + n))
-    names = dict(session.execute(sa.select(emails.c.id, emails.c.name).where(emails.c.id.in_(set(version.values())))).tuples().all())
-    for e in events:
-        e["details"]["name"] = names.get(e["details"]["email_id"], "")
-    if events:
-        bulk.log_events(session=session, events=events)
-    if counts["sent"] and points.has_actions(session=session, action_type="email.send"):
-        for e in events:
-            if e["event_type"] == "email.sent":
-                try:
-                    points.score(session=session, contact_id=e["contact_id"], action_type="email.send", context={"email_id": e["details"]["email_id"]})
-                except contact_service.ContactError:  # deleted while its message went out
-                    continue
+    if sent and points.has_actions(session=session, action_type="email.send"):
+        for r in sent:
+            if r.contact_id is None:
+                continue
+            try:
+                points.score(session=session, contact_id=r.contact_id, action_type="email.send", context={"email_id": r.email_id})
+            except contact_service.ContactError:  # deleted while its message went out
+                continue
     return True
 
 

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from mautic_app import db
 from mautic_app.domain import bounces as rules
-from mautic_app.models import ContactEvent, DoNotContact, Email, EmailBounce, EmailStat
+from mautic_app.models import DoNotContact, Email, EmailBounce, EmailStat
 from mautic_app.services import bounces, contacts, email_sends, timeline
 from mautic_app.web import email_webhooks
 
@@ -70,7 +70,7 @@ def test_mailgun_permanent_failure_sets_do_not_contact_once(client, session, sen
         assert len(rows) == 1 and rows[0].stat_id == stat.id and rows[0].reason.startswith("<script>")  # kept as text
         assert s.get(EmailStat, stat.id).status == "failed"
         dnc = s.exec(select(DoNotContact).where(DoNotContact.contact_id == cid)).one()
-        line = s.exec(select(ContactEvent).where(ContactEvent.contact_id == cid, ContactEvent.event_type == "dnc")).one()
+        [line] = timeline.events(session=s, contact_id=cid, types=["dnc"])
     assert (dnc.reason, dnc.channel_id) == (2, stat.email_id)
     assert dnc.comments == "Bounced: <script>alert(1)</script> mailbox unavailable"  # text; pages render it escaped
     assert timeline.describe(line) == "Added do not contact (email): Bounced"

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from mautic_app.domain.fields import FIELD_GROUPS, FieldSpec
-from mautic_app.models import ContactEvent, DoNotContact, FieldDefinition, Note, Stage, User, UtmTag
+from mautic_app.models import DoNotContact, FieldDefinition, Note, Stage, User, UtmTag
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
 from mautic_app.services import stages as stage_service
@@ -198,10 +198,10 @@ def note(row: Note) -> dict[str, Any]:
             "dateAdded": iso(row.date_added), "createdBy": row.created_by, "lead": {"id": row.contact_id}}
 
 
-def event(row: ContactEvent) -> dict[str, Any]:
+def event(row: timeline.Line) -> dict[str, Any]:
     return {
         "event": row.event_type,
-        "eventId": f"{row.event_type}{row.id}",
+        "eventId": f"{row.event_type}{row.key}",
         "eventLabel": timeline.describe(row),
         "eventType": timeline.EVENT_LABELS.get(row.event_type, row.event_type),
         "timestamp": iso(row.occurred_at),

@@ -122,12 +122,12 @@ def load_contact(cid: int) -> dict[str, Any]:
         }
 
 
-def load_timeline(cid: int, event_type: str, before_id: int | None, limit: int) -> tuple[list[dict[str, str]], bool]:
+def load_timeline(cid: int, event_type: str, before: str | None, limit: int) -> tuple[list[dict[str, str]], bool]:
     with session_scope() as session:
-        events = timeline.events(session=session, contact_id=cid, limit=limit + 1, before_id=before_id,
+        events = timeline.events(session=session, contact_id=cid, limit=limit + 1, before=before,
                                  types=[event_type] if event_type else None)
         rows = [
-            {"id": str(e.id), "type": e.event_type, "label": timeline.EVENT_LABELS.get(e.event_type, e.event_type),
+            {"id": e.key, "cursor": e.cursor, "type": e.event_type, "label": timeline.EVENT_LABELS.get(e.event_type, e.event_type),
              "text": timeline.describe(e), "date": _fmt(e.occurred_at)}
             for e in events[:limit]
         ]

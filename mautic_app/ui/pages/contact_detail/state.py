@@ -222,7 +222,7 @@ class ContactDetailState(RecordPage, rx.State):
     async def load_more_events(self):
         if not self.events:
             return
-        cid, kind, before = self.cid, self.event_filter, int(self.events[-1]["id"])
+        cid, kind, before = self.cid, self.event_filter, self.events[-1]["cursor"]
         rows, more = await rx.run_in_thread(lambda: load_timeline(cid, kind, before, TIMELINE_PAGE))
         self.events = self.events + rows
         self.more_events = more
