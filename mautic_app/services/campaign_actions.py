@@ -72,15 +72,16 @@ def send_email_to_user(session: Session, campaign_id: int, e: rules.Event, ids: 
 
 
 def change_points(session: Session, campaign_id: int, e: rules.Event, ids: list[int], now: datetime) -> campaign_engine.Outcome:
-    """Set-based: one statement for the batch (the timeline says which campaign gave them)."""
+    """Set-based: one statement for the batch. The timeline shows the campaign log's line ("Campaign …: 5 points"),
+    so no line of its own is written; group points keep theirs, with each contact's new score."""
     try:
         delta = int(str(e.properties.get("points") or 0))
     except ValueError as exc:
         raise ActionError("Points must be a whole number.") from exc
     group = _one_id(e.properties.get("group"))
-    name = session.execute(sa.select(col(Campaign.name)).where(col(Campaign.id) == campaign_id)).scalar() or ""
-    reason = f"Campaign {name}: {e.name}"[:191]
     if group is not None:
+        name = session.execute(sa.select(col(Campaign.name)).where(col(Campaign.id) == campaign_id)).scalar() or ""
+        reason = f"Campaign {name}: {e.name}"[:191]
         for cid in ids:
             points.adjust(session=session, contact_id=cid, delta=delta, reason=reason, group_id=group)
         return _outcome()
@@ -90,8 +91,6 @@ def change_points(session: Session, campaign_id: int, e: rules.Event, ids: list[
     step = max(len(ids), 1) if session.get_bind().dialect.name == "postgresql" else 1000  # one array parameter there
     for i in range(0, len(ids), step):
         session.execute(sa.update(t).where(db.among(session, t.c.id, ids[i:i + step])).values(points=t.c.points + delta, date_modified=now))
-    bulk.log_events(session=session, events=[{"contact_id": c, "event_type": "points", "occurred_at": now,
-                                              "details": {"delta": delta, "reason": reason, "campaign_id": campaign_id}} for c in ids])
     if points.has_triggers(session=session):
         for cid in ids:
             points.run_triggers(session=session, contact_id=cid, at=now)
@@ -108,7 +107,8 @@ def change_segments(session: Session, campaign_id: int, e: rules.Event, ids: lis
 def change_tags(session: Session, campaign_id: int, e: rules.Event, ids: list[int], now: datetime) -> campaign_engine.Outcome:
     add = rules.texts_of(e.properties.get("add_tags"))
     remove = rules.texts_of(e.properties.get("remove_tags"))
-    contacts.modify_tags(session=session, contact_ids=ids, tags=[*add, *(f"-{r}" for r in remove)])
+    # the timeline shows the campaign log's line for it
+    contacts.modify_tags(session=session, contact_ids=ids, tags=[*add, *(f"-{r}" for r in remove)], log_event=False)
     return _outcome()
 
 

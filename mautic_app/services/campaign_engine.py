@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,6 +96,7 @@ class _Run:
     zones: dict[int, str | None] = field(default_factory=dict)
     touched: set[int] = field(default_factory=set)  # campaigns whose counts changed
     dry: bool = False
+    ran: int = 0  # log rows run: those claimed and those run straight after the event before them
 
     def graph(self, campaign_id: int) -> rules.Graph:
         if campaign_id not in self.graphs:
@@ -164,16 +165,63 @@ def _follow(run: _Run, campaign_id: int, event: rules.Event, path: str | None, d
             log_ids: Sequence[int] | None = None) -> None:
     """Schedule what follows ``event`` for ``done`` (``(contact, rotation)``). Given ``log_ids`` (the log rows of
     ``done``), events whose time does not depend on the contact's zone are inserted set-based, copied from those
-    rows by the database: no parameter per contact."""
+    rows by the database: no parameter per contact; and those due at once run at once (:func:`_run_now`)."""
     g = run.graph(campaign_id)
     nxt, waiting = rules.after_run(g, event, path)
     targets = [*waiting, *nxt]
     if not targets or not done:
         return
     if log_ids is not None and not any(e.timing.restricted for e in targets):
-        _schedule_from_log(run, campaign_id, targets, log_ids)
+        now = [e for e in targets if _runs_at_once(run, g, e)]
+        _schedule_from_log(run, campaign_id, [e for e in targets if e not in now], log_ids)
+        for e in now:
+            _run_now(run, campaign_id, e, done, log_ids)
         return
     _schedule(run, campaign_id, [(e, c, r) for e in targets for c, r in done], run.now)
+
+
+def _runs_at_once(run: _Run, g: rules.Graph, e: rules.Event) -> bool:
+    """An action or condition due as soon as the event before it ran (not a decision's deadline)."""
+    return e.kind != rules.DECISION and g.decision_of(e) is None and not e.timing.restricted \
+        and due_time(e.timing, run.now, run.now, None) <= run.now
+
+
+def _run_now(run: _Run, campaign_id: int, e: rules.Event, done: Sequence[tuple[int, int]], log_ids: Sequence[int]) -> None:
+    """Run an immediate event straight after the one before it, in the same transaction. Its log rows are inserted
+    already done: each is written once, instead of scheduled, claimed and then marked. The unique (event, contact,
+    rotation) key still decides who runs it: a row that exists already (a replayed batch) is not run again."""
+    if e.kind == rules.CONDITION:
+        yes = conditions_met(run, e, [c for c, _ in done])
+        for path in (rules.YES, rules.NO):
+            ids = [lid for (c, _), lid in zip(done, log_ids, strict=True) if (c in yes) == (path == rules.YES)]
+            rows = _insert_done(run, campaign_id, e, ids, path)
+            _follow(run, campaign_id, e, path, [(r.contact_id, r.rotation) for r in rows], [r.id for r in rows])
+        return
+    rows = _insert_done(run, campaign_id, e, log_ids, None)
+    if not rows:
+        return
+    outcome = Outcome() if run.dry else perform(run, campaign_id, e, [r.contact_id for r in rows])
+    _settle(run, campaign_id, e, rows, outcome, marked=True)
+
+
+def _insert_done(run: _Run, campaign_id: int, e: rules.Event, log_ids: Sequence[int], path: str | None) -> list[LogRow]:
+    """Log rows of ``e``, done now, for the contacts and rotations of the log rows ``log_ids``; returns those inserted."""
+    t = table_of(CampaignLog)
+    src = t.alias("ran")
+    step = max(len(log_ids), 1) if run.session.get_bind().dialect.name == "postgresql" else 1000
+    out: list[LogRow] = []
+    for i in range(0, len(log_ids), step):
+        rows = sa.select(sa.literal(campaign_id), sa.literal(e.id), src.c.contact_id, src.c.rotation, sa.literal("done"), sa.literal(path),
+                         sa.literal(run.now, t.c.trigger_date.type), sa.literal(run.now, t.c.date_triggered.type), sa.true(), sa.literal(0),
+                         sa.literal({}, t.c.metadata.type), sa.literal(run.now, t.c.date_added.type)
+                         ).where(db.among(run.session, src.c.id, list(log_ids[i:i + step])))
+        stmt = _insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "path", "trigger_date",
+                                                    "date_triggered", "system_triggered", "attempts", "metadata", "date_added"], rows)
+        out += map(LogRow._make, run.session.execute(stmt.on_conflict_do_nothing(
+            index_elements=["event_id", "contact_id", "rotation"]).returning(t.c.id, t.c.contact_id, t.c.rotation, t.c.attempts)).tuples())
+    run.touched.add(campaign_id)
+    run.ran += len(out)
+    return out
 
 
 def _schedule_from_log(run: _Run, campaign_id: int, targets: Sequence[rules.Event], log_ids: Sequence[int]) -> None:
@@ -428,6 +476,15 @@ def contacts_acted(*, session: Session, actions: Sequence[tuple[str, int, dict[s
 # ------------------------------------------------------------------ running what is due
 
 
+class LogRow(NamedTuple):
+    """A log row being run (a plain tuple: batches hold thousands)."""
+
+    id: int
+    contact_id: int
+    rotation: int
+    attempts: int
+
+
 @dataclass
 class Outcome:
     """What an action did for a batch: contacts it failed for (with why), contacts it stopped (removed from the
@@ -478,23 +535,33 @@ def run_batch(*, session: Session, limit: int = 500, now: datetime | None = None
     db.take_sqlite_write_lock(session.connection())
     live = [c.id for c in session.exec(sa.select(Campaign).where(col(Campaign.is_published).is_(True))).scalars()  # type: ignore[call-overload]
             if is_live(c, run.now)]
+    if live and session.get_bind().dialect.name == "postgresql":
+        # The log has no foreign key to its campaign: this batch holds its campaigns instead (a share lock, as a foreign
+        # key check would take per row), so a campaign deleted meanwhile waits for it, or is gone from it.
+        c = table_of(Campaign)
+        live = list(session.execute(sa.select(c.c.id).where(c.c.id.in_(live)).order_by(c.c.id).with_for_update(key_share=True)).scalars())
     if not live:
         return 0
     t = table_of(CampaignLog)
     # Compared to the minute: an event due at 09:20:45 runs at 09:20:30.
     horizon = run.now.replace(second=59, microsecond=999999)
+    # "scheduled" is written out, not bound: the planners use the partial due index only for a predicate they can read.
+    # SQLite (no statistics) would rather read the whole campaign by its campaign index: "+ 0" keeps it off that one.
+    postgres = session.get_bind().dialect.name == "postgresql"
     q = sa.select(t.c.id, t.c.campaign_id, t.c.event_id, t.c.contact_id, t.c.rotation, t.c.attempts).where(
-        t.c.status == "scheduled", t.c.trigger_date <= horizon, t.c.campaign_id.in_(live)).order_by(t.c.trigger_date).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+        t.c.status == sa.literal_column("'scheduled'"), t.c.trigger_date <= horizon,
+        (t.c.campaign_id if postgres else t.c.campaign_id + 0).in_(live)).order_by(t.c.trigger_date).limit(limit)
+    if postgres:
         q = q.with_for_update(skip_locked=True)
-    rows = session.execute(q).all()
+    rows = session.execute(q).tuples().all()
     by_event: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for r in rows:
-        by_event[(r.campaign_id, r.event_id)].append(r)
+    for log_id, campaign_id, event_id, contact_id, rotation, attempts in rows:
+        by_event[(campaign_id, event_id)].append(LogRow(log_id, contact_id, rotation, attempts))
+    run.ran += len(rows)
     for (campaign_id, event_id), group in by_event.items():
         _run_event(run, campaign_id, event_id, group)
     _announce(run, [])
-    return len(rows)
+    return run.ran
 
 
 def _mark(run: _Run, ids: Sequence[int], **values: Any) -> None:
@@ -529,8 +596,19 @@ def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> 
         _mark(run, [r.id for r in group], status="waiting", trigger_date=None)
         return
     outcome = Outcome() if run.dry else perform(run, campaign_id, event, contact_ids)
+    _settle(run, campaign_id, event, group, outcome, marked=False)
+
+
+def _settle(run: _Run, campaign_id: int, event: rules.Event, group: Sequence[Any], outcome: Outcome, *, marked: bool) -> None:
+    """Record an action's outcome on its log rows (``marked``: they say done already) and follow it."""
+    if not (outcome.failed or outcome.skipped or outcome.stopped):  # the usual case, without a look at each row
+        if not marked:
+            _mark(run, [r.id for r in group], status="done", date_triggered=run.now)
+        _follow(run, campaign_id, event, None, [(r.contact_id, r.rotation) for r in group], [r.id for r in group])
+        return
     done = [r for r in group if r.contact_id not in outcome.failed]
-    _mark(run, [r.id for r in done if r.contact_id not in outcome.skipped], status="done", date_triggered=run.now)
+    if not marked:
+        _mark(run, [r.id for r in done if r.contact_id not in outcome.skipped], status="done", date_triggered=run.now)
     skipped: dict[str, list[int]] = defaultdict(list)  # one statement per reason (a few), not per contact
     for r in done:
         if r.contact_id in outcome.skipped:
@@ -541,8 +619,8 @@ def _run_event(run: _Run, campaign_id: int, event_id: int, group: list[Any]) -> 
         if r.contact_id in outcome.failed:
             why = outcome.failed[r.contact_id][:500]
             if r.attempts + 1 < MAX_ATTEMPTS:
-                _mark(run, [r.id], attempts=r.attempts + 1, trigger_date=_aware(timing_rules.next_retry(_naive(run.now), RETRY_WAIT)),
-                      metadata={"error": why})
+                _mark(run, [r.id], status="scheduled", date_triggered=None, attempts=r.attempts + 1,
+                      trigger_date=_aware(timing_rules.next_retry(_naive(run.now), RETRY_WAIT)), metadata={"error": why})
             else:
                 _mark(run, [r.id], status="failed", attempts=r.attempts + 1, date_triggered=run.now, metadata={"error": why})
     going_on = [r for r in group if r.contact_id not in outcome.failed and r.contact_id not in outcome.stopped]

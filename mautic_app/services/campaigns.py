@@ -338,6 +338,7 @@ def _set_events(session: Session, campaign_id: int, posted: Any, errors: dict[st
         for e in gone:
             if e.id not in ran:
                 session.execute(sa.update(table_of(CampaignEvent)).where(table_of(CampaignEvent).c.parent_id == e.id).values(parent_id=None))
+                session.execute(sa.delete(log_t).where(log_t.c.event_id == e.id))  # its cancelled rows
                 session.delete(e)
     session.flush()
     return mapping
@@ -403,8 +404,12 @@ def clone(*, session: Session, campaign_id: int, user_id: int | None = None) -> 
 
 def delete(*, session: Session, campaign_ids: list[int]) -> int:
     db.take_sqlite_write_lock(session.connection())
-    t = table_of(Campaign)
-    n = db.rows_changed(session.execute(sa.delete(t).where(t.c.id.in_(campaign_ids))))
+    t, log_t = table_of(Campaign), table_of(CampaignLog)
+    # Locked first: an engine batch running them (it holds a share lock) finishes, so its log rows are deleted too.
+    ids = session.execute(sa.select(t.c.id).where(t.c.id.in_(campaign_ids)).order_by(t.c.id).with_for_update()).scalars().all()
+    if ids:
+        session.execute(sa.delete(log_t).where(log_t.c.campaign_id.in_(ids)))
+    n = db.rows_changed(session.execute(sa.delete(t).where(t.c.id.in_(ids))))
     changefeed.publish_after_commit(session, campaign_engine.TOPIC, {"ids": campaign_ids, "action": "deleted"})
     return n
 
