@@ -25,6 +25,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
@@ -246,6 +247,11 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
     if last is None:
         last = session.execute(sa.text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one() + n  # noqa: S608
     return list(range(last - n + 1, last + 1))
+
+
+def insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT in the session's dialect, which has ``on_conflict_do_nothing``."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def among(session: Session, column: Any, values: list[Any]) -> Any:

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from mautic_app import changefeed, clock, db
@@ -54,10 +53,6 @@ MAX_ATTEMPTS = 3  # a failing action is tried this often, an hour apart, then sh
 RETRY_WAIT = timedelta(hours=1)
 OPEN = ("scheduled", "waiting")
 TOPIC = "campaigns"
-
-
-def _insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _naive(moment: datetime) -> datetime:
@@ -146,7 +141,7 @@ def _schedule(run: _Run, campaign_id: int, items: Sequence[tuple[rules.Event, in
                      "trigger_date": when, "system_triggered": True, "attempts": 0, "metadata": {}, "date_added": run.now})
     t = table_of(CampaignLog)
     for i in range(0, len(rows), 2000):
-        run.session.execute(_insert(run.session, t).on_conflict_do_nothing(
+        run.session.execute(db.insert(run.session, t).on_conflict_do_nothing(
             index_elements=["event_id", "contact_id", "rotation"]), rows[i:i + 2000])
     run.touched.add(campaign_id)
 
@@ -215,7 +210,7 @@ def _insert_done(run: _Run, campaign_id: int, e: rules.Event, log_ids: Sequence[
                          sa.literal(run.now, t.c.trigger_date.type), sa.literal(run.now, t.c.date_triggered.type), sa.true(), sa.literal(0),
                          sa.literal({}, t.c.metadata.type), sa.literal(run.now, t.c.date_added.type)
                          ).where(db.among(run.session, src.c.id, list(log_ids[i:i + step])))
-        stmt = _insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "path", "trigger_date",
+        stmt = db.insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "path", "trigger_date",
                                                     "date_triggered", "system_triggered", "attempts", "metadata", "date_added"], rows)
         out += map(LogRow._make, run.session.execute(stmt.on_conflict_do_nothing(
             index_elements=["event_id", "contact_id", "rotation"]).returning(t.c.id, t.c.contact_id, t.c.rotation, t.c.attempts)).tuples())
@@ -235,7 +230,7 @@ def _schedule_from_log(run: _Run, campaign_id: int, targets: Sequence[rules.Even
             rows = sa.select(sa.literal(campaign_id), sa.literal(e.id), src.c.contact_id, src.c.rotation, sa.literal(status),
                              sa.literal(when, t.c.trigger_date.type), sa.true(), sa.literal(0), sa.literal({}, t.c.metadata.type),
                              sa.literal(run.now, t.c.date_added.type)).where(db.among(run.session, src.c.id, list(log_ids[i:i + step])))
-            stmt = _insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date",
+            stmt = db.insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date",
                                                         "system_triggered", "attempts", "metadata", "date_added"], rows)
             run.session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id", "contact_id", "rotation"]))
     run.touched.add(campaign_id)
@@ -280,7 +275,7 @@ def add_contacts(*, session: Session, campaign_id: int, contact_ids: Iterable[in
             session.add(m)
             joined.append((cid, m.rotation))
     if new_rows:
-        session.execute(_insert(session, table_of(CampaignMember)).on_conflict_do_nothing(index_elements=["campaign_id", "contact_id"]), new_rows)
+        session.execute(db.insert(session, table_of(CampaignMember)).on_conflict_do_nothing(index_elements=["campaign_id", "contact_id"]), new_rows)
     session.flush()
     if joined and is_live(campaign, run.now):
         _start(run, campaign_id, joined)
@@ -330,7 +325,7 @@ def sync_members(*, session: Session, campaign_id: int, now: datetime | None = N
                         sa.literal(run.now, m.c.date_added.type)).distinct().where(
         sources, ~sa.exists().where(m.c.campaign_id == campaign_id, m.c.contact_id == sc.c.contact_id))
     # Two syncs at once (a publish and a segment change) each add a member once: the second finds it there.
-    joined = len(session.execute(_insert(session, m).from_select(
+    joined = len(session.execute(db.insert(session, m).from_select(
         ["campaign_id", "contact_id", "rotation", "manually_added", "manually_removed", "removed", "date_added"], joining)
         .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id"]).returning(m.c.contact_id)).all())
     back: list[tuple[int, int]] = []
@@ -378,7 +373,7 @@ def _start_joined_at(run: _Run, campaign_id: int) -> None:
                          sa.literal(when, t.c.trigger_date.type), sa.true(), sa.literal(0), sa.literal({}, t.c.metadata.type),
                          sa.literal(run.now, t.c.date_added.type)).where(
             m.c.campaign_id == campaign_id, m.c.date_added == run.now, m.c.removed.is_(False))
-        stmt = _insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date",
+        stmt = db.insert(run.session, t).from_select(["campaign_id", "event_id", "contact_id", "rotation", "status", "trigger_date",
                                                     "system_triggered", "attempts", "metadata", "date_added"], rows)
         run.session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id", "contact_id", "rotation"]))
 

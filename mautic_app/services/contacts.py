@@ -505,11 +505,12 @@ def modify_tags(
         return
     if add:
         tag_map = tag_ids(session=session, names=add)
-        have = set(session.execute(
-            sa.select(col(ContactTag.contact_id), col(ContactTag.tag_id)).where(db.among(session, col(ContactTag.contact_id), ids), col(ContactTag.tag_id).in_(tag_map.values()))
-        ).all())
-        new = [(c, tid) for c in ids for tid in tag_map.values() if (c, tid) not in have]
-        bulk.insert_rows(session=session, table=ContactTag, columns=("contact_id", "tag_id"), rows=new)
+        session.flush()  # contacts pending in the session are tagged too
+        ct, people, tag_t = table_of(ContactTag), table_of(Contact), table_of(Tag)
+        step = len(ids) if session.get_bind().dialect.name == "postgresql" else 1000  # one array parameter there
+        for i in range(0, len(ids), step):  # set-based: the pairs not there yet, chosen by the database
+            pairs = sa.select(people.c.id, tag_t.c.id).select_from(people.join(tag_t, sa.true())).where(among(session, people.c.id, ids[i:i + step]), tag_t.c.id.in_(list(tag_map.values())))
+            session.execute(db.insert(session, ct).from_select(["contact_id", "tag_id"], pairs).on_conflict_do_nothing())
     if remove:
         remove_ids = session.execute(sa.select(col(Tag.id)).where(col(Tag.tag).in_(remove))).scalars().all()
         if remove_ids:
