@@ -50,7 +50,7 @@ class Settings:
     api_enabled: bool = True
     api_basic_auth: bool = True
     import_batch_size: int = 5000
-    email_batch_size: int = 200  # contacts a broadcast claims and sends per transaction pair
+    email_batch_size: int = 1000  # contacts a broadcast claims and sends per transaction pair
     campaign_batch_size: int = 5000  # due campaign events one engine transaction claims and runs
     base_url: str = ""
     trusted_proxies: tuple[str, ...] = ()  # addresses / CIDR ranges whose X-Forwarded-For and -Proto we believe
@@ -92,7 +92,7 @@ def load_settings() -> Settings:
         api_enabled=_flag("MAUTIC_API_ENABLED", True),
         api_basic_auth=_flag("MAUTIC_API_BASIC_AUTH", True),
         import_batch_size=int(os.environ.get("MAUTIC_IMPORT_BATCH_SIZE", "5000")),
-        email_batch_size=int(os.environ.get("MAUTIC_EMAIL_BATCH_SIZE", "200")),
+        email_batch_size=int(os.environ.get("MAUTIC_EMAIL_BATCH_SIZE", "1000")),
         campaign_batch_size=int(os.environ.get("MAUTIC_CAMPAIGN_BATCH_SIZE", "5000")),
         base_url=os.environ.get("MAUTIC_BASE_URL", f"http://localhost:{port}"),
         trusted_proxies=tuple(p.strip() for p in os.environ.get("MAUTIC_TRUSTED_PROXIES", "").split(",") if p.strip()),

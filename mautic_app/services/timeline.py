@@ -77,7 +77,6 @@ class Line:
         return f"{at.isoformat()}|{self.source}|{self.id}"
 
 
-
 def log(
     *, session: Session, contact_id: int, event_type: str, details: dict[str, Any] | None = None,
     user_id: int | None = None, at: datetime | None = None,
