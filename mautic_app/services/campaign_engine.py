@@ -5,8 +5,10 @@ rows and performs them in the same transaction that marks them done and schedule
 claim is ``FOR UPDATE SKIP LOCKED`` (two workers never take one row), on SQLite the transaction is the one writer.
 A worker killed mid-batch rolls the whole batch back, so the next run performs it once. Effects outside the
 database follow the commit: e-mails go through the send ledger (each message once), webhooks through their task.
+What follows an event at once (no wait, no hour or day to keep to) runs straight after it in the same transaction,
+its log rows written already done. The log is also the contact's timeline for campaign events.
 
-Three kinds of work, all found through the ``(status, trigger_date)`` index, never by scanning contacts:
+Three kinds of work, all found through the due index (scheduled rows by time), never by scanning contacts:
 kick-off (root events of new members are scheduled when they join), scheduled events whose time has come, and
 inactivity (a decision's no-path events are scheduled as deadlines and run only if it is still waiting).
 Decisions fire in real time (:func:`contacts_acted`) from tracking, forms and e-mail.
