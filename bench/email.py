@@ -145,6 +145,7 @@ def run() -> None:
         report(f"broadcast {CONTACTS // 1000}k vs raw smtplib (msg/s)", CONTACTS / ours, CONTACTS / raw, unit="/s",
                goal="goal: ratio >= 0.7 and >= 500/s")
     finally:
+        os.environ.pop("MAUTIC_MAILER_DSN", None)  # the benches after this one (campaigns) start their own sink
         sink.terminate()
         sink.wait()
 

@@ -260,6 +260,9 @@ def among(session: Session, column: Any, values: list[Any]) -> Any:
     full scan when hundreds of values are listed."""
     if session.connection().dialect.name == "postgresql":
         kind = sa.Text() if isinstance(column.type, sa.types.NullType) else column.type  # registry columns are untyped text
+        if isinstance(kind, sa.Integer):  # ids: sent as the array's text, made in C (the driver encodes a list item by item)
+            ids = "{" + ",".join(map(str, map(int, values))) + "}"
+            return column == sa.any_(sa.cast(sa.bindparam(None, ids, type_=sa.Text), ARRAY(kind)))
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(kind)))
     return column.in_(values)
 

@@ -216,15 +216,14 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.cfg
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
-        if cfg.security == "tls":
-            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port or 465, timeout=SMTP_TIMEOUT, context=context)
+        if cfg.security == "tls":  # the context (it reads the system's certificates) only for a connection that uses it
+            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port or 465, timeout=SMTP_TIMEOUT, context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(cfg.host, cfg.port or 25, timeout=SMTP_TIMEOUT)
             smtp.ehlo()
             if cfg.security == "starttls" or (cfg.security == "auto" and smtp.has_extn("starttls")):
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
         if cfg.username:
             smtp.login(cfg.username, cfg.password)
