@@ -634,6 +634,24 @@ def sanitize_html(value: str) -> str:
     return nh3.clean(value or "", url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer")
 
 
+# How a form looks where the site adds no CSS of its own: the public form page and the builder's preview (whose app
+# theme would otherwise leave inputs without border or background). Every rule is under Mautic's own classes.
+FORM_CSS = (
+    ".mauticform_wrapper{max-width:36rem;color:#1c2024;font-family:system-ui,sans-serif}"
+    ".mauticform-row{margin:0 0 1rem;display:flex;flex-direction:column;gap:.25rem}"
+    ".mauticform-label{font-weight:600}.mauticform-helpmessage{color:#60646c;font-size:.875em}"
+    ".mauticform-errormsg{color:#b00020}"
+    ".mauticform_wrapper .mauticform-input{box-sizing:border-box;width:100%;padding:.45rem .6rem;font:inherit;color:#1c2024;"
+    "background:#fff;border:1px solid #8b8d98;border-radius:6px}"
+    ".mauticform_wrapper textarea.mauticform-input{min-height:5rem}"
+    ".mauticform_wrapper .mauticform-input:focus{outline:2px solid #0d74ce;outline-offset:1px;border-color:#0d74ce}"
+    ".mauticform_wrapper .mauticform-button,.mauticform_wrapper .mauticform-pagebreak{padding:.5rem 1.1rem;font:inherit;"
+    "font-weight:600;color:#fff;background:#0d74ce;border:1px solid #0d74ce;border-radius:6px;cursor:pointer}"
+    ".mauticform_wrapper .mauticform-button:focus-visible,.mauticform_wrapper .mauticform-pagebreak:focus-visible"
+    "{outline:2px solid #1c2024;outline-offset:2px}"
+)
+
+
 def render_form(
     *, form_id: int, alias: str, name: str, fields: list[Field], action: str, prefill: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None, message: str = "", return_url: str = "",

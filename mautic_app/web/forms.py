@@ -143,10 +143,10 @@ def _known_visitor(form_id: int | None, device: str | None) -> tuple[list[str], 
 
 
 def _page_html(title: str, body: str, head: str) -> str:
+    """A page of its own, headed by its title (the form's name)."""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f'{head}<title>{rules.e(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}'
-            f'.mauticform-row{{margin:0 0 1rem;display:flex;flex-direction:column;gap:.25rem}}.mauticform-errormsg{{color:#b00020}}'
-            f'.mauticform-input{{padding:.4rem;font:inherit}}</style></head><body>{body}</body></html>')
+            f'{rules.FORM_CSS}</style></head><body><main><h1>{rules.e(title)}</h1>{body}</main></body></html>')
 
 
 def _query_for_script(request: Request) -> str:

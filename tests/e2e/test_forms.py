@@ -48,6 +48,10 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     preview = marketer.get_by_role("region", name="Form preview")
     expect(preview.get_by_label("First name")).to_be_visible()
     expect(preview.get_by_label("E-mail")).to_be_visible()
+    # The preview shows the form as a site with no CSS of its own does: inputs boxed, the button a button.
+    expect(preview.get_by_label("E-mail")).to_have_css("border-top-style", "solid")
+    expect(preview.get_by_label("E-mail")).to_have_css("background-color", "rgb(255, 255, 255)")
+    expect(preview.get_by_role("button", name="Submit")).to_have_css("background-color", "rgb(13, 116, 206)")
     marketer.get_by_role("button", name="Move First name up").click()
     # Dragged onto the first field, a new one takes its place and the others move down.
     marketer.get_by_label("Add a field").select_option(label="Text")
@@ -60,6 +64,7 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     expect(fields.nth(0)).to_contain_text("Company")
     expect(fields.nth(1)).to_contain_text("First name")
     expect(preview.get_by_role("textbox").first).to_have_accessible_name("Company")
+    expect(marketer.get_by_label("Add an action").locator("option", has_text="asset")).to_have_count(0)  # nothing not built yet
     marketer.get_by_label("Add an action").select_option(label="Modify tags")
     marketer.get_by_label("Tags to add (comma separated)").fill("trial")
     marketer.get_by_role("button", name="Save form").click()
@@ -70,6 +75,13 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     marketer.get_by_role("link", name="Results").click()
     expect(marketer.get_by_role("heading", name="Results: Trial signup")).to_be_visible()
     expect(marketer.get_by_role("status").filter(has_text="submissions")).to_have_text("No submissions yet")
+
+    # The form's own page: headed by its name, its button styled.
+    own_page = browser.new_page()
+    own_page.goto(f"{base_url}/form/{form_id}")
+    expect(own_page.get_by_role("heading", name="Trial signup", level=1)).to_be_visible()
+    expect(own_page.get_by_role("button", name="Submit")).to_have_css("background-color", "rgb(13, 116, 206)")
+    own_page.close()
 
     visitor_context = browser.new_context()
     visitor = visitor_context.new_page()
@@ -90,7 +102,7 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     expect(table).to_contain_text("trial.visitor@example.com", timeout=10_000)
     expect(table).to_contain_text("<b>Tia</b>")
     expect(marketer.get_by_role("status").filter(has_text="submissions")).to_have_text("1–1 of 1 submissions")
-    contact_link = table.get_by_role("link", name=re.compile(r"^#\d+$"))
+    contact_link = table.get_by_role("link", name="<b>Tia</b>", exact=True)  # the contact by name, not by number
     contact_link.click()
     expect(marketer.get_by_text("trial", exact=True).first).to_be_visible()
     expect(marketer.get_by_text("Submitted form Trial signup").first).to_be_visible()

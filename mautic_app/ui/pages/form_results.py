@@ -9,8 +9,9 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.db import session_scope
-from mautic_app.services import forms
+from mautic_app.services import contacts, forms
 from mautic_app.ui import live
+from mautic_app.ui.components.contact_data import display_name
 from mautic_app.ui.components.widgets import VISUALLY_HIDDEN
 from mautic_app.ui.layout import RecordPage, missing_record, page_header, template
 
@@ -26,9 +27,12 @@ def _load(form_id: int, search: str, start: int) -> dict[str, Any] | None:
         fields = [f for f in forms.fields_of(session=session, form_id=form_id)
                   if f.kind.stores_value and f.save_result and f.type != "password"][:COLUMNS]
         total, rows = forms.results(session=session, form_id=form_id, search=search, start=start, limit=PAGE)
+        people = contacts.read_many(session=session, ids=sorted({r.contact_id for r in rows if r.contact_id}),
+                                    columns=("firstname", "lastname", "email"))
         return {
             "name": form.name, "total": total, "headers": [f.label for f in fields],
             "rows": [{"id": str(r.id), "date": f"{r.date_submitted:%Y-%m-%d %H:%M:%S}", "contact": str(r.contact_id or ""),
+                      "who": display_name({"id": r.contact_id, **people.get(r.contact_id or 0, {})}) if r.contact_id else "",
                       "ip": r.ip_address or "", "page": r.page_url or "",
                       "values": [_cell(form_id, r.id, f.alias, (r.values or {}).get(f.alias)) for f in fields]} for r in rows],
         }
@@ -128,7 +132,7 @@ def form_results_page() -> rx.Component:
                     )),
                     rx.table.body(rx.foreach(S.rows, lambda r: rx.table.row(
                         rx.table.row_header_cell(r["date"].to(str)),
-                        rx.table.cell(rx.cond(r["contact"].to(str) != "", rx.link("#" + r["contact"].to(str), href=routes.contact(r["contact"].to(str))))),
+                        rx.table.cell(rx.cond(r["contact"].to(str) != "", rx.link(r["who"].to(str), href=routes.contact(r["contact"].to(str))))),
                         rx.table.cell(r["ip"].to(str)),
                         rx.foreach(r["values"].to(list[dict[str, str]]), lambda v: rx.table.cell(rx.cond(
                             v["href"] != "", rx.el.a(v["text"], href=v["href"], download="", aria_label="Download " + v["text"],

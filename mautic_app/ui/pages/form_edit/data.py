@@ -100,8 +100,8 @@ def preview(settings: dict[str, str], rows: list[dict[str, str]]) -> str:
             raw = [f for i, f in enumerate(raw) if i not in bad]
     else:
         fields = []
-    return rules.render_form(form_id=0, alias=settings.get("alias") or "preview", name=settings.get("name") or "Form",
-                             fields=fields, action="#")
+    return f"<style>{rules.FORM_CSS}</style>" + rules.render_form(
+        form_id=0, alias=settings.get("alias") or "preview", name=settings.get("name") or "Form", fields=fields, action="#")
 
 
 def choices() -> dict[str, Any]:
