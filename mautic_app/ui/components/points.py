@@ -37,12 +37,8 @@ def section_nav(current: str) -> rx.Component:
 
 
 def type_options(rule_types: Mapping[str, rules.RuleType]) -> list[rx.Component]:
-    """A choice per rule type; kinds waiting for another area are shown, disabled, with the reason."""
-    return [
-        rx.el.option(t.label if t.available else f"{t.label} ({t.unavailable_reason.rstrip('.').lower()})",
-                     value=key, disabled=not t.available)
-        for key, t in rule_types.items()
-    ]
+    """A choice per rule type that works now (kinds waiting for an area not built yet are not offered)."""
+    return [rx.el.option(t.label, value=key) for key, t in rule_types.items() if t.available]
 
 
 def as_text(value: Any) -> str:

@@ -59,8 +59,7 @@ def actions_card() -> rx.Component:
         rx.hstack(
             rx.el.label("Add an action", html_for="add-action", style={"font_size": "var(--font-size-2)"}),
             native_select(rx.el.option("Choose an action…", value=""),
-                          *[rx.el.option(a.label if a.available else f"{a.label} ({a.unavailable_reason})", value=a.key,
-                                         disabled=not a.available) for a in rules.ACTION_TYPES.values()],
+                          *[rx.el.option(a.label, value=a.key) for a in rules.ACTION_TYPES.values() if a.available],
                           id="add-action", value="", on_change=S.add_action, width="16rem"),
             align="center"),
         spacing="2", width="100%"))
