@@ -99,7 +99,9 @@ class ShellState(rx.State):
 
     @rx.event
     def search(self, form: dict):
+        """Open the contacts list on this search; the box empties, as the list's own box now holds the query."""
         text = str(form.get("q", "")).strip()
+        self.query = ""
         return rx.redirect(routes.contacts_search(text) if text else routes.CONTACTS)
 
 
@@ -193,22 +195,30 @@ def mobile_menu() -> rx.Component:
     )
 
 
+def _search_box() -> rx.Component:
+    return rx.form(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            name="q",
+            placeholder="Search contacts…",
+            aria_label="Search contacts",
+            value=ShellState.query,
+            on_change=ShellState.set_query,
+            width="100%",
+            max_width="28rem",
+        ),
+        on_submit=ShellState.search,
+        width="100%",
+    )
+
+
 def top_bar() -> rx.Component:
     return rx.hstack(
         mobile_menu(),
-        rx.form(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                name="q",
-                placeholder="Search contacts…",
-                aria_label="Search contacts",
-                value=ShellState.query,
-                on_change=ShellState.set_query,
-                width="100%",
-                max_width="28rem",
-            ),
-            on_submit=ShellState.search,
-            width="100%",
+        rx.cond(
+            rx.State.router.page.path == routes.CONTACTS,
+            rx.box(width="100%"),  # the contacts list has a search box of its own: one is enough
+            _search_box(),
         ),
         rx.spacer(),
         rx.color_mode.button(aria_label="Toggle dark mode", variant="ghost"),

@@ -324,6 +324,12 @@ def test_search_by_email_prefix_and_tag(signed_in: Page, base_url: str, app_serv
     expect(page.get_by_label("Contact search")).to_have_value(f"email:srch{u}")
     expect(rows(page)).to_have_count(3)
     expect(count_text(page, 3)).to_be_visible()
+    # One search box on the list (the top bar's steps aside), and the top bar's is empty again elsewhere.
+    expect(page.get_by_label("Search contacts")).to_have_count(0)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Segments").click()
+    expect(page.get_by_label("Search contacts")).to_have_value("")
+    page.go_back()
+    expect(page.get_by_label("Contact search")).to_have_value(f"email:srch{u}")
 
     # A narrower e-mail prefix.
     search(page, f"email:srch{u}.t", 2)
