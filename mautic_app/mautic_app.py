@@ -71,6 +71,7 @@ app = MauticApp(
     frontend_exception_handler=log_browser_error,
     theme=None,
     head_components=[],
+    stylesheets=["/shell.css"],
 )
 # Before every event handler: the session (and the admin flag for admin pages) is checked on the server.
 app.add_middleware(SignInGuard())

@@ -45,7 +45,7 @@ SPECIAL_COLUMNS: dict[str, str] = {
     "stage": "Stage (by name)",
     "doNotEmail": "Do not e-mail",
     "ownerusername": "Owner username",
-    "tags": "Tags (pipe separated)",
+    "tags": "Tags (separated by | or commas)",
 }
 # Contact fields a special column stands for, hidden from the targets to avoid a choice between twins.
 _SHADOWED_FIELDS = {"points", "last_active"}
@@ -525,7 +525,7 @@ class RowParser:
         elif kind == "ownerusername":
             row.owner = text
         elif kind == "tags":
-            row.tags = list(dict.fromkeys(t.strip()[:191] for t in text.split("|") if t.strip()))
+            row.tags = list(dict.fromkeys(t.strip()[:191] for t in text.replace(",", "|").split("|") if t.strip()))
 
 
 # ---------------------------------------------------------------- export

@@ -147,7 +147,7 @@ def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Pat
     expect(target("Last Name")).to_have_value("lastname")
     expect(target("City")).to_have_value("city")
     expect(target("Favourite colour")).to_have_value("")
-    expect(target("City").locator("option")).to_contain_text(["Do not import", "Email", "Company Email", "Tags (pipe separated)"])
+    expect(target("City").locator("option")).to_contain_text(["Do not import", "Email", "Company Email", "Tags (separated by | or commas)"])
     _shot(page, "import-03-mapping")
 
     # A wrong delimiter re-reads the file as one column; the right one brings the mapping back.

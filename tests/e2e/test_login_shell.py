@@ -90,3 +90,16 @@ def test_phone_width_has_menu(browser, base_url):
             continue
     expect(menu).to_be_visible()
     context.close()
+
+
+def test_a_grey_button_shows_its_focus_ring(signed_in, base_url):
+    """Reached by keyboard, the top bar's ghost button shows a ring a marketer can see."""
+    page = signed_in
+    page.goto(base_url + "/segments")
+    toggle = page.get_by_role("button", name="Toggle dark mode")
+    expect(toggle).to_be_visible()
+    page.keyboard.press("Tab")  # keyboard use: focus rings are drawn from now on
+    toggle.focus()
+    expect(toggle).to_have_css("outline-style", "solid")
+    expect(toggle).to_have_css("outline-width", "2px")
+    expect(toggle).to_have_css("outline-offset", "2px")  # outside the button (Radix draws it inside, where it barely shows)

@@ -190,6 +190,11 @@ def test_row_with_every_kind_of_column():
     assert row.dates == {"date_added": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)}
 
 
+def test_tags_split_on_pipes_and_commas_alike():
+    """The mapping and the import's own tag option both say "| or commas": a file may use either."""
+    assert parse("a@example.com", "", "", "", "vip, webinar|trial").tags == ["vip", "webinar", "trial"]
+
+
 def test_empty_cells_are_left_out_and_null_clears():
     row = parse("a@example.com", "", "NULL")
     assert row.values == {"email": "a@example.com", "country": None}

@@ -133,7 +133,7 @@ def _options() -> rx.Component:
                      "opt-owner", error=S.errors["default_owner_id"], hint="For rows without an owner column."),
             labelled("Tags for every row", rx.input(id="opt-tags", value=S.tags, on_change=S.set_tags, placeholder="webinar, 2024",
                                                     width="100%"),
-                     "opt-tags", hint="Separate tags with commas."),
+                     "opt-tags", hint="Separate tags with commas or |, as in the file."),
             columns=rx.breakpoints(initial="1", sm="2"),
             spacing="4",
             width="100%",
