@@ -229,6 +229,7 @@ def top_bar() -> rx.Component:
             rx.menu.content(
                 rx.box(rx.text(SessionState.username, size="1", color=rx.color("gray", 10)), padding_x="0.75rem", padding_y="0.25rem"),
                 rx.menu.separator(),
+                rx.menu.item("My account", on_select=rx.redirect(routes.ACCOUNT)),
                 rx.menu.item("Log out", on_select=rx.call_script("document.getElementById('log-out').requestSubmit()")),
             ),
         ),
@@ -243,6 +244,23 @@ def top_bar() -> rx.Component:
         top="0",
         z_index="2",
         background=rx.color("gray", 1),
+    )
+
+
+MAIN_ID = "main-content"
+
+
+def skip_link() -> rx.Component:
+    """The first Tab stop of every page: straight to the page's content, past the sidebar's links.
+
+    The click is handled here (focus moves to the content) instead of following ``#main-content``,
+    which the client router would treat as a navigation and leave focus where it was.
+    """
+    return rx.el.a(
+        "Skip to content",
+        href=f"#{MAIN_ID}",
+        class_name="skip-link",
+        on_click=rx.call_script(f"document.getElementById('{MAIN_ID}').focus()").prevent_default,
     )
 
 
@@ -268,12 +286,14 @@ def template(
         def wrapped() -> rx.Component:
             body = rx.cond(_record_ready(records), page(), loading()) if records else page()
             return rx.hstack(
+                skip_link(),
                 sidebar(),
                 rx.vstack(
                     top_bar(),
                     rx.cond(
                         SessionState.signed_in,
-                        rx.box(body, padding=["1rem", "1rem", "1.5rem"], width="100%", max_width="90rem", role="main"),
+                        rx.box(body, padding=["1rem", "1rem", "1.5rem"], width="100%", max_width="90rem", role="main",
+                               id=MAIN_ID, tab_index=-1, outline="none"),
                         loading(),
                     ),
                     spacing="0",

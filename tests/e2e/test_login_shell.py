@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
@@ -103,3 +104,36 @@ def test_a_grey_button_shows_its_focus_ring(signed_in, base_url):
     expect(toggle).to_have_css("outline-style", "solid")
     expect(toggle).to_have_css("outline-width", "2px")
     expect(toggle).to_have_css("outline-offset", "2px")  # outside the button (Radix draws it inside, where it barely shows)
+
+
+def test_the_first_tab_stop_skips_to_the_content(signed_in, base_url):
+    """Keyboard users pass the sidebar's dozen links in one key press, at 1400x900."""
+    page = signed_in
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(base_url + "/segments")
+    expect(page.get_by_role("heading", name="Segments")).to_be_visible()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+    assert urlsplit(page.url).path == "/segments"  # the page stayed; only focus moved
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.closest('main, [role=main]') !== null")
+    assert focused, "the next Tab stop after the skip is inside the content"
+
+
+def test_a_date_and_time_is_one_tab_stop(signed_in, base_url):
+    """Publish dates are typed in one box (Chromium's date-time input takes a Tab stop per part)."""
+    page = signed_in
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(base_url + "/points")
+    page.get_by_role("button", name="New point action").click()
+    start = page.get_by_label("Publish from (UTC)")
+    start.fill("2026-12-31 09:00")
+    start.focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Publish until (UTC)")).to_be_focused()
+    page.get_by_label("Publish until (UTC)").fill("31/12/2026")
+    assert page.get_by_label("Publish until (UTC)").evaluate("e => !e.checkValidity()"), "a date not in the shown form is refused"

@@ -13,17 +13,10 @@ from typing import Any
 
 import reflex as rx
 
-from mautic_app.domain.fields import COUNTRIES, TIMEZONES, FieldSpec, options_of
-from mautic_app.ui.components.widgets import field_message, native_select
+from mautic_app.domain.fields import COUNTRIES, LOCALES, SORTED_TIMEZONES, FieldSpec, options_of
+from mautic_app.ui.components.widgets import WHEN_TEXT, field_message, native_select
 
 GROUP_LABELS = {"core": "Core", "social": "Social", "personal": "Personal", "professional": "Professional"}
-LOCALES = (
-    "ar_SA", "cs_CZ", "da_DK", "de_AT", "de_CH", "de_DE", "el_GR", "en_AU", "en_CA", "en_GB", "en_IE", "en_IN",
-    "en_NZ", "en_US", "en_ZA", "es_AR", "es_ES", "es_MX", "fi_FI", "fr_BE", "fr_CA", "fr_CH", "fr_FR", "he_IL",
-    "hi_IN", "hu_HU", "id_ID", "it_IT", "ja_JP", "ko_KR", "nb_NO", "nl_BE", "nl_NL", "pl_PL", "pt_BR", "pt_PT",
-    "ro_RO", "ru_RU", "sk_SK", "sv_SE", "th_TH", "tr_TR", "uk_UA", "vi_VN", "zh_CN", "zh_TW",
-)
-SORTED_TIMEZONES = tuple(sorted(TIMEZONES))
 # Fields the system keeps up to date itself; they are shown on the detail page but not edited.
 NOT_EDITABLE = {"last_active"}
 
@@ -63,7 +56,7 @@ def input_value(spec_type: str, value: Any) -> str:
     if spec_type == "boolean":
         return "1" if value else "0"
     if spec_type == "datetime" and isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if spec_type == "date" and isinstance(value, (date, datetime)):
         return value.strftime("%Y-%m-%d")
     if spec_type == "time":
@@ -122,10 +115,6 @@ def form_values(fields: list[FieldInput] | list[dict], form: Any, original: dict
 
 
 # ---------------------------------------------------------------- rendering
-
-INPUT_TYPES = {"email": "email", "tel": "tel", "url": "url", "number": "number", "date": "date",
-               "datetime": "datetime-local", "time": "time"}
-
 
 def _text_input(field: rx.Var, value: rx.Var, control_id: rx.Var, invalid: rx.Var, described: rx.Var, input_type: str = "text",
                 **extra) -> rx.Component:
@@ -194,7 +183,7 @@ def field_control(field: rx.Var, values: rx.Var, errors: rx.Var) -> rx.Component
         ("tel", _text_input(field, value, control_id, invalid, described, "tel")),
         ("url", _text_input(field, value, control_id, invalid, described, "url", placeholder="https://")),
         ("date", _text_input(field, value, control_id, invalid, described, "date")),
-        ("datetime", _text_input(field, value, control_id, invalid, described, "datetime-local", step="1")),
+        ("datetime", _text_input(field, value, control_id, invalid, described, **WHEN_TEXT)),
         ("time", _text_input(field, value, control_id, invalid, described, "time")),
         _text_input(field, value, control_id, invalid, described),
     )

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import reflex as rx
 
 from mautic_app.ui.components.paged_list import DeleteConfirm, capitalised
-from mautic_app.ui.components.widgets import labelled
+from mautic_app.ui.components.widgets import WHEN_TEXT, labelled
 
 
 class ListDialog(DeleteConfirm, mixin=True):
@@ -128,8 +128,8 @@ def _buttons(S: type[ListDialog]) -> rx.Component:
 def publish_window(S: type[ListDialog], id_prefix: str) -> list[rx.Component]:
     """When a record is in use: from and until (UTC, either may be blank), named publish_up and publish_down."""
     return [
-        dialog_input(S, "Publish from (UTC)", "publish_up", f"{id_prefix}-publish-up", type="datetime-local"),
-        dialog_input(S, "Publish until (UTC)", "publish_down", f"{id_prefix}-publish-down", type="datetime-local"),
+        dialog_input(S, "Publish from (UTC)", "publish_up", f"{id_prefix}-publish-up", **WHEN_TEXT),
+        dialog_input(S, "Publish until (UTC)", "publish_down", f"{id_prefix}-publish-down", **WHEN_TEXT),
     ]
 
 

@@ -28,7 +28,7 @@ def blank_timing() -> dict[str, Any]:
 
 def timing_of_json(e: dict[str, Any]) -> dict[str, Any]:
     return {"mode": e.get("triggerMode") or "immediate", "interval": str(e.get("triggerInterval") or 1), "unit": e.get("triggerIntervalUnit") or "d",
-            "date": (e.get("triggerDate") or "")[:16], "hour": e.get("triggerHour") or "", "start": e.get("triggerRestrictedStartHour") or "",
+            "date": (e.get("triggerDate") or "")[:16].replace("T", " "), "hour": e.get("triggerHour") or "", "start": e.get("triggerRestrictedStartHour") or "",
             "stop": e.get("triggerRestrictedStopHour") or "", "weekdays": [str(d) for d in e.get("triggerRestrictedDaysOfWeek") or []]}
 
 
@@ -59,7 +59,7 @@ def read(campaign_id: int) -> dict[str, Any] | None:
                  for n in (c.get("canvasSettings") or {}).get("nodes", [])}
     return {"id": campaign_id, "name": c["name"], "description": c["description"] or "", "category": c["category"] or "",
             "allow_restart": bool(c["allowRestart"]), "is_published": bool(c["isPublished"]),
-            "publish_up": (c["publishUp"] or "")[:16], "publish_down": (c["publishDown"] or "")[:16],
+            "publish_up": (c["publishUp"] or "")[:16].replace("T", " "), "publish_down": (c["publishDown"] or "")[:16].replace("T", " "),
             "segments": [str(s["id"]) for s in c["lists"]], "forms": [str(f["id"]) for f in c["forms"]],
             "events": events, "positions": positions}
 

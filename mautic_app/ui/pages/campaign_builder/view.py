@@ -7,7 +7,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.ui.components.campaign_canvas import campaign_canvas
-from mautic_app.ui.components.widgets import native_select, option_list
+from mautic_app.ui.components.widgets import WHEN_TEXT, native_select, option_list
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.campaign_builder.data import SOURCE_NODE, WEEKDAYS
 from mautic_app.ui.pages.campaign_builder.state import CampaignBuilderState
@@ -72,7 +72,7 @@ def _timing() -> rx.Component:
                     native_select(*[rx.el.option(label, value=v) for v, label in UNITS], value=t["unit"].to(str), aria_label="Wait unit",
                                   on_change=lambda v: S.set_timing("unit", v), width="8rem"),
                     spacing="2")),
-                rx.cond(t["mode"] == "date", rx.input(type="datetime-local", value=t["date"].to(str), aria_label="Date and time (UTC)",
+                rx.cond(t["mode"] == "date", rx.input(value=t["date"].to(str), aria_label="Date and time (UTC)", **WHEN_TEXT,
                                                       on_change=lambda v: S.set_timing("date", v))),
                 rx.cond(t["mode"] != "date", rx.vstack(
                     rx.hstack(rx.text("At", size="2"), rx.input(type="time", value=t["hour"].to(str), aria_label="At this time of day",
@@ -143,9 +143,9 @@ def _details_panel() -> rx.Component:
         _labelled("Category", rx.input(id="campaign-category", value=d["category"].to(str), width="100%",
                                        on_change=lambda v: S.set_detail("category", v)), "campaign-category"),
         rx.vstack(
-            _labelled("Publish from", rx.input(id="publish-up", type="datetime-local", value=d["publish_up"].to(str),
+            _labelled("Publish from", rx.input(id="publish-up", value=d["publish_up"].to(str), **WHEN_TEXT,
                                                on_change=lambda v: S.set_detail("publish_up", v)), "publish-up"),
-            _labelled("Publish until", rx.input(id="publish-down", type="datetime-local", value=d["publish_down"].to(str),
+            _labelled("Publish until", rx.input(id="publish-down", value=d["publish_down"].to(str), **WHEN_TEXT,
                                                 on_change=lambda v: S.set_detail("publish_down", v)), "publish-down"),
             width="100%", spacing="2"),
         rx.checkbox("Contacts may restart the campaign", checked=d["allow_restart"].to(bool), on_change=S.set_restart),

@@ -8,7 +8,7 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.domain.email_tokens import TOKENS
 from mautic_app.ui.components.email_builder import email_builder
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, labelled, native_select, section
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, WHEN_TEXT, labelled, native_select, section
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.emails.state import ERROR_KEYS, TEMPLATE_CHOICES, EmailState
 
@@ -133,7 +133,7 @@ def _settings() -> rx.Component:
                     _text("UTM content", "utm_content"), columns="2", spacing="2", width="100%"),
             _text("Plain text", "plain_text", area=True, rows="4", hint="Blank: made from the HTML."),
             _check("Published", "is_published"),
-            rx.grid(_text("Publish from", "publish_up", type="datetime-local"), _text("Publish until", "publish_down", type="datetime-local"),
+            rx.grid(_text("Publish from", "publish_up", **WHEN_TEXT), _text("Publish until", "publish_down", **WHEN_TEXT),
                     columns="2", spacing="2", width="100%"),
             spacing="3", width="100%",
         ),
@@ -168,7 +168,7 @@ def _broadcast() -> rx.Component:
             rx.cond(running | (status == "paused"), rx.button("Cancel sending", color_scheme="red", variant="soft", on_click=S.cancel)),
             rx.cond(~(running | (status == "paused")), rx.hstack(
                 rx.button("Send now", on_click=S.send_now, disabled=S.pending == 0),
-                rx.input(type="datetime-local", value=S.schedule_at, on_change=S.set_schedule_at, aria_label="Send at (UTC)"),
+                rx.input(value=S.schedule_at, on_change=S.set_schedule_at, aria_label="Send at (UTC)", **WHEN_TEXT),
                 rx.button("Schedule", variant="soft", on_click=S.schedule),
                 rx.text(S.pending.to_string() + " contacts have not had it yet.", size="2", color=rx.color("gray", 11)),
                 spacing="2", align="center", wrap="wrap")),
