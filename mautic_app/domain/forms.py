@@ -201,6 +201,13 @@ def alias_from_label(label: str, taken: Iterable[str] = ()) -> str:
     return alias
 
 
+def alias_after_relabel(*, alias: str, old_label: str, new_label: str, taken: Iterable[str]) -> str:
+    """A field's alias once its label changes: it follows the label while it is still the one made from the old
+    label ("Text" → ``text``, relabelled "First name" → ``first_name``), and stays once the marketer chose it."""
+    taken = list(taken)
+    return alias_from_label(new_label, taken) if alias == alias_from_label(old_label, taken) else alias
+
+
 def check_fields(raw: Sequence[Mapping[str, Any]], *, contact_fields: set[str], company_fields: set[str]) -> list[Field]:
     """Submitted field settings as :class:`Field` s in order, or :class:`FormError` per setting."""
     errors: dict[str, str] = {}
@@ -652,6 +659,18 @@ FORM_CSS = (
 )
 
 
+def iframe_code(*, src: str, title: str) -> str:
+    """An iframe showing a form's own page, for sites that take no scripts (Mautic offers the same)."""
+    return (f'<iframe src="{e(src)}" title="{e(title)}" width="100%" height="600" style="border:0">'
+            f'<a href="{e(src)}">{e(title)}</a></iframe>')
+
+
+def manual_html(*, form_id: int, alias: str, name: str, fields: list[Field], base: str) -> str:
+    """The form's HTML with its styles, to paste and restyle by hand: it posts to ``base`` like any HTML form."""
+    return f"<style>{FORM_CSS}</style>\n" + render_form(form_id=form_id, alias=alias, name=name, fields=fields,
+                                                         action=f"{base}/form/submit?formId={form_id}")
+
+
 def render_form(
     *, form_id: int, alias: str, name: str, fields: list[Field], action: str, prefill: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None, message: str = "", return_url: str = "",
@@ -713,6 +732,9 @@ def render_form(
 
 def _render_field(form_alias: str, f: Field, value: Any, error: str | None) -> str:
     fid = f"mauticform_{e(form_alias)}_{e(f.alias)}"
+    # The control's own id, as Mautic names it: with fid alone a field named "message" took the id of the form's
+    # message (mauticform_<form>_message), and its label pointed there.
+    control_id = f"mauticform_input_{e(form_alias)}_{e(f.alias)}"
     name = f"mauticform[{e(f.alias)}]"
     required = " required" if f.is_required else ""
     cond = ""
@@ -720,7 +742,7 @@ def _render_field(form_alias: str, f: Field, value: Any, error: str | None) -> s
         cond = (f' data-mautic-form-show-on="{e(f.parent_alias)}" data-mautic-form-expr="{e("any" if f.conditions.get("any") else f.conditions.get("expr") or "in")}"'
                 f' data-mautic-form-values="{e(json.dumps(f.conditions.get("values") or []))}"')
     label = ""
-    label_for = fid if f.type not in ("radiogrp", "checkboxgrp") else ""
+    label_for = control_id if f.type not in ("radiogrp", "checkboxgrp") else ""
     if f.show_label and f.type not in ("hidden", "button", "freehtml", "pagebreak"):
         star = ' <span class="mauticform-required" aria-hidden="true">*</span>' if f.is_required else ""
         label = (f'<label for="{label_for}" class="mauticform-label">{e(f.label)}{star}</label>' if label_for
@@ -730,15 +752,15 @@ def _render_field(form_alias: str, f: Field, value: Any, error: str | None) -> s
     placeholder = _text(f.properties.get("placeholder"), 255)
     ph = f' placeholder="{e(placeholder)}"' if placeholder else ""
     invalid = ' aria-invalid="true"' if error else ""
-    common = f'id="{fid}" name="{name}"{required}{described}{aria_label}{ph}{invalid} class="mauticform-input"'
+    common = f'id="{control_id}" name="{name}"{required}{described}{aria_label}{ph}{invalid} class="mauticform-input"'
     text_value = "" if isinstance(value, list | dict) or value is None else str(value)
     if f.type == "freetext":
-        body = f'<div class="mauticform-freetext" id="{fid}">{e(f.properties.get("text") or f.label)}</div>'
+        body = f'<div class="mauticform-freetext" id="{control_id}">{e(f.properties.get("text") or f.label)}</div>'
         label = ""
     elif f.type == "freehtml":
-        body = f'<div class="mauticform-freehtml" id="{fid}">{sanitize_html(str(f.properties.get("text") or ""))}</div>'
+        body = f'<div class="mauticform-freehtml" id="{control_id}">{sanitize_html(str(f.properties.get("text") or ""))}</div>'
     elif f.type == "button":
-        body = f'<button type="submit" name="{name}" id="{fid}" class="mauticform-button btn btn-default">{e(f.label)}</button>'
+        body = f'<button type="submit" name="{name}" id="{control_id}" class="mauticform-button btn btn-default">{e(f.label)}</button>'
         label = ""
     elif f.type == "textarea":
         body = f"<textarea {common}>{e(text_value)}</textarea>"

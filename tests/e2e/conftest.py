@@ -246,6 +246,7 @@ def base_url(app_server) -> str:
 def page(browser: WatchedBrowser, base_url) -> Page:
     """A fresh browser context, not signed in."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)  # the Copy buttons are tested
     pg = context.new_page()
     yield pg
     context.close()
@@ -293,3 +294,27 @@ def other_site(page_for: Callable[[str], str | None]) -> Iterator[str]:
         yield f"http://localhost:{port}"
     finally:
         server.shutdown()
+
+
+# The WCAG contrast ratio of an element's text against what is behind it: the first ancestor (itself included)
+# with a background, translucent backgrounds blended over the ones below them.
+_CONTRAST_JS = """e => {
+  const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const layers = [];
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+    const c = rgba(getComputedStyle(n).backgroundColor);
+    if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let bg = [255, 255, 255];
+  for (const [r, g, b, a] of layers.reverse()) bg = [r * a + bg[0] * (1 - a), g * a + bg[1] * (1 - a), b * a + bg[2] * (1 - a)];
+  const fg = rgba(getComputedStyle(e).color);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}"""
+
+
+def contrast(locator) -> float:
+    """How well ``locator``'s text reads on its background (WCAG: 4.5 for body text)."""
+    return float(locator.evaluate(_CONTRAST_JS))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import TRACKING_SNIPPET, other_site
+from tests.e2e.conftest import TRACKING_SNIPPET, contrast, other_site
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,14 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     marketer.get_by_label("Name", exact=True).fill("Trial signup")
     # A text field, renamed and mapped to the contact's first name; hidden once the contact's name is known.
     marketer.get_by_label("Add a field").select_option(label="Text")
-    marketer.get_by_label("Label", exact=True).fill("First name")
+    # The new field's editor comes into view with its label ready to be typed over; its alias follows the label.
+    expect(marketer.get_by_label("Label", exact=True)).to_be_focused()
+    expect(marketer.get_by_label("Label", exact=True)).to_be_in_viewport()
+    marketer.keyboard.type("First name")
+    expect(marketer.get_by_label("Field alias")).to_have_value("first_name")
+    selected = marketer.get_by_role("button", name="Edit field First name")
+    expect(selected).to_have_attribute("aria-pressed", "true")
+    assert contrast(selected.get_by_text("text", exact=True)) >= 4.5, "the selected field's kind reads on its blue"
     marketer.get_by_label("Field alias").fill("firstname")
     marketer.get_by_label("Fills the contact or company field").select_option(label="Contact: First Name")
     marketer.get_by_label("Show even when the contact's value is known").click()
@@ -58,6 +65,7 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     # The new field's label arrives from the server: typing before it does ended as "TextCompany" on a busy machine.
     expect(marketer.get_by_label("Label", exact=True)).to_have_value("Text")
     marketer.get_by_label("Label", exact=True).fill("Company")
+    expect(marketer.get_by_label("Field alias")).to_have_value("company")
     fields = marketer.get_by_role("list", name="Form fields").get_by_role("listitem")
     expect(fields).to_have_count(4)  # with the e-mail and the submit button a new form starts with
     fields.filter(has_text="Company").drag_to(fields.filter(has_text="First name"))
@@ -70,7 +78,11 @@ def test_build_embed_submit_live_profile_and_refuse_redirect(signed_in: Page, ba
     marketer.get_by_role("button", name="Save form").click()
     expect(marketer).to_have_url(re.compile(r"/forms/\d+$"))
     form_id = int(marketer.url.rstrip("/").split("/")[-1])
-    expect(marketer.get_by_label("Embed code")).to_contain_text(f"/form/generate.js?id={form_id}")
+    expect(marketer.get_by_label("Embed code", exact=True)).to_contain_text(f"/form/generate.js?id={form_id}")
+    expect(marketer.get_by_label("Iframe", exact=True)).to_contain_text(f'<iframe src="{base_url}/form/{form_id}"')
+    expect(marketer.get_by_label("Manual HTML", exact=True)).to_contain_text(f'action="{base_url}/form/submit?formId={form_id}"')
+    marketer.get_by_role("button", name="Copy manual html").click()
+    assert 'name="mauticform[company]"' in marketer.evaluate("navigator.clipboard.readText()")
 
     marketer.get_by_role("link", name="Results").click()
     expect(marketer.get_by_role("heading", name="Results: Trial signup")).to_be_visible()

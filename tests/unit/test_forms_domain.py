@@ -61,3 +61,10 @@ def test_a_repost_url_must_be_web_and_one_the_server_sends_to():
         with pytest.raises(rules.FormError) as refused:
             rules.check_actions([{"type": "form.repost", "properties": {"post_url": url}}], url_refusal=refusal)
         assert refused.value.errors == {"actions.0.post_url": message}
+
+
+def test_a_new_fields_alias_follows_its_label_until_chosen_by_hand():
+    assert rules.alias_after_relabel(alias="text", old_label="Text", new_label="First name", taken=["email"]) == "first_name"
+    assert rules.alias_after_relabel(alias="text2", old_label="Text", new_label="Company", taken=["text"]) == "company"
+    assert rules.alias_after_relabel(alias="first_name", old_label="First name", new_label="E-mail", taken=["e_mail"]) == "e_mail2"
+    assert rules.alias_after_relabel(alias="fname", old_label="First name", new_label="Given name", taken=[]) == "fname"

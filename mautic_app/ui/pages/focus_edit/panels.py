@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mautic_app.ui.components.widgets import code_to_copy
 from mautic_app.ui.pages.focus_edit.data import STATS_DAYS
 from mautic_app.ui.pages.focus_edit.state import FocusEditState
 
@@ -38,6 +39,5 @@ def embed_panel() -> rx.Component:
         "Embed on a site", "focus-embed-heading",
         rx.text("Paste this where the item should show, or list the pages in “Show on pages” for the tracking script "
                 "to load it.", size="2"),
-        rx.text_area(value=FocusEditState.embed_code, read_only=True, aria_label="Embed code", rows="2", width="100%",
-                     font_family="monospace"),
+        code_to_copy("Embed code", FocusEditState.embed_code),
     )

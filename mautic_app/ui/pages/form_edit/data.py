@@ -35,6 +35,15 @@ def blank_field(kind: str, taken: list[str]) -> dict[str, str]:
     return row
 
 
+def change_field(row: dict[str, str], key: str, value: str, taken: list[str]) -> dict[str, str]:
+    """``row`` with ``key`` set; a field not saved yet takes a new alias with a new label (a saved one keeps its
+    alias: sites and results already use it)."""
+    changed = row | {key: value}
+    if key == "label" and not row.get("id"):
+        changed["alias"] = rules.alias_after_relabel(alias=row["alias"], old_label=row["label"], new_label=value, taken=taken)
+    return changed
+
+
 def new_form_fields() -> list[dict[str, str]]:
     """A new form starts with a required e-mail field and its submit button."""
     return [blank_field("email", []) | {"label": "E-mail", "alias": "email", "mapped": "contact:email", "is_required": "1"},
@@ -121,7 +130,8 @@ def choices() -> dict[str, Any]:
     }
 
 
-def read(form_id: int) -> dict[str, Any] | None:
+def read(form_id: int, origin: str) -> dict[str, Any] | None:
+    """The saved form as the editor holds it, and its manual HTML (made with the server's ``origin``)."""
     with session_scope() as session:
         form = forms.get_form(session=session, form_id=form_id)
         if form is None:
@@ -141,7 +151,8 @@ def read(form_id: int) -> dict[str, Any] | None:
                 if k in row:
                     row[k] = ", ".join(str(x) for x in v) if isinstance(v, list) else str(v)
             action_rows.append(row)
-        return {"settings": settings, "fields": [field_to_row(f) for f in fields], "actions": action_rows}
+        manual = rules.manual_html(form_id=form.id, alias=form.alias, name=form.name, fields=fields, base=origin)
+        return {"settings": settings, "fields": [field_to_row(f) for f in fields], "actions": action_rows, "manual": manual}
 
 
 def save(form_id: int | None, settings: dict[str, str], rows: list[dict[str, str]], actions: list[dict[str, str]],

@@ -100,7 +100,10 @@ def field_row(row: rx.Var, index: rx.Var) -> rx.Component:
     name = row["label"].to(str)
     return drag_item(rx.hstack(
         rx.icon("grip-vertical", size=16, color=rx.color("gray", 9), aria_hidden="true", style={"cursor": "grab"}),
-        rx.button(rx.text(row["label"], weight="medium"), rx.badge(row["type"], variant="soft"),
+        rx.button(rx.text(row["label"], weight="medium"),
+                  # on the selected row's solid blue a soft badge is blue on blue: a light one reads there
+                  rx.badge(row["type"], variant=rx.cond(S.selected == index, "surface", "soft"),
+                           high_contrast=S.selected == index),
                   rx.cond(row["is_required"] == "1", rx.text("*", color=rx.color("red", 11))),
                   variant=rx.cond(S.selected == index, "solid", "soft"), on_click=S.select_form_field(index),
                   aria_label="Edit field " + name, aria_pressed=rx.cond(S.selected == index, "true", "false"), flex="1",

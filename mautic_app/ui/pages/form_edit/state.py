@@ -12,6 +12,10 @@ from mautic_app.ui.pages.form_edit import data
 from mautic_app.ui.pages.form_edit.data import ACTION_KEYS, FIELD_KEYS, SETTINGS
 from mautic_app.ui.session import SessionState
 
+# The selected field's editor comes into view with its label chosen, ready to be typed over (after the render).
+EDIT_LABEL = rx.call_script("setTimeout(() => { const e = document.getElementById('field-label');"
+                            " if (e) { e.scrollIntoView({block: 'center'}); e.focus({preventScroll: true}); e.select(); } }, 60)")
+
 
 def _as_text(value: str | bool) -> str:
     """A control's value as the rows hold it: a checkbox's as "1" or ""."""
@@ -27,6 +31,8 @@ class FormEditState(RecordPage, rx.State):
     dragging: int = -1  # the field being dragged, while a drag lasts
     errors: dict[str, str] = {}
     preview_html: str = ""
+    manual_html: str = ""  # the saved form's, as Embed offers it
+    saved_name: str = ""
     mapping: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
     email_choices: list[dict[str, str]] = []
@@ -59,9 +65,11 @@ class FormEditState(RecordPage, rx.State):
 
     @rx.var
     def embed_code(self) -> str:
-        if not self.form_id:
-            return "Save the form to get its embed code."
         return f'<script type="text/javascript" src="{self.origin}/form/generate.js?id={self.form_id}"></script>'
+
+    @rx.var
+    def iframe_code(self) -> str:
+        return rules.iframe_code(src=f"{self.origin}{routes.form_public(self.form_id)}", title=self.saved_name)
 
     @rx.var
     def parent_choices(self) -> list[dict[str, str]]:
@@ -84,12 +92,13 @@ class FormEditState(RecordPage, rx.State):
             self.form_id, self.settings, self.actions = 0, dict(SETTINGS), []
             self.fields = data.new_form_fields()
         else:
-            saved = await rx.run_in_thread(lambda: data.read(form_id))
+            saved = await rx.run_in_thread(lambda: data.read(form_id, self.origin))
             if saved is None:
                 self.missing = True
                 self._loaded_here()
                 return
             self.form_id, self.settings, self.fields, self.actions = form_id, saved["settings"], saved["fields"], saved["actions"]
+            self.manual_html, self.saved_name = saved["manual"], saved["settings"]["name"]
         self._refresh()
         self._loaded_here()
 
@@ -108,17 +117,21 @@ class FormEditState(RecordPage, rx.State):
         self.fields = self.fields[:at] + [data.blank_field(kind, [f["alias"] for f in self.fields])] + self.fields[at:]
         self.selected = at
         self._refresh()
+        return EDIT_LABEL
 
     @rx.event
     def select_form_field(self, index: int):
         self.selected = index if self.selected != index else -1
+        if self.selected >= 0:
+            return EDIT_LABEL
 
     @rx.event
     def set_form_field(self, key: str, value: str | bool):
         if not 0 <= self.selected < len(self.fields) or key not in FIELD_KEYS or key == "id":
             return
         rows = list(self.fields)
-        rows[self.selected] = rows[self.selected] | {key: _as_text(value)}
+        rows[self.selected] = data.change_field(rows[self.selected], key, _as_text(value),
+                                                [f["alias"] for i, f in enumerate(rows) if i != self.selected])
         self.fields = rows
         self._refresh()
 
@@ -201,3 +214,11 @@ class FormEditState(RecordPage, rx.State):
         yield rx.toast.success("Form saved.")
         if not self.form_id:
             yield rx.redirect(routes.form(new_id))
+            return
+        # The saved rows (new fields now have ids, so their aliases stay put) and the embed code made from them.
+        here = self.form_id
+        saved = await rx.run_in_thread(lambda: data.read(here, self.origin))
+        if saved is not None:
+            self.fields, self.actions = saved["fields"], saved["actions"]
+            self.manual_html, self.saved_name = saved["manual"], saved["settings"]["name"]
+            self._refresh()

@@ -7,7 +7,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.domain import forms as rules
-from mautic_app.ui.components.widgets import labelled, native_select, option_list
+from mautic_app.ui.components.widgets import code_to_copy, labelled, native_select, option_list
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.form_edit.actions import actions_card
 from mautic_app.ui.pages.form_edit.fields import check, field_editor, field_row
@@ -75,10 +75,18 @@ def _preview_and_embed() -> rx.Component:
         _card("Preview", rx.box(rx.html(S.preview_html), role="region", aria_label="Form preview", width="100%")),
         _card(
             "Embed",
-            rx.text("Paste this where the form should appear on any site:", size="2"),
-            rx.el.pre(rx.el.code(S.embed_code), aria_label="Embed code",
-                      style={"white_space": "pre-wrap", "word_break": "break-all", "font_size": "0.8rem"}),
-            rx.cond(S.form_id > 0, rx.link("Open the form's own page", href=routes.form_public(S.form_id), is_external=True)),
+            rx.cond(
+                S.form_id > 0,
+                rx.vstack(
+                    code_to_copy("Embed code", S.embed_code, "Paste it where the form should appear on any site: it keeps "
+                                                             "progressive profiling, auto-fill and conditional fields."),
+                    code_to_copy("Iframe", S.iframe_code, "For a site that takes no scripts: the form's own page, framed."),
+                    code_to_copy("Manual HTML", S.manual_html, "The saved form's HTML to restyle by hand; it posts to this "
+                                                               "server without JavaScript. Copy it again after changing fields."),
+                    rx.link("Open the form's own page", href=routes.form_public(S.form_id), is_external=True),
+                    spacing="3", width="100%"),
+                rx.text("Save the form to get the code to embed it.", size="2"),
+            ),
         ),
         spacing="3", width="100%", position="sticky", top="1rem",
     )
