@@ -9,6 +9,7 @@ import reflex as rx
 from mautic_app.ui.browser_errors import log_browser_error
 from mautic_app.ui.guard import SignInGuard, UploadsNeedASession
 from mautic_app.ui.pages import (  # noqa: F401  (pages register themselves)
+    account,
     campaign_builder,
     campaign_stats,
     campaigns,
@@ -70,7 +71,7 @@ app = MauticApp(
     api_transformer=[build_public_app(), UploadsNeedASession],
     frontend_exception_handler=log_browser_error,
     theme=None,
-    head_components=[],
+    head_components=[rx.script(src="/shell.js")],
     stylesheets=["/shell.css"],
 )
 # Before every event handler: the session (and the admin flag for admin pages) is checked on the server.

@@ -146,6 +146,19 @@ _COUNTRY_LOOKUP = {c.lower(): c for c in COUNTRIES} | {
     c.alpha_2.lower(): c.name for c in pycountry.countries
 } | {c.alpha_3.lower(): c.name for c in pycountry.countries}
 TIMEZONES: frozenset[str] = frozenset(available_timezones())
+SORTED_TIMEZONES: tuple[str, ...] = tuple(sorted(TIMEZONES))
+# The locales offered (any ll_CC is accepted).
+LOCALES: tuple[str, ...] = (
+    "ar_SA", "cs_CZ", "da_DK", "de_AT", "de_CH", "de_DE", "el_GR", "en_AU", "en_CA", "en_GB", "en_IE", "en_IN",
+    "en_NZ", "en_US", "en_ZA", "es_AR", "es_ES", "es_MX", "fi_FI", "fr_BE", "fr_CA", "fr_CH", "fr_FR", "he_IL",
+    "hi_IN", "hu_HU", "id_ID", "it_IT", "ja_JP", "ko_KR", "nb_NO", "nl_BE", "nl_NL", "pl_PL", "pt_BR", "pt_PT",
+    "ro_RO", "ru_RU", "sk_SK", "sv_SE", "th_TH", "tr_TR", "uk_UA", "vi_VN", "zh_CN", "zh_TW",
+)
+
+
+def listed_values(type_: str) -> tuple[str, ...]:
+    """The values a field of a listed kind (country, time zone, locale) is picked from; () for other kinds."""
+    return {"country": COUNTRIES, "timezone": SORTED_TIMEZONES, "locale": LOCALES}.get(type_, ())
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 _OTHER_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*:(?!\d)", re.I)  # javascript:, data:, but not host:port
 _TEL_RE = re.compile(r"^[0-9+()./\-\s x]{3,40}$")

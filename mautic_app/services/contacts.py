@@ -266,7 +266,7 @@ def _contains(column: sa.ColumnElement[Any] | Mapped[Any], value: str) -> sa.Col
 def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | None) -> sa.ColumnElement[bool]:
     v = term.value
     if term.command is None:
-        return sa.or_(*(_contains(t.c[a], v) for a in ("firstname", "lastname", "email", "company")))
+        return sa.or_(*(_contains(t.c[a], v) for a in search_syntax.FREE_TEXT_FIELDS if a in t.c))
     if term.command == "email":
         return _prefix(t.c.email, v)
     if term.command == "name":
@@ -296,6 +296,9 @@ def _term_condition(t: sa.TableClause, term: search_syntax.Term, user_id: int | 
                                  col(SegmentContact.segment_id) == sa.select(col(Segment.id)).where(col(Segment.alias) == v.lower()).scalar_subquery())
     if term.command == "ids":
         return t.c.id.in_([int(i) for i in v.split(",")][:1000])
+    if term.command == "import_id":  # created or updated by that import: its timeline line says so
+        return t.c.id.in_(sa.select(col(ContactEvent.contact_id)).where(
+            col(ContactEvent.event_type) == "imported", col(ContactEvent.details)["import_id"].as_integer() == int(v)))
     if term.command == "is":
         if v == "anonymous":
             return t.c.is_identified == sa.false()
@@ -464,6 +467,11 @@ def delete(*, session: Session, contact_ids: list[int]) -> int:
     n = rows_changed(session.execute(sa.delete(Contact).where(col(Contact.id).in_(ids))))
     _touch(session, ids, "deleted")
     return n
+
+
+def tag_names(*, session: Session, limit: int = 1000) -> list[str]:
+    """Tags in use, in order: what tag boxes suggest and the segment builder's tag filter offers."""
+    return list(session.execute(sa.select(col(Tag.tag)).order_by(col(Tag.tag)).limit(limit)).scalars().all())
 
 
 def tag_ids(*, session: Session, names: list[str]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from mautic_app import changefeed, db
 from mautic_app.domain import segments as rules
+from mautic_app.domain.fields import FieldSpec, listed_values
 from mautic_app.models import (
     CompanyContact,
     Contact,
@@ -82,6 +83,12 @@ _DNC = (("dnc_bounced", "Bounced (e-mail)", "email", 2), ("dnc_unsubscribed", "U
 _YES_NO = (("1", "Yes"), ("0", "No"))
 
 
+def _options(spec: FieldSpec) -> tuple[tuple[str, str], ...]:
+    """A field's values to pick from: its own list, or every country, time zone or locale."""
+    listed = [o for o in (spec.properties.get("list") or []) if isinstance(o, str)] or listed_values(spec.type)
+    return tuple((o, o) for o in listed)
+
+
 def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
     """Every field a filter may use, keyed as Mautic keys them; option lists come from the data."""
     out: dict[str, rules.FilterField] = {}
@@ -90,7 +97,7 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
         out[f.key] = f
 
     for spec in field_service.specs(session=session, obj="contact"):
-        options = tuple((o, o) for o in (spec.properties.get("list") or []) if isinstance(o, str))
+        options = _options(spec)
         add(rules.FilterField(spec.alias, spec.label, "Contact", spec.type, "contact", options=options))
     for key, label, type_ in _SYSTEM_FIELDS:
         add(rules.FilterField(key, label, "Contact", type_, "contact"))
@@ -98,13 +105,13 @@ def filter_fields(*, session: Session) -> dict[str, rules.FilterField]:
                           options=tuple((str(u["id"]), u["name"]) for u in contacts.owners(session=session))))
     add(rules.FilterField("stage", "Stage", "Contact", "id", "contact", column="stage_id",
                           options=tuple((str(st.id), st.name) for st in stages.list_stages(session=session))))
-    tags = session.execute(sa.select(col(Tag.tag)).order_by(col(Tag.tag)).limit(1000)).scalars().all()
+    tags = contacts.tag_names(session=session)
     add(rules.FilterField("tags", "Tags", "Contact", "tags", "tags", options=tuple((t, t) for t in tags)))
     add(rules.FilterField("lead_email_domain", "E-mail domain", "Contact", "text", "email_domain"))
     segs = session.execute(sa.select(col(Segment.id), col(Segment.name)).order_by(col(Segment.name))).all()
     add(rules.FilterField("leadlist", "Segment membership", "Segments", "segments", "segments", options=tuple((str(i), n) for i, n in segs)))
     for spec in field_service.specs(session=session, obj="company"):
-        options = tuple((o, o) for o in (spec.properties.get("list") or []) if isinstance(o, str))
+        options = _options(spec)
         add(rules.FilterField(spec.alias, spec.label, "Company", spec.type, "company", options=options, object="company"))
     for key, label, column in _DEVICE_FIELDS:
         add(rules.FilterField(key, label, "Devices", "text", "related", column=column, object="behaviors", extra={"table": "devices"}))

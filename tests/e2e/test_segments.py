@@ -35,6 +35,7 @@ def change_city(app_server: dict, contact_id: int, city: str) -> None:
 
 def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(signed_in: Page, base_url, app_server):
     page = signed_in
+    page.set_viewport_size({"width": 1400, "height": 900})
     town = f"Town{uuid.uuid4().hex[:6]}"
     _ada, _bea, cy, outsider = make_contacts(app_server, [
         {"email": f"a.{town}@example.com", "firstname": "Ada", "city": town, "points": 10},
@@ -52,10 +53,15 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     page.get_by_role("button", name="Add filter").click()
     filter1 = page.get_by_role("group", name="Filter 1")
     filter1.get_by_label("Find a field for filter 1").fill("cit")
+    expect(filter1.get_by_label("Field of filter 1").locator("option", has_text="Country")).to_have_count(0)  # the search took
     filter1.get_by_label("Field of filter 1").select_option(label="City")
     filter1.get_by_label("Operator of filter 1").select_option(label="equals")
     filter1.get_by_label("Value of filter 1").fill(town)
-    expect(count).to_have_text("3 contacts match")
+    expect(count).to_have_text("3 contacts match now")
+    expect(filter1.get_by_label("Find a field for filter 1")).to_have_value("")  # its work is done once a field is chosen
+    operator_box = filter1.get_by_label("Operator of filter 1").bounding_box()
+    value_box = filter1.get_by_label("Value of filter 1").bounding_box()
+    assert operator_box and value_box and abs(operator_box["y"] - value_box["y"]) < 4, "the value sits on the filter's line"
     expect(page.get_by_role("list", name="Matching contacts")).to_contain_text("Ada")
 
     page.get_by_role("button", name="Add filter").click()
@@ -65,7 +71,7 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     expect(filter2.get_by_label("Operator of filter 2").locator("option", has_text="greater than or equal")).to_have_count(1)
     filter2.get_by_label("Operator of filter 2").select_option(label="greater than or equal")
     filter2.get_by_label("Value of filter 2").fill("20")
-    expect(count).to_have_text("2 contacts match")
+    expect(count).to_have_text("2 contacts match now")
 
     # A bad regular expression is a clear error, not a failure.
     filter2.get_by_label("Operator of filter 2").select_option(label="regexp")
@@ -76,7 +82,7 @@ def test_build_a_segment_watch_the_count_and_see_members_join_and_leave_live(sig
     expect(page.get_by_role("alert").filter(has_text="Backreferences")).to_be_visible()
     filter2.get_by_label("Operator of filter 2").select_option(label="greater than or equal")
     filter2.get_by_label("Value of filter 2").fill("20")
-    expect(count).to_have_text("2 contacts match")
+    expect(count).to_have_text("2 contacts match now")
 
     page.get_by_role("button", name="Save segment").click()
     expect(page).to_have_url(re.compile(r"/segments/\d+$"))
@@ -172,3 +178,29 @@ def test_a_contact_changed_a_second_after_a_segment_is_saved_joins_it(signed_in:
     page.goto(f"{base_url}/segments/{segment_id}")
     expect(page.get_by_role("status").filter(has_text=re.compile(r"^1 member$"))).to_be_visible(timeout=15_000)
     expect(page.get_by_role("table", name="Members")).to_contain_text("Lou")
+
+
+def test_countries_and_time_zones_are_picked_not_typed(signed_in: Page, base_url):
+    page = signed_in
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(base_url + "/segments/new")
+    expect(page.get_by_role("heading", name="New segment")).to_be_visible()
+    page.get_by_role("button", name="Add filter").click()
+    row = page.get_by_role("group", name="Filter 1")
+    row.get_by_label("Field of filter 1").select_option(label="Country")
+    row.get_by_label("Operator of filter 1").select_option(label="equals")
+    value = row.get_by_label("Value of filter 1")
+    expect(value.locator("option", has_text="France")).to_have_count(1)
+    value.select_option(label="France")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"match"))).to_contain_text("match now")
+    # Many of them: typed with | between, each suggested from the list as it is typed.
+    row.get_by_label("Operator of filter 1").select_option(label="including")
+    typed = row.get_by_label("Value of filter 1")
+    typed.fill("France|Germ")
+    typed.press("y")
+    typed.press("Backspace")
+    suggested = page.evaluate("[...document.getElementById(document.activeElement.getAttribute('list')).options].map(o => o.value)")
+    assert "France|Germany" in suggested and not any("France|France" in s for s in suggested)
+    row.get_by_label("Field of filter 1").select_option(label="Preferred Timezone")
+    row.get_by_label("Operator of filter 1").select_option(label="equals")
+    expect(row.get_by_label("Value of filter 1").locator("option", has_text="Europe/Paris")).to_have_count(1)

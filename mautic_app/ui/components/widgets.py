@@ -228,5 +228,50 @@ def switch_field(id_prefix: str, name: str, label: str, checked: rx.Var) -> rx.C
 
 
 def when_input(value: Any) -> str:
-    """A stored UTC datetime as a ``datetime-local`` input wants it."""
-    return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+    """A stored UTC datetime as a :data:`WHEN_TEXT` input shows it."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# A date and time typed in one box: one Tab stop, where Chromium's ``datetime-local`` takes one per part (day,
+# month, year, hours, minutes, AM/PM, picker). Every server parser takes a space or a "T" between the two.
+WHEN_TEXT: dict[str, Any] = {
+    "placeholder": "YYYY-MM-DD HH:MM", "auto_complete": "off", "spell_check": False,
+    "pattern": r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?",
+    "title": "A date and time such as 2026-12-31 09:00 (the time may be left out)",
+}
+
+
+def code_to_copy(label: str, code: rx.Var | str, hint: str | rx.Component = "") -> rx.Component:
+    """Code for a marketer's site: shown in full, selectable, with a "Copy <label>" button beside its name.
+
+    The copy happens in the browser (no round trip), so it works however slow the server is.
+    """
+    return rx.vstack(
+        rx.hstack(
+            rx.text(label, size="2", weight="bold"),
+            rx.spacer(),
+            rx.button(rx.icon("copy", size=14), "Copy", size="1", variant="soft", aria_label=f"Copy {label.lower()}",
+                      on_click=[rx.set_clipboard(code), rx.toast.info(f"{label} copied.")]),
+            align="center", width="100%",
+        ),
+        rx.text(hint, size="1", color=rx.color("gray", 11)) if isinstance(hint, str) and hint else hint or rx.fragment(),
+        rx.el.pre(
+            rx.el.code(code),
+            aria_label=label,
+            style={"background": rx.color("gray", 3), "color": rx.color("gray", 12), "padding": "0.6rem 0.75rem",
+                   "border_radius": "var(--radius-3)", "white_space": "pre-wrap", "word_break": "break-all",
+                   "font_size": "0.8rem", "width": "100%", "max_height": "12rem", "overflow_y": "auto", "margin": "0"},
+        ),
+        spacing="1", width="100%",
+    )
+
+
+def tag_input(known: rx.Var, **props: Any) -> rx.Component:
+    """A comma-separated tags box that suggests ``known`` tags as one types, after the tags already typed."""
+    return rx.input(custom_attrs=suggestions(known, ","), auto_complete="off", **props)
+
+
+def suggestions(known: rx.Var, separator: str) -> dict[str, Any]:
+    """The attributes with which ``assets/shell.js`` fills a box's suggestion list from ``known`` values, for the
+    value being typed after the last ``separator``."""
+    return {"data-suggest": known.to_string(), "data-separator": separator}

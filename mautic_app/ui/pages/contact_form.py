@@ -13,7 +13,7 @@ from mautic_app.services import fields as field_service
 from mautic_app.ui.components.contact_data import display_name, parse_id, split_tags
 from mautic_app.ui.components.field_input import NOT_EDITABLE
 from mautic_app.ui.components.record_form import RecordForm, form_fields, record_form_page, side_card
-from mautic_app.ui.components.widgets import labelled, native_select, option_list
+from mautic_app.ui.components.widgets import labelled, native_select, option_list, tag_input
 from mautic_app.ui.layout import template
 
 
@@ -34,6 +34,7 @@ def _load(contact_id: int | None) -> dict[str, Any] | None:
             "name": display_name(row) if row else "",
             "owners": contacts.owner_options(session=session),
             "stages": contacts.stage_options(session=session),
+            "known_tags": contacts.tag_names(session=session),
         }
 
 
@@ -71,6 +72,7 @@ class ContactFormState(RecordForm, rx.State):
 
     stage_id: str = ""
     tags: str = ""
+    known_tags: list[str] = []
     stages: list[dict[str, str]] = []
 
     def _href(self, record_id: int) -> str:
@@ -102,7 +104,7 @@ def _side_card() -> rx.Component:
         ),
         labelled(
             "Tags",
-            rx.input(id="contact-tags", name="tags", default_value=S.tags, placeholder="newsletter, vip",
+            tag_input(S.known_tags, id="contact-tags", name="tags", default_value=S.tags, placeholder="newsletter, vip",
                      width="100%", aria_describedby="contact-tags-hint"),
             "contact-tags",
             error=S.errors["tags"],

@@ -122,6 +122,11 @@ def load_contact(cid: int) -> dict[str, Any]:
         }
 
 
+def load_tag_names() -> list[str]:
+    with session_scope() as session:
+        return contacts.tag_names(session=session)
+
+
 def load_timeline(cid: int, event_type: str, before: str | None, limit: int) -> tuple[list[dict[str, str]], bool]:
     with session_scope() as session:
         events = timeline.events(session=session, contact_id=cid, limit=limit + 1, before=before,

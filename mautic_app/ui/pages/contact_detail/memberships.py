@@ -6,7 +6,7 @@ import reflex as rx
 
 from mautic_app import routes
 from mautic_app.ui.components.detail_parts import item_list, muted, one_line_form
-from mautic_app.ui.components.widgets import native_select, option_list, section
+from mautic_app.ui.components.widgets import native_select, option_list, section, tag_input
 from mautic_app.ui.pages.contact_detail.state import ContactDetailState
 
 S = ContactDetailState
@@ -41,7 +41,8 @@ def tags_card() -> rx.Component:
             ),
             muted("No tags."),
         ),
-        one_line_form(rx.input(id="new-tags", name="tags", placeholder="Add tags (comma separated)", aria_label="Add tags", width="100%"),
+        one_line_form(tag_input(S.known_tags, id="new-tags", name="tags", placeholder="Add tags (comma separated)", aria_label="Add tags",
+                                width="100%"),
                       "Add", S.add_tags, reset_on_submit=True),
         rx.cond(S.tag_error != "", rx.text(S.tag_error, color=rx.color("red", 11), size="1", role="alert")),
         heading_id="tags-heading",

@@ -24,6 +24,7 @@ from mautic_app.ui.pages.contact_detail.data import (
     companies_matching,
     contacts_matching,
     load_contact,
+    load_tag_names,
     load_timeline,
     load_visits,
     write,
@@ -60,6 +61,7 @@ class ContactDetailState(RecordPage, rx.State):
     stages: list[dict[str, str]] = []
     tags: list[str] = []
     tag_error: str = ""
+    known_tags: list[str] = []  # what the tag box suggests
     segments: list[dict[str, str]] = []
     campaigns: list[dict[str, str]] = []
     segment_choices: list[dict[str, str]] = []
@@ -173,6 +175,7 @@ class ContactDetailState(RecordPage, rx.State):
             return
         await self._reload_events(keep=False)
         await self._reload_visits()
+        self.known_tags = await rx.run_in_thread(load_tag_names)
         self.loaded = True
         self._loaded_here()
         return ContactDetailState.follow_changes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.components.widgets import labelled, native_select, option_list
+from mautic_app.ui.components.widgets import labelled, native_select, option_list, tag_input
 from mautic_app.ui.pages.contacts.state import ContactsState
 
 S = ContactsState
@@ -54,7 +54,7 @@ def bulk_dialog() -> rx.Component:
                         ("segment_add", "segment_remove", labelled(
                             "Segment", native_select(*option_list(S.segments, blank="Choose a segment"), id="bulk-segment",
                                                      name="segment_id"), "bulk-segment")),
-                        labelled("Tags", rx.input(id="bulk-tags", name="tags", placeholder="vip, webinar", auto_focus=True,
+                        labelled("Tags", tag_input(S.known_tags, id="bulk-tags", name="tags", placeholder="vip, webinar", auto_focus=True,
                                                   width="100%"), "bulk-tags", hint="Separate tags with commas."),
                     ),
                     rx.cond(S.bulk_error != "",

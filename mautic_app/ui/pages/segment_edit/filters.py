@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, native_select
+from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, native_select, suggestions
 from mautic_app.ui.pages.segment_edit.state import SegmentEditState
 
 MAX_CHECKBOXES = 30  # more options than this: type the values, separated by |
@@ -23,15 +23,15 @@ def _field_picker(row: rx.Var, index: rx.Var) -> rx.Component:
 
     return rx.hstack(
         rx.input(placeholder="Find a field", value=row["find"], on_change=lambda v: S.set_find(index, v), width="9rem",
-                 aria_label="Find a field for filter " + (index + 1).to_string()),
+                 flex_shrink="0", aria_label="Find a field for filter " + (index + 1).to_string()),
         native_select(
             rx.el.option("Choose a field", value="", disabled=True),
             rx.foreach(S.groups, lambda g: rx.el.optgroup(rx.foreach(g["fields"].to(list[dict[str, str]]), option),
                                                             label=g["category"])),
-            value=row["field"], on_change=lambda v: S.set_field(index, v), width="14rem",
+            value=row["field"], on_change=lambda v: S.set_field(index, v), width="100%",
             aria_label="Field of filter " + (index + 1).to_string(),
         ),
-        spacing="2", align="center",
+        spacing="2", align="center", width="100%",
     )
 
 
@@ -70,8 +70,10 @@ def _value_input(row: rx.Var, index: rx.Var) -> rx.Component:
     chosen = ("|" + row["value"].to(str) + "|")
     is_date = (kind == "date") | (kind == "datetime")
     text_input = rx.debounce_input(
-        rx.input(value=row["value"], on_change=lambda v: S.set_value(index, v), aria_label=name, width="14rem",
-                 list=rx.cond(is_date, DATES_LIST, ""),
+        rx.input(value=row["value"], on_change=lambda v: S.set_value(index, v), aria_label=name, width="100%",
+                 list=rx.cond(is_date, DATES_LIST, ""), auto_complete="off",
+                 # a long list (countries, time zones...) is typed, | between values, with its values suggested
+                 custom_attrs=suggestions(rx.cond(has_options, S.field_values[row["field"].to(str)], rx.Var.create([])), "|"),
                  placeholder=rx.cond(op.contains("in"), "Values separated by |",
                                      rx.cond(is_date, "today, -7 days, 2026-01-31…", "Value"))),
         debounce_timeout=350,
@@ -97,7 +99,7 @@ def _value_input(row: rx.Var, index: rx.Var) -> rx.Component:
                     rx.cond(
                         has_options & ((op == "=") | (op == "!=")),
                         _choose(rx.foreach(options, lambda o: rx.el.option(o["label"], value=o["value"])), row=row, index=index,
-                                name=name, width="14rem"),
+                                name=name, width="100%"),
                         text_input,
                     ),
                 ),
@@ -119,14 +121,20 @@ def filter_row(row: rx.Var, index: rx.Var) -> rx.Component:
                 native_select(rx.el.option("and", value="and"), rx.el.option("or", value="or"), value=row["glue"],
                               on_change=lambda v: S.set_glue(index, v), width="5rem", aria_label="Glue of filter " + number),
             ),
-            rx.flex(
+            # Two lines by design: the field; then how it compares and to what. One line wrapped the value box
+            # wherever the page's width fell.
+            rx.hstack(
                 _field_picker(row, index),
-                native_select(rx.foreach(ops, lambda o: rx.el.option(o["label"], value=o["value"])), value=row["operator"],
-                              on_change=lambda v: S.set_operator(index, v), width="11rem", aria_label="Operator of filter " + number),
-                _value_input(row, index),
                 rx.icon_button(rx.icon("x", size=14), size="1", variant="soft", color_scheme="gray",
                                aria_label="Remove filter " + number, on_click=S.remove_filter(index)),
-                wrap="wrap", gap="2", align="center",
+                align="center", spacing="2", width="100%",
+            ),
+            rx.hstack(
+                native_select(rx.foreach(ops, lambda o: rx.el.option(o["label"], value=o["value"])), value=row["operator"],
+                              on_change=lambda v: S.set_operator(index, v), width="11rem", flex_shrink="0",
+                              aria_label="Operator of filter " + number),
+                rx.box(_value_input(row, index), flex="1", min_width="0"),
+                align="center", spacing="2", width="100%",
             ),
             help_text,
             spacing="1",

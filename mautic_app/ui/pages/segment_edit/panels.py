@@ -29,6 +29,7 @@ def count_panel() -> rx.Component:
         S.count_label,
         rx.cond(S.counting, rx.spinner(size="1")),
         body=[
+            rx.text("Who the filters find at this moment, saved or not.", size="1", color=rx.color("gray", 10)),
             rx.cond(S.count_error != "", rx.callout(S.count_error, color_scheme="red", role="alert", size="1", width="100%")),
             rx.cond(
                 S.sample.length() > 0,
@@ -63,6 +64,9 @@ def members_panel() -> rx.Component:
         rx.button(rx.icon("refresh-cw", size=14), "Rebuild now", size="1", variant="soft", on_click=S.rebuild_now,
                   disabled=S.rebuilding),
         body=[
+            rx.text("Contacts become members when the segment is built: after each save, as contacts change, every 15 minutes "
+                    "and now with Rebuild now. Members added by hand stay until removed by hand.",
+                    size="1", color=rx.color("gray", 10)),
             rx.table.root(
                 rx.el.caption("Members", style=VISUALLY_HIDDEN),
                 rx.table.header(rx.table.row(rx.table.column_header_cell("Name"), rx.table.column_header_cell("E-mail"),

@@ -32,6 +32,7 @@ class SegmentEditState(RecordPage, rx.State):
     field_types: dict[str, str] = {}
     field_labels: dict[str, str] = {}
     field_options: dict[str, list[dict[str, str]]] = {}
+    field_values: dict[str, list[str]] = {}  # the same values, as a typed list of them is suggested from
     type_operators: dict[str, list[dict[str, str]]] = {}
     # The live count.
     count: int = 0
@@ -58,10 +59,12 @@ class SegmentEditState(RecordPage, rx.State):
     def count_label(self) -> str:
         if self.count_error:
             return "Fix the highlighted filter to count"
-        return "1 contact matches" if self.count == 1 else f"{self.count:,} contacts match"
+        return "1 contact matches now" if self.count == 1 else f"{self.count:,} contacts match now"
 
     @rx.var
     def member_label(self) -> str:
+        if self.built == "Not built yet":
+            return "No members yet"
         return "1 member" if self.member_total == 1 else f"{self.member_total:,} members"
 
     # ------------------------------------------------------------ loading
@@ -72,6 +75,7 @@ class SegmentEditState(RecordPage, rx.State):
         cat = await rx.run_in_thread(data.catalogue)
         self.groups, self.field_types, self.field_labels = cat["groups"], cat["types"], cat["labels"]
         self.field_options, self.type_operators = cat["options"], cat["operators"]
+        self.field_values = {k: [o["value"] for o in v] for k, v in cat["options"].items()}
         self.segment_id, self.missing, self.errors = segment_id, False, _no_errors()
         self.members, self.member_total, self.built, self.rebuilding = [], 0, "", False
         if segment_id:
@@ -179,7 +183,7 @@ class SegmentEditState(RecordPage, rx.State):
         ops = [o["value"] for o in self.type_operators.get(kind, [])]
         row = self.filters[index]
         operator = row["operator"] if row["operator"] in ops else (ops[0] if ops else "=")
-        self._set(index, field=key, type=kind, operator=operator, value="", value2="")
+        self._set(index, field=key, type=kind, operator=operator, value="", value2="", find="")  # the search is done
         await self._count()
 
     @rx.event
