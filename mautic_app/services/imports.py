@@ -51,6 +51,7 @@ from mautic_app.models.base import utcnow
 from mautic_app.services import bulk
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import fields as field_service
+from mautic_app.services import segments as segment_service
 from mautic_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -303,7 +304,8 @@ def start_import(
 ) -> ContactImport:
     """Check the mapping and options, mark the import queued and queue its first batch.
 
-    ``options``: default_owner_id, tags (list or pipe-separated), skip_if_exists, and the
+    ``options``: default_owner_id, tags (list or pipe-separated), skip_if_exists, segment_id (every row is added to
+    it by hand), and the
     format (delimiter, enclosure, escape, encoding) when it differs from the detected one.
     """
     row = _get(session, import_id)
@@ -340,6 +342,9 @@ def start_import(
             owner_id = -1
         if session.get(User, owner_id) is None:
             errors["default_owner_id"] = "Choose an existing user."
+    segment_id = options.get("segment_id") or None
+    if segment_id is not None and not segment_service.existing_ids(session=session, ids=[segment_id]):
+        errors["segment_id"] = "Choose an existing segment."
     if errors:
         raise CsvImportError(errors)
     row.mapping = clean
@@ -347,6 +352,7 @@ def start_import(
         "default_owner_id": owner_id,
         "tags": _tags(options.get("tags")),
         "skip_if_exists": bool(options.get("skip_if_exists")),
+        "segment_id": int(segment_id) if segment_id is not None else None,
         "heartbeat": _now_iso(),
     }
     row.delimiter, row.enclosure, row.escape, row.encoding = dialect.delimiter, dialect.enclosure, dialect.escape, dialect.encoding
@@ -601,6 +607,7 @@ class _Batch:
         self.default_owner = opts.get("default_owner_id")
         self.default_tags = list(opts.get("tags") or [])
         self.skip_existing = bool(opts.get("skip_if_exists"))
+        self.segment_id = opts.get("segment_id")
         self.user_id = imp.created_by
         self.owners: dict[str, int] = {}
         self.stages: dict[str, int] = {}
@@ -701,6 +708,8 @@ class _Batch:
         self._companies(pairs, existing_ids)
         self._update(old, changes)
         out.contact_ids = new_ids + existing_ids
+        if self.segment_id:  # a segment deleted since the start is skipped
+            segment_service.change_by_hand(session=self.session, contact_ids=out.contact_ids, add=[self.segment_id])
         return out
 
     def _in(self, expr: sa.ColumnElement[Any] | Mapped[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:

@@ -69,6 +69,7 @@ def test_search_syntax(session):
     assert ids("is:anonymous") == {c}
     assert ids("is:unowned") == {a, b, c}
     assert ids("builder") == {b}
+    assert ids("nowhere") == {c}  # free text looks where contacts live too (city, state, country)
     assert ids(f"ids:{a},{c}") == {a, c}
     assert ids("email:100%") == set()  # wildcards are literal
     assert ids("' OR 1=1 --") == set()

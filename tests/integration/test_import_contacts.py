@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from mautic_app import db
 from mautic_app.models import Company, CompanyContact, ContactEvent, ContactImport, DoNotContact, Stage
-from mautic_app.services import contacts, exports, imports, users
+from mautic_app.services import contacts, exports, imports, segments, users
 
 
 @pytest.fixture
@@ -334,3 +334,23 @@ def test_export_streams_and_neutralises_formulas(session, queued):
     assert only.splitlines() == ["email", "plain@example.com"]
     with session() as s, pytest.raises(exports.ExportError):
         list(exports.export_contacts(session=s, columns=["password_hash"]))
+
+
+def test_an_imports_contacts_are_found_by_its_number_and_join_the_chosen_segment(session, queued):
+    with session() as s:
+        contacts.create(session=s, values={"email": "cyd@example.com", "firstname": "Cyd"})
+        segment = segments.save_segment(session=s, segment_id=None, values={"name": "Webinar 2026", "alias": "webinar-2026"})
+        segment_id = segment.id
+    with pytest.raises(imports.CsvImportError) as refused:
+        upload(session, b"email\nx@example.com\n", options={"segment_id": 999_999})
+    assert set(refused.value.errors) == {"segment_id"}
+    first = upload(session, b"email,firstname\nada@example.com,Ada\ncyd@example.com,Cydney\n", options={"segment_id": segment_id})
+    run_all(session, first)
+    p = do_import(session, b"email\nalan@example.com\n")
+    assert p["inserted"] == 1
+    with session() as s:
+        found = contacts.list_contacts(session=s, search=f"import_id:{first}")
+        assert sorted(r["email"] for r in found.rows) == ["ada@example.com", "cyd@example.com"]  # created and updated
+        assert contacts.list_contacts(session=s, search=f"!import_id:{first} email:alan").total == 1
+        members = contacts.list_contacts(session=s, search="segment:webinar-2026")
+        assert sorted(r["email"] for r in members.rows) == ["ada@example.com", "cyd@example.com"]

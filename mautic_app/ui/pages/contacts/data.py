@@ -24,6 +24,14 @@ SYSTEM_COLUMNS = (
 )
 
 
+def place_column(chosen: list[str], key: str, catalogue: list[str]) -> list[str]:
+    """``chosen`` with ``key`` put before the first chosen column that follows it in the catalogue (at the end if
+    none does): turning a column on never moves the others."""
+    rank = {k: i for i, k in enumerate(catalogue)}
+    at = next((i for i, k in enumerate(chosen) if rank.get(k, len(rank)) > rank.get(key, len(rank))), len(chosen))
+    return [*chosen[:at], key, *chosen[at:]]
+
+
 def column_catalogue(session: Session) -> list[dict[str, str]]:
     cols = [
         {"key": s.alias, "label": s.label, "sort": s.alias}
@@ -45,7 +53,8 @@ def load_page(search: str, order_by: str, direction: str, start: int, limit: int
         stage_names = {int(s["value"]): s["label"] for s in contacts.stage_options(session=session)} if "stage" in columns else {}
         rows = []
         for r in result.rows:
-            row = {"id": str(r["id"]), "name": display_name(r), "anonymous": "" if r.get("is_identified") else "1"}
+            row = {"id": str(r["id"]), "name": display_name(r), "anonymous": "" if r.get("is_identified") else "1",
+                   "email": str(r.get("email") or "")}  # under the name on a phone
             for key in columns:
                 if key == "tags":
                     row[key] = ", ".join(tags.get(r["id"], []))
@@ -64,9 +73,10 @@ def load_page(search: str, order_by: str, direction: str, start: int, limit: int
         return {"rows": rows, "total": result.total, "capped": result.total_capped, "catalogue": column_catalogue(session)}
 
 
-def load_choices() -> dict[str, list[dict[str, str]]]:
+def load_choices() -> dict[str, Any]:
     with session_scope() as session:
         return {"owners": contacts.owner_options(session=session), "stages": contacts.stage_options(session=session),
+                "tags": contacts.tag_names(session=session),
                 "segments": [{"value": str(g.id), "label": g.name} for g in segments.list_segments(session=session, limit=500)[1]]}
 
 

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from mautic_app import routes
-from mautic_app.domain.search import SearchError
+from mautic_app.domain.search import SearchError, identified_unless_asked
 from mautic_app.services import contacts, segments
 from mautic_app.ui import live
 from mautic_app.ui.components.address_search import AddressSearch
 from mautic_app.ui.components.contact_data import split_tags
-from mautic_app.ui.pages.contacts.data import DEFAULT_COLUMNS, bulk_change, load_choices, load_page
+from mautic_app.ui.pages.contacts.data import DEFAULT_COLUMNS, bulk_change, load_choices, load_page, place_column
 from mautic_app.ui.session import SessionState
 
 PAGE_SIZES = (10, 30, 50, 100, 200)
@@ -53,6 +53,7 @@ class ContactsState(AddressSearch, rx.State):
     catalogue: list[dict[str, str]] = []
     selected: list[str] = []
     owners: list[dict[str, str]] = []
+    known_tags: list[str] = []
     stages: list[dict[str, str]] = []
     segments: list[dict[str, str]] = []
     bulk_action: str = ""
@@ -75,6 +76,10 @@ class ContactsState(AddressSearch, rx.State):
         return [by_key[k] for k in self.chosen_columns if k in by_key]
 
     @rx.var
+    def anonymous_left_out(self) -> bool:
+        return identified_unless_asked(self.search) != self.search.strip()
+
+    @rx.var
     def pages(self) -> int:
         size = int(self.page_size)
         return max(1, (self.total + size - 1) // size)
@@ -91,7 +96,7 @@ class ContactsState(AddressSearch, rx.State):
         # owner are their ids; tags are not a column of the contacts table.
         mapped = {"stage": "stage_id", "owner": "owner_id", "tags": ""}
         columns = ["firstname", "lastname", *(mapped.get(k, k) for k in self.chosen_columns)]
-        query = urlencode({"search": self.search, "orderBy": self.order_by, "orderByDir": self.order_dir,
+        query = urlencode({"search": identified_unless_asked(self.search), "orderBy": self.order_by, "orderByDir": self.order_dir,
                            "columns": ",".join(dict.fromkeys(c for c in columns if c))})
         return f"{routes.CONTACTS_EXPORT}?{query}"
 
@@ -126,7 +131,7 @@ class ContactsState(AddressSearch, rx.State):
     async def _reload(self) -> None:
         session = await self.get_state(SessionState)
         size = int(self.page_size)
-        args = (self.search, self.order_by, self.order_dir, (self.page - 1) * size, size, session.user_id,
+        args = (identified_unless_asked(self.search), self.order_by, self.order_dir, (self.page - 1) * size, size, session.user_id,
                 self._columns_to_load())
         try:
             data = await rx.run_in_thread(lambda: load_page(*args))
@@ -158,6 +163,7 @@ class ContactsState(AddressSearch, rx.State):
         self.bulk_action = ""
         choices = await rx.run_in_thread(load_choices)
         self.owners, self.stages, self.segments = choices["owners"], choices["stages"], choices["segments"]
+        self.known_tags = choices["tags"]
         await self._reload()
         return ContactsState.follow_changes
 
@@ -196,10 +202,10 @@ class ContactsState(AddressSearch, rx.State):
 
     @rx.event
     async def toggle_column(self, key: str, on: bool):
+        """A column goes on or off; the others stay where they are."""
         chosen = [k for k in self.chosen_columns if k != key]
         if on:
-            order = [c["key"] for c in self.catalogue]
-            chosen = sorted([*chosen, key], key=lambda k: order.index(k) if k in order else len(order))
+            chosen = place_column(chosen, key, [c["key"] for c in self.catalogue])
         self.stored_columns = ",".join(chosen) or "-"
         await self._reload()
 

@@ -15,7 +15,9 @@ NAME_SORT = "lastname"
 
 
 def _cell(row: rx.Var, column: rx.Var) -> rx.Component:
-    return rx.table.cell(row[column["key"]], max_width="18rem", overflow="hidden", text_overflow="ellipsis", white_space="nowrap")
+    """A value on one line, cut with an ellipsis past 13rem (all of it on hover): the default columns fit 1400 px."""
+    return rx.table.cell(rx.box(row[column["key"]], max_width="13rem", overflow="hidden", text_overflow="ellipsis",
+                                white_space="nowrap", title=row[column["key"]].to(str)))
 
 
 def _row(row: rx.Var) -> rx.Component:
@@ -35,6 +37,8 @@ def _row(row: rx.Var) -> rx.Component:
                 weight="medium",
                 color_scheme=rx.cond(row["anonymous"] == "1", "gray", "accent"),
             ),
+            rx.text(row["email"], size="1", color=rx.color("gray", 11), class_name="phone-only", overflow="hidden",
+                    text_overflow="ellipsis"),
             max_width="18rem",
             overflow="hidden",
             text_overflow="ellipsis",
@@ -65,8 +69,9 @@ def contacts_table() -> rx.Component:
             ),
             rx.table.body(rx.foreach(S.rows, _row)),
             variant="surface",
-            size="2",
+            size="1",
             width="100%",
+            class_name="contacts-table",
         ),
         overflow_x="auto",
         width="100%",

@@ -8,7 +8,7 @@ from mautic_app.ui.pages.contacts.state import ContactsState
 
 S = ContactsState
 SEARCH_HELP = (
-    ("jane", "Name, e-mail or company containing “jane”"),
+    ("jane", "Name, e-mail, company, city, state or country containing “jane”"),
     ("email:jane@", "E-mail starting with “jane@”"),
     ("name:smi", "First or last name starting with “smi”"),
     ("tag:vip", "Has the tag vip (quote names with spaces: tag:\"big fish\")"),
@@ -16,7 +16,7 @@ SEARCH_HELP = (
     ("owner:admin", "Owned by that user (username or name)"),
     ("stage:Customer", "In that stage"),
     ("segment:newsletter", "In the segment with that alias"),
-    ("is:anonymous", "Anonymous visitors (also is:identified)"),
+    ("is:anonymous", "Anonymous visitors, left out unless asked for (also is:identified)"),
     ("is:mine", "Contacts you own"),
     ("is:unowned", "Contacts without an owner"),
     ("ids:1,2,3", "Those contact ids"),
@@ -108,7 +108,7 @@ def toolbar() -> rx.Component:
             max_width="40rem",
         ),
         rx.spacer(),
-        _column_chooser(),
+        rx.box(_column_chooser(), class_name="wide-only"),
         align="center",
         spacing="3",
         width="100%",

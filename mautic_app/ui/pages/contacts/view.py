@@ -33,8 +33,12 @@ def contacts_page() -> rx.Component:
                 rx.text(S.count_label, size="2", color=rx.color("gray", 11), role="status", aria_live="polite"),
                 rx.cond(S.search != "",
                         rx.text("matching ", rx.code(S.search), size="2", color=rx.color("gray", 11))),
+                rx.cond(S.anonymous_left_out,
+                        rx.text("· anonymous visitors are left out (", rx.link("see them", href=routes.contacts_search("is:anonymous")),
+                                ")", size="2", color=rx.color("gray", 11))),
                 spacing="2",
                 align="center",
+                wrap="wrap",
             ),
         ),
         rx.cond(

@@ -10,6 +10,7 @@ from mautic_app import routes
 from mautic_app.db import session_scope
 from mautic_app.services import contacts as contact_service
 from mautic_app.services import imports
+from mautic_app.services import segments as segment_service
 
 STATUS_COLORS = {
     "new": "gray", "queued": "amber", "in_progress": "blue", "imported": "green", "failed": "red", "stopped": "orange",
@@ -81,6 +82,16 @@ def preview(import_id: int, fmt: dict[str, str | None]) -> dict[str, Any]:
 def owner_options() -> list[dict[str, str]]:
     with session_scope() as session:
         return [{"value": str(u["id"]), "label": u["name"] or u["username"]} for u in contact_service.owners(session=session)]
+
+
+def segment_options() -> list[dict[str, str]]:
+    with session_scope() as session:
+        return [{"value": str(g.id), "label": g.name} for g in segment_service.list_segments(session=session, limit=500)[1]]
+
+
+def tag_names() -> list[str]:
+    with session_scope() as session:
+        return contact_service.tag_names(session=session)
 
 
 def start(import_id: int, mapping: dict[str, str], options: dict[str, Any]) -> None:

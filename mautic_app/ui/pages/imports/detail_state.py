@@ -28,7 +28,7 @@ ENCODINGS = [
     ("gb18030", "GB18030"), ("big5", "Big5"), ("euc-kr", "EUC-KR"),
 ]
 FORMAT_KEYS = ("delimiter", "enclosure", "escape", "encoding")
-ERROR_KEYS = ("mapping", "default_owner_id", "form", *FORMAT_KEYS)
+ERROR_KEYS = ("mapping", "default_owner_id", "segment_id", "form", *FORMAT_KEYS)
 
 
 def _no_errors() -> dict[str, str]:
@@ -82,7 +82,10 @@ class ImportState(RecordPage, rx.State):
     escape: str = "\\"
     encoding: str = "utf-8"
     owners: list[dict[str, str]] = []
+    known_tags: list[str] = []
     owner_id: str = ""
+    segment_id: str = ""  # every row joins it
+    segments: list[dict[str, str]] = []
     tags: str = ""
     skip_if_exists: bool = False
     errors: dict[str, str] = _no_errors()
@@ -254,9 +257,16 @@ class ImportState(RecordPage, rx.State):
             self._loaded_here()
             return
         self.owners = await rx.run_in_thread(data.owner_options)
+        self.known_tags = await rx.run_in_thread(data.tag_names)
+        self.segments = await rx.run_in_thread(data.segment_options)
         await self._refresh()
         self._loaded_here()
         return ImportState.follow_changes
+
+    @rx.var
+    def contacts_href(self) -> str:
+        """The contacts this import created or updated, as Mautic links to them."""
+        return routes.contacts_search(f"import_id:{self.import_id}")
 
     def _reset_for(self, import_id: int) -> None:
         self.import_id, self.loaded, self.missing = import_id, False, False
@@ -265,7 +275,7 @@ class ImportState(RecordPage, rx.State):
         self.date_added = self.started_at = self.finished_at = ""
         self.headers, self.preview_rows, self.columns, self.targets = [], [], [], []
         self.delimiter, self.enclosure, self.escape, self.encoding = ",", '"', "\\", "utf-8"
-        self.owner_id, self.tags, self.skip_if_exists = "", "", False
+        self.owner_id, self.segment_id, self.tags, self.skip_if_exists = "", "", "", False
         self.errors, self.previewing, self.starting = _no_errors(), False, False
         self.failures, self.failure_page = [], 1
         self.stopping = False
@@ -305,6 +315,11 @@ class ImportState(RecordPage, rx.State):
         self.errors = {**self.errors, "default_owner_id": ""}
 
     @rx.event
+    def set_segment(self, value: str):
+        self.segment_id = value
+        self.errors = {**self.errors, "segment_id": ""}
+
+    @rx.event
     def set_tags(self, value: str):
         self.tags = value
 
@@ -322,6 +337,7 @@ class ImportState(RecordPage, rx.State):
         mapping = {c.header: c.target for c in self.columns if c.target}
         options = {
             "default_owner_id": self.owner_id or None, "tags": self.tags, "skip_if_exists": self.skip_if_exists,
+            "segment_id": self.segment_id or None,
             **{k: ("\t" if k == "delimiter" and v == "tab" else v) for k, v in self._format().items()},
         }
         try:

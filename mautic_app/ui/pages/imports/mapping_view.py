@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.components.widgets import labelled, native_select, option_list, plain_header, section
+from mautic_app.ui.components.widgets import labelled, native_select, option_list, plain_header, section, tag_input
 from mautic_app.ui.pages.imports.detail_state import ImportState
 from mautic_app.ui.pages.imports.parts import scrolling_table
 
@@ -131,9 +131,13 @@ def _options() -> rx.Component:
                                                     value=S.owner_id, on_change=S.set_owner,
                                                     aria_describedby="opt-owner-error"),
                      "opt-owner", error=S.errors["default_owner_id"], hint="For rows without an owner column."),
-            labelled("Tags for every row", rx.input(id="opt-tags", value=S.tags, on_change=S.set_tags, placeholder="webinar, 2024",
+            labelled("Tags for every row", tag_input(S.known_tags, id="opt-tags", value=S.tags, on_change=S.set_tags, placeholder="webinar, 2024",
                                                     width="100%"),
                      "opt-tags", hint="Separate tags with commas or |, as in the file."),
+            labelled("Add to segment", native_select(*option_list(S.segments, blank="No segment"), id="opt-segment",
+                                                     value=S.segment_id, on_change=S.set_segment,
+                                                     aria_describedby="opt-segment-error"),
+                     "opt-segment", error=S.errors["segment_id"], hint="Every imported contact joins it, as if added by hand."),
             columns=rx.breakpoints(initial="1", sm="2"),
             spacing="4",
             width="100%",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app import routes
 from mautic_app.ui.components.widgets import confirm_dialog, plain_header, section
 from mautic_app.ui.pages.imports.detail_state import ImportState
 from mautic_app.ui.pages.imports.parts import button_link, pager, scrolling_table, status_badge
@@ -77,7 +76,7 @@ def _status_line() -> rx.Component:
             rx.button(rx.icon("square", size=14, aria_hidden="true"), "Stop import", color_scheme="red",
                       variant="soft", on_click=S.ask_stop),
         ),
-        rx.cond(S.finished, button_link("View contacts", routes.CONTACTS, "users")),
+        rx.cond(S.finished, button_link("View contacts", S.contacts_href, "users")),
         align="center",
         width="100%",
         wrap="wrap",
