@@ -32,6 +32,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import Pool
 from sqlmodel import Session
 
+from mautic_app.domain.locale_format import local_day
 from mautic_app.domain.segments import sql_regexp
 from mautic_app.settings import get_settings
 from mautic_app.tasks.celery_app import app as celery
@@ -73,9 +74,18 @@ def _savepoint_takes_the_write_lock(conn: sa.Connection, _name: str) -> None:
     take_sqlite_write_lock(conn)
 
 
-def _sqlite_regexp(dbapi_conn, _record) -> None:
-    """REGEXP on RE2 (linear time, bounded value), replacing SQLAlchemy's, which runs Python's backtracking ``re``."""
+def _sqlite_functions(dbapi_conn, _record) -> None:
+    """REGEXP on RE2 (linear time, bounded value), replacing SQLAlchemy's, which runs Python's backtracking ``re``;
+    and ``local_day(time, zone)``, the date a UTC time falls on in a user's zone (PostgreSQL has ``timezone()``)."""
     dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
+    dbapi_conn.create_function("local_day", 2, local_day, deterministic=True)
+
+
+def day_in_zone(session: Session, column: Any, timezone: str) -> sa.ColumnElement[Any]:
+    """The date ``column`` (a stored UTC time) falls on in ``timezone``, for grouping counts by a user's days."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.date(sa.func.timezone(timezone, column))
+    return sa.func.date(column) if timezone == "UTC" else sa.func.local_day(column, timezone)
 
 
 class NestedCheckout(RuntimeError):
@@ -143,7 +153,7 @@ def get_engine(url: str | None = None) -> sa.Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "connect", _sqlite_regexp)
+        event.listen(engine, "connect", _sqlite_functions)
         event.listen(engine, "savepoint", _savepoint_takes_the_write_lock)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -60,6 +60,7 @@ POINT_GROUPS = "/points/groups"
 
 CUSTOM_FIELDS = "/settings/fields"
 USERS = "/settings/users"
+ACCOUNT = "/account"
 TRACKING_SETTINGS = "/settings/tracking"
 EMAIL_SETTINGS = "/settings/email"
 

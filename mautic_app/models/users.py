@@ -19,6 +19,9 @@ class User(SQLModel, table=True):
     last_name: str = Field(default="", max_length=191)
     email: str = Field(default="", max_length=191)
     position: str = Field(default="", max_length=191)
+    # How the app shows this user numbers and dates, and where their days begin and end.
+    locale: str = Field(default="en_US", max_length=16, sa_column_kwargs={"server_default": "en_US"})
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     is_admin: bool = False
     is_active: bool = True
     last_login: datetime | None = None

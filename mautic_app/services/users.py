@@ -14,6 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from mautic_app import changefeed
 from mautic_app.domain.fields import CORE_CONTACT_FIELDS, FieldValueError, normalize_value
+from mautic_app.domain.locale_format import DEFAULT_LOCALE, DEFAULT_TIMEZONE, check_locale, check_timezone
 from mautic_app.models import User, UserSession
 from mautic_app.models.base import utcnow
 from mautic_app.settings import get_settings
@@ -151,6 +152,32 @@ def save_user(
     return user
 
 
+def save_own_profile(*, session: Session, user_id: int, first_name: str, last_name: str, email: str,
+                     locale: str = DEFAULT_LOCALE, timezone: str = DEFAULT_TIMEZONE) -> User:
+    """A user's own name, e-mail, locale and time zone (My account): what they may change of themselves, nothing more."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError({"id": "This user no longer exists."})
+    errors = {k: why for k, why in (("locale", check_locale(locale)), ("timezone", check_timezone(timezone))) if why}
+    if errors:
+        raise UserError(errors)
+    user.locale, user.timezone = locale, timezone
+    return save_user(session=session, user_id=user_id, username=user.username, first_name=first_name, last_name=last_name,
+                     email=email, is_admin=user.is_admin, is_active=user.is_active)
+
+
+def change_own_password(*, session: Session, user_id: int, current: str, new: str, keep_session: str) -> None:
+    """A user's new password, once their current one is proven; every other browser of theirs is signed out."""
+    user = session.get(User, user_id)
+    if user is None or authenticate(session=session, username=user.username, password=current) is None:
+        raise UserError({"current": "This is not your current password."})
+    if new == current:
+        raise UserError({"password": "Choose a password other than the current one."})
+    save_user(session=session, user_id=user_id, username=user.username, first_name=user.first_name or "",
+              last_name=user.last_name or "", email=user.email or "", password=new, is_admin=user.is_admin,
+              is_active=user.is_active, keep_session=keep_session)
+
+
 def delete_user(*, session: Session, user_id: int, acting_user_id: int) -> None:
     if user_id == acting_user_id:
         raise UserError({"id": "You cannot delete yourself."})
@@ -176,6 +203,12 @@ def users_by_id(*, session: Session, ids: set[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {cast(int, u.id): u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+
+
+def preferences(*, session: Session, user_id: int) -> tuple[str, str]:
+    """The user's locale and time zone (the defaults for a user who is gone)."""
+    row = session.execute(sa.select(col(User.locale), col(User.timezone)).where(col(User.id) == user_id)).first()
+    return (row.locale, row.timezone) if row else (DEFAULT_LOCALE, DEFAULT_TIMEZONE)
 
 
 def still_signed_as(*, session: Session, user_id: int, username: str, password_hash: str) -> bool | None:

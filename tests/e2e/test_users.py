@@ -194,3 +194,40 @@ def test_a_user_disabled_or_demoted_loses_access_at_once(signed_in: Page, base_u
     expect(other).to_have_url(re.compile(r"/login"))
     expect(other.get_by_role("heading", name="Log in to Mautic")).to_be_visible()
     other.context.close()
+
+
+def test_a_marketer_changes_their_own_name_and_password(signed_in: Page, base_url, browser):
+    """The user menu's "My account": a marketer (no settings) renames themselves and changes their password,
+    proving the current one; their other browser is signed out."""
+    page = signed_in
+    open_users(page, base_url)
+    username, password = f"elaine_{new_uid()}", "get-out-elaine-1"
+    create_user(page, username, password, first="Elaine")
+    log_out(page)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    log_in(page, base_url, username=username, password=password)
+    other = browser.new_context().new_page()
+    log_in(other, base_url, username=username, password=password)
+
+    page.get_by_role("button", name="Account menu").click()
+    page.get_by_role("menuitem", name="My account").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    page.get_by_label("Last name").fill("Benes")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("button", name="Account menu")).to_contain_text("Elaine Benes")
+
+    page.get_by_label("Current password").fill("not-my-password")
+    page.get_by_label("New password", exact=True).fill("yada-yada-yada-1")
+    page.get_by_label("New password again").fill("yada-yada-yada-1")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("This is not your current password.")).to_be_visible()
+    page.get_by_label("Current password").fill(password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_label("Current password")).to_have_value("")  # the form empties once it is done
+    expect(page.get_by_text("This is not your current password.")).to_be_hidden()
+    reopen(other, base_url + "/contacts")
+    expect(other).to_have_url(re.compile(r"/login"))
+    log_out(page)
+    log_in(page, base_url, username=username, password="yada-yada-yada-1")
+    other.context.close()

@@ -141,3 +141,26 @@ def test_a_new_password_signs_the_user_out_everywhere_but_here(client, session):
     with session() as s:
         assert [users.user_for_token(session=s, token=t) is not None for t in tokens] == [True, False, False]
         assert len(s.exec(select(UserSession).where(UserSession.user_id == admin.id)).all()) == 1
+
+
+def test_my_account_changes_only_my_name_and_my_password_once_proven(client, session):
+    tokens = [session_cookie(post_login(client)).split(";", 1)[0].split("=", 1)[1] for _ in range(2)]
+    with session() as s:
+        admin = s.exec(select(User).where(User.username == ADMIN_USER)).one()
+        users.save_own_profile(session=s, user_id=admin.id, first_name=" Ada ", last_name="Lovelace", email="ada@example.com ")
+    with session() as s:
+        with pytest.raises(users.UserError) as wrong:
+            users.change_own_password(session=s, user_id=admin.id, current="not-it-at-all", new="a-new-password-1",
+                                      keep_session=tokens[0])
+        assert set(wrong.value.errors) == {"current"}
+        with pytest.raises(users.UserError) as short:
+            users.change_own_password(session=s, user_id=admin.id, current=ADMIN_PASSWORD, new="short", keep_session=tokens[0])
+        assert set(short.value.errors) == {"password"}
+    with session() as s:
+        users.change_own_password(session=s, user_id=admin.id, current=ADMIN_PASSWORD, new="a-new-password-1",
+                                  keep_session=tokens[0])
+    with session() as s:
+        me = s.get(User, admin.id)
+        assert (me.display_name, me.email, me.username, me.is_admin) == ("Ada Lovelace", "ada@example.com", ADMIN_USER, True)
+        assert users.authenticate(session=s, username=ADMIN_USER, password="a-new-password-1") is not None
+        assert [users.user_for_token(session=s, token=t) is not None for t in tokens] == [True, False]

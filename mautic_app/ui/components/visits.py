@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,12 +50,13 @@ def expires_at(rows: list[dict[str, Any]], window: timedelta, count: int) -> flo
     return min(r["date_hit"] for r in rows).timestamp() + window.total_seconds() if rows else math.inf
 
 
-def visitor_row(row: dict[str, Any]) -> dict[str, str]:
-    """A ``services.visitors.live_visitors`` row as the strings a page shows."""
+def visitor_row(row: dict[str, Any], shown_at: Callable[[datetime], str] | None = None) -> dict[str, str]:
+    """A ``services.visitors.live_visitors`` row as the strings a page shows; its time by ``shown_at`` if given
+    (a user's own zone and words)."""
     return {
         "contact_id": str(row["contact_id"]), "name": row["name"], "identified": "1" if row["identified"] else "",
         "title": row["title"] or row["url"], "url": row["url"], "href": safe_href(row["url"]),
-        "device": device_label(row["device"], row["browser"]), "when": when(row["date_hit"]), "hits": str(row["hits"]),
+        "device": device_label(row["device"], row["browser"]), "when": (shown_at or when)(row["date_hit"]), "hits": str(row["hits"]),
     }
 
 
