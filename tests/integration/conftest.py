@@ -110,6 +110,15 @@ def postgres_template() -> Iterator[str]:
         admin.dispose()
 
 
+def _copy_database(conn: sa.Connection, template: str, name: str) -> None:
+    """``name`` as a copy of ``template``. PostgreSQL 15 copies through the WAL by default, a third as fast as
+    copying the files for a database this small, and its drop is slower too: most of a PostgreSQL test's set-up."""
+    try:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
+    except sa.exc.ProgrammingError:  # before PostgreSQL 15
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path, monkeypatch) -> Iterator[Database]:
     """A fresh database for this test, with the app's settings pointed at it."""
@@ -126,7 +135,7 @@ def database(request, tmp_path, monkeypatch) -> Iterator[Database]:
     name = f"mautic_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     admin = _admin_engine()
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        _copy_database(conn, template, name)
     url = f"{PG_SERVER}/{name}"
     _apply_settings(monkeypatch, dataclasses.replace(base, data_dir=tmp_path, database_url=url, redis_url=REDIS_URL))
     try:
