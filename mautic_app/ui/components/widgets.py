@@ -26,6 +26,9 @@ SELECT_STYLE: dict[str, Any] = {
     "_focus_visible": {"outline": "2px solid var(--focus-8)", "outline_offset": "-1px"},
 }
 
+# Every chart: no Plotly tool bar (on a phone it covered the legends; marketers read these charts, not edit them).
+PLOT_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+
 VISUALLY_HIDDEN: dict[str, Any] = {
     "position": "absolute", "width": "1px", "height": "1px", "padding": "0", "margin": "-1px", "overflow": "hidden",
     "clip": "rect(0, 0, 0, 0)", "white_space": "nowrap", "border": "0",

@@ -13,6 +13,7 @@ from mautic_app.db import session_scope
 from mautic_app.models import Campaign
 from mautic_app.services import campaigns
 from mautic_app.ui import live
+from mautic_app.ui.components.widgets import PLOT_CONFIG
 from mautic_app.ui.layout import RecordPage, missing_record, page_header, template
 
 DAYS = 30
@@ -112,8 +113,8 @@ def campaign_stats_page() -> rx.Component:
             rx.hstack(_figure("Contacts in the campaign", S.members), _figure("Events run", S.done), _figure("Failed", S.failed),
                       width="100%", spacing="3", wrap="wrap"),
             rx.card(rx.vstack(rx.heading(f"Per day, last {DAYS} days", size="3", as_="h2"),
-                              rx.plotly(data=S.daily, width="100%", height="320px"), width="100%"), width="100%"),
-            rx.card(rx.vstack(rx.heading("Per event", size="3", as_="h2"), rx.plotly(data=S.per_event, width="100%"), width="100%"),
+                              rx.plotly(data=S.daily, width="100%", height="320px", config=PLOT_CONFIG), width="100%"), width="100%"),
+            rx.card(rx.vstack(rx.heading("Per event", size="3", as_="h2"), rx.plotly(data=S.per_event, width="100%", config=PLOT_CONFIG), width="100%"),
                     width="100%"),
             spacing="3", width="100%",
         ),

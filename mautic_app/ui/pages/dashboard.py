@@ -19,6 +19,7 @@ from mautic_app.models.base import utcnow
 from mautic_app.services import dashboard, users, visitors
 from mautic_app.ui import live
 from mautic_app.ui.components.visits import chart_text, device_label, expires_at, visitor_row
+from mautic_app.ui.components.widgets import PLOT_CONFIG
 from mautic_app.ui.layout import page_header, template
 from mautic_app.ui.session import SessionState
 
@@ -267,7 +268,7 @@ def tile(label: str, value: rx.Var, icon: str) -> rx.Component:
     """A headline count; until the page's first load it shows a dash, never a misleading 0."""
     return rx.card(
         rx.hstack(
-            rx.icon(icon, size=28, color=rx.color("accent", 10)),
+            rx.icon(icon, size=28, color=rx.color("accent", 10), display=rx.breakpoints(initial="none", sm="block")),
             rx.vstack(
                 rx.text(label, size="2", color=rx.color("gray", 11)),
                 rx.heading(rx.cond(DashboardState.loaded, value, "–"), size="7", aria_label=label),
@@ -332,10 +333,6 @@ def _live_panel() -> rx.Component:
 
 DAY_TEXT = {"placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "auto_complete": "off", "width": "8.5rem",
             "title": "A day such as 2026-11-01"}
-# No tool bar: on a phone it covered the legends, and a marketer reads these charts rather than edits them.
-PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
-
-
 def _chart(title: str, heading_id: str, figure: rx.Var) -> rx.Component:
     """A chart card named by its heading, so it can be found by that name; dates and numbers in the user's locale."""
     return rx.card(
@@ -385,7 +382,7 @@ def index() -> rx.Component:
             tile("Identified", DashboardState.identified, "user-check"),
             tile("Anonymous", DashboardState.anonymous, "user-x"),
             tile("New in these days", DashboardState.new_in_range, "user-plus"),
-            columns=rx.breakpoints(initial="1", sm="2", lg="4"),
+            columns=rx.breakpoints(initial="2", lg="4"),
             spacing="4",
             width="100%",
         ),

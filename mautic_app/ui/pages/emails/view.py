@@ -8,7 +8,7 @@ import reflex as rx
 from mautic_app import routes
 from mautic_app.domain.email_tokens import TOKENS
 from mautic_app.ui.components.email_builder import email_builder
-from mautic_app.ui.components.widgets import VISUALLY_HIDDEN, WHEN_TEXT, labelled, native_select, section
+from mautic_app.ui.components.widgets import PLOT_CONFIG, VISUALLY_HIDDEN, WHEN_TEXT, labelled, native_select, section
 from mautic_app.ui.layout import missing_record, page_header, template
 from mautic_app.ui.pages.emails.state import ERROR_KEYS, TEMPLATE_CHOICES, EmailState
 
@@ -264,7 +264,7 @@ def _sending() -> rx.Component:
             rx.grid(_stat("Sent", "sent"), _stat("Read", "read"), _stat("Read rate", "read_rate"), _stat("Clicked", "clicked"),
                     _stat("Click rate", "click_rate"), _stat("Unsubscribed", "unsubscribed"), _stat("Bounced", "bounced"),
                     _stat("Failed", "failed"), columns=rx.breakpoints(initial="2", md="4"), spacing="2", width="100%"),
-            rx.plotly(data=S.figure, width="100%"),
+            rx.plotly(data=S.figure, width="100%", config=PLOT_CONFIG),
             rx.cond(S.links.length() > 0, rx.table.root(
                 rx.el.caption("Clicks per link", style=VISUALLY_HIDDEN),
                 rx.table.header(rx.table.row(rx.table.column_header_cell("Link"), rx.table.column_header_cell("Clicks"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mautic_app.ui.components.widgets import code_to_copy
+from mautic_app.ui.components.widgets import PLOT_CONFIG, code_to_copy
 from mautic_app.ui.pages.focus_edit.data import STATS_DAYS
 from mautic_app.ui.pages.focus_edit.state import FocusEditState
 
@@ -30,7 +30,7 @@ def stats_panel() -> rx.Component:
                 _tile("Click rate", S.click_rate), _tile("Conversion rate", S.conversion_rate),
                 columns="3", spacing="2", width="100%"),
         rx.text(f"Per day, last {STATS_DAYS} days", size="1", color=rx.color("gray", 10)),
-        rx.plotly(data=S.figure, width="100%", height="300px"),
+        rx.plotly(data=S.figure, width="100%", height="300px", config=PLOT_CONFIG),
     )
 
 
