@@ -40,6 +40,14 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+def locale_name(code: str) -> str:
+    """A locale as its speakers name it, with its code: "Deutsch (Deutschland) · de_DE"."""
+    try:
+        return f"{Locale.parse(code).display_name} · {code}"
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def _locale(code: str) -> str:
     return code if check_locale(code) is None else DEFAULT_LOCALE
 

@@ -244,8 +244,8 @@ def base_url(app_server) -> str:
 
 @pytest.fixture
 def page(browser: WatchedBrowser, base_url) -> Page:
-    """A fresh browser context, not signed in."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    """A fresh browser context at 1400x900 (the desk size the first-hour review used), not signed in."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=base_url)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)  # the Copy buttons are tested
     pg = context.new_page()
     yield pg

@@ -116,6 +116,7 @@ def test_bad_files_get_clear_errors(signed_in: Page, base_url: str, tmp_path: Pa
 
 def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Path):
     page, u = signed_in, new_uid()
+    page.set_viewport_size({"width": 1400, "height": 900})
     path = tmp_path / f"contacts-{u}.csv"
     emails = _write_csv(path, u, 300, bad={
         50: f"not-an-email-{u};Bad;Email;Paris;red",
@@ -169,6 +170,7 @@ def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Pat
 
     page.get_by_label("Tags for every row").fill(f"imp{u}")
     page.get_by_label("Default owner").select_option(index=1)
+    page.get_by_label("Add to segment").select_option(label="Newsletter readers")
     expect(page.get_by_role("checkbox", name=re.compile("Skip contacts that already exist"))).to_be_visible()
 
     _mark_no_reload(page)
@@ -217,9 +219,14 @@ def test_import_semicolon_csv_live(signed_in: Page, base_url: str, tmp_path: Pat
     expect(page.get_by_role("group", name="Created")).to_have_text(re.compile(r"^Created\s*297$"))
     expect(page.get_by_role("table", name="Rejected rows").get_by_role("row")).to_have_count(4)
 
-    # The imported contacts are there, with the tag for every row.
+    # "View contacts" lists this import's contacts (Mautic's import_id: search), with the tag for every row,
+    # each a member of the segment chosen.
     page.get_by_role("link", name="View contacts").click()
-    expect(page).to_have_url(re.compile(r"/contacts/?(\?.*)?$"))
+    expect(page).to_have_url(re.compile(r"/contacts\?search=import_id"))
+    expect(page.get_by_text("297 contacts", exact=True)).to_be_visible()
+    expect(page.get_by_label("Contact search")).to_have_value(re.compile(r"^import_id:\d+$"))
+    page.goto(base_url + f"/contacts?search=tag:imp{u} segment:newsletter-readers")
+    expect(page.get_by_text("297 contacts", exact=True)).to_be_visible()
     page.goto(base_url + f"/contacts?search={emails[123]}")
     expect(page.get_by_role("table", name="Contacts")).to_contain_text(emails[123])
     expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
@@ -251,7 +258,7 @@ def test_leave_mid_import_and_come_back(signed_in: Page, base_url: str, tmp_path
     _shot(page, "import-09-list-mid")
 
     # A second tab opened now follows the same import without reloading.
-    other = browser.new_context(base_url=base_url, storage_state=page.context.storage_state(), viewport={"width": 1280, "height": 900})
+    other = browser.new_context(base_url=base_url, storage_state=page.context.storage_state(), viewport={"width": 1400, "height": 900})
     try:
         tab = other.new_page()
         tab.goto(import_url)

@@ -31,7 +31,7 @@ def test_contact_created_through_api_appears_live(signed_in: Page, base_url: str
     # No reload: both open pages change on their own.
     table = list_page.get_by_role("table", name="Contacts")
     expect(table).to_contain_text(email, timeout=5_000)
-    expect(tile).to_have_text(re.compile(rf"^\D*{before + 1}\D*$"), timeout=5_000)
+    expect(tile).to_have_text(re.compile(rf"^\D*{before + 1:,}\D*$"), timeout=5_000)  # written as en_US writes it
 
     table.get_by_role("link", name=re.compile("Via Api")).click()
     expect(list_page).to_have_url(re.compile(rf"/contacts/{contact_id}/?$"))

@@ -153,3 +153,19 @@ def test_groups_actions_and_triggers(signed_in: Page, base_url: str, app_server:
     reopen(page)
     expect(page.get_by_role("heading", name="Point groups")).to_be_visible()
     expect(row_of(page, "Point groups", group)).to_have_count(0)
+
+
+def test_the_points_tabs_switch_in_the_page(signed_in: Page, base_url: str):
+    """Actions, Triggers and Groups are one click apart, in the same document (no page load between them)."""
+    page = signed_in
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(base_url + "/points")
+    expect(page.get_by_role("heading", name="Point actions")).to_be_visible()
+    page.evaluate("window.__samePage = true")
+    tabs = page.get_by_role("navigation", name="Points")
+    for label, heading in (("Triggers", "Point triggers"), ("Groups", "Point groups"), ("Actions", "Point actions")):
+        tabs.get_by_role("link", name=label).click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(tabs.get_by_role("link", name=label)).to_have_attribute("aria-current", "page")
+        expect(page.get_by_role("status").filter(has_text=re.compile(r"^\d+ "))).to_be_visible()
+    assert page.evaluate("window.__samePage === true"), "the tabs loaded a new document"

@@ -195,7 +195,8 @@ def test_countries_and_time_zones_are_picked_not_typed(signed_in: Page, base_url
     expect(page.get_by_role("status").filter(has_text=re.compile(r"match"))).to_contain_text("match now")
     # Many of them: typed with | between, each suggested from the list as it is typed.
     row.get_by_label("Operator of filter 1").select_option(label="including")
-    typed = row.get_by_label("Value of filter 1")
+    expect(row.get_by_role("textbox", name="Value of filter 1")).to_be_visible()  # the select has made way
+    typed = row.get_by_label("Value of filter 1")  # a combobox once its suggestions are attached
     typed.fill("France|Germ")
     typed.press("y")
     typed.press("Backspace")

@@ -35,3 +35,8 @@ def test_a_moment_is_shown_in_the_users_zone_and_words():
     at = datetime(2026, 12, 5, 22, 49, 36, tzinfo=UTC)
     assert lf.moment(at, "en_US", "Europe/Paris").replace("\u202f", " ") == "Dec 5, 2026, 11:49:36 PM"
     assert lf.moment(at.replace(tzinfo=None), "de_DE", "UTC") == "05.12.2026, 22:49:36"
+
+
+def test_a_locale_is_named_in_its_own_language():
+    assert lf.locale_name("de_DE") == "Deutsch (Deutschland) · de_DE"
+    assert lf.locale_name("nope") == "nope"

@@ -1,12 +1,15 @@
-"""My account: every signed-in user's own name, e-mail and password (the user menu opens it)."""
+"""My account: every signed-in user's own name, e-mail, password, locale and time zone (the user menu opens it)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import reflex as rx
 
 from mautic_app import routes, throttle
 from mautic_app.db import session_scope
 from mautic_app.domain.fields import LOCALES, SORTED_TIMEZONES
+from mautic_app.domain.locale_format import locale_name
 from mautic_app.models import User
 from mautic_app.services import users
 from mautic_app.ui.components.widgets import labelled, native_select
@@ -112,10 +115,10 @@ def _input(key: str, label: str, **props) -> rx.Component:
                     control_id, error=error)
 
 
-def _choice(key: str, label: str, values: tuple[str, ...], hint: str) -> rx.Component:
+def _choice(key: str, label: str, values: tuple[str, ...], hint: str, named: Callable[[str], str] = str) -> rx.Component:
     S = AccountState
     control_id = f"account-{key}"
-    return labelled(label, native_select(*[rx.el.option(v, value=v) for v in values], id=control_id, name=key,
+    return labelled(label, native_select(*[rx.el.option(named(v), value=v) for v in values], id=control_id, name=key,
                                          default_value=S.profile[key]), control_id, error=S.errors.get(key, ""), hint=hint)
 
 
@@ -127,11 +130,11 @@ def _profile() -> rx.Component:
         _input("first_name", "First name", default_value=S.profile["first_name"], auto_complete="given-name"),
         _input("last_name", "Last name", default_value=S.profile["last_name"], auto_complete="family-name"),
         _input("email", "E-mail", type="email", default_value=S.profile["email"], auto_complete="email"),
-        _choice("locale", "Language and number format", LOCALES, "How numbers and dates are written for you."),
+        _choice("locale", "Language and number format", LOCALES, "How numbers and dates are written for you.", locale_name),
         _choice("timezone", "Time zone", SORTED_TIMEZONES, "Where your days begin and end: “today” and date ranges."),
         rx.button("Save profile", type="submit", loading=S.saving),
         spacing="3", width="100%", align="start",
-    ), on_submit=S.save_profile, key=S.profile["username"]), width="100%", max_width="32rem")
+    ), on_submit=S.save_profile, key=S.profile["username"]), width="100%")
 
 
 def _password() -> rx.Component:
@@ -145,10 +148,12 @@ def _password() -> rx.Component:
         _input("again", "New password again", type="password", auto_complete="new-password", required=True),
         rx.button("Change password", type="submit", loading=S.saving),
         spacing="3", width="100%", align="start",
-    ), on_submit=S.change_password, reset_on_submit=False, key=S.password_form.to_string()), width="100%", max_width="32rem")
+    ), on_submit=S.change_password, reset_on_submit=False, key=S.password_form.to_string()), width="100%")
 
 
 @template(route=routes.ACCOUNT, title="My account", on_load=AccountState.load)
 def account_page() -> rx.Component:
-    return rx.vstack(page_header("My account"), rx.flex(_profile(), _password(), gap="4", wrap="wrap", width="100%"),
+    return rx.vstack(page_header("My account"),
+                     rx.grid(_profile(), _password(), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%",
+                             max_width="66rem"),
                      width="100%")

@@ -15,8 +15,8 @@ NAME_SORT = "lastname"
 
 
 def _cell(row: rx.Var, column: rx.Var) -> rx.Component:
-    """A value on one line, cut with an ellipsis past 13rem (all of it on hover): the default columns fit 1400 px."""
-    return rx.table.cell(rx.box(row[column["key"]], max_width="13rem", overflow="hidden", text_overflow="ellipsis",
+    """A value on one line, cut with an ellipsis past 9rem (all of it on hover): the default columns fit 1400 px."""
+    return rx.table.cell(rx.box(row[column["key"]], max_width="9rem", overflow="hidden", text_overflow="ellipsis",
                                 white_space="nowrap", title=row[column["key"]].to(str)))
 
 
@@ -39,7 +39,7 @@ def _row(row: rx.Var) -> rx.Component:
             ),
             rx.text(row["email"], size="1", color=rx.color("gray", 11), class_name="phone-only", overflow="hidden",
                     text_overflow="ellipsis"),
-            max_width="18rem",
+            max_width="11rem",
             overflow="hidden",
             text_overflow="ellipsis",
             white_space="nowrap",
