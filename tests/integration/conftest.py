@@ -28,6 +28,7 @@ import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,13 +111,70 @@ def postgres_template() -> Iterator[str]:
         admin.dispose()
 
 
-def _copy_database(conn: sa.Connection, template: str, name: str) -> None:
-    """``name`` as a copy of ``template``. PostgreSQL 15 copies through the WAL by default, a third as fast as
-    copying the files for a database this small, and its drop is slower too: most of a PostgreSQL test's set-up."""
-    try:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
-    except sa.exc.ProgrammingError:  # before PostgreSQL 15
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+AHEAD = 2  # copies in the making at once
+
+
+class _Copies:
+    """Copies of the PostgreSQL template, made one test ahead and dropped after it, on a thread of their own.
+
+    Copying and dropping a database take a third of a second, most of a PostgreSQL test's set-up; made while the
+    test before runs, they cost it nothing. A copy that failed (a test restarts PostgreSQL) is made again at once.
+    """
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.worker = ThreadPoolExecutor(AHEAD, thread_name_prefix="test-databases")
+        self.ready = [self.worker.submit(self._create) for _ in range(AHEAD)]
+
+    def _create(self) -> str:
+        name = f"mautic_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        admin = _admin_engine()
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        finally:
+            admin.dispose()
+        return name
+
+    def _drop(self, name: str) -> None:
+        admin = _admin_engine()
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+    def take(self) -> str:
+        first = self.ready.pop(0)
+        try:
+            name = first.result()
+        except sa.exc.SQLAlchemyError:
+            name = self._create()
+        self.ready.append(self.worker.submit(self._create))
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.worker.submit(self._drop, name)
+
+    def close(self) -> None:
+        """Drop every copy of this run still there (one a restart of PostgreSQL kept from being dropped, too)."""
+        self.worker.shutdown(wait=True)
+        admin = _admin_engine()
+        try:
+            with admin.connect() as conn:
+                left = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :run AND datname <> :tpl"),
+                                    {"run": f"mautic_test_{RUN_ID}_%", "tpl": self.template}).scalars().all()
+            for name in left:
+                self._drop(name)
+        finally:
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template) -> Iterator[_Copies]:
+    copies = _Copies(postgres_template)
+    yield copies
+    copies.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,20 +189,15 @@ def database(request, tmp_path, monkeypatch) -> Iterator[Database]:
         yield Database("sqlite", url)
         db_module.get_engine().dispose()
         return
-    template = request.getfixturevalue("postgres_template")
-    name = f"mautic_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        _copy_database(conn, template, name)
+    copies = request.getfixturevalue("postgres_copies")
+    name = copies.take()
     url = f"{PG_SERVER}/{name}"
     _apply_settings(monkeypatch, dataclasses.replace(base, data_dir=tmp_path, database_url=url, redis_url=REDIS_URL))
     try:
         yield Database("postgresql", url)
     finally:
         db_module.get_engine().dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        copies.give_back(name)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def field_message(error: rx.Var, control_id: str | rx.Var) -> rx.Component:
     )
 
 
-def sort_header(label: str | rx.Var, key: str | rx.Var, current: rx.Var, direction: rx.Var, on_sort) -> rx.Component:
+def sort_header(label: str | rx.Var, key: str | rx.Var, current: rx.Var, direction: rx.Var, on_sort, **props: Any) -> rx.Component:
     """A column header whose button sorts by ``key``; ``aria-sort`` says the current order."""
     active = current == key
     return rx.table.column_header_cell(
@@ -105,6 +105,7 @@ def sort_header(label: str | rx.Var, key: str | rx.Var, current: rx.Var, directi
         ),
         aria_sort=rx.cond(active, rx.cond(direction == "asc", "ascending", "descending"), "none"),
         white_space="nowrap",
+        **props,
     )
 
 

@@ -76,6 +76,11 @@ class ContactsState(AddressSearch, rx.State):
         return [by_key[k] for k in self.chosen_columns if k in by_key]
 
     @rx.var
+    def table_min_width(self) -> str:
+        """Room for every column to read (7rem each): below it the list scrolls sideways rather than squeeze."""
+        return f"{2.5 + 7 * (len(self.visible_columns) + 1)}rem"
+
+    @rx.var
     def anonymous_left_out(self) -> bool:
         return identified_unless_asked(self.search) != self.search.strip()
 

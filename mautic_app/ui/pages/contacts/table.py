@@ -15,9 +15,9 @@ NAME_SORT = "lastname"
 
 
 def _cell(row: rx.Var, column: rx.Var) -> rx.Component:
-    """A value on one line, cut with an ellipsis past 9rem (all of it on hover): the default columns fit 1400 px."""
-    return rx.table.cell(rx.box(row[column["key"]], max_width="9rem", overflow="hidden", text_overflow="ellipsis",
-                                white_space="nowrap", title=row[column["key"]].to(str)))
+    """A value on one line, cut with an ellipsis at its column's width (all of it on hover)."""
+    return rx.table.cell(rx.box(row[column["key"]], overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
+                                title=row[column["key"]].to(str)))
 
 
 def _row(row: rx.Var) -> rx.Component:
@@ -39,7 +39,6 @@ def _row(row: rx.Var) -> rx.Component:
             ),
             rx.text(row["email"], size="1", color=rx.color("gray", 11), class_name="phone-only", overflow="hidden",
                     text_overflow="ellipsis"),
-            max_width="11rem",
             overflow="hidden",
             text_overflow="ellipsis",
             white_space="nowrap",
@@ -63,7 +62,7 @@ def contacts_table() -> rx.Component:
                         ),
                         width="2.5rem",
                     ),
-                    sort_header("Name", NAME_SORT, S.order_by, S.order_dir, S.sort),
+                    sort_header("Name", NAME_SORT, S.order_by, S.order_dir, S.sort, width="16%"),
                     column_headers(S, S.visible_columns),
                 ),
             ),
@@ -72,6 +71,8 @@ def contacts_table() -> rx.Component:
             size="1",
             width="100%",
             class_name="contacts-table",
+            # Columns share the width (assets/shell.css): the default ones fit 1400 px; many chosen ones scroll.
+            style={"--contacts-min-width": S.table_min_width},
         ),
         overflow_x="auto",
         width="100%",
