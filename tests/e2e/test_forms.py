@@ -247,6 +247,8 @@ def test_a_conditional_field_follows_its_parent_on_the_site(signed_in: Page, bas
     options.fill("Bike\nCar\nTrain")
     options.press("Tab")  # the builder takes a text when the marketer leaves it
     marketer.get_by_label("Add a field").select_option(label="Text")
+    # The editor shows the Travel field until the new one arrives from the server: typing before it does renamed Travel.
+    expect(marketer.get_by_label("Label", exact=True)).to_have_value("Text")
     marketer.get_by_label("Label", exact=True).fill("Parking needed")
     marketer.get_by_label("Show only when another field…").select_option(label="Travel")
     marketer.get_by_label("…has", exact=True).select_option(label="none of these values")
