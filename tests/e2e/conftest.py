@@ -161,14 +161,22 @@ def _log_sizes(log_dir: Path) -> dict[Path, int]:
     return {log: log.stat().st_size for log in log_dir.glob("*.log")}
 
 
+def _read_since(log: Path, since: dict[Path, int]) -> str:
+    with log.open("rb") as f:
+        f.seek(since.get(log, 0))
+        return f.read().decode(errors="replace")
+
+
+def _logged_since(log_dir: Path, since: dict[Path, int]) -> str:
+    """Every app log's lines written since ``since``, each headed by its file's name."""
+    return "".join(f"== {log.name}\n{new}" for log in sorted(log_dir.glob("*.log")) if (new := _read_since(log, since)))
+
+
 def _server_errors(log_dir: Path, since: dict[Path, int]) -> list[str]:
     """The lines of the app's logs, written since ``since``, that say a user saw something fail."""
     found = []
     for log in log_dir.glob("*.log"):
-        with log.open("rb") as f:
-            f.seek(since.get(log, 0))
-            new = f.read().decode(errors="replace")
-        for i, line in enumerate(lines := new.splitlines()):
+        for i, line in enumerate(lines := _read_since(log, since).splitlines()):
             if any(mark in line for mark in SERVER_ERROR_MARKS):
                 found.append(f"{log.name}: " + "\n".join(lines[i:i + 25]))
     return found
@@ -189,12 +197,34 @@ def user_visible_errors(request) -> None:
         watched.errors.found.clear()
     before = _log_sizes(log_dir)
     request.node.stash[_CHECK_USER_VISIBLE_ERRORS] = lambda: (watched.errors.found if watched else []) + _server_errors(log_dir, before)
+    request.node.stash[_APP_LOG_SINCE] = lambda: _logged_since(log_dir, before)
+
+
+_APP_LOG_SINCE = pytest.StashKey[Callable[[], str]]()
+
+
+def _describe_failure(item: pytest.Item) -> None:
+    page = item.funcargs.get("signed_in") or item.funcargs.get("page")
+    if isinstance(page, Page) and not page.is_closed():
+        try:
+            text = page.locator("body").inner_text(timeout=2_000)
+        except Exception as exc:  # noqa: BLE001 - the page may be gone; the report says so
+            text = f"(unreadable: {exc})"
+        item.add_report_section("call", "page", f"{page.url}\n{text[-6000:]}")
+    if (logged := item.stash.get(_APP_LOG_SINCE, None)) and (text := logged()):
+        item.add_report_section("call", "app log", text[-8000:])
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """After the test's own checks passed, fail it (as a failure, not a teardown error) on what a user saw."""
-    result = yield
+    """After the test's own checks passed, fail it (as a failure, not a teardown error) on what a user saw.
+    A failed test's report also shows where its page was, what it read and what the app logged meanwhile,
+    so a failure seen once in CI can be understood from its log."""
+    try:
+        result = yield
+    except Exception:
+        _describe_failure(item)
+        raise
     if (check := item.stash.get(_CHECK_USER_VISIBLE_ERRORS, None)) and (found := check()):
         pytest.fail(f"{len(found)} error(s) a user would notice:\n" + "\n\n".join(found[:10]), pytrace=False)
     return result
