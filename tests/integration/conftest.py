@@ -77,8 +77,16 @@ def _bootstrap(settings, monkeypatch: pytest.MonkeyPatch) -> None:
     db_module.get_engine().dispose()
 
 
-def _admin_engine() -> sa.Engine:
-    return sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+def _as_admin(sql: str, **params: str) -> list:
+    """Run one statement on the server's ``postgres`` database (outside a transaction, as CREATE and DROP
+    DATABASE need) and return its rows, on an engine of its own: the copies are made on other threads."""
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return list(result.scalars()) if result.returns_rows else []
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +104,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 def postgres_template() -> Iterator[str]:
     """A migrated, bootstrapped PostgreSQL database other test databases are copied from."""
     name = f"mautic_test_{RUN_ID}_tpl"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    _as_admin(f'CREATE DATABASE "{name}"')
     base = settings_module.get_settings()
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -106,16 +112,14 @@ def postgres_template() -> Iterator[str]:
         db_module.get_engine.cache_clear()
         yield name
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 AHEAD = 2  # copies in the making at once
 
 
 class _Copies:
-    """Copies of the PostgreSQL template, made one test ahead and dropped after it, on a thread of their own.
+    """Copies of the PostgreSQL template, made ``AHEAD`` tests ahead and dropped after use, on threads of their own.
 
     Copying and dropping a database take a third of a second, most of a PostgreSQL test's set-up; made while the
     test before runs, they cost it nothing. A copy that failed (a test restarts PostgreSQL) is made again at once.
@@ -128,21 +132,11 @@ class _Copies:
 
     def _create(self) -> str:
         name = f"mautic_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-        admin = _admin_engine()
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-        finally:
-            admin.dispose()
+        _as_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         return name
 
     def _drop(self, name: str) -> None:
-        admin = _admin_engine()
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+        _as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def take(self) -> str:
         first = self.ready.pop(0)
@@ -159,15 +153,9 @@ class _Copies:
     def close(self) -> None:
         """Drop every copy of this run still there (one a restart of PostgreSQL kept from being dropped, too)."""
         self.worker.shutdown(wait=True)
-        admin = _admin_engine()
-        try:
-            with admin.connect() as conn:
-                left = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :run AND datname <> :tpl"),
-                                    {"run": f"mautic_test_{RUN_ID}_%", "tpl": self.template}).scalars().all()
-            for name in left:
-                self._drop(name)
-        finally:
-            admin.dispose()
+        for name in _as_admin("SELECT datname FROM pg_database WHERE datname LIKE :run AND datname <> :tpl",
+                              run=f"mautic_test_{RUN_ID}_%", tpl=self.template):
+            self._drop(name)
 
 
 @pytest.fixture(scope="session")
