@@ -183,6 +183,7 @@ def _server_errors(log_dir: Path, since: dict[Path, int]) -> list[str]:
 
 
 _CHECK_USER_VISIBLE_ERRORS = pytest.StashKey[Callable[[], list[str]]]()
+_APP_LOG_SINCE = pytest.StashKey[Callable[[], str]]()
 
 
 @pytest.fixture(autouse=True)
@@ -200,19 +201,16 @@ def user_visible_errors(request) -> None:
     request.node.stash[_APP_LOG_SINCE] = lambda: _logged_since(log_dir, before)
 
 
-_APP_LOG_SINCE = pytest.StashKey[Callable[[], str]]()
-
-
 def _describe_failure(item: pytest.Item) -> None:
     page = item.funcargs.get("signed_in") or item.funcargs.get("page")
     if isinstance(page, Page) and not page.is_closed():
         try:
-            text = page.locator("body").inner_text(timeout=2_000)
+            shown = page.locator("body").inner_text(timeout=2_000)
         except Exception as exc:  # noqa: BLE001 - the page may be gone; the report says so
-            text = f"(unreadable: {exc})"
-        item.add_report_section("call", "page", f"{page.url}\n{text[-6000:]}")
-    if (logged := item.stash.get(_APP_LOG_SINCE, None)) and (text := logged()):
-        item.add_report_section("call", "app log", text[-8000:])
+            shown = f"(unreadable: {exc})"
+        item.add_report_section("call", "page", f"{page.url}\n{shown[-6000:]}")
+    if (logged := item.stash.get(_APP_LOG_SINCE, None)) and (lines := logged()):
+        item.add_report_section("call", "app log", lines[-8000:])
 
 
 @pytest.hookimpl(wrapper=True)
