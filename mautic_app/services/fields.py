@@ -107,7 +107,9 @@ def spec_map(*, session: Session, obj: str = "contact") -> dict[str, FieldSpec]:
     return {s.alias: s for s in specs(session=session, obj=obj)}
 
 
-_tables: dict[tuple[str, int], sa.TableClause] = {}
+# (object, id of a field list) → that list and its table. The list is kept with its table: once freed, its id
+# could be given to a newer list, which would then get this older table without its new fields.
+_tables: dict[tuple[str, int], tuple[list[FieldSpec], sa.TableClause]] = {}
 
 
 def table(*, session: Session, obj: str = "contact") -> sa.TableClause:
@@ -121,8 +123,8 @@ def table(*, session: Session, obj: str = "contact") -> sa.TableClause:
     if key not in _tables:
         if len(_tables) > 64:
             _tables.clear()
-        _tables[key] = _build_table(obj, current)
-    return _tables[key]
+        _tables[key] = (current, _build_table(obj, current))
+    return _tables[key][1]
 
 
 def _build_table(obj: str, current: list[FieldSpec]) -> sa.TableClause:

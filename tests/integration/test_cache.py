@@ -11,6 +11,7 @@ import time
 import pytest
 
 from mautic_app import changefeed
+from mautic_app.domain.fields import FieldSpec
 from mautic_app.services import fields, focus, forms, tracking
 from mautic_app.settings import get_settings
 from mautic_app.web.api import auth
@@ -98,3 +99,13 @@ def test_a_transaction_reads_its_own_fields_and_nobody_keeps_them_when_it_rolls_
         raise RuntimeError("changed my mind")
     with session() as s:
         assert "shoe_size" not in aliases(s)
+
+
+def test_a_new_field_list_never_gets_the_table_of_one_gone_before(monkeypatch):
+    """The table is kept per field list; a list freed and another made in its memory place (same ``id``) once
+    handed the new fields an old table, and an insert of the new field failed ("Unconsumed column names")."""
+    made: list[list[FieldSpec]] = []
+    monkeypatch.setattr(fields, "specs", lambda **_: made[-1])
+    for n in range(200):
+        made[:] = [[FieldSpec(alias=f"field_{n}", label=f"Field {n}", type="text")]]  # the list before is freed
+        assert f"field_{n}" in fields.table(session=None).c  # type: ignore[arg-type]  # specs is replaced
